@@ -1,0 +1,32 @@
+/* error.h - how the library reports failure.
+ *
+ * Every fallible library call takes an `ln_error *` (may be NULL) and returns
+ * an ln_status. On failure the struct holds a one-line message that names the
+ * file or option and says what to do. The library never prints and never
+ * exits; the CLI turns a status into an exit code with ln_status_exit_code().
+ */
+#ifndef LENET_ERROR_H
+#define LENET_ERROR_H
+
+typedef enum {
+    LN_OK = 0,
+    LN_E_INPUT,   /* bad input: unreadable/corrupt/mismatched user file (exit 2) */
+    LN_E_USAGE,   /* bad option value or API argument (exit 2) */
+    LN_E_NOMEM,   /* out of memory (exit 1) */
+    LN_E_SYSTEM,  /* write/rename/fsync failure, numerical blow-up (exit 1) */
+} ln_status;
+
+typedef struct {
+    ln_status status;
+    char msg[512];
+} ln_error;
+
+/* Record a failure (printf-style message, no trailing newline) and return
+ * `status`, so callers can write `return ln_fail(err, LN_E_INPUT, ...)`. */
+ln_status ln_fail(ln_error *err, ln_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 0 for LN_OK, 2 for bad input or usage, 1 for runtime failures. */
+int ln_status_exit_code(ln_status s);
+
+#endif

@@ -1,0 +1,53 @@
+/* idx.h - reading MNIST-family IDX files (raw or gzip) and finding them.
+ *
+ * IDX header (big-endian u32): images `2051, count, rows, cols` then
+ * count*rows*cols bytes; labels `2049, count` then count bytes. Everything is
+ * validated before use: magic, dimensions (1..LN_IDX_MAX_DIM), count (1..
+ * LN_IDX_MAX_COUNT), exact data length (no short read, no trailing bytes),
+ * and for labels every value < LN_IDX_MAX_CLASSES. Memory is allocated only
+ * as data actually arrives, so a hostile header cannot make us allocate more
+ * than the file really holds (plus one growth step).
+ */
+#ifndef LENET_IDX_H
+#define LENET_IDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lenet/error.h"
+
+#define LN_IDX_MAX_DIM 4096u
+#define LN_IDX_MAX_COUNT 100000000u
+#define LN_IDX_MAX_CLASSES 10u
+
+typedef struct {
+    uint32_t count, rows, cols;
+    uint8_t *pixels; /* (count, rows, cols), row-major */
+} ln_idx_images;
+
+typedef struct {
+    uint32_t count;
+    uint8_t *labels; /* (count,), each < LN_IDX_MAX_CLASSES */
+} ln_idx_labels;
+
+/* Read an image / label file; raw or gzip (detected by content). */
+ln_status ln_idx_read_images(const char *path, ln_idx_images *out, ln_error *err);
+ln_status ln_idx_read_labels(const char *path, ln_idx_labels *out, ln_error *err);
+void ln_idx_images_free(ln_idx_images *im);
+void ln_idx_labels_free(ln_idx_labels *lb);
+
+/* One split of a data set: images and labels of equal count. */
+typedef struct {
+    ln_idx_images images;
+    ln_idx_labels labels;
+    char images_path[1024], labels_path[1024];
+} ln_dataset;
+
+/* Find and load split "train" (prefix train-) or "test" (prefix t10k-) under
+ * `root`: the MindSpore layout (root/train, root/test) or a flat folder.
+ * Accepts `train-images-idx3-ubyte` and `train-images.idx3-ubyte`, each with
+ * or without `.gz`; a raw file is preferred to a .gz one. */
+ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, ln_error *err);
+void ln_dataset_free(ln_dataset *ds);
+
+#endif

@@ -1,0 +1,116 @@
+/* net.h - LeNet-5: parameters in one buffer with named views, activations
+ * allocated once for up to `max_batch` rows, forward and backward.
+ *
+ *   input (B,1,32,32) -> conv1 5x5 (6) -> ReLU -> maxpool 2 -> conv2 5x5 (16)
+ *   -> ReLU -> maxpool 2 -> flatten (400, C,H,W order) -> fc1 120 -> ReLU
+ *   -> fc2 84 -> ReLU -> fc3 10 (logits)
+ *
+ * Parameter order (= checkpoint order): conv1.weight (6,1,5,5), [conv1.bias
+ * (6)], conv2.weight (16,6,5,5), [conv2.bias (16)], fc1.weight (120,400),
+ * fc1.bias, fc2.weight (84,120), fc2.bias, fc3.weight (10,84), fc3.bias.
+ * Conv biases exist only with conv_bias = 1 (the seed's network: 61,706
+ * parameters; without: 61,684, MindSpore's default). `grads` is laid out
+ * exactly like `params`.
+ */
+#ifndef LENET_NET_H
+#define LENET_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lenet/error.h"
+#include "lenet/gemm.h"
+
+#define LN_CLASSES 10
+#define LN_MAX_TENSORS 10
+
+typedef struct {
+    const char *name;
+    int ndim;
+    int shape[4];
+    size_t offset, size; /* in floats, within params / grads */
+} ln_tensor_info;
+
+/* Named views into a parameter-shaped buffer; absent tensors are NULL. */
+typedef struct {
+    float *conv1_w; /* (6, 1, 5, 5) */
+    float *conv1_b; /* (6) or NULL */
+    float *conv2_w; /* (16, 6, 5, 5) */
+    float *conv2_b; /* (16) or NULL */
+    float *fc1_w;   /* (120, 400) */
+    float *fc1_b;   /* (120) */
+    float *fc2_w;   /* (84, 120) */
+    float *fc2_b;   /* (84) */
+    float *fc3_w;   /* (10, 84) */
+    float *fc3_b;   /* (10) */
+} ln_lenet_views;
+
+typedef struct {
+    float *x;       /* (B, 1, 32, 32) input copy */
+    float *col1;    /* (25, B*784) */
+    float *a1;      /* (6, B, 28, 28) conv1 output, ReLU applied */
+    float *p1;      /* (6, B, 14, 14) */
+    uint8_t *arg1;  /* (6, B, 14, 14) */
+    float *col2;    /* (150, B*100) */
+    float *a2;      /* (16, B, 10, 10) conv2 output, ReLU applied */
+    float *p2;      /* (16, B, 5, 5) */
+    uint8_t *arg2;  /* (16, B, 5, 5) */
+    float *f0;      /* (B, 400) flattened */
+    float *h1;      /* (B, 120) fc1 output, ReLU applied */
+    float *h2;      /* (B, 84)  fc2 output, ReLU applied */
+    float *logits;  /* (B, 10) */
+    /* backward scratch */
+    float *dlogits, *dh2, *dh1, *df0, *dp2, *da2, *dcol2, *dp1, *da1;
+} ln_lenet_acts;
+
+typedef struct {
+    int conv_bias;
+    int n_tensors;
+    ln_tensor_info info[LN_MAX_TENSORS];
+    size_t n_params;
+    float *params, *grads;
+    ln_lenet_views p, g;
+    int max_batch;
+    int threads;
+    ln_gemm_kernels gemm;
+    ln_lenet_acts act;
+    void *act_mem;
+} ln_lenet;
+
+/* Set up the parameter table and allocate parameters (zeroed), gradients and
+ * activations for batches up to max_batch. `kernels` NULL = best for the CPU. */
+ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads, const char *kernels,
+                        ln_error *err);
+void ln_lenet_free(ln_lenet *net);
+
+/* Initialise weights from `seed`: conv weights and biases U(+-1/sqrt(fan_in))
+ * (HeUniform(sqrt 5), MindSpore >= 2.1 and PyTorch's default), fc weights
+ * Normal(0, 0.02), fc biases 0. */
+void ln_lenet_init_weights(ln_lenet *net, uint32_t seed);
+
+/* Views of any parameter-shaped buffer (params, grads, moments). */
+ln_lenet_views ln_lenet_views_of(const ln_lenet *net, float *buf);
+
+/* Index of tensor `name`, or -1. */
+int ln_lenet_find(const ln_lenet *net, const char *name);
+
+/* Forward B <= max_batch rows of x (B,1,32,32); result in net->act.logits. */
+void ln_lenet_forward(ln_lenet *net, const float *x, int B);
+
+/* Backward from dlogits (B,10) of the last forward; adds into net->grads. */
+void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B);
+
+void ln_lenet_zero_grad(ln_lenet *net);
+
+/* Per-layer description for `summary`. */
+typedef struct {
+    const char *name;
+    int ndim;
+    int shape[3]; /* output shape without the batch dimension */
+    size_t params;
+} ln_layer_info;
+
+/* Fill up to 16 layer rows; returns the count. */
+int ln_lenet_layers(const ln_lenet *net, ln_layer_info *rows);
+
+#endif

@@ -1,0 +1,27 @@
+/* transform.h - the tutorial's per-image map operations.
+ *
+ * Order (MindSpore create_dataset): Resize(32x32, LINEAR) on uint8 ->
+ * Rescale(1/255, 0) -> Rescale(1/0.3081, -0.1307/0.3081) -> HWC2CHW.
+ * For one channel HWC2CHW is the identity on memory, so an image becomes
+ * 32*32 floats in row-major order.
+ */
+#ifndef LENET_TRANSFORM_H
+#define LENET_TRANSFORM_H
+
+#include <stdint.h>
+
+/* Bilinear resize of a single-channel uint8 image with OpenCV's INTER_LINEAR
+ * semantics (half-pixel centres, 11-bit fixed-point weights, the rounding of
+ * OpenCV's SIMD vertical pass). Bit-identical to cv2.resize for 28x28->32x32
+ * (tested against committed OpenCV output). Any sizes >= 1. */
+void ln_resize_linear_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw);
+
+/* The two Rescale ops fused into a 256-entry table: lut[v] =
+ * f32(f32(v * f32(1/255) + 0) * f32(1/0.3081) + f32(-0.1307/0.3081)),
+ * each op rounded to float32 as MindSpore's convertTo does. */
+void ln_normalize_lut(float lut[256]);
+
+/* Full map chain for one 28x28 (any size) uint8 image -> 32x32 floats. */
+void ln_transform_image(const uint8_t *src, int sh, int sw, const float lut[256], float *out32x32);
+
+#endif

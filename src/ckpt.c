@@ -1,0 +1,349 @@
+/* ckpt.c - MindSpore checkpoint reader and atomic writer (see ckpt.h). */
+#include "lenet/ckpt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAX_CKPT_BYTES (1ull << 32)
+
+/* ---------- reading ---------- */
+
+typedef struct {
+    const uint8_t *p, *end;
+} cursor;
+
+static int get_varint(cursor *c, uint64_t *v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (c->p >= c->end) return -1;
+        uint8_t b = *c->p++;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) { *v = r; return 0; }
+    }
+    return -1;
+}
+
+/* Length-delimited field body -> sub-cursor. */
+static int get_bytes(cursor *c, cursor *sub) {
+    uint64_t len;
+    if (get_varint(c, &len) || len > (uint64_t)(c->end - c->p)) return -1;
+    sub->p = c->p;
+    sub->end = c->p + len;
+    c->p += len;
+    return 0;
+}
+
+static int skip_field(cursor *c, int wire) {
+    uint64_t v;
+    cursor s;
+    switch (wire) {
+    case 0: return get_varint(c, &v);
+    case 1: if (c->end - c->p < 8) return -1; c->p += 8; return 0;
+    case 2: return get_bytes(c, &s);
+    case 5: if (c->end - c->p < 4) return -1; c->p += 4; return 0;
+    default: return -1;
+    }
+}
+
+static size_t dtype_size(const char *t) {
+    static const struct { const char *name; size_t size; } T[] = {
+        {"Float32", 4}, {"Float16", 2}, {"Float64", 8}, {"BFloat16", 2}, {"Int8", 1}, {"Int16", 2},
+        {"Int32", 4},   {"Int64", 8},   {"UInt8", 1},   {"Uint8", 1},    {"UInt16", 2}, {"UInt32", 4},
+        {"UInt64", 8},  {"Bool", 1},    {"str", 1},
+    };
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
+        if (!strcmp(t, T[i].name)) return T[i].size;
+    return 0;
+}
+
+/* Parse a TensorProto into e (data points into the file buffer). */
+static int parse_tensor(cursor c, ln_ckpt_entry *e, const char **why) {
+    int have_type = 0, have_content = 0;
+    while (c.p < c.end) {
+        uint64_t key, v;
+        if (get_varint(&c, &key)) return *why = "bad field key", -1;
+        int field = (int)(key >> 3), wire = (int)(key & 7);
+        if (field == 1 && wire == 0) {
+            if (get_varint(&c, &v)) return *why = "bad dimension", -1;
+            if (e->ndim >= LN_CKPT_MAX_DIMS) return *why = "too many dimensions", -1;
+            e->dims[e->ndim++] = (int64_t)v;
+        } else if (field == 1 && wire == 2) { /* packed dims */
+            cursor s;
+            if (get_bytes(&c, &s)) return *why = "bad packed dimensions", -1;
+            while (s.p < s.end) {
+                if (get_varint(&s, &v)) return *why = "bad packed dimension", -1;
+                if (e->ndim >= LN_CKPT_MAX_DIMS) return *why = "too many dimensions", -1;
+                e->dims[e->ndim++] = (int64_t)v;
+            }
+        } else if (field == 2 && wire == 2) {
+            cursor s;
+            if (get_bytes(&c, &s) || s.end - s.p >= (long)sizeof e->dtype) return *why = "bad dtype", -1;
+            memcpy(e->dtype, s.p, (size_t)(s.end - s.p));
+            e->dtype[s.end - s.p] = 0;
+            have_type = 1;
+        } else if (field == 3 && wire == 2) {
+            cursor s;
+            if (get_bytes(&c, &s)) return *why = "bad tensor content length", -1;
+            e->data = (uint8_t *)s.p;
+            e->nbytes = (size_t)(s.end - s.p);
+            have_content = 1;
+        } else if (skip_field(&c, wire)) {
+            return *why = "bad field", -1;
+        }
+    }
+    if (!have_type || !have_content) return *why = "tensor without dtype or content", -1;
+    return 0;
+}
+
+static void free_entries(ln_ckpt_entry *e, int n) {
+    for (int i = 0; i < n; i++) free(e[i].data);
+    free(e);
+}
+
+ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return ln_fail(err, LN_E_INPUT, "%s: cannot open checkpoint (%s)", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > MAX_CKPT_BYTES) {
+        fclose(f);
+        return ln_fail(err, LN_E_INPUT, "%s: not a regular checkpoint file of at most 4 GiB", path);
+    }
+    size_t size = (size_t)st.st_size;
+    uint8_t *buf = malloc(size ? size : 1);
+    if (!buf) { fclose(f); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
+    size_t got = fread(buf, 1, size, f);
+    fclose(f);
+    if (got != size) { free(buf); return ln_fail(err, LN_E_INPUT, "%s: short read", path); }
+
+    ln_status s = LN_OK;
+    cursor c = {buf, buf + size};
+    int cap = 0, n = 0;
+    ln_ckpt_entry *ents = NULL;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    const char *why = NULL;
+    while (c.p < c.end) {
+        /* MindSpore >= 2.3 trailer: "crc_num" + 10 bytes */
+        if (c.end - c.p >= 7 && !memcmp(c.p, "crc_num", 7)) {
+            const uint8_t *t = c.p + 7;
+            if (c.end - t != 10) { why = "malformed crc_num trailer"; break; }
+            uint64_t dec = 0, be = 0;
+            int all_digits = 1;
+            for (int i = 0; i < 10; i++) {
+                all_digits &= t[i] >= '0' && t[i] <= '9';
+                dec = dec * 10 + (uint64_t)(t[i] - '0');
+                be = (be << 8) | t[i];
+            }
+            uint64_t want = all_digits ? dec : be;
+            if (want != (uint64_t)crc) {
+                ln_fail(err, LN_E_INPUT, "%s: CRC mismatch (file says %llu, data gives %lu); the "
+                        "checkpoint is corrupt", path, (unsigned long long)want, (unsigned long)crc);
+                s = LN_E_INPUT;
+                goto done;
+            }
+            out->had_crc = 1;
+            c.p = c.end;
+            break;
+        }
+        const uint8_t *rec_start = c.p;
+        uint64_t key;
+        cursor msg;
+        if (get_varint(&c, &key) || key != ((1 << 3) | 2) || get_bytes(&c, &msg)) {
+            why = "not a checkpoint record (protobuf framing)";
+            break;
+        }
+        crc = crc32(crc, rec_start, (uInt)(c.p - rec_start));
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            ln_ckpt_entry *ne = realloc(ents, sizeof *ents * (size_t)cap);
+            if (!ne) { s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); goto done; }
+            ents = ne;
+        }
+        ln_ckpt_entry *e = &ents[n];
+        memset(e, 0, sizeof *e);
+        int have_name = 0, have_tensor = 0;
+        while (msg.p < msg.end) {
+            uint64_t k2;
+            if (get_varint(&msg, &k2)) { why = "bad field key"; break; }
+            int field = (int)(k2 >> 3), wire = (int)(k2 & 7);
+            cursor sub;
+            if (field == 1 && wire == 2) {
+                if (get_bytes(&msg, &sub) || sub.end - sub.p >= (long)sizeof e->name || sub.end == sub.p) {
+                    why = "bad tensor name";
+                    break;
+                }
+                memcpy(e->name, sub.p, (size_t)(sub.end - sub.p));
+                e->name[sub.end - sub.p] = 0;
+                have_name = 1;
+            } else if (field == 2 && wire == 2) {
+                if (get_bytes(&msg, &sub) || parse_tensor(sub, e, &why)) { if (!why) why = "bad tensor"; break; }
+                have_tensor = 1;
+            } else if (field == 3 && wire == 2) {
+                why = "map tensors are not supported";
+                break;
+            } else if (skip_field(&msg, wire)) {
+                why = "bad field";
+                break;
+            }
+        }
+        if (why) break;
+        if (!have_name || !have_tensor) { why = "record without a name or a tensor"; break; }
+        size_t esz = dtype_size(e->dtype);
+        if (!esz) {
+            ln_fail(err, LN_E_INPUT, "%s: tensor %s has unknown dtype '%s'", path, e->name, e->dtype);
+            s = LN_E_INPUT;
+            goto done;
+        }
+        size_t count = 1;
+        int scalar = e->ndim == 1 && e->dims[0] == 0;
+        if (!scalar)
+            for (int d = 0; d < e->ndim; d++) {
+                if (e->dims[d] <= 0 || (uint64_t)e->dims[d] > MAX_CKPT_BYTES || count > MAX_CKPT_BYTES) {
+                    count = 0;
+                    break;
+                }
+                count *= (size_t)e->dims[d];
+            }
+        if (count == 0 || (strcmp(e->dtype, "str") && count * esz != e->nbytes)) {
+            ln_fail(err, LN_E_INPUT, "%s: tensor %s: %zu content bytes do not fit its shape and dtype %s; "
+                    "the checkpoint is corrupt", path, e->name, e->nbytes, e->dtype);
+            s = LN_E_INPUT;
+            goto done;
+        }
+        e->count = count;
+        /* Same-named consecutive records are slices of one tensor: concatenate. */
+        if (n > 0 && !strcmp(ents[n - 1].name, e->name)) {
+            ln_ckpt_entry *p = &ents[n - 1];
+            uint8_t *nd = realloc(p->data, p->nbytes + e->nbytes);
+            if (!nd) { s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); goto done; }
+            memcpy(nd + p->nbytes, e->data, e->nbytes);
+            p->data = nd;
+            p->nbytes += e->nbytes;
+            p->count += e->count;
+            continue;
+        }
+        uint8_t *copy = malloc(e->nbytes ? e->nbytes : 1);
+        if (!copy) { s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); goto done; }
+        memcpy(copy, e->data, e->nbytes);
+        e->data = copy;
+        n++;
+    }
+    if (why) {
+        ln_fail(err, LN_E_INPUT, "%s: corrupt or truncated checkpoint at byte %ld (%s)", path,
+                (long)(c.p - buf), why);
+        s = LN_E_INPUT;
+    } else if (n == 0) {
+        s = ln_fail(err, LN_E_INPUT, "%s: checkpoint holds no tensors", path);
+    }
+done:
+    free(buf);
+    if (s) {
+        free_entries(ents, n);
+        memset(out, 0, sizeof *out);
+        return s;
+    }
+    out->n = n;
+    out->e = ents;
+    return LN_OK;
+}
+
+void ln_ckpt_free(ln_ckpt *c) {
+    free_entries(c->e, c->n);
+    memset(c, 0, sizeof *c);
+}
+
+const ln_ckpt_entry *ln_ckpt_get(const ln_ckpt *c, const char *name) {
+    for (int i = 0; i < c->n; i++)
+        if (!strcmp(c->e[i].name, name)) return &c->e[i];
+    return NULL;
+}
+
+/* ---------- writing ---------- */
+
+static size_t put_varint(uint8_t *p, uint64_t v) {
+    size_t n = 0;
+    do {
+        uint8_t b = v & 0x7f;
+        v >>= 7;
+        p[n++] = b | (v ? 0x80 : 0);
+    } while (v);
+    return n;
+}
+
+static size_t varint_len(uint64_t v) {
+    size_t n = 1;
+    while (v >= 0x80) v >>= 7, n++;
+    return n;
+}
+
+/* Serialise one record into a malloc'd buffer. */
+static uint8_t *encode_record(const ln_ckpt_item *it, size_t *len_out) {
+    size_t count = 1;
+    for (int d = 0; d < it->ndim; d++) count *= (size_t)it->dims[d];
+    const size_t content = count * 4, namelen = strlen(it->name), typelen = strlen(it->dtype);
+    size_t tensor = 0;
+    if (it->ndim == 0) tensor += 2;
+    for (int d = 0; d < it->ndim; d++) tensor += 1 + varint_len((uint64_t)it->dims[d]);
+    tensor += 1 + varint_len(typelen) + typelen + 1 + varint_len(content) + content;
+    const size_t value = 1 + varint_len(namelen) + namelen + 1 + varint_len(tensor) + tensor;
+    const size_t total = 1 + varint_len(value) + value;
+    uint8_t *b = malloc(total), *p = b;
+    if (!b) return NULL;
+    *p++ = 0x0A, p += put_varint(p, value);
+    *p++ = 0x0A, p += put_varint(p, namelen), memcpy(p, it->name, namelen), p += namelen;
+    *p++ = 0x12, p += put_varint(p, tensor);
+    if (it->ndim == 0) *p++ = 0x08, *p++ = 0x00;
+    for (int d = 0; d < it->ndim; d++) *p++ = 0x08, p += put_varint(p, (uint64_t)it->dims[d]);
+    *p++ = 0x12, p += put_varint(p, typelen), memcpy(p, it->dtype, typelen), p += typelen;
+    *p++ = 0x1A, p += put_varint(p, content), memcpy(p, it->data, content), p += content;
+    *len_out = (size_t)(p - b);
+    return b;
+}
+
+ln_status ln_ckpt_write(const char *path, const ln_ckpt_item *items, int n, int with_crc, ln_error *err) {
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return ln_fail(err, LN_E_USAGE, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return ln_fail(err, LN_E_SYSTEM, "%s: cannot create (%s); check the folder exists and is writable", tmp, strerror(errno));
+    uLong crc = crc32(0L, Z_NULL, 0);
+    ln_status s = LN_OK;
+    for (int i = 0; i < n && !s; i++) {
+        size_t len;
+        uint8_t *rec = encode_record(&items[i], &len);
+        if (!rec) { s = ln_fail(err, LN_E_NOMEM, "out of memory writing %s", path); break; }
+        crc = crc32(crc, rec, (uInt)len);
+        size_t off = 0;
+        while (off < len) {
+            ssize_t w = write(fd, rec + off, len - off);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) { s = ln_fail(err, LN_E_SYSTEM, "%s: write failed (%s)", tmp, strerror(errno)); break; }
+            off += (size_t)w;
+        }
+        free(rec);
+    }
+    if (!s && with_crc) {
+        char trailer[18];
+        snprintf(trailer, sizeof trailer, "crc_num%010lu", (unsigned long)crc);
+        if (write(fd, trailer, 17) != 17) s = ln_fail(err, LN_E_SYSTEM, "%s: write failed (%s)", tmp, strerror(errno));
+    }
+    if (!s && fsync(fd) != 0) s = ln_fail(err, LN_E_SYSTEM, "%s: fsync failed (%s)", tmp, strerror(errno));
+    if (close(fd) != 0 && !s) s = ln_fail(err, LN_E_SYSTEM, "%s: close failed (%s)", tmp, strerror(errno));
+    if (!s && rename(tmp, path) != 0)
+        s = ln_fail(err, LN_E_SYSTEM, "%s: cannot rename into place (%s)", path, strerror(errno));
+    if (s) { unlink(tmp); return s; }
+    /* Make the rename durable: fsync the folder. */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir[0] ? dir : "/", O_RDONLY);
+    if (dfd >= 0) { fsync(dfd); close(dfd); }
+    return LN_OK;
+}

@@ -1,0 +1,30 @@
+/* cli.h - helpers shared by the `lenet` subcommands: strict option-value
+ * parsing (a bad value is a one-line error naming the option, exit 2) and
+ * number formatting. Only the CLI prints and exits. */
+#ifndef LENET_CLI_H
+#define LENET_CLI_H
+
+#include "lenet/error.h"
+
+/* Print "lenet: <msg>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Report a library error and return its exit code. */
+int cli_fail(const ln_error *err);
+
+/* Parse an option value; on failure print an error naming --opt and return -1. */
+int cli_int(const char *opt, const char *s, long lo, long hi, long *out);
+int cli_float(const char *opt, const char *s, double lo, double hi, float *out);
+int cli_onoff(const char *opt, const char *s, int *out);
+
+/* Shortest decimal that reads back as the same float32 (like numpy prints). */
+void cli_fmt_float(char *buf, int size, float v);
+
+/* Number of CPUs available to this process (>= 1). */
+int cli_ncpus(void);
+
+/* Subcommands: argc/argv start at the subcommand name. Return exit codes. */
+int cmd_summary(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+
+#endif

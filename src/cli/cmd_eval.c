@@ -1,0 +1,81 @@
+/* cmd_eval.c - `lenet eval`: accuracy and loss of a checkpoint on the test set. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lenet/model.h"
+
+int cmd_eval(int argc, char **argv) {
+    const char *data = "datasets/MNIST_Data", *ckpt = NULL, *kernels = NULL;
+    long batch = 256, threads = cli_ncpus(), limit = 0;
+    int json = 0, conv_bias = -1;
+    enum { O_DATA = 256, O_CKPT, O_BS, O_THREADS, O_CB, O_JSON, O_MS, O_KERN, O_HELP };
+    static const struct option opts[] = {
+        {"data", 1, 0, O_DATA}, {"ckpt", 1, 0, O_CKPT}, {"batch-size", 1, 0, O_BS}, {"threads", 1, 0, O_THREADS},
+        {"conv-bias", 1, 0, O_CB}, {"json", 0, 0, O_JSON}, {"mindspore-count", 0, 0, O_MS},
+        {"kernels", 1, 0, O_KERN}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DATA: data = optarg; break;
+        case O_CKPT: ckpt = optarg; break;
+        case O_BS: if (cli_int("--batch-size", optarg, 1, 4096, &batch)) return 2; break;
+        case O_THREADS: if (cli_int("--threads", optarg, 1, 256, &threads)) return 2; break;
+        case O_CB: if (cli_onoff("--conv-bias", optarg, &conv_bias)) return 2; break;
+        case O_JSON: json = 1; break;
+        case O_MS: limit = -1; break;
+        case O_KERN: kernels = optarg; break;
+        case O_HELP:
+            puts("usage: lenet eval --ckpt FILE [options]\n"
+                 "  --data DIR          MNIST root or flat folder (default datasets/MNIST_Data)\n"
+                 "  --ckpt FILE         checkpoint to evaluate (required)\n"
+                 "  --batch-size N      rows per forward pass (default 256; results do not depend on it)\n"
+                 "  --threads T         worker threads (default: all CPUs)\n"
+                 "  --conv-bias on|off  network variant (default: detected from the checkpoint)\n"
+                 "  --mindspore-count   count only full batches of 32, as MindSpore's tutorial (9984 images)\n"
+                 "  --json              one JSON object");
+            return 0;
+        default: return 2;
+        }
+    }
+    if (optind < argc) { cli_error("eval: unexpected argument '%s'", argv[optind]); return 2; }
+    if (!ckpt) { cli_error("eval: --ckpt FILE is required (a checkpoint written by `lenet train`)"); return 2; }
+    ln_error err;
+    if (conv_bias < 0) { /* detect the variant from the file */
+        ln_ckpt ck;
+        if (ln_ckpt_read(ckpt, &ck, &err)) return cli_fail(&err);
+        conv_bias = ln_ckpt_get(&ck, "conv1.bias") != NULL;
+        ln_ckpt_free(&ck);
+    }
+    ln_dataset test;
+    if (ln_dataset_load(data, "test", &test, &err)) return cli_fail(&err);
+    if (test.images.rows != 28 || test.images.cols != 28) {
+        cli_error("%s: images are %ux%u; LeNet-5 here needs 28x28 input", test.images_path, test.images.rows,
+                  test.images.cols);
+        ln_dataset_free(&test);
+        return 2;
+    }
+    if (limit < 0) limit = test.images.count / 32 * 32;
+    ln_model_config mc = {.conv_bias = conv_bias, .batch_size = (int)batch, .lr = 0.01f, .momentum = 0.9f,
+                          .loss_scale = 1.f, .threads = (int)threads, .kernels = kernels};
+    ln_model m;
+    if (ln_model_init(&m, &mc, &err)) { ln_dataset_free(&test); return cli_fail(&err); }
+    int rc = 0;
+    if (ln_model_load_weights(&m, ckpt, &err)) {
+        rc = cli_fail(&err);
+    } else {
+        ln_metrics met;
+        ln_model_eval(&m, &test, limit, &met);
+        if (json)
+            printf("{\"accuracy\": %.6f, \"loss\": %.6f, \"correct\": %ld, \"total\": %ld}\n",
+                   ln_metrics_accuracy(&met), ln_metrics_loss(&met), met.correct, met.total);
+        else
+            printf("checkpoint %s: accuracy %.2f%% (%ld/%ld), loss %.4f\n", ckpt,
+                   100.0 * ln_metrics_accuracy(&met), met.correct, met.total, ln_metrics_loss(&met));
+    }
+    ln_model_free(&m);
+    ln_dataset_free(&test);
+    return rc;
+}

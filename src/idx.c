@@ -1,0 +1,233 @@
+/* idx.c - IDX reader and data-set discovery (see include/lenet/idx.h).
+ * zlib's gzread reads both gzip and plain files, so one path serves both. */
+#include "lenet/idx.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#define IDX_MAGIC_IMAGES 2051u
+#define IDX_MAGIC_LABELS 2049u
+
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Read up to `want` bytes; returns bytes read or -1 (message in err). */
+static long long gz_read_full(gzFile f, const char *path, void *buf, size_t want, ln_error *err) {
+    size_t got = 0;
+    while (got < want) {
+        unsigned chunk = (want - got) > (1u << 30) ? (1u << 30) : (unsigned)(want - got);
+        int n = gzread(f, (char *)buf + got, chunk);
+        if (n < 0) {
+            int zerr;
+            const char *m = gzerror(f, &zerr);
+            ln_fail(err, LN_E_INPUT, "%s: corrupt gzip data (%s); fetch the file again", path, m);
+            return -1;
+        }
+        if (n == 0) {
+            int zerr;
+            const char *m = gzerror(f, &zerr);
+            if (zerr != Z_OK && zerr != Z_STREAM_END) {
+                ln_fail(err, LN_E_INPUT, "%s: corrupt gzip data (%s); fetch the file again", path, m);
+                return -1;
+            }
+            break;
+        }
+        got += (size_t)n;
+    }
+    return (long long)got;
+}
+
+/* Open `path`, check the header of `hdr_len` bytes with the given magic,
+ * then read exactly `payload` bytes that the caller sizes from the header. */
+typedef struct {
+    gzFile f;
+    int is_raw;
+    long long raw_size;
+} idx_file;
+
+static ln_status idx_open(const char *path, idx_file *fh, uint8_t *hdr, size_t hdr_len,
+                          uint32_t magic, const char *kind, ln_error *err) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return ln_fail(err, LN_E_INPUT, "%s: cannot open (%s); check the path or run `make data`",
+                       path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return ln_fail(err, LN_E_INPUT, "%s: not a regular file; give the IDX file's path", path);
+    FILE *probe = fopen(path, "rb");
+    if (!probe)
+        return ln_fail(err, LN_E_INPUT, "%s: cannot open (%s)", path, strerror(errno));
+    unsigned char m2[2] = {0, 0};
+    size_t nm = fread(m2, 1, 2, probe);
+    fclose(probe);
+    fh->is_raw = !(nm == 2 && m2[0] == 0x1f && m2[1] == 0x8b);
+    fh->raw_size = (long long)st.st_size;
+    fh->f = gzopen(path, "rb");
+    if (!fh->f)
+        return ln_fail(err, LN_E_INPUT, "%s: cannot open (%s)", path, strerror(errno));
+    gzbuffer(fh->f, 1 << 17);
+    long long n = gz_read_full(fh->f, path, hdr, hdr_len, err);
+    if (n < 0) goto fail;
+    if ((size_t)n < hdr_len) {
+        ln_fail(err, LN_E_INPUT, "%s: truncated %s header (%lld of %zu bytes); fetch the file again",
+                path, kind, n, hdr_len);
+        goto fail;
+    }
+    if (be32(hdr) != magic) {
+        ln_fail(err, LN_E_INPUT, "%s: bad magic %u, expected %u (IDX %s file); is this the right file?",
+                path, be32(hdr), magic, kind);
+        goto fail;
+    }
+    return LN_OK;
+fail:
+    gzclose(fh->f);
+    fh->f = NULL;
+    return err ? err->status : LN_E_INPUT;
+}
+
+/* Read exactly `len` payload bytes into a buffer grown as data arrives. */
+static ln_status idx_read_payload(idx_file *fh, const char *path, size_t hdr_len, size_t len,
+                                  uint8_t **out, ln_error *err) {
+    if (fh->is_raw && (unsigned long long)fh->raw_size != hdr_len + len)
+        return ln_fail(err, LN_E_INPUT,
+                       "%s: file is %lld bytes but its header says %zu; the file is truncated or "
+                       "corrupt, fetch it again", path, fh->raw_size, hdr_len + len);
+    size_t cap = len < (64u << 20) ? len : (64u << 20), got = 0;
+    uint8_t *buf = malloc(cap ? cap : 1);
+    if (!buf) return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path);
+    while (got < len) {
+        if (got == cap) {
+            size_t ncap = cap * 2 < len ? cap * 2 : len;
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) { free(buf); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
+            buf = nb, cap = ncap;
+        }
+        long long n = gz_read_full(fh->f, path, buf + got, cap - got, err);
+        if (n < 0) { free(buf); return err ? err->status : LN_E_INPUT; }
+        if (n == 0) {
+            free(buf);
+            return ln_fail(err, LN_E_INPUT,
+                           "%s: truncated: %zu data bytes, header says %zu; fetch the file again",
+                           path, got, len);
+        }
+        got += (size_t)n;
+    }
+    uint8_t extra;
+    long long n = gz_read_full(fh->f, path, &extra, 1, err);
+    if (n != 0) {
+        free(buf);
+        if (n < 0) return err ? err->status : LN_E_INPUT;
+        return ln_fail(err, LN_E_INPUT, "%s: more data than its header says (%zu bytes); corrupt file",
+                       path, len);
+    }
+    *out = buf;
+    return LN_OK;
+}
+
+ln_status ln_idx_read_images(const char *path, ln_idx_images *out, ln_error *err) {
+    memset(out, 0, sizeof *out);
+    idx_file fh;
+    uint8_t hdr[16];
+    ln_status s = idx_open(path, &fh, hdr, sizeof hdr, IDX_MAGIC_IMAGES, "images", err);
+    if (s) return s;
+    uint32_t count = be32(hdr + 4), rows = be32(hdr + 8), cols = be32(hdr + 12);
+    if (count == 0 || count > LN_IDX_MAX_COUNT || rows == 0 || rows > LN_IDX_MAX_DIM || cols == 0 ||
+        cols > LN_IDX_MAX_DIM || (unsigned long long)count * rows * cols > (1ull << 34)) {
+        gzclose(fh.f);
+        return ln_fail(err, LN_E_INPUT,
+                       "%s: implausible header (count %u, %u x %u); the file is corrupt", path, count,
+                       rows, cols);
+    }
+    s = idx_read_payload(&fh, path, sizeof hdr, (size_t)count * rows * cols, &out->pixels, err);
+    gzclose(fh.f);
+    if (s) return s;
+    out->count = count, out->rows = rows, out->cols = cols;
+    return LN_OK;
+}
+
+ln_status ln_idx_read_labels(const char *path, ln_idx_labels *out, ln_error *err) {
+    memset(out, 0, sizeof *out);
+    idx_file fh;
+    uint8_t hdr[8];
+    ln_status s = idx_open(path, &fh, hdr, sizeof hdr, IDX_MAGIC_LABELS, "labels", err);
+    if (s) return s;
+    uint32_t count = be32(hdr + 4);
+    if (count == 0 || count > LN_IDX_MAX_COUNT) {
+        gzclose(fh.f);
+        return ln_fail(err, LN_E_INPUT, "%s: implausible label count %u; the file is corrupt", path,
+                       count);
+    }
+    s = idx_read_payload(&fh, path, sizeof hdr, count, &out->labels, err);
+    gzclose(fh.f);
+    if (s) return s;
+    out->count = count;
+    for (uint32_t i = 0; i < count; i++) {
+        if (out->labels[i] >= LN_IDX_MAX_CLASSES) {
+            ln_fail(err, LN_E_INPUT, "%s: label %u at index %u is not a digit 0-9; the file is corrupt",
+                    path, out->labels[i], i);
+            ln_idx_labels_free(out);
+            return LN_E_INPUT;
+        }
+    }
+    return LN_OK;
+}
+
+void ln_idx_images_free(ln_idx_images *im) { free(im->pixels); memset(im, 0, sizeof *im); }
+void ln_idx_labels_free(ln_idx_labels *lb) { free(lb->labels); memset(lb, 0, sizeof *lb); }
+
+static int is_file(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Look for <dir>/<prefix>-<kind>{-,.}idx<N>-ubyte[.gz]; raw before gzip. */
+static int find_idx(const char *dir, const char *prefix, const char *kind, int ndim, char *out,
+                    size_t outsz) {
+    static const char *const seps[] = {"-", "."};
+    static const char *const exts[] = {"", ".gz"};
+    for (int e = 0; e < 2; e++)
+        for (int s = 0; s < 2; s++) {
+            snprintf(out, outsz, "%s/%s-%s%sidx%d-ubyte%s", dir, prefix, kind, seps[s], ndim, exts[e]);
+            if (is_file(out)) return 1;
+        }
+    return 0;
+}
+
+ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, ln_error *err) {
+    memset(ds, 0, sizeof *ds);
+    int train = strcmp(split, "train") == 0;
+    if (!train && strcmp(split, "test") != 0)
+        return ln_fail(err, LN_E_USAGE, "split must be train or test, not '%s'", split);
+    struct stat st;
+    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ln_fail(err, LN_E_INPUT, "%s: no such data folder; run `make data` or pass --data DIR",
+                       root);
+    const char *prefix = train ? "train" : "t10k";
+    char sub[1024];
+    snprintf(sub, sizeof sub, "%s/%s", root, split);
+    const char *dirs[2] = {sub, root};
+    int found = 0;
+    for (int d = 0; d < 2 && !found; d++)
+        found = find_idx(dirs[d], prefix, "images", 3, ds->images_path, sizeof ds->images_path) &&
+                find_idx(dirs[d], prefix, "labels", 1, ds->labels_path, sizeof ds->labels_path);
+    if (!found)
+        return ln_fail(err, LN_E_INPUT,
+                       "%s: no %s-images-idx3-ubyte / %s-labels-idx1-ubyte pair in %s/ or %s/; run "
+                       "`make data` or pass --data DIR", root, prefix, prefix, split, ".");
+    ln_status s = ln_idx_read_images(ds->images_path, &ds->images, err);
+    if (!s) s = ln_idx_read_labels(ds->labels_path, &ds->labels, err);
+    if (!s && ds->images.count != ds->labels.count)
+        s = ln_fail(err, LN_E_INPUT, "%s: %u images but %s has %u labels; the files do not belong together",
+                    ds->images_path, ds->images.count, ds->labels_path, ds->labels.count);
+    if (s) ln_dataset_free(ds);
+    return s;
+}
+
+void ln_dataset_free(ln_dataset *ds) {
+    ln_idx_images_free(&ds->images);
+    ln_idx_labels_free(&ds->labels);
+}

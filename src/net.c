@@ -1,0 +1,198 @@
+/* net.c - LeNet-5 wiring, parameter table, init (see include/lenet/net.h). */
+#include "lenet/net.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lenet/layers.h"
+#include "lenet/rng.h"
+
+static void add_tensor(ln_lenet *net, const char *name, int ndim, int d0, int d1, int d2, int d3) {
+    ln_tensor_info *t = &net->info[net->n_tensors++];
+    t->name = name;
+    t->ndim = ndim;
+    int d[4] = {d0, d1, d2, d3};
+    t->size = 1;
+    for (int i = 0; i < 4; i++) {
+        t->shape[i] = i < ndim ? d[i] : 0;
+        if (i < ndim) t->size *= (size_t)d[i];
+    }
+    t->offset = net->n_params;
+    net->n_params += t->size;
+}
+
+int ln_lenet_find(const ln_lenet *net, const char *name) {
+    for (int i = 0; i < net->n_tensors; i++)
+        if (!strcmp(net->info[i].name, name)) return i;
+    return -1;
+}
+
+ln_lenet_views ln_lenet_views_of(const ln_lenet *net, float *buf) {
+    ln_lenet_views v;
+    float **slots[LN_MAX_TENSORS] = {&v.conv1_w, &v.conv1_b, &v.conv2_w, &v.conv2_b, &v.fc1_w,
+                                     &v.fc1_b,   &v.fc2_w,   &v.fc2_b,   &v.fc3_w,   &v.fc3_b};
+    static const char *const names[LN_MAX_TENSORS] = {
+        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight",
+        "fc1.bias",     "fc2.weight", "fc2.bias",     "fc3.weight", "fc3.bias"};
+    for (int i = 0; i < LN_MAX_TENSORS; i++) {
+        int k = ln_lenet_find(net, names[i]);
+        *slots[i] = k < 0 ? NULL : buf + net->info[k].offset;
+    }
+    return v;
+}
+
+ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads, const char *kernels,
+                        ln_error *err) {
+    memset(net, 0, sizeof *net);
+    if (max_batch < 1) return ln_fail(err, LN_E_USAGE, "batch size must be >= 1 (got %d)", max_batch);
+    if (ln_gemm_select(&net->gemm, kernels) != 0)
+        return ln_fail(err, LN_E_USAGE, "kernels '%s' are unknown or not supported by this CPU",
+                       kernels ? kernels : "auto");
+    net->conv_bias = conv_bias;
+    net->max_batch = max_batch;
+    net->threads = threads < 1 ? 1 : threads;
+    add_tensor(net, "conv1.weight", 4, 6, 1, 5, 5);
+    if (conv_bias) add_tensor(net, "conv1.bias", 1, 6, 0, 0, 0);
+    add_tensor(net, "conv2.weight", 4, 16, 6, 5, 5);
+    if (conv_bias) add_tensor(net, "conv2.bias", 1, 16, 0, 0, 0);
+    add_tensor(net, "fc1.weight", 2, 120, 400, 0, 0);
+    add_tensor(net, "fc1.bias", 1, 120, 0, 0, 0);
+    add_tensor(net, "fc2.weight", 2, 84, 120, 0, 0);
+    add_tensor(net, "fc2.bias", 1, 84, 0, 0, 0);
+    add_tensor(net, "fc3.weight", 2, 10, 84, 0, 0);
+    add_tensor(net, "fc3.bias", 1, 10, 0, 0, 0);
+    net->params = calloc(net->n_params * 2, sizeof(float));
+    if (!net->params) return ln_fail(err, LN_E_NOMEM, "out of memory for parameters");
+    net->grads = net->params + net->n_params;
+    net->p = ln_lenet_views_of(net, net->params);
+    net->g = ln_lenet_views_of(net, net->grads);
+
+    /* All activations in one allocation, carved into the named fields. */
+    const size_t B = (size_t)max_batch;
+    struct { float **f; uint8_t **u; size_t n; } plan[] = {
+        {&net->act.x, NULL, B * 1024},       {&net->act.col1, NULL, 25 * B * 784},
+        {&net->act.a1, NULL, 6 * B * 784},   {&net->act.p1, NULL, 6 * B * 196},
+        {&net->act.col2, NULL, 150 * B * 100}, {&net->act.a2, NULL, 16 * B * 100},
+        {&net->act.p2, NULL, 16 * B * 25},   {&net->act.f0, NULL, B * 400},
+        {&net->act.h1, NULL, B * 120},       {&net->act.h2, NULL, B * 84},
+        {&net->act.logits, NULL, B * 10},    {&net->act.dlogits, NULL, B * 10},
+        {&net->act.dh2, NULL, B * 84},       {&net->act.dh1, NULL, B * 120},
+        {&net->act.df0, NULL, B * 400},      {&net->act.dp2, NULL, 16 * B * 25},
+        {&net->act.da2, NULL, 16 * B * 100}, {&net->act.dcol2, NULL, 150 * B * 100},
+        {&net->act.dp1, NULL, 6 * B * 196},  {&net->act.da1, NULL, 6 * B * 784},
+        {NULL, &net->act.arg1, 6 * B * 196}, {NULL, &net->act.arg2, 16 * B * 25},
+    };
+    const size_t nplan = sizeof plan / sizeof plan[0];
+    size_t total = 0;
+    for (size_t i = 0; i < nplan; i++) {
+        size_t bytes = plan[i].f ? plan[i].n * sizeof(float) : plan[i].n;
+        total += (bytes + 63) & ~(size_t)63;
+    }
+    net->act_mem = aligned_alloc(64, total);
+    if (!net->act_mem) {
+        ln_lenet_free(net);
+        return ln_fail(err, LN_E_NOMEM, "out of memory for activations (batch %d)", max_batch);
+    }
+    char *cur = net->act_mem;
+    for (size_t i = 0; i < nplan; i++) {
+        size_t bytes = plan[i].f ? plan[i].n * sizeof(float) : plan[i].n;
+        if (plan[i].f) *plan[i].f = (float *)cur;
+        else *plan[i].u = (uint8_t *)cur;
+        cur += (bytes + 63) & ~(size_t)63;
+    }
+    return LN_OK;
+}
+
+void ln_lenet_free(ln_lenet *net) {
+    free(net->params);
+    free(net->act_mem);
+    memset(net, 0, sizeof *net);
+}
+
+void ln_lenet_init_weights(ln_lenet *net, uint32_t seed) {
+    ln_mt32 r;
+    ln_mt32_seed(&r, seed);
+    for (int t = 0; t < net->n_tensors; t++) {
+        const ln_tensor_info *ti = &net->info[t];
+        float *w = net->params + ti->offset;
+        const int is_conv = ti->name[0] == 'c';
+        const int is_weight = strstr(ti->name, "weight") != NULL;
+        if (is_conv) {
+            /* fan_in of the layer = in * kh * kw of its weight */
+            int wi = ln_lenet_find(net, ti->name[4] == '1' ? "conv1.weight" : "conv2.weight");
+            const ln_tensor_info *wt = &net->info[wi];
+            const double bound = 1.0 / sqrt((double)(wt->shape[1] * wt->shape[2] * wt->shape[3]));
+            for (size_t i = 0; i < ti->size; i++)
+                w[i] = (float)((2.0 * ln_mt32_uniform(&r) - 1.0) * bound);
+        } else if (is_weight) {
+            for (size_t i = 0; i < ti->size; i++) w[i] = (float)(0.02 * ln_mt32_normal(&r));
+        } else {
+            memset(w, 0, ti->size * sizeof(float));
+        }
+    }
+}
+
+void ln_lenet_zero_grad(ln_lenet *net) { memset(net->grads, 0, net->n_params * sizeof(float)); }
+
+void ln_lenet_forward(ln_lenet *net, const float *x, int B) {
+    ln_lenet_acts *a = &net->act;
+    const ln_gemm_kernels *g = &net->gemm;
+    const int T = net->threads;
+    memcpy(a->x, x, sizeof(float) * (size_t)B * 1024);
+    /* x (B,1,32,32) is (1,B,32,32) channel-major: C = 1. */
+    ln_conv2d_forward(g, a->x, net->p.conv1_w, net->p.conv1_b, B, 1, 32, 32, 6, 5, a->col1, a->a1, T);
+    ln_relu_forward(a->a1, 6L * B * 784);
+    ln_maxpool2_forward(a->a1, 6L * B, 28, 28, a->p1, a->arg1, T);
+    ln_conv2d_forward(g, a->p1, net->p.conv2_w, net->p.conv2_b, B, 6, 14, 14, 16, 5, a->col2, a->a2, T);
+    ln_relu_forward(a->a2, 16L * B * 100);
+    ln_maxpool2_forward(a->a2, 16L * B, 10, 10, a->p2, a->arg2, T);
+    /* flatten: (16, B, 25) -> (B, 400) in C,H,W order */
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < 16; c++)
+            memcpy(a->f0 + (long)b * 400 + c * 25, a->p2 + ((long)c * B + b) * 25, sizeof(float) * 25);
+    ln_dense_forward(g, a->f0, net->p.fc1_w, net->p.fc1_b, B, 400, 120, a->h1, T);
+    ln_relu_forward(a->h1, 120L * B);
+    ln_dense_forward(g, a->h1, net->p.fc2_w, net->p.fc2_b, B, 120, 84, a->h2, T);
+    ln_relu_forward(a->h2, 84L * B);
+    ln_dense_forward(g, a->h2, net->p.fc3_w, net->p.fc3_b, B, 84, 10, a->logits, T);
+}
+
+void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B) {
+    ln_lenet_acts *a = &net->act;
+    const ln_gemm_kernels *g = &net->gemm;
+    const int T = net->threads;
+    ln_dense_backward(g, dlogits, a->h2, net->p.fc3_w, B, 84, 10, net->g.fc3_w, net->g.fc3_b, a->dh2, T);
+    ln_relu_backward(a->h2, a->dh2, 84L * B);
+    ln_dense_backward(g, a->dh2, a->h1, net->p.fc2_w, B, 120, 84, net->g.fc2_w, net->g.fc2_b, a->dh1, T);
+    ln_relu_backward(a->h1, a->dh1, 120L * B);
+    ln_dense_backward(g, a->dh1, a->f0, net->p.fc1_w, B, 400, 120, net->g.fc1_w, net->g.fc1_b, a->df0, T);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < 16; c++)
+            memcpy(a->dp2 + ((long)c * B + b) * 25, a->df0 + (long)b * 400 + c * 25, sizeof(float) * 25);
+    ln_maxpool2_backward(a->dp2, a->arg2, 16L * B, 10, 10, a->da2, T);
+    ln_relu_backward(a->a2, a->da2, 16L * B * 100);
+    ln_conv2d_backward(g, a->da2, a->col2, net->p.conv2_w, B, 6, 14, 14, 16, 5, net->g.conv2_w,
+                       net->g.conv2_b, a->dcol2, a->dp1, T);
+    ln_maxpool2_backward(a->dp1, a->arg1, 6L * B, 28, 28, a->da1, T);
+    ln_relu_backward(a->a1, a->da1, 6L * B * 784);
+    ln_conv2d_backward(g, a->da1, a->col1, net->p.conv1_w, B, 1, 32, 32, 6, 5, net->g.conv1_w,
+                       net->g.conv1_b, NULL, NULL, T);
+}
+
+int ln_lenet_layers(const ln_lenet *net, ln_layer_info *rows) {
+    const ln_tensor_info *t = net->info;
+    size_t c1 = t[ln_lenet_find(net, "conv1.weight")].size, c2 = t[ln_lenet_find(net, "conv2.weight")].size;
+    if (net->conv_bias) c1 += 6, c2 += 16;
+    const ln_layer_info L[] = {
+        {"conv1", 3, {6, 28, 28}, c1},     {"relu1", 3, {6, 28, 28}, 0},
+        {"pool1", 3, {6, 14, 14}, 0},      {"conv2", 3, {16, 10, 10}, c2},
+        {"relu2", 3, {16, 10, 10}, 0},     {"pool2", 3, {16, 5, 5}, 0},
+        {"flatten", 1, {400, 0, 0}, 0},    {"fc1", 1, {120, 0, 0}, 120 * 400 + 120},
+        {"relu3", 1, {120, 0, 0}, 0},      {"fc2", 1, {84, 0, 0}, 84 * 120 + 84},
+        {"relu4", 1, {84, 0, 0}, 0},       {"fc3", 1, {10, 0, 0}, 10 * 84 + 10},
+    };
+    int n = (int)(sizeof L / sizeof L[0]);
+    memcpy(rows, L, sizeof L);
+    return n;
+}

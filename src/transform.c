@@ -1,0 +1,93 @@
+/* transform.c - resize and rescale ops (see include/lenet/transform.h). */
+#include "lenet/transform.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define COEF_BITS 11
+#define COEF_SCALE (1 << COEF_BITS)
+#define MAX_SIDE 4096
+
+static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Source index and fixed-point weights for each destination index along one
+ * axis: fx = (d + 0.5) * scale - 0.5 rounded to float, as OpenCV computes it.
+ * `clamp_frac` applies OpenCV's x-axis border rule (fraction zeroed at the
+ * edges); the y axis keeps the fraction and clamps row indices instead. */
+static void axis_coefs(int ssize, int dsize, int clamp_frac, int *ofs, short *w0, short *w1) {
+    double scale = (double)ssize / dsize;
+    for (int d = 0; d < dsize; d++) {
+        float f = (float)((d + 0.5) * scale - 0.5);
+        int s = (int)floorf(f);
+        f -= (float)s;
+        if (clamp_frac) {
+            if (s < 0) f = 0, s = 0;
+            if (s >= ssize - 1) f = 0, s = ssize - 1;
+        }
+        ofs[d] = s;
+        /* saturate_cast<short>(x * 2048): round half to even like cvRound. */
+        w0[d] = (short)lrintf((1.f - f) * COEF_SCALE);
+        w1[d] = (short)lrintf(f * COEF_SCALE);
+    }
+}
+
+static uint8_t sat_u8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+/* OpenCV's SIMD vertical pass: int16 high-multiplies of (H >> 4) by the
+ * weights, then a rounding shift by 2. */
+static uint8_t vlinear_simd(int h0, int h1, short b0, short b1) {
+    int16_t s0 = (int16_t)(h0 >> 4), s1 = (int16_t)(h1 >> 4);
+    int p0 = ((int)s0 * b0) >> 16, p1 = ((int)s1 * b1) >> 16;
+    return sat_u8((p0 + p1 + 2) >> 2);
+}
+
+/* OpenCV's scalar vertical pass (used for row tails past the vector width). */
+static uint8_t vlinear_scalar(int h0, int h1, short b0, short b1) {
+    return sat_u8((h0 * b0 + h1 * b1 + (1 << 21)) >> 22);
+}
+
+void ln_resize_linear_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw) {
+    int xofs[MAX_SIDE], yofs[MAX_SIDE];
+    short ax0[MAX_SIDE], ax1[MAX_SIDE], by0[MAX_SIDE], by1[MAX_SIDE];
+    if (dw > MAX_SIDE || dh > MAX_SIDE) return;
+    axis_coefs(sw, dw, 1, xofs, ax0, ax1);
+    axis_coefs(sh, dh, 0, yofs, by0, by1);
+    int *h0 = malloc(sizeof(int) * (size_t)dw * 2);
+    if (!h0) return;
+    int *h1 = h0 + dw;
+    /* OpenCV vectorises the vertical pass in blocks of 16, then 8, pixels;
+     * what is left uses the scalar formula. */
+    int vec_end = (dw / 16) * 16;
+    while (vec_end + 8 <= dw) vec_end += 8;
+    for (int y = 0; y < dh; y++) {
+        const uint8_t *r0 = src + (size_t)clampi(yofs[y], 0, sh - 1) * sw;
+        const uint8_t *r1 = src + (size_t)clampi(yofs[y] + 1, 0, sh - 1) * sw;
+        for (int x = 0; x < dw; x++) {
+            int s = xofs[x], s1 = s + 1 < sw ? s + 1 : s;
+            h0[x] = ax0[x] * r0[s] + ax1[x] * r0[s1];
+            h1[x] = ax0[x] * r1[s] + ax1[x] * r1[s1];
+        }
+        uint8_t *out = dst + (size_t)y * dw;
+        for (int x = 0; x < dw; x++)
+            out[x] = x < vec_end ? vlinear_simd(h0[x], h1[x], by0[y], by1[y])
+                                 : vlinear_scalar(h0[x], h1[x], by0[y], by1[y]);
+    }
+    free(h0);
+}
+
+void ln_normalize_lut(float lut[256]) {
+    const float r1 = (float)(1.0 / 255.0), s1 = 0.0f;
+    const float r2 = (float)(1.0 / 0.3081), s2 = (float)(-0.1307 / 0.3081);
+    for (int v = 0; v < 256; v++) {
+        volatile float a = (float)v * r1; /* volatile: keep each op rounded to float */
+        a = a + s1;
+        volatile float b = a * r2;
+        lut[v] = b + s2;
+    }
+}
+
+void ln_transform_image(const uint8_t *src, int sh, int sw, const float lut[256], float *out) {
+    uint8_t tmp[32 * 32];
+    ln_resize_linear_u8(src, sh, sw, tmp, 32, 32);
+    for (int i = 0; i < 32 * 32; i++) out[i] = lut[tmp[i]];
+}

@@ -1,0 +1,45 @@
+/* harness.c - see harness.h. */
+#include "harness.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void test_check(test_ctx *t, int ok, const char *what, const char *file, int line) {
+    if (ok) {
+        t->passed++;
+        printf("  ok    %s\n", what);
+    } else {
+        t->failed++;
+        printf("  FAIL  %s  (%s:%d)\n", what, file, line);
+    }
+    fflush(stdout);
+}
+
+int test_finish(test_ctx *t) {
+    printf("%s: %d passed, %d failed\n", t->name, t->passed, t->failed);
+    return t->failed ? 1 : 0;
+}
+
+double test_max_rel(const float *a, const double *b, size_t n, double floor, size_t *worst) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double den = fabs(b[i]) > floor ? fabs(b[i]) : floor;
+        double r = fabs((double)a[i] - b[i]) / den;
+        if (r > m || isnan(r)) {
+            m = isnan(r) ? INFINITY : r;
+            if (worst) *worst = i;
+        }
+    }
+    return m;
+}
+
+const char *test_data_dir(void) {
+    const char *d = getenv("TEST_DATA");
+    return d ? d : "tests/data";
+}
+
+const char *test_mnist_dir(void) {
+    const char *d = getenv("MNIST_DIR");
+    return d ? d : "datasets/MNIST_Data";
+}

@@ -1,0 +1,26 @@
+/* harness.h - a tiny test harness: CHECK records a pass or a failure with
+ * its line; finish() prints "<name>: N passed, M failed" and returns the
+ * exit code (non-zero on any failure). */
+#ifndef LENET_TEST_HARNESS_H
+#define LENET_TEST_HARNESS_H
+
+#include <stddef.h>
+
+typedef struct {
+    const char *name;
+    int passed, failed;
+} test_ctx;
+
+void test_check(test_ctx *t, int ok, const char *what, const char *file, int line);
+int test_finish(test_ctx *t);
+/* max |a-b| / max(|b|, floor) over n values; reports the worst index. */
+double test_max_rel(const float *a, const double *b, size_t n, double floor, size_t *worst);
+
+#define CHECK(t, cond, what) test_check((t), (cond) ? 1 : 0, (what), __FILE__, __LINE__)
+
+/* Path of the repo's test data folder (env TEST_DATA or tests/data). */
+const char *test_data_dir(void);
+/* MNIST root for end-to-end tests (env MNIST_DIR or datasets/MNIST_Data). */
+const char *test_mnist_dir(void);
+
+#endif
