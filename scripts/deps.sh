@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# scripts/deps.sh [--test] - make sure the Debian packages the build needs are
+# installed; with --test also those the test suite needs (clang and libomp
+# for the sanitizer build, protoc to decode checkpoints). Missing packages are
+# installed with apt-get when running as root; otherwise the command to run
+# is printed and the script exits 1.
+set -euo pipefail
+pkgs=(gcc make zlib1g-dev)
+[ "${1:-}" = "--test" ] && pkgs+=(clang libomp-dev protobuf-compiler)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing Debian packages: ${missing[*]}; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
