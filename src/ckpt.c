@@ -101,6 +101,13 @@ static int parse_tensor(cursor c, ln_ckpt_entry *e, const char **why) {
     return 0;
 }
 
+/* A tensor's content (all its slices) must be exactly count * element size. */
+static ln_status check_complete(const ln_ckpt_entry *e, const char *path, ln_error *err) {
+    if (!strcmp(e->dtype, "str") || e->nbytes == e->count * dtype_size(e->dtype)) return LN_OK;
+    return ln_fail(err, LN_E_INPUT, "%s: tensor %s: %zu content bytes do not fit its shape and dtype %s; "
+                   "the checkpoint is corrupt", path, e->name, e->nbytes, e->dtype);
+}
+
 static void free_entries(ln_ckpt_entry *e, int n) {
     for (int i = 0; i < n; i++) free(e[i].data);
     free(e);
@@ -129,18 +136,14 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
     uLong crc = crc32(0L, Z_NULL, 0);
     const char *why = NULL;
     while (c.p < c.end) {
-        /* MindSpore >= 2.3 trailer: "crc_num" + 10 bytes */
+        /* MindSpore >= 2.3 trailer: "crc_num" + the CRC as 10 big-endian bytes.
+         * (A record starts with byte 0x0A, never 'c', so this is unambiguous.) */
         if (c.end - c.p >= 7 && !memcmp(c.p, "crc_num", 7)) {
             const uint8_t *t = c.p + 7;
             if (c.end - t != 10) { why = "malformed crc_num trailer"; break; }
-            uint64_t dec = 0, be = 0;
-            int all_digits = 1;
-            for (int i = 0; i < 10; i++) {
-                all_digits &= t[i] >= '0' && t[i] <= '9';
-                dec = dec * 10 + (uint64_t)(t[i] - '0');
-                be = (be << 8) | t[i];
-            }
-            uint64_t want = all_digits ? dec : be;
+            uint64_t want = 0;
+            for (int i = 0; i < 10; i++) want = (want << 8) | t[i];
+            if (t[0] || t[1]) want = ~0ull; /* more than 64 bits: cannot match */
             if (want != (uint64_t)crc) {
                 ln_fail(err, LN_E_INPUT, "%s: CRC mismatch (file says %llu, data gives %lu); the "
                         "checkpoint is corrupt", path, (unsigned long long)want, (unsigned long)crc);
@@ -210,30 +213,40 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
                 }
                 count *= (size_t)e->dims[d];
             }
-        if (count == 0 || (strcmp(e->dtype, "str") && count * esz != e->nbytes)) {
-            ln_fail(err, LN_E_INPUT, "%s: tensor %s: %zu content bytes do not fit its shape and dtype %s; "
-                    "the checkpoint is corrupt", path, e->name, e->nbytes, e->dtype);
+        if (count == 0) {
+            ln_fail(err, LN_E_INPUT, "%s: tensor %s has an invalid shape; the checkpoint is corrupt", path, e->name);
             s = LN_E_INPUT;
             goto done;
         }
         e->count = count;
-        /* Same-named consecutive records are slices of one tensor: concatenate. */
+        /* Consecutive records with the same name are slices of one tensor
+         * (MindSpore splits tensors over 512 MiB): each carries the full shape
+         * and part of the content; the pieces must add up exactly. */
         if (n > 0 && !strcmp(ents[n - 1].name, e->name)) {
             ln_ckpt_entry *p = &ents[n - 1];
+            int same = p->ndim == e->ndim && !strcmp(p->dtype, e->dtype);
+            for (int d = 0; same && d < e->ndim; d++) same = p->dims[d] == e->dims[d];
+            if (!same || p->nbytes + e->nbytes > p->count * esz) {
+                ln_fail(err, LN_E_INPUT, "%s: tensor %s appears twice or its slices do not fit its shape; "
+                        "the checkpoint is corrupt", path, e->name);
+                s = LN_E_INPUT;
+                goto done;
+            }
             uint8_t *nd = realloc(p->data, p->nbytes + e->nbytes);
             if (!nd) { s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); goto done; }
             memcpy(nd + p->nbytes, e->data, e->nbytes);
             p->data = nd;
             p->nbytes += e->nbytes;
-            p->count += e->count;
             continue;
         }
+        if (n > 0 && (s = check_complete(&ents[n - 1], path, err))) goto done;
         uint8_t *copy = malloc(e->nbytes ? e->nbytes : 1);
         if (!copy) { s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); goto done; }
         memcpy(copy, e->data, e->nbytes);
         e->data = copy;
         n++;
     }
+    if (!why && n > 0 && (s = check_complete(&ents[n - 1], path, err))) goto done;
     if (why) {
         ln_fail(err, LN_E_INPUT, "%s: corrupt or truncated checkpoint at byte %ld (%s)", path,
                 (long)(c.p - buf), why);
@@ -329,8 +342,12 @@ ln_status ln_ckpt_write(const char *path, const ln_ckpt_item *items, int n, int 
         free(rec);
     }
     if (!s && with_crc) {
-        char trailer[18];
-        snprintf(trailer, sizeof trailer, "crc_num%010lu", (unsigned long)crc);
+        /* "crc_num" then the CRC as a 10-byte big-endian integer (MindSpore 2.3:
+         * crc_num.to_bytes(10, byteorder='big')). */
+        uint8_t trailer[17];
+        memcpy(trailer, "crc_num", 7);
+        uint64_t v = crc;
+        for (int i = 16; i >= 7; i--, v >>= 8) trailer[i] = (uint8_t)v;
         if (write(fd, trailer, 17) != 17) s = ln_fail(err, LN_E_SYSTEM, "%s: write failed (%s)", tmp, strerror(errno));
     }
     if (!s && fsync(fd) != 0) s = ln_fail(err, LN_E_SYSTEM, "%s: fsync failed (%s)", tmp, strerror(errno));

@@ -16,6 +16,14 @@ static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* zlib's message without the "path: " prefix gzerror() puts in front. */
+static const char *gz_message(gzFile f, const char *path, int *zerr) {
+    const char *m = gzerror(f, zerr);
+    size_t pl = strlen(path);
+    if (!strncmp(m, path, pl) && m[pl] == ':' && m[pl + 1] == ' ') m += pl + 2;
+    return m;
+}
+
 /* Read up to `want` bytes; returns bytes read or -1 (message in err). */
 static long long gz_read_full(gzFile f, const char *path, void *buf, size_t want, ln_error *err) {
     size_t got = 0;
@@ -24,13 +32,13 @@ static long long gz_read_full(gzFile f, const char *path, void *buf, size_t want
         int n = gzread(f, (char *)buf + got, chunk);
         if (n < 0) {
             int zerr;
-            const char *m = gzerror(f, &zerr);
+            const char *m = gz_message(f, path, &zerr);
             ln_fail(err, LN_E_INPUT, "%s: corrupt gzip data (%s); fetch the file again", path, m);
             return -1;
         }
         if (n == 0) {
             int zerr;
-            const char *m = gzerror(f, &zerr);
+            const char *m = gz_message(f, path, &zerr);
             if (zerr != Z_OK && zerr != Z_STREAM_END) {
                 ln_fail(err, LN_E_INPUT, "%s: corrupt gzip data (%s); fetch the file again", path, m);
                 return -1;
@@ -72,14 +80,14 @@ static ln_status idx_open(const char *path, idx_file *fh, uint8_t *hdr, size_t h
     gzbuffer(fh->f, 1 << 17);
     long long n = gz_read_full(fh->f, path, hdr, hdr_len, err);
     if (n < 0) goto fail;
+    if (n >= 4 && be32(hdr) != magic) {
+        ln_fail(err, LN_E_INPUT, "%s: bad magic %u, expected %u (IDX %s file); is this the right file?",
+                path, be32(hdr), magic, kind);
+        goto fail;
+    }
     if ((size_t)n < hdr_len) {
         ln_fail(err, LN_E_INPUT, "%s: truncated %s header (%lld of %zu bytes); fetch the file again",
                 path, kind, n, hdr_len);
-        goto fail;
-    }
-    if (be32(hdr) != magic) {
-        ln_fail(err, LN_E_INPUT, "%s: bad magic %u, expected %u (IDX %s file); is this the right file?",
-                path, be32(hdr), magic, kind);
         goto fail;
     }
     return LN_OK;

@@ -151,7 +151,7 @@ ln_status ln_model_load_weights(ln_model *m, const char *path, ln_error *err) {
             break;
         }
         shape_str(gs, sizeof gs, e->dims, e->ndim);
-        int same = e->ndim == ti->ndim;
+        int same = e->ndim == ti->ndim && e->count == ti->size;
         for (int d = 0; same && d < ti->ndim; d++) same = e->dims[d] == ti->shape[d];
         if (!same)
             s = ln_fail(err, LN_E_INPUT, "%s: tensor %s has shape %s, the network needs %s", path, ti->name,

@@ -110,9 +110,19 @@ void ln_lenet_free(ln_lenet *net) {
     memset(net, 0, sizeof *net);
 }
 
+/* SplitMix64's finaliser: a well-mixed 64-bit function of its input. */
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 void ln_lenet_init_weights(ln_lenet *net, uint32_t seed) {
+    /* The data pipeline seeds its mt19937 with `seed` itself (MindSpore's
+     * dataset seed); the initialiser uses a stream derived from it, so that
+     * weights and data order do not consume the same random numbers. */
     ln_mt32 r;
-    ln_mt32_seed(&r, seed);
+    ln_mt32_seed(&r, (uint32_t)(mix64((uint64_t)seed + 0x9e3779b97f4a7c15ull) >> 32));
     for (int t = 0; t < net->n_tensors; t++) {
         const ln_tensor_info *ti = &net->info[t];
         float *w = net->params + ti->offset;

@@ -541,6 +541,22 @@ static void test_datasets(test_ctx *t) {
           "raw file next to a .gz: the raw one is read");
     if (!s) ln_dataset_free(&ds);
 
+    /* raw beats .gz whatever the spelling: dashed .gz next to dotted raw */
+    snprintf(root, sizeof root, "%s/ds-mixed", g_tmp);
+    write_split(root, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", 8, 1);
+    write_split(root, "train-images.idx3-ubyte", "train-labels.idx1-ubyte", 5, 0);
+    s = ln_dataset_load(root, "train", &ds, &err);
+    CHECK(t, s == LN_OK && dataset_matches(&ds, 5) && strstr(ds.images_path, "train-images.idx3-ubyte") &&
+                 !strstr(ds.images_path, ".gz"),
+          "dotted raw file next to a dashed .gz: the raw one is read");
+    if (!s) ln_dataset_free(&ds);
+    /* MindSpore layout wins over a flat folder holding other files */
+    snprintf(root, sizeof root, "%s/ds-ms", g_tmp);
+    write_split(root, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", 2, 0);
+    s = ln_dataset_load(root, "train", &ds, &err);
+    CHECK(t, s == LN_OK && dataset_matches(&ds, 9), "root/train is preferred to files directly in root");
+    if (!s) ln_dataset_free(&ds);
+
     /* count mismatch */
     snprintf(root, sizeof root, "%s/ds-mismatch", g_tmp);
     write_split(root, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", 5, 0);

@@ -122,19 +122,28 @@ static void test_resize_invariants(test_ctx *t) {
     CHECK(t, ok, "constant image stays constant: 7x5, 5x7, 100x80, 28x28, 1x1, 32x32, 64x64, 33x31, 3x200 -> 32x32");
 
     /* Other destination sizes, including scalar tails past 16/8-wide blocks. */
-    static const int dsts[][2] = {{5, 7}, {40, 50}, {28, 28}, {17, 9}};
+    /* (Non-power-of-two sides give non-dyadic weights: each pair must still
+     * sum to 2048, or a constant 255 image would come out 254.) */
+    static const int dsts[][2] = {{5, 7}, {40, 50}, {28, 28}, {17, 9}, {21, 13}, {3, 100}};
+    static const uint8_t cvals[] = {93, 255};
     ok = 1;
     uint8_t src[28 * 28];
-    memset(src, 93, sizeof src);
-    for (size_t d = 0; d < sizeof dsts / sizeof dsts[0]; d++) {
-        const int dh = dsts[d][0], dw = dsts[d][1];
-        uint8_t *out = malloc((size_t)dh * dw);
-        ln_resize_linear_u8(src, 28, 28, out, dh, dw);
-        for (int k = 0; k < dh * dw; k++)
-            if (out[k] != 93) { ok = 0; break; }
-        free(out);
+    for (size_t c = 0; c < sizeof cvals; c++) {
+        memset(src, cvals[c], sizeof src);
+        for (size_t d = 0; d < sizeof dsts / sizeof dsts[0]; d++) {
+            const int dh = dsts[d][0], dw = dsts[d][1];
+            uint8_t *out = malloc((size_t)dh * dw);
+            ln_resize_linear_u8(src, 28, 28, out, dh, dw);
+            for (int k = 0; k < dh * dw; k++)
+                if (out[k] != cvals[c]) {
+                    ok = 0;
+                    printf("  const %u -> %dx%d: out[%d] = %u\n", cvals[c], dh, dw, k, out[k]);
+                    break;
+                }
+            free(out);
+        }
     }
-    CHECK(t, ok, "constant 28x28 -> 5x7, 40x50, 28x28, 17x9 stays constant");
+    CHECK(t, ok, "constant 93 / 255 28x28 -> 5x7, 40x50, 28x28, 17x9, 21x13, 3x100 stays constant");
 
     /* Same size: identity (weights 2048/0 everywhere). */
     for (int k = 0; k < 784; k++) src[k] = (uint8_t)(k * 7 + k / 28);

@@ -85,7 +85,9 @@ void ln_lenet_free(ln_lenet *net);
 
 /* Initialise weights from `seed`: conv weights and biases U(+-1/sqrt(fan_in))
  * (HeUniform(sqrt 5), MindSpore >= 2.1 and PyTorch's default), fc weights
- * Normal(0, 0.02), fc biases 0. */
+ * Normal(0, 0.02), fc biases 0. Draws come from an mt19937 seeded with a
+ * SplitMix64 mix of `seed`, a stream independent of the data pipeline's
+ * (which uses `seed` directly as MindSpore's dataset seed). */
 void ln_lenet_init_weights(ln_lenet *net, uint32_t seed);
 
 /* Views of any parameter-shaped buffer (params, grads, moments). */

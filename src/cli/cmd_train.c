@@ -183,6 +183,7 @@ int cmd_train(int argc, char **argv) {
             o.m.nesterov ? "on" : "off", o.m.seed, o.m.threads, o.m.conv_bias ? "on" : "off",
             o.shuffle ? "on" : "off", o.ckpt_dir, o.prefix, o.save_steps, o.keep_max, o.max_steps,
             o.print_every, o.init ? o.init : "none");
+    fflush(t.human);
     ln_dataset train, test;
     if (ln_dataset_load(o.data, "train", &train, &err)) return cli_fail(&err);
     if (ln_dataset_load(o.data, "test", &test, &err)) { ln_dataset_free(&train); return cli_fail(&err); }
