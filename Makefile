@@ -18,7 +18,8 @@ LIB_SRC := src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/ge
 CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c
 TESTS   := test_rng test_idx test_transform test_gemm test_layers test_golden test_ckpt test_train
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o \
+           $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TESTS:%=$(BUILD)/%)
 
@@ -43,6 +44,17 @@ $(BUILD)/src/gemm_avx2.o: src/gemm_kernels.c src/gemm_kernels.h include/lenet/ge
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx2 -mfma -ffp-contract=fast -DLN_KSUFFIX=avx2 -c $< -o $@
 $(BUILD)/src/gemm_avx512.o: src/gemm_kernels.c src/gemm_kernels.h include/lenet/gemm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512 -ffp-contract=fast -DLN_KSUFFIX=avx512 -c $< -o $@
+
+# The lanes engine's kernels, likewise once per instruction set.
+$(BUILD)/src/lanes_generic.o: src/lanes_kernels.c src/lanes.h include/lenet/net.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -DLN_KSUFFIX=generic -c $< -o $@
+$(BUILD)/src/lanes_avx2.o: src/lanes_kernels.c src/lanes.h include/lenet/net.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx2 -mfma -ffp-contract=fast -DLN_KSUFFIX=avx2 -c $< -o $@
+$(BUILD)/src/lanes_avx512.o: src/lanes_kernels.c src/lanes.h include/lenet/net.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512 -ffp-contract=fast -DLN_KSUFFIX=avx512 -c $< -o $@
 

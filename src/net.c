@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lanes.h"
 #include "lenet/layers.h"
 #include "lenet/rng.h"
 
@@ -42,11 +43,118 @@ ln_lenet_views ln_lenet_views_of(const ln_lenet *net, float *buf) {
     return v;
 }
 
+/* ---------- lanes engine (see lanes.h) ---------- */
+
+typedef struct {
+    ln_lane_kernels k;
+    int ngroups;
+    ln_lane_group *groups;
+    void *mem;
+} lanes_state;
+
+static ln_status lanes_init(ln_lenet *net, ln_error *err) {
+    lanes_state *s = calloc(1, sizeof *s);
+    if (!s) return ln_fail(err, LN_E_NOMEM, "out of memory for the network");
+    net->lanes = s;
+    if (!strcmp(net->gemm.name, "avx512"))
+        s->k = (ln_lane_kernels){ln_lanes_forward_avx512, ln_lanes_backward_avx512};
+    else if (!strcmp(net->gemm.name, "avx2"))
+        s->k = (ln_lane_kernels){ln_lanes_forward_avx2, ln_lanes_backward_avx2};
+    else
+        s->k = (ln_lane_kernels){ln_lanes_forward_generic, ln_lanes_backward_generic};
+    s->ngroups = (net->max_batch + LN_LANES - 1) / LN_LANES;
+    /* Per-group buffers, in floats (int32 buffers count as floats). */
+    const size_t L = LN_LANES;
+    const size_t sizes[] = {1024 * L, 6 * 784 * L, 6 * 196 * L, 6 * 196 * L, 16 * 100 * L, 16 * 25 * L,
+                            400 * L,  120 * L,     84 * L,      10 * L,      10 * L,       84 * L,
+                            120 * L,  400 * L,     16 * 100 * L, 6 * 196 * L, 6 * 784 * L,
+                            L * 400,  L * 128,     net->n_params};
+    const size_t nbuf = sizeof sizes / sizeof sizes[0];
+    size_t per_group = 0;
+    for (size_t i = 0; i < nbuf; i++) per_group += (sizes[i] + 15) & ~(size_t)15; /* 64-byte multiples */
+    const size_t total = per_group * (size_t)s->ngroups;
+    s->groups = calloc((size_t)s->ngroups, sizeof *s->groups);
+    s->mem = aligned_alloc(64, total * sizeof(float));
+    if (!s->groups || !s->mem) return ln_fail(err, LN_E_NOMEM, "out of memory for activations (batch %d)", net->max_batch);
+    memset(s->mem, 0, total * sizeof(float));
+    float *cur = s->mem;
+    for (int g = 0; g < s->ngroups; g++) {
+        ln_lane_group *G = &s->groups[g];
+        float **fields[] = {&G->x,   &G->a1,  NULL,     &G->p1,  &G->a2,  NULL,     &G->p2,
+                            &G->h1,  &G->h2,  &G->lo,   &G->dlo, &G->dh2, &G->dh1,  &G->dp2,
+                            &G->da2, &G->dp1, &G->da1, &G->tx,  &G->tg,   &G->grads};
+        for (size_t i = 0; i < nbuf; i++) {
+            if (fields[i]) *fields[i] = cur;
+            else if (i == 2) G->arg1 = (int32_t *)cur;
+            else G->arg2 = (int32_t *)cur;
+            cur += (sizes[i] + 15) & ~(size_t)15;
+        }
+    }
+    return LN_OK;
+}
+
+static void lanes_free(ln_lenet *net) {
+    lanes_state *s = net->lanes;
+    if (!s) return;
+    free(s->groups);
+    free(s->mem);
+    free(s);
+    net->lanes = NULL;
+}
+
+static void lanes_forward(ln_lenet *net, const float *x, int B) {
+    lanes_state *s = net->lanes;
+    const int ng = (B + LN_LANES - 1) / LN_LANES;
+    const ln_lenet_views p = net->p;
+    #pragma omp parallel for num_threads(net->threads) schedule(static) if (ng > 1 && net->threads > 1)
+    for (int g = 0; g < ng; g++) {
+        ln_lane_group *G = &s->groups[g];
+        const int n = B - g * LN_LANES < LN_LANES ? B - g * LN_LANES : LN_LANES;
+        const float *src = x + (long)g * LN_LANES * 1024;
+        for (int i = 0; i < 1024; i++) {
+            float *d = G->x + (long)i * LN_LANES;
+            for (int l = 0; l < n; l++) d[l] = src[(long)l * 1024 + i];
+            for (int l = n; l < LN_LANES; l++) d[l] = 0.f;
+        }
+        s->k.forward(&p, G);
+        for (int l = 0; l < n; l++)
+            for (int o = 0; o < 10; o++)
+                net->act.logits[((long)g * LN_LANES + l) * 10 + o] = G->lo[o * LN_LANES + l];
+    }
+}
+
+static void lanes_backward(ln_lenet *net, const float *dlogits, int B) {
+    lanes_state *s = net->lanes;
+    const int ng = (B + LN_LANES - 1) / LN_LANES;
+    const ln_lenet_views p = net->p;
+    #pragma omp parallel for num_threads(net->threads) schedule(static) if (ng > 1 && net->threads > 1)
+    for (int g = 0; g < ng; g++) {
+        ln_lane_group *G = &s->groups[g];
+        const int n = B - g * LN_LANES < LN_LANES ? B - g * LN_LANES : LN_LANES;
+        for (int o = 0; o < 10; o++)
+            for (int l = 0; l < LN_LANES; l++)
+                G->dlo[o * LN_LANES + l] = l < n ? dlogits[((long)g * LN_LANES + l) * 10 + o] : 0.f;
+        ln_lenet_views dg = ln_lenet_views_of(net, G->grads);
+        s->k.backward(&p, &dg, G);
+    }
+    /* Sum the groups' gradients in group order (fixed for any thread count). */
+    const long n = (long)net->n_params;
+    #pragma omp parallel for num_threads(net->threads) schedule(static) if (net->threads > 1)
+    for (long i = 0; i < n; i++) {
+        float acc = net->grads[i];
+        for (int g = 0; g < ng; g++) acc += s->groups[g].grads[i];
+        net->grads[i] = acc;
+    }
+}
+
 ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads, const char *kernels,
                         ln_error *err) {
     memset(net, 0, sizeof *net);
     if (max_batch < 1) return ln_fail(err, LN_E_USAGE, "batch size must be >= 1 (got %d)", max_batch);
-    if (ln_gemm_select(&net->gemm, kernels) != 0)
+    const char *isa = kernels;
+    if (kernels && !strncmp(kernels, "gemm:", 5)) net->engine = LN_ENGINE_GEMM, isa = kernels + 5;
+    else if (kernels && !strcmp(kernels, "gemm")) net->engine = LN_ENGINE_GEMM, isa = NULL;
+    if (ln_gemm_select(&net->gemm, isa) != 0)
         return ln_fail(err, LN_E_USAGE, "kernels '%s' are unknown or not supported by this CPU",
                        kernels ? kernels : "auto");
     net->conv_bias = conv_bias;
@@ -68,20 +176,27 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
     net->p = ln_lenet_views_of(net, net->params);
     net->g = ln_lenet_views_of(net, net->grads);
 
-    /* All activations in one allocation, carved into the named fields. */
+    if (net->engine == LN_ENGINE_LANES && lanes_init(net, err)) {
+        ln_lenet_free(net);
+        return err ? err->status : LN_E_NOMEM;
+    }
+
+    /* Activations in one allocation, carved into the named fields; the lanes
+     * engine needs only logits and dlogits here. */
     const size_t B = (size_t)max_batch;
+    const size_t G = net->engine == LN_ENGINE_GEMM ? B : 0;
     struct { float **f; uint8_t **u; size_t n; } plan[] = {
-        {&net->act.x, NULL, B * 1024},       {&net->act.col1, NULL, 25 * B * 784},
-        {&net->act.a1, NULL, 6 * B * 784},   {&net->act.p1, NULL, 6 * B * 196},
-        {&net->act.col2, NULL, 150 * B * 100}, {&net->act.a2, NULL, 16 * B * 100},
-        {&net->act.p2, NULL, 16 * B * 25},   {&net->act.f0, NULL, B * 400},
-        {&net->act.h1, NULL, B * 120},       {&net->act.h2, NULL, B * 84},
         {&net->act.logits, NULL, B * 10},    {&net->act.dlogits, NULL, B * 10},
-        {&net->act.dh2, NULL, B * 84},       {&net->act.dh1, NULL, B * 120},
-        {&net->act.df0, NULL, B * 400},      {&net->act.dp2, NULL, 16 * B * 25},
-        {&net->act.da2, NULL, 16 * B * 100}, {&net->act.dcol2, NULL, 150 * B * 100},
-        {&net->act.dp1, NULL, 6 * B * 196},  {&net->act.da1, NULL, 6 * B * 784},
-        {NULL, &net->act.arg1, 6 * B * 196}, {NULL, &net->act.arg2, 16 * B * 25},
+        {&net->act.x, NULL, G * 1024},       {&net->act.col1, NULL, 25 * G * 784},
+        {&net->act.a1, NULL, 6 * G * 784},   {&net->act.p1, NULL, 6 * G * 196},
+        {&net->act.col2, NULL, 150 * G * 100}, {&net->act.a2, NULL, 16 * G * 100},
+        {&net->act.p2, NULL, 16 * G * 25},   {&net->act.f0, NULL, G * 400},
+        {&net->act.h1, NULL, G * 120},       {&net->act.h2, NULL, G * 84},
+        {&net->act.dh2, NULL, G * 84},       {&net->act.dh1, NULL, G * 120},
+        {&net->act.df0, NULL, G * 400},      {&net->act.dp2, NULL, 16 * G * 25},
+        {&net->act.da2, NULL, 16 * G * 100}, {&net->act.dcol2, NULL, 150 * G * 100},
+        {&net->act.dp1, NULL, 6 * G * 196},  {&net->act.da1, NULL, 6 * G * 784},
+        {NULL, &net->act.arg1, 6 * G * 196}, {NULL, &net->act.arg2, 16 * G * 25},
     };
     const size_t nplan = sizeof plan / sizeof plan[0];
     size_t total = 0;
@@ -97,14 +212,16 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
     char *cur = net->act_mem;
     for (size_t i = 0; i < nplan; i++) {
         size_t bytes = plan[i].f ? plan[i].n * sizeof(float) : plan[i].n;
-        if (plan[i].f) *plan[i].f = (float *)cur;
-        else *plan[i].u = (uint8_t *)cur;
+        void *ptr = plan[i].n ? (void *)cur : NULL;
+        if (plan[i].f) *plan[i].f = ptr;
+        else *plan[i].u = ptr;
         cur += (bytes + 63) & ~(size_t)63;
     }
     return LN_OK;
 }
 
 void ln_lenet_free(ln_lenet *net) {
+    lanes_free(net);
     free(net->params);
     free(net->act_mem);
     memset(net, 0, sizeof *net);
@@ -146,6 +263,10 @@ void ln_lenet_init_weights(ln_lenet *net, uint32_t seed) {
 void ln_lenet_zero_grad(ln_lenet *net) { memset(net->grads, 0, net->n_params * sizeof(float)); }
 
 void ln_lenet_forward(ln_lenet *net, const float *x, int B) {
+    if (net->engine == LN_ENGINE_LANES) {
+        lanes_forward(net, x, B);
+        return;
+    }
     ln_lenet_acts *a = &net->act;
     const ln_gemm_kernels *g = &net->gemm;
     const int T = net->threads;
@@ -169,6 +290,10 @@ void ln_lenet_forward(ln_lenet *net, const float *x, int B) {
 }
 
 void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B) {
+    if (net->engine == LN_ENGINE_LANES) {
+        lanes_backward(net, dlogits, B);
+        return;
+    }
     ln_lenet_acts *a = &net->act;
     const ln_gemm_kernels *g = &net->gemm;
     const int T = net->threads;

@@ -63,8 +63,17 @@ typedef struct {
     float *dlogits, *dh2, *dh1, *df0, *dp2, *da2, *dcol2, *dp1, *da1;
 } ln_lenet_acts;
 
+/* Compute engines. Both give the same results to float rounding; each is
+ * bit-reproducible for any thread count.
+ * - LN_ENGINE_LANES (default): batch in the vector lanes, groups of 16
+ *   samples, one thread per group (src/lanes.h). Fast.
+ * - LN_ENGINE_GEMM: the reference - channel-major activations, im2col and a
+ *   GEMM per layer (layers.h); its activations are visible in `act`. */
+typedef enum { LN_ENGINE_LANES = 0, LN_ENGINE_GEMM = 1 } ln_engine;
+
 typedef struct {
     int conv_bias;
+    ln_engine engine;
     int n_tensors;
     ln_tensor_info info[LN_MAX_TENSORS];
     size_t n_params;
@@ -73,12 +82,16 @@ typedef struct {
     int max_batch;
     int threads;
     ln_gemm_kernels gemm;
-    ln_lenet_acts act;
+    ln_lenet_acts act; /* lanes engine: only logits and dlogits are used */
     void *act_mem;
+    void *lanes;       /* lanes engine state (opaque) */
 } ln_lenet;
 
 /* Set up the parameter table and allocate parameters (zeroed), gradients and
- * activations for batches up to max_batch. `kernels` NULL = best for the CPU. */
+ * activations for batches up to max_batch. `kernels` picks engine and
+ * instruction set: NULL or "auto" (lanes engine, best for the CPU),
+ * "avx512", "avx2", "generic" (lanes engine with that instruction set), or
+ * the same prefixed with "gemm:" for the reference engine ("gemm:auto"...). */
 ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads, const char *kernels,
                         ln_error *err);
 void ln_lenet_free(ln_lenet *net);

@@ -1,0 +1,66 @@
+/* lanes.h - the "batch in the vector lanes" LeNet-5 engine (internal).
+ *
+ * A batch is cut into groups of LN_LANES = 16 samples; within a group every
+ * activation is stored as (..., LN_LANES): element e of sample l sits at
+ * [e * 16 + l]. One 16-float vector then holds the same element for all 16
+ * samples, so every layer is a loop of full-width multiply-adds with the
+ * weight broadcast - no im2col, no transposes inside the convolutions, and
+ * flatten is free ((16, 5, 5, 16) is already (400, 16)).
+ *
+ * A group is processed start to finish by one thread (forward, backward into
+ * the group's own gradient buffer); gradients of the groups are then summed
+ * in group order. Which thread runs a group never changes what it computes,
+ * so results are bit-identical for any thread count. Lanes past the batch
+ * are zero-filled and get zero loss gradient, so they contribute nothing.
+ *
+ * The kernels (lanes_kernels.c) are written once with GCC vector types and
+ * compiled for generic x86-64, AVX2+FMA and AVX-512, like the GEMM kernels.
+ */
+#ifndef LENET_LANES_H
+#define LENET_LANES_H
+
+#include <stdint.h>
+
+#include "lenet/net.h"
+
+#define LN_LANES 16
+
+typedef struct {
+    float *x;        /* (32, 32, L) input */
+    float *a1;       /* (6, 28, 28, L) conv1 + ReLU */
+    int32_t *arg1;   /* (6, 14, 14, L) pool1 argmax 0..3 */
+    float *p1;       /* (6, 14, 14, L) */
+    float *a2;       /* (16, 10, 10, L) conv2 + ReLU */
+    int32_t *arg2;   /* (16, 5, 5, L) */
+    float *p2;       /* (16, 5, 5, L) = flattened (400, L) */
+    float *h1;       /* (120, L) fc1 + ReLU */
+    float *h2;       /* (84, L) fc2 + ReLU */
+    float *lo;       /* (10, L) logits */
+    float *dlo;      /* (10, L) loss gradient */
+    float *dh2;      /* (84, L) */
+    float *dh1;      /* (120, L) */
+    float *dp2;      /* (400, L) */
+    float *da2;      /* (16, 10, 10, L) */
+    float *dp1;      /* (6, 14, 14, L) */
+    float *da1;      /* (6, 28, 28, L) */
+    float *tx;       /* (L, 400) transposed fc input, for weight gradients */
+    float *tg;       /* (L, 128) transposed fc output gradient */
+    float *grads;    /* (n_params) this group's gradient, laid out like params */
+} ln_lane_group;
+
+/* Kernels of one instruction-set variant: forward from g->x to g->lo;
+ * backward from g->dlo, writing every element of the gradient views dg
+ * (which point into g->grads). */
+typedef struct {
+    void (*forward)(const ln_lenet_views *p, ln_lane_group *g);
+    void (*backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g);
+} ln_lane_kernels;
+
+void ln_lanes_forward_generic(const ln_lenet_views *, ln_lane_group *);
+void ln_lanes_backward_generic(const ln_lenet_views *, ln_lenet_views *, ln_lane_group *);
+void ln_lanes_forward_avx2(const ln_lenet_views *, ln_lane_group *);
+void ln_lanes_backward_avx2(const ln_lenet_views *, ln_lenet_views *, ln_lane_group *);
+void ln_lanes_forward_avx512(const ln_lenet_views *, ln_lane_group *);
+void ln_lanes_backward_avx512(const ln_lenet_views *, ln_lenet_views *, ln_lane_group *);
+
+#endif

@@ -1,0 +1,293 @@
+/* lanes_kernels.c - LeNet-5 forward and backward for one group of 16
+ * samples held in the vector lanes (see lanes.h for the layout).
+ *
+ * Written once with GCC vector types (`vf` = 16 floats) and compiled per
+ * instruction set (LN_KSUFFIX = generic | avx2 | avx512, see the Makefile):
+ * a `vf` is one zmm register with AVX-512, two ymm with AVX2, four xmm
+ * otherwise. Register blocking (how many output channels x pixels are
+ * accumulated at once) is chosen per instruction set to fit its register
+ * file. Hand-written because frameworks lose at this size to per-operation
+ * overhead and to layouts that leave vector lanes idle (LeNet's channel
+ * counts are 1, 6 and 16); here every multiply-add is a full-width FMA.
+ *
+ * Every value is computed by one fixed sequence of operations (no
+ * dependence on threads), so a group's results are reproducible bit for bit.
+ */
+#include <string.h>
+
+#include "lanes.h"
+
+#ifndef LN_KSUFFIX
+#error "compile with -DLN_KSUFFIX=generic|avx2|avx512"
+#endif
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define KFN(name) CAT(name, LN_KSUFFIX)
+
+#define L LN_LANES
+#define K 5 /* LeNet's kernel size */
+
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+
+/* Register blocking per instruction set: output channels x pixels. */
+#if defined(__AVX512F__)
+enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, FC_OB = 8 };
+#elif defined(__AVX2__)
+enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 4 };
+#else
+enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 2 };
+#endif
+#define MAX_OCB 8
+#define MAX_PX 8
+
+/* Helpers are macros, not functions: a 64-byte vector passed by value
+ * would have a different ABI in each build. */
+#define bcast(s) ((vf){(s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s)})
+#define vsel(m, a, b) ((vf)(((vi)(a) & (m)) | ((vi)(b) & ~(m))))
+#define relu(v) vsel((v) > (vf){0}, (v), (vf){0})
+
+/* Sum of the 16 lanes in a fixed pairwise order. */
+static inline float hsum(const vf *v) {
+    float t[16], u[8], w[4];
+    memcpy(t, v, sizeof t);
+    for (int i = 0; i < 8; i++) u[i] = t[i] + t[i + 8];
+    for (int i = 0; i < 4; i++) w[i] = u[i] + u[i + 4];
+    return (w[0] + w[2]) + (w[1] + w[3]);
+}
+
+static inline const vf *cvec(const float *p, long e) { return (const vf *)(p + e * L); }
+static inline vf *mvec(float *p, long e) { return (vf *)(p + e * L); }
+
+/* out (OC, H-4, W-4, L) = [relu](bias + w (OC, IC, 5, 5) (*) in (IC, H, W, L)).
+ * Blocks of OCB output channels x PX adjacent output pixels stay in
+ * registers for the whole reduction over (ic, ky, kx). OC % OCB == 0 and
+ * (W-4) % PX == 0 for every call here. */
+static inline __attribute__((always_inline)) void conv_fwd(const float *in, int IC, int H, int W, const float *w,
+                                                           const float *bias, int OC, float *out, int do_relu,
+                                                           int OCB, int PX) {
+    const int OH = H - K + 1, OW = W - K + 1;
+    for (int oc0 = 0; oc0 < OC; oc0 += OCB)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox0 = 0; ox0 < OW; ox0 += PX) {
+                vf acc[MAX_OCB][MAX_PX];
+                for (int j = 0; j < OCB; j++)
+                    for (int p = 0; p < PX; p++) acc[j][p] = bcast(bias ? bias[oc0 + j] : 0.f);
+                for (int ic = 0; ic < IC; ic++)
+                    for (int ky = 0; ky < K; ky++) {
+                        const vf *row = cvec(in, ((long)ic * H + oy + ky) * W + ox0);
+                        const float *wr = w + ((long)oc0 * IC + ic) * K * K + ky * K;
+                        for (int kx = 0; kx < K; kx++)
+                            for (int j = 0; j < OCB; j++) {
+                                const vf wv = bcast(wr[(long)j * IC * K * K + kx]);
+                                for (int p = 0; p < PX; p++) acc[j][p] += wv * row[p + kx];
+                            }
+                    }
+                for (int j = 0; j < OCB; j++)
+                    for (int p = 0; p < PX; p++)
+                        *mvec(out, ((long)(oc0 + j) * OH + oy) * OW + ox0 + p) = do_relu ? relu(acc[j][p]) : acc[j][p];
+            }
+}
+
+/* dw (OC, IC, 5, 5) = sum over pixels and lanes of dout (OC, OH, OW, L) x
+ * in (IC, OH+4, OW+4, L); db (OC) = sum of dout (if db). For each (ic, ky),
+ * OCB output channels x 5 kernel columns are accumulated in registers while
+ * one pass walks the pixels; the 5 input vectors of a pixel are shared by
+ * the OCB channels. OC % OCB == 0. */
+static inline __attribute__((always_inline)) void conv_dw(const float *dout, int OC, int OH, int OW, const float *in,
+                                                          int IC, float *dw, float *db, int OCB) {
+    const int H = OH + K - 1, W = OW + K - 1;
+    if (db)
+        for (int oc = 0; oc < OC; oc++) {
+            const float *d = dout + (long)oc * OH * OW * L;
+            vf s = (vf){0};
+            for (int i = 0; i < OH * OW; i++) s += *cvec(d, i);
+            db[oc] = hsum(&s);
+        }
+    for (int oc0 = 0; oc0 < OC; oc0 += OCB)
+        for (int ic = 0; ic < IC; ic++)
+            for (int ky = 0; ky < K; ky++) {
+                vf acc[MAX_OCB][K];
+                for (int j = 0; j < OCB; j++)
+                    for (int kx = 0; kx < K; kx++) acc[j][kx] = (vf){0};
+                for (int oy = 0; oy < OH; oy++) {
+                    const vf *row = cvec(in, ((long)ic * H + oy + ky) * W);
+                    const vf *g = cvec(dout, ((long)oc0 * OH + oy) * OW);
+                    for (int ox = 0; ox < OW; ox++)
+                        for (int kx = 0; kx < K; kx++) {
+                            const vf v = row[ox + kx];
+                            for (int j = 0; j < OCB; j++) acc[j][kx] += g[(long)j * OH * OW + ox] * v;
+                        }
+                }
+                for (int j = 0; j < OCB; j++)
+                    for (int kx = 0; kx < K; kx++)
+                        dw[(((long)(oc0 + j) * IC + ic) * K + ky) * K + kx] = hsum(&acc[j][kx]);
+            }
+}
+
+/* din (IC, OH+4, OW+4, L) = the transposed convolution of dout (OC, OH, OW,
+ * L) with w (OC, IC, 5, 5): every input position receives w[oc][ic][ky][kx]
+ * * dout[oc][y-ky][x-kx] for each tap that reaches it. For each (ic, ky, kx)
+ * and output row, the row (OW <= 16 pixels) is accumulated over oc in
+ * registers, then added into din. */
+static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout, int OC, int OH, int OW,
+                                                              const float *w, int IC, float *din) {
+    const int H = OH + K - 1, W = OW + K - 1;
+    memset(din, 0, sizeof(float) * (size_t)IC * H * W * L);
+    /* oy outermost: one row of dout (OC x OW vectors) stays in L1 while all
+     * (ic, ky, kx) taps use it. */
+    for (int oy = 0; oy < OH; oy++)
+        for (int ic = 0; ic < IC; ic++)
+            for (int ky = 0; ky < K; ky++)
+                for (int kx = 0; kx < K; kx++) {
+                    const float *wk = w + ((long)ic * K + ky) * K + kx; /* w[oc][ic][ky][kx] at oc * IC*K*K */
+                    vf acc[16];
+                    for (int ox = 0; ox < OW; ox++) acc[ox] = (vf){0};
+                    for (int oc = 0; oc < OC; oc++) {
+                        const vf wv = bcast(wk[(long)oc * IC * K * K]);
+                        const vf *d = cvec(dout, ((long)oc * OH + oy) * OW);
+                        for (int ox = 0; ox < OW; ox++) acc[ox] += wv * d[ox];
+                    }
+                    vf *o = mvec(din, ((long)ic * H + oy + ky) * W + kx);
+                    for (int ox = 0; ox < OW; ox++) o[ox] += acc[ox];
+                }
+}
+
+/* 2x2 max pooling, stride 2; arg = position of the first maximum (0..3). */
+static void pool_fwd(const float *in, int C, int H, int W, float *out, int32_t *arg) {
+    const int OH = H / 2, OW = W / 2;
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                const vf *r0 = cvec(in, ((long)c * H + 2 * oy) * W + 2 * ox), *r1 = r0 + W;
+                vf m = r0[0];
+                vi a = (vi){0};
+                vi k = r0[1] > m;
+                m = vsel(k, r0[1], m), a = (a & ~k) | (k & 1);
+                k = r1[0] > m;
+                m = vsel(k, r1[0], m), a = (a & ~k) | (k & 2);
+                k = r1[1] > m;
+                m = vsel(k, r1[1], m), a = (a & ~k) | (k & 3);
+                const long o = ((long)c * OH + oy) * OW + ox;
+                *mvec(out, o) = m;
+                memcpy(arg + o * L, &a, sizeof a);
+            }
+}
+
+/* din (C, H, W, L): the pooled gradient routed to each window's maximum,
+ * times ReLU's derivative (act > 0) of the pooled activation. */
+static void pool_relu_bwd(const float *dout, const int32_t *arg, const float *act, int C, int H, int W, float *din) {
+    const int OH = H / 2, OW = W / 2;
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                const long o = ((long)c * OH + oy) * OW + ox;
+                const vf d = *cvec(dout, o);
+                vi a;
+                memcpy(&a, arg + o * L, sizeof a);
+                const long i0 = ((long)c * H + 2 * oy) * W + 2 * ox;
+                const long pos[4] = {i0, i0 + 1, i0 + W, i0 + W + 1};
+                for (int q = 0; q < 4; q++) {
+                    const vi take = (a == q) & (*cvec(act, pos[q]) > (vf){0});
+                    *mvec(din, pos[q]) = vsel(take, d, (vf){0});
+                }
+            }
+}
+
+/* y (O, L) = [relu](b + w (O, F) x (F, L)), OB outputs at a time. */
+static inline __attribute__((always_inline)) void fc_fwd(const float *x, int F, const float *w, const float *b, int O,
+                                                         float *y, int do_relu) {
+    int o0 = 0;
+    for (; o0 + FC_OB <= O; o0 += FC_OB) {
+        vf acc[FC_OB];
+        for (int j = 0; j < FC_OB; j++) acc[j] = bcast(b[o0 + j]);
+        for (int f = 0; f < F; f++) {
+            const vf xv = *cvec(x, f);
+            for (int j = 0; j < FC_OB; j++) acc[j] += bcast(w[(long)(o0 + j) * F + f]) * xv;
+        }
+        for (int j = 0; j < FC_OB; j++) *mvec(y, o0 + j) = do_relu ? relu(acc[j]) : acc[j];
+    }
+    for (; o0 < O; o0++) {
+        vf acc = bcast(b[o0]);
+        for (int f = 0; f < F; f++) acc += bcast(w[(long)o0 * F + f]) * *cvec(x, f);
+        *mvec(y, o0) = do_relu ? relu(acc) : acc;
+    }
+}
+
+/* dx (F, L) = w^T (F, O) dy (O, L), times (act > 0) if act (ReLU before). */
+static inline __attribute__((always_inline)) void fc_bwd_in(const float *dy, int O, const float *w, int F, float *dx,
+                                                            const float *act) {
+    int f0 = 0;
+    for (; f0 + FC_OB <= F; f0 += FC_OB) {
+        vf acc[FC_OB];
+        for (int j = 0; j < FC_OB; j++) acc[j] = (vf){0};
+        for (int o = 0; o < O; o++) {
+            const vf d = *cvec(dy, o);
+            for (int j = 0; j < FC_OB; j++) acc[j] += bcast(w[(long)o * F + f0 + j]) * d;
+        }
+        for (int j = 0; j < FC_OB; j++)
+            *mvec(dx, f0 + j) = act ? vsel(*cvec(act, f0 + j) > (vf){0}, acc[j], (vf){0}) : acc[j];
+    }
+    for (; f0 < F; f0++) {
+        vf acc = (vf){0};
+        for (int o = 0; o < O; o++) acc += bcast(w[(long)o * F + f0]) * *cvec(dy, o);
+        *mvec(dx, f0) = act ? vsel(*cvec(act, f0) > (vf){0}, acc, (vf){0}) : acc;
+    }
+}
+
+/* dw (O, F) = sum over lanes of dy (O, L) x x (F, L); db (O) = lane sums.
+ * Both operands are transposed to lane-major first (tx (L, Fp), tg (L, O))
+ * so that 16 consecutive features form a vector. */
+static void fc_dw(const float *dy, int O, const float *x, int F, float *dw, float *db, float *tx, float *tg) {
+    const int Fp = (F + L - 1) / L * L, NV = Fp / L;
+    for (int l = 0; l < L; l++) {
+        for (int f = 0; f < F; f++) tx[(long)l * Fp + f] = x[(long)f * L + l];
+        for (int f = F; f < Fp; f++) tx[(long)l * Fp + f] = 0.f;
+        for (int o = 0; o < O; o++) tg[(long)l * O + o] = dy[(long)o * L + l];
+    }
+    for (int o = 0; o < O; o++) db[o] = hsum(cvec(dy, o));
+    enum { OB = 4 };
+    int o0 = 0;
+    for (; o0 + OB <= O; o0 += OB)
+        for (int v = 0; v < NV; v++) {
+            vf acc[OB] = {(vf){0}};
+            for (int j = 1; j < OB; j++) acc[j] = (vf){0};
+            for (int l = 0; l < L; l++) {
+                const vf t = *cvec(tx + (long)l * Fp, v);
+                for (int j = 0; j < OB; j++) acc[j] += bcast(tg[(long)l * O + o0 + j]) * t;
+            }
+            const int n = F - v * L < L ? F - v * L : L;
+            for (int j = 0; j < OB; j++) memcpy(dw + (long)(o0 + j) * F + v * L, &acc[j], sizeof(float) * (size_t)n);
+        }
+    for (; o0 < O; o0++)
+        for (int v = 0; v < NV; v++) {
+            vf acc = (vf){0};
+            for (int l = 0; l < L; l++) acc += bcast(tg[(long)l * O + o0]) * *cvec(tx + (long)l * Fp, v);
+            const int n = F - v * L < L ? F - v * L : L;
+            memcpy(dw + (long)o0 * F + v * L, &acc, sizeof(float) * (size_t)n);
+        }
+}
+
+void KFN(ln_lanes_forward)(const ln_lenet_views *p, ln_lane_group *g) {
+    conv_fwd(g->x, 1, 32, 32, p->conv1_w, p->conv1_b, 6, g->a1, 1, C1_OCB, C1_PX);
+    pool_fwd(g->a1, 6, 28, 28, g->p1, g->arg1);
+    conv_fwd(g->p1, 6, 14, 14, p->conv2_w, p->conv2_b, 16, g->a2, 1, C2_OCB, C2_PX);
+    pool_fwd(g->a2, 16, 10, 10, g->p2, g->arg2);
+    fc_fwd(g->p2, 400, p->fc1_w, p->fc1_b, 120, g->h1, 1);
+    fc_fwd(g->h1, 120, p->fc2_w, p->fc2_b, 84, g->h2, 1);
+    fc_fwd(g->h2, 84, p->fc3_w, p->fc3_b, 10, g->lo, 0);
+}
+
+void KFN(ln_lanes_backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g) {
+    fc_dw(g->dlo, 10, g->h2, 84, dg->fc3_w, dg->fc3_b, g->tx, g->tg);
+    fc_bwd_in(g->dlo, 10, p->fc3_w, 84, g->dh2, g->h2);
+    fc_dw(g->dh2, 84, g->h1, 120, dg->fc2_w, dg->fc2_b, g->tx, g->tg);
+    fc_bwd_in(g->dh2, 84, p->fc2_w, 120, g->dh1, g->h1);
+    fc_dw(g->dh1, 120, g->p2, 400, dg->fc1_w, dg->fc1_b, g->tx, g->tg);
+    fc_bwd_in(g->dh1, 120, p->fc1_w, 400, g->dp2, NULL);
+    pool_relu_bwd(g->dp2, g->arg2, g->a2, 16, 10, 10, g->da2);
+    conv_dw(g->da2, 16, 10, 10, g->p1, 6, dg->conv2_w, dg->conv2_b, DW2_OCB);
+    conv_bwd_in(g->da2, 16, 10, 10, p->conv2_w, 6, g->dp1);
+    pool_relu_bwd(g->dp1, g->arg1, g->a1, 6, 28, 28, g->da1);
+    conv_dw(g->da1, 6, 28, 28, g->x, 1, dg->conv1_w, dg->conv1_b, DW1_OCB);
+}
