@@ -19,17 +19,25 @@ ln_status ln_pipeline_init(ln_pipeline *p, const ln_dataset *ds, const ln_pipeli
     p->perm = malloc(sizeof(uint32_t) * p->n);
     p->order = malloc(sizeof(uint32_t) * p->n);
     p->buf = malloc(sizeof(uint32_t) * (size_t)(cfg->buffer_size > 0 ? cfg->buffer_size : 1));
-    if (!p->perm || !p->order || !p->buf) {
+    p->resized = malloc((size_t)p->n * LN_IMG * LN_IMG);
+    if (!p->perm || !p->order || !p->buf || !p->resized) {
         ln_pipeline_free(p);
         return ln_fail(err, LN_E_NOMEM, "out of memory for the data pipeline");
     }
     for (uint32_t i = 0; i < p->n; i++) p->perm[i] = i;
     ln_mt64_seed(&p->shuffle_rng, cfg->seed);
     ln_normalize_lut(p->lut);
+    const ln_idx_images *im = &ds->images;
+    const long n = (long)p->n;
+    #pragma omp parallel for num_threads(cfg->threads > 0 ? cfg->threads : 1) schedule(static)
+    for (long i = 0; i < n; i++)
+        ln_resize_linear_u8(im->pixels + (size_t)i * im->rows * im->cols, (int)im->rows, (int)im->cols,
+                            p->resized + (size_t)i * LN_IMG * LN_IMG, LN_IMG, LN_IMG);
     return LN_OK;
 }
 
 void ln_pipeline_free(ln_pipeline *p) {
+    free(p->resized);
     free(p->perm);
     free(p->order);
     free(p->buf);
@@ -84,9 +92,13 @@ int ln_pipeline_batch(const ln_pipeline *p, int b, float *images, int32_t *label
     int bs = p->cfg.batch_size;
     long first = (long)b * bs;
     int rows = (int)((long)p->n - first < bs ? (long)p->n - first : bs);
-    #pragma omp parallel for num_threads(p->cfg.threads) schedule(static) if (rows >= 16)
-    for (int i = 0; i < rows; i++)
-        transform_row(p->ds, p->lut, p->order[first + i], images + (size_t)i * LN_IMG * LN_IMG, &labels[i]);
+    for (int i = 0; i < rows; i++) {
+        const uint32_t row = p->order[first + i];
+        const uint8_t *src = p->resized + (size_t)row * LN_IMG * LN_IMG;
+        float *dst = images + (size_t)i * LN_IMG * LN_IMG;
+        for (int k = 0; k < LN_IMG * LN_IMG; k++) dst[k] = p->lut[src[k]];
+        labels[i] = (int32_t)p->ds->labels.labels[row];
+    }
     return rows;
 }
 

@@ -47,32 +47,42 @@ static uint8_t vlinear_scalar(int h0, int h1, short b0, short b1) {
 }
 
 void ln_resize_linear_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw) {
-    int xofs[MAX_SIDE], yofs[MAX_SIDE];
+    int xofs[MAX_SIDE], xofs1[MAX_SIDE], yofs[MAX_SIDE];
     short ax0[MAX_SIDE], ax1[MAX_SIDE], by0[MAX_SIDE], by1[MAX_SIDE];
-    if (dw > MAX_SIDE || dh > MAX_SIDE) return;
+    if (dw > MAX_SIDE || dh > MAX_SIDE || sw < 1 || sh < 1) return;
     axis_coefs(sw, dw, 1, xofs, ax0, ax1);
     axis_coefs(sh, dh, 0, yofs, by0, by1);
-    int *h0 = malloc(sizeof(int) * (size_t)dw * 2);
-    if (!h0) return;
-    int *h1 = h0 + dw;
+    for (int x = 0; x < dw; x++) xofs1[x] = xofs[x] + 1 < sw ? xofs[x] + 1 : xofs[x];
+    /* Horizontal pass once per source row that any output row uses, kept in
+     * hbuf (sh x dw int32): on the stack for small images such as MNIST's. */
+    enum { STACK_INTS = 8192 };
+    int stack_buf[STACK_INTS], *hbuf = stack_buf;
+    const size_t need = (size_t)sh * dw;
+    if (need > STACK_INTS && !(hbuf = malloc(sizeof(int) * need))) return;
+    int lo = sh, hi = -1; /* range of source rows used */
+    for (int y = 0; y < dh; y++) {
+        int r0 = clampi(yofs[y], 0, sh - 1), r1 = clampi(yofs[y] + 1, 0, sh - 1);
+        lo = r0 < lo ? r0 : lo;
+        hi = r1 > hi ? r1 : hi;
+    }
+    for (int r = lo; r <= hi; r++) {
+        const uint8_t *row = src + (size_t)r * sw;
+        int *h = hbuf + (size_t)r * dw;
+        for (int x = 0; x < dw; x++) h[x] = ax0[x] * row[xofs[x]] + ax1[x] * row[xofs1[x]];
+    }
     /* OpenCV vectorises the vertical pass in blocks of 16, then 8, pixels;
      * what is left uses the scalar formula. */
     int vec_end = (dw / 16) * 16;
     while (vec_end + 8 <= dw) vec_end += 8;
     for (int y = 0; y < dh; y++) {
-        const uint8_t *r0 = src + (size_t)clampi(yofs[y], 0, sh - 1) * sw;
-        const uint8_t *r1 = src + (size_t)clampi(yofs[y] + 1, 0, sh - 1) * sw;
-        for (int x = 0; x < dw; x++) {
-            int s = xofs[x], s1 = s + 1 < sw ? s + 1 : s;
-            h0[x] = ax0[x] * r0[s] + ax1[x] * r0[s1];
-            h1[x] = ax0[x] * r1[s] + ax1[x] * r1[s1];
-        }
+        const int *h0 = hbuf + (size_t)clampi(yofs[y], 0, sh - 1) * dw;
+        const int *h1 = hbuf + (size_t)clampi(yofs[y] + 1, 0, sh - 1) * dw;
+        const short b0 = by0[y], b1 = by1[y];
         uint8_t *out = dst + (size_t)y * dw;
-        for (int x = 0; x < dw; x++)
-            out[x] = x < vec_end ? vlinear_simd(h0[x], h1[x], by0[y], by1[y])
-                                 : vlinear_scalar(h0[x], h1[x], by0[y], by1[y]);
+        for (int x = 0; x < vec_end; x++) out[x] = vlinear_simd(h0[x], h1[x], b0, b1);
+        for (int x = vec_end; x < dw; x++) out[x] = vlinear_scalar(h0[x], h1[x], b0, b1);
     }
-    free(h0);
+    if (hbuf != stack_buf) free(hbuf);
 }
 
 void ln_normalize_lut(float lut[256]) {

@@ -7,8 +7,10 @@
  *    the buffer, then repeatedly emit slot k = rng % (last+1), move the last
  *    slot into k, and refill `last` from the input while it lasts.
  * 3. batch(batch_size, drop_remainder): consecutive rows.
- * Map work (resize + rescale) is done per batch, spread over threads; the
- * order of rows never depends on the thread count.
+ * The resize is deterministic per image, so it is done once for the whole
+ * data set at init (spread over threads; 1 KiB per image); each batch then
+ * only applies the rescale table. The order of rows never depends on the
+ * thread count.
  */
 #ifndef LENET_PIPELINE_H
 #define LENET_PIPELINE_H
@@ -37,6 +39,7 @@ typedef struct {
     uint32_t *perm;       /* sampler permutation (carried across epochs) */
     uint32_t *order;      /* this epoch's final row order */
     uint32_t *buf;        /* shuffle buffer scratch */
+    uint8_t *resized;     /* (n, 32, 32) every image after Resize */
     ln_mt64 shuffle_rng;  /* continues across epochs */
     int epoch;            /* epochs prepared so far */
     float lut[256];
