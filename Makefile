@@ -17,6 +17,10 @@ LIB_SRC := src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/ge
            src/net.c src/loss.c src/metrics.c src/optim.c src/ckpt.c src/model.c
 CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c
 TESTS   := test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train
+# Data-set inspection: images in (PNG via libpng, PGM) and out (PNG), drawing, statistics.
+LIB_SRC += src/image.c src/image_png.c src/image_pgm.c src/font.c src/draw.c src/samples.c src/stats.c
+TESTS   += test_image
+LDLIBS  += -lpng
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o \
            $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o

@@ -5,7 +5,7 @@
 # installed with apt-get when running as root; otherwise the command to run
 # is printed and the script exits 1.
 set -euo pipefail
-pkgs=(gcc make zlib1g-dev)
+pkgs=(gcc make zlib1g-dev libpng-dev)
 [ "${1:-}" = "--test" ] && pkgs+=(clang libomp-dev protobuf-compiler)
 missing=()
 for p in "${pkgs[@]}"; do
