@@ -19,6 +19,7 @@ CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/cmd_summary.c src/cli/cmd_train.
 TESTS   := test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train
 # Data-set inspection: images in (PNG via libpng, PGM) and out (PNG), drawing, statistics.
 LIB_SRC += src/image.c src/image_png.c src/image_pgm.c src/font.c src/draw.c src/samples.c src/stats.c
+CLI_SRC += src/cli/cmd_inspect.c src/cli/preview.c
 TESTS   += test_image
 LDLIBS  += -lpng
 

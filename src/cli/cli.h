@@ -4,6 +4,9 @@
 #ifndef LENET_CLI_H
 #define LENET_CLI_H
 
+#include <stdint.h>
+#include <stdio.h>
+
 #include "lenet/error.h"
 
 /* Print "lenet: <msg>" to stderr. */
@@ -22,9 +25,14 @@ void cli_fmt_float(char *buf, int size, float v);
 /* Number of CPUs available to this process (>= 1). */
 int cli_ncpus(void);
 
+/* Draw a gray image (rows x cols, row-major) with shade characters, two
+ * per pixel, averaged down to fit max_width columns and max_lines lines. */
+void cli_preview_gray(FILE *f, const uint8_t *px, int rows, int cols, int max_width, int max_lines);
+
 /* Subcommands: argc/argv start at the subcommand name. Return exit codes. */
 int cmd_summary(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 static void usage(FILE *f) {
     fputs("usage: lenet <command> [options]   (lenet <command> --help for its options)\n"
           "commands:\n"
+          "  inspect   check a data set as the tutorial does: size, keys, shape, label; show an item\n"
           "  summary   print LeNet-5's layers, output shapes and parameter counts\n"
           "  train     train LeNet-5 on MNIST, evaluate, save a checkpoint\n"
           "  eval      evaluate a checkpoint on the MNIST test set\n",
@@ -23,6 +24,7 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
+    if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "summary")) return cmd_summary(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# tests/test_malformed.sh - every file in tests/data/malformed/ (written by
+# tests/ref/make_malformed.py) is rejected by `lenet inspect` with exit 2 and
+# exactly one line on stderr naming the file; nothing crashes (under `make
+# asan` this runs build-asan/lenet, so a memory error or undefined behaviour
+# is a failure too).
+#   images-*  used as train-images-idx3-ubyte[.gz] next to 5 valid labels
+#   labels-*  used as train-labels-idx1-ubyte[.gz] next to 5 valid 20x24 images
+#   others    given to `inspect --image`
+# Prints one line per check and ends with "N passed, M failed".
+set -u
+repo=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) lenet=$BUILD/lenet ;; *) lenet=$repo/$BUILD/lenet ;; esac
+dir=$repo/tests/data/malformed
+
+passed=0 failed=0
+pass() { echo "ok:   $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
+
+[ -x "$lenet" ] || { fail "$lenet not built"; finish; }
+tmp=$(mktemp -d)
+trap 'rm -rf -- "$tmp"' EXIT
+
+be32() { printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"; }
+good_images() { be32 2051; be32 5; be32 20; be32 24; head -c $((5 * 20 * 24)) /dev/zero | tr '\0' '\100'; }
+good_labels() { be32 2049; be32 5; printf '\001\002\003\004\005'; }
+
+n=$(find "$dir" -maxdepth 1 -type f | wc -l)
+if [ "$n" -ge 50 ]; then pass "$n malformed files committed (at least 50)"; else fail "only $n malformed files in $dir"; fi
+
+# The partner files are valid: the pair loads (so a rejection below is the malformed file's doing).
+mkdir -p "$tmp/ok/train"
+good_images >"$tmp/ok/train/train-images-idx3-ubyte"
+good_labels >"$tmp/ok/train/train-labels-idx1-ubyte"
+if "$lenet" inspect --data "$tmp/ok" --json >"$tmp/out" 2>"$tmp/err" && grep -q '"size": 5' "$tmp/out"; then
+    pass "the partner files (5 images of 20x24, 5 labels) load"
+else
+    fail "the partner files do not load: $(cat "$tmp/err")"
+fi
+
+for f in "$dir"/*; do
+    name=$(basename "$f")
+    gz=; case $name in *.gz) gz=.gz ;; esac
+    case $name in
+    images-*)
+        d=$tmp/case/$name; rm -rf "$tmp/case"; mkdir -p "$d/train"
+        cp "$f" "$d/train/train-images-idx3-ubyte$gz"
+        good_labels >"$d/train/train-labels-idx1-ubyte"
+        target=train-images-idx3-ubyte
+        "$lenet" inspect --data "$d" >"$tmp/out" 2>"$tmp/err"; rc=$? ;;
+    labels-*)
+        d=$tmp/case/$name; rm -rf "$tmp/case"; mkdir -p "$d/train"
+        good_images >"$d/train/train-images-idx3-ubyte"
+        cp "$f" "$d/train/train-labels-idx1-ubyte$gz"
+        target=train-labels-idx1-ubyte
+        "$lenet" inspect --data "$d" >"$tmp/out" 2>"$tmp/err"; rc=$? ;;
+    *)
+        target=$f
+        "$lenet" inspect --image "$f" >"$tmp/out" 2>"$tmp/err"; rc=$? ;;
+    esac
+    lines=$(wc -l <"$tmp/err")
+    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$target" "$tmp/err" && grep -q '^lenet: ' "$tmp/err"; then
+        pass "$name: exit 2, one line naming the file"
+    else
+        fail "$name: exit $rc, $lines stderr lines: $(head -c 600 "$tmp/err")"
+    fi
+done
+finish
