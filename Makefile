@@ -4,6 +4,7 @@
 #   make test       build and run every test (prints "N passed, M failed")
 #   make asan       the whole test suite under AddressSanitizer + UBSan (build-asan/)
 #   make data       fetch MNIST into datasets/MNIST_Data
+#   make fuzz       build the libFuzzer targets (build-fuzz/); make fuzz-smoke runs each for FUZZ_SECONDS (60)
 #   make clean
 CC      ?= cc
 BUILD   ?= build
@@ -33,7 +34,7 @@ MNIST_FROM ?= $(wildcard ../shared/data/mnist)
 DATA_DIR   := datasets/MNIST_Data
 RUN_ARGS   ?=
 
-.PHONY: all run test asan data deps clean
+.PHONY: all run test asan data deps clean fuzz fuzz-smoke
 all: $(BUILD)/lenet
 
 $(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/cli/*.h) $(wildcard tests/*.h)
@@ -94,5 +95,29 @@ asan:
 	$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
+# Fuzzing (clang's libFuzzer + ASan + UBSan): the IDX reader (raw and gzip)
+# and the image reader (PNG, PGM), each with a committed seed corpus in
+# fuzz/corpus/<target>/. New inputs found go to build-fuzz/corpus-<target>/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+FUZZ_TARGETS := fuzz_idx fuzz_image
+FUZZ_SRC_fuzz_idx   := src/error.c src/idx.c
+FUZZ_SRC_fuzz_image := src/error.c src/image.c src/image_png.c src/image_pgm.c
+fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
+.SECONDEXPANSION:
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_fuzz_$$*) $(wildcard include/lenet/*.h) $(wildcard src/*.h)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_fuzz_$*) -lpng -lz -lm
+fuzz-smoke: fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus-$$t; \
+	  echo "== $$t: $(FUZZ_SECONDS) s"; \
+	  build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    build-fuzz/corpus-$$t fuzz/corpus/$$t 2>build-fuzz/$$t.log || { tail -n 60 build-fuzz/$$t.log; exit 1; }; \
+	  grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' build-fuzz/$$t.log; \
+	done
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
