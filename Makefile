@@ -3,6 +3,7 @@
 #   make run        fetch MNIST if absent, build, train 1 epoch (tutorial settings), evaluate, save a checkpoint
 #   make test       build and run every test (prints "N passed, M failed")
 #   make asan       the whole test suite under AddressSanitizer + UBSan (build-asan/)
+#   make bench      our trainer and PyTorch side by side on this machine (bench/results.md)
 #   make data       fetch MNIST into datasets/MNIST_Data
 #   make fuzz       build the libFuzzer targets (build-fuzz/); make fuzz-smoke runs each for FUZZ_SECONDS (60)
 #   make clean
@@ -34,7 +35,7 @@ MNIST_FROM ?= $(wildcard ../shared/data/mnist)
 DATA_DIR   := datasets/MNIST_Data
 RUN_ARGS   ?=
 
-.PHONY: all run test asan data deps clean fuzz fuzz-smoke
+.PHONY: all run test asan data deps clean bench fuzz fuzz-smoke
 all: $(BUILD)/lenet
 
 $(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/cli/*.h) $(wildcard tests/*.h)
@@ -72,6 +73,14 @@ $(BUILD)/lenet: $(CLI_OBJ) $(BUILD)/liblenet.a
 
 $(BUILD)/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+# Benchmark against PyTorch on this machine (bench/run.sh; RUNS=3 by default).
+$(BUILD)/bench_infer: $(BUILD)/bench/bench_infer.o $(BUILD)/liblenet.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: $(BUILD)/lenet $(BUILD)/bench_infer
+	@$(MAKE) --no-print-directory data
+	@BUILD=$(BUILD) bash bench/run.sh
 
 deps:
 	@bash scripts/deps.sh $(DEPS_ARGS)

@@ -320,6 +320,36 @@ static uint8_t *encode_record(const ln_ckpt_item *it, size_t *len_out) {
 }
 
 ln_status ln_ckpt_write(const char *path, const ln_ckpt_item *items, int n, int with_crc, ln_error *err) {
+    ln_ckpt_write_opts o = {.with_crc = with_crc};
+    return ln_ckpt_write_ex(path, items, n, &o, err);
+}
+
+/* Put the finished temporary file at `path`: rename, or - never replacing -
+ * link (fails with EEXIST atomically) then unlink the temporary name. */
+static ln_status place(const char *tmp, const char *path, int no_replace, ln_error *err) {
+    if (!no_replace) {
+        if (rename(tmp, path) == 0) return LN_OK;
+        return ln_fail(err, LN_E_SYSTEM, "%s: cannot rename into place (%s)", path, strerror(errno));
+    }
+    if (link(tmp, path) == 0) {
+        unlink(tmp);
+        return LN_OK;
+    }
+    if (errno == EEXIST)
+        return ln_fail(err, LN_E_USAGE, "%s already exists; not overwriting it (choose another name or folder)", path);
+    if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP) { /* no hard links here */
+        struct stat st;
+        if (lstat(path, &st) == 0)
+            return ln_fail(err, LN_E_USAGE, "%s already exists; not overwriting it (choose another name or folder)",
+                           path);
+        if (rename(tmp, path) == 0) return LN_OK;
+    }
+    return ln_fail(err, LN_E_SYSTEM, "%s: cannot move into place (%s)", path, strerror(errno));
+}
+
+ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, const ln_ckpt_write_opts *opts,
+                           ln_error *err) {
+    const int with_crc = opts && opts->with_crc;
     char tmp[4200];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return ln_fail(err, LN_E_USAGE, "%s: path too long", path);
@@ -340,6 +370,7 @@ ln_status ln_ckpt_write(const char *path, const ln_ckpt_item *items, int n, int 
             off += (size_t)w;
         }
         free(rec);
+        if (!s && opts && opts->after_record) opts->after_record(opts->user, i, n);
     }
     if (!s && with_crc) {
         /* "crc_num" then the CRC as a 10-byte big-endian integer (MindSpore 2.3:
@@ -352,8 +383,7 @@ ln_status ln_ckpt_write(const char *path, const ln_ckpt_item *items, int n, int 
     }
     if (!s && fsync(fd) != 0) s = ln_fail(err, LN_E_SYSTEM, "%s: fsync failed (%s)", tmp, strerror(errno));
     if (close(fd) != 0 && !s) s = ln_fail(err, LN_E_SYSTEM, "%s: close failed (%s)", tmp, strerror(errno));
-    if (!s && rename(tmp, path) != 0)
-        s = ln_fail(err, LN_E_SYSTEM, "%s: cannot rename into place (%s)", path, strerror(errno));
+    if (!s) s = place(tmp, path, opts && opts->no_replace, err);
     if (s) { unlink(tmp); return s; }
     /* Make the rename durable: fsync the folder. */
     char dir[4200];

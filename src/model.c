@@ -1,8 +1,9 @@
-/* model.c - train / eval / save / load (see include/lenet/model.h). */
+/* model.c - Model: train with callbacks, eval, predict (see
+ * include/lenet/model.h; checkpoints are in model_ckpt.c). */
 #include "lenet/model.h"
 
+#include <limits.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,11 +20,17 @@ static double now_seconds(void) {
 ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
+    m->cfg.lr_list = NULL; /* copied into the optimizer; not kept */
+    if (cfg->batch_size < 1) return ln_fail(err, LN_E_USAGE, "--batch-size must be >= 1 (got %d)", cfg->batch_size);
     ln_status s = ln_lenet_init(&m->net, cfg->conv_bias, cfg->batch_size, cfg->threads, cfg->kernels, err);
     if (s) return s;
-    s = ln_momentum_init(&m->opt, m->net.n_params, cfg->lr, cfg->momentum, cfg->weight_decay,
-                         cfg->loss_scale, cfg->nesterov, err);
+    ln_momentum_config oc = {.lr = cfg->lr, .lr_list = cfg->lr_list, .lr_len = cfg->lr_len,
+                             .momentum = cfg->momentum, .weight_decay = cfg->weight_decay,
+                             .loss_scale = cfg->loss_scale, .nesterov = cfg->nesterov, .n_groups = cfg->n_groups,
+                             .groups = cfg->groups, .n_order = cfg->n_order, .order_params = cfg->order_params};
+    s = ln_momentum_create(&m->opt, &oc, m->net.info, m->net.n_tensors, m->net.n_params, err);
     if (s) { ln_lenet_free(&m->net); return s; }
+    m->cfg.groups = NULL, m->cfg.order_params = NULL; /* likewise */
     ln_lenet_init_weights(&m->net, cfg->seed);
     const size_t B = (size_t)cfg->batch_size;
     m->xbuf = malloc(sizeof(float) * B * LN_IMG * LN_IMG);
@@ -45,43 +52,142 @@ void ln_model_free(ln_model *m) {
     memset(m, 0, sizeof *m);
 }
 
-ln_status ln_model_train_epoch(ln_model *m, ln_pipeline *p, int epoch, long max_steps,
-                               const ln_callbacks *cb, ln_epoch_info *out, ln_error *err) {
+/* FNV-1a 64 of the epoch's row order (ids as 4 little-endian bytes). */
+static uint64_t order_hash(const ln_pipeline *p) {
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t i = 0; i < p->n; i++)
+        for (int k = 0; k < 4; k++) h = (h ^ ((p->order[i] >> (8 * k)) & 0xff)) * 1099511628211ull;
+    return h;
+}
+
+/* Record the data fingerprint of the epoch the pipeline just prepared. */
+static void note_epoch(ln_model *m, const ln_pipeline *p) {
+    m->pos.order_hash = order_hash(p);
+    memcpy(m->pos.rng, p->shuffle_rng.mt, sizeof m->pos.rng);
+    m->pos.rng_idx = p->shuffle_rng.idx;
+    m->pos.have_rng = 1;
+}
+
+/* The data the model was trained on so far must be what `p` gives. */
+static ln_status check_run(const ln_model *m, const ln_pipeline *p, int nb, ln_error *err) {
+    const ln_train_position *q = &m->pos;
+    if (q->seed != p->cfg.seed)
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with --seed %u, not %u; pass --seed %u to "
+                       "continue it", q->seed, p->cfg.seed, q->seed);
+    if (q->batch_size != p->cfg.batch_size)
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with --batch-size %d, not %d; pass "
+                       "--batch-size %d to continue it", q->batch_size, p->cfg.batch_size, q->batch_size);
+    if (q->shuffle != p->cfg.shuffle)
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained %s shuffling; %s --no-shuffle to continue it",
+                       q->shuffle ? "with" : "without", q->shuffle ? "drop" : "pass");
+    if ((uint32_t)q->rows != p->n || q->steps_per_epoch != nb)
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained on %d images (%d steps per epoch), this data "
+                       "set has %u (%d); use the same training data", q->rows, q->steps_per_epoch, p->n, nb);
+    return LN_OK;
+}
+
+static ln_status check_fingerprint(const ln_model *m, const ln_pipeline *p, ln_error *err) {
+    int same = order_hash(p) == m->pos.order_hash;
+    if (m->pos.have_rng)
+        same &= !memcmp(m->pos.rng, p->shuffle_rng.mt, sizeof m->pos.rng) && m->pos.rng_idx == p->shuffle_rng.idx;
+    if (!same)
+        return ln_fail(err, LN_E_INPUT, "epoch %d's data order differs from the checkpoint's (other training data "
+                       "or another pipeline version); cannot continue exactly", (int)m->pos.epoch);
+    return LN_OK;
+}
+
+#define CALL_HOOKS(hook, arg)                                                          \
+    do {                                                                               \
+        for (int c_ = 0; c_ < n_cbs && !s; c_++)                                      \
+            if (cbs[c_].hook) s = cbs[c_].hook(cbs[c_].user, m, (arg), err);          \
+    } while (0)
+
+/* One training step on batch b; returns the batch's mean loss. */
+static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, double *loss_out, int *rows_out,
+                            ln_error *err) {
+    const int rows = ln_pipeline_batch(p, b, m->xbuf, m->ybuf);
+    ln_lenet_forward(&m->net, m->xbuf, rows);
+    ln_lenet_zero_grad(&m->net);
+    const double loss = ln_softmax_xent(m->net.act.logits, m->ybuf, rows, LN_CLASSES, m->net.act.dlogits, NULL);
+    if (!isfinite(loss))
+        return ln_fail(err, LN_E_SYSTEM, "epoch: %d step: %d, loss is NAN or INF; lower --lr", epoch, b + 1);
+    /* Loss scaling: MindSpore multiplies the loss's gradient by the scale and
+     * the optimizer divides it out again. */
+    if (m->cfg.loss_scale != 1.0f)
+        for (int i = 0; i < rows * LN_CLASSES; i++) m->net.act.dlogits[i] *= m->cfg.loss_scale;
+    ln_lenet_backward(&m->net, m->net.act.dlogits, rows);
+    ln_momentum_step(&m->opt, m->net.params, m->net.grads);
+    m->global_step = m->opt.global_step;
+    *loss_out = loss;
+    *rows_out = rows;
+    return LN_OK;
+}
+
+ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps, const ln_callback *cbs,
+                         int n_cbs, ln_error *err) {
     const int nb = ln_pipeline_num_batches(p);
-    const double t0 = now_seconds();
-    double loss_sum = 0.0;
-    long images = 0;
-    int steps = 0;
+    if (nb < 1)
+        return ln_fail(err, LN_E_USAGE, "%u training images make no full batch of %d; lower --batch-size", p->n,
+                       p->cfg.batch_size);
+    if (p->cfg.batch_size > m->net.max_batch)
+        return ln_fail(err, LN_E_USAGE, "pipeline batch %d exceeds the model's batch size %d", p->cfg.batch_size,
+                       m->net.max_batch);
     ln_status s = LN_OK;
-    for (int b = 0; b < nb; b++) {
-        if (max_steps > 0 && m->global_step >= max_steps) break;
-        const int rows = ln_pipeline_batch(p, b, m->xbuf, m->ybuf);
-        ln_lenet_forward(&m->net, m->xbuf, rows);
-        ln_lenet_zero_grad(&m->net);
-        /* Loss scaling: MindSpore multiplies the loss's gradient by the scale
-         * and the optimizer divides it out again. */
-        const double loss = ln_softmax_xent(m->net.act.logits, m->ybuf, rows, LN_CLASSES, m->net.act.dlogits, NULL);
-        if (m->cfg.loss_scale != 1.0f)
-            for (int i = 0; i < rows * LN_CLASSES; i++) m->net.act.dlogits[i] *= m->cfg.loss_scale;
-        if (!isfinite(loss)) {
-            s = ln_fail(err, LN_E_SYSTEM, "epoch: %d step: %d, loss is NAN or INF; lower --lr", epoch, b + 1);
-            break;
-        }
-        ln_lenet_backward(&m->net, m->net.act.dlogits, rows);
-        ln_momentum_step(&m->opt, m->net.params, m->net.grads);
-        m->global_step++;
-        steps++;
-        images += rows;
-        loss_sum += loss;
-        if (cb && cb->on_step_end) {
-            ln_step_info si = {epoch, b + 1, nb, m->global_step, (float)loss};
-            if (cb->on_step_end(cb->user, m, &si)) break;
-        }
+    int start_e = 1, start_b = 0;
+    if (m->pos.valid) {
+        if ((s = check_run(m, p, nb, err))) return s;
+        start_e = m->pos.epoch, start_b = m->pos.step;
+        if (start_b >= nb) start_e++, start_b = 0;
     }
-    const double dt = now_seconds() - t0;
-    ln_epoch_info e = {epoch, steps, steps ? loss_sum / steps : 0.0, dt, dt > 0 ? images / dt : 0.0};
-    if (out) *out = e;
-    if (!s && cb && cb->on_epoch_end) cb->on_epoch_end(cb->user, m, &e);
+    /* Steps this call will take at most; a rate list must cover them. */
+    long todo = epochs >= start_e ? (long)(epochs - start_e + 1) * nb - start_b : 0;
+    if (max_steps > 0 && max_steps - m->global_step < todo) todo = max_steps - m->global_step;
+    if (todo > 0 && ln_momentum_steps_left(&m->opt) < todo)
+        return ln_fail(err, LN_E_USAGE, "the learning-rate list has %ld steps but the run needs %ld (from step %ld); "
+                       "give a longer list or fewer --epochs / --max-steps", m->opt.lr_len,
+                       m->global_step + todo, m->global_step);
+    ln_run_info run = {epochs, start_e, start_b, nb, m->global_step, max_steps, p->cfg.batch_size};
+    m->stop = 0;
+    CALL_HOOKS(begin, &run);
+    for (int e = start_e; e <= epochs && !s && !m->stop; e++) {
+        if (max_steps > 0 && m->global_step >= max_steps) break;
+        if (p->epoch > e)
+            return ln_fail(err, LN_E_USAGE, "the pipeline has prepared %d epochs; training resumes in epoch %d (pass "
+                           "a fresh pipeline)", p->epoch, e);
+        while (p->epoch < e) {
+            ln_pipeline_next_epoch(p);
+            if (m->pos.valid && p->epoch == m->pos.epoch && (s = check_fingerprint(m, p, err))) return s;
+        }
+        note_epoch(m, p);
+        m->pos.seed = p->cfg.seed, m->pos.batch_size = p->cfg.batch_size, m->pos.shuffle = p->cfg.shuffle;
+        m->pos.rows = (int32_t)p->n, m->pos.steps_per_epoch = nb;
+        const double t0 = now_seconds();
+        double loss_sum = 0.0;
+        long images = 0;
+        ln_epoch_info ei = {.epoch = e, .lr_first = ln_momentum_current_lr(&m->opt)};
+        for (int b = e == start_e ? start_b : 0; b < nb && !s && !m->stop; b++) {
+            if (max_steps > 0 && m->global_step >= max_steps) break;
+            const float lr = ln_momentum_current_lr(&m->opt);
+            double loss = 0.0;
+            int rows = 0;
+            if ((s = train_step(m, p, e, b, &loss, &rows, err))) return s;
+            m->pos.epoch = e, m->pos.step = b + 1, m->pos.valid = 1;
+            ei.steps++;
+            ei.lr_last = lr;
+            ei.complete = b + 1 == nb;
+            images += rows;
+            loss_sum += loss;
+            ln_step_info si = {e, b + 1, nb, m->global_step, rows, (float)loss, lr};
+            CALL_HOOKS(step_end, &si);
+        }
+        if (s) return s;
+        const double dt = now_seconds() - t0;
+        ei.mean_loss = ei.steps ? loss_sum / ei.steps : 0.0;
+        ei.seconds = dt;
+        ei.images_per_second = dt > 0 ? images / dt : 0.0;
+        if (ei.steps) CALL_HOOKS(epoch_end, &ei);
+    }
+    if (!s) CALL_HOOKS(end, &run);
     return s;
 }
 
@@ -101,73 +207,17 @@ void ln_model_eval(ln_model *m, const ln_dataset *ds, long limit, ln_metrics *ou
     }
 }
 
-ln_status ln_model_save(const ln_model *m, const char *path, ln_error *err) {
-    const ln_lenet *net = &m->net;
-    ln_ckpt_item items[2 * LN_MAX_TENSORS + 2];
-    int n = 0;
-    for (int t = 0; t < net->n_tensors; t++) {
-        const ln_tensor_info *ti = &net->info[t];
-        ln_ckpt_item it = {ti->name, "Float32", ti->ndim, {0}, net->params + ti->offset};
-        for (int d = 0; d < ti->ndim; d++) it.dims[d] = ti->shape[d];
-        items[n++] = it;
-    }
-    items[n++] = (ln_ckpt_item){"learning_rate", "Float32", 0, {0}, &m->opt.lr};
-    items[n++] = (ln_ckpt_item){"momentum", "Float32", 0, {0}, &m->opt.momentum};
-    char names[LN_MAX_TENSORS][64];
-    for (int t = 0; t < net->n_tensors; t++) {
-        const ln_tensor_info *ti = &net->info[t];
-        snprintf(names[t], sizeof names[t], "moments.%s", ti->name);
-        ln_ckpt_item it = {names[t], "Float32", ti->ndim, {0}, m->opt.moments + ti->offset};
-        for (int d = 0; d < ti->ndim; d++) it.dims[d] = ti->shape[d];
-        items[n++] = it;
-    }
-    return ln_ckpt_write(path, items, n, 0, err);
-}
-
-static void shape_str(char *buf, size_t sz, const int64_t *dims, int ndim) {
-    size_t o = (size_t)snprintf(buf, sz, "(");
-    for (int d = 0; d < ndim && o < sz; d++)
-        o += (size_t)snprintf(buf + o, sz - o, d ? ", %lld" : "%lld", (long long)dims[d]);
-    if (o < sz) snprintf(buf + o, sz - o, ")");
-}
-
-ln_status ln_model_load_weights(ln_model *m, const char *path, ln_error *err) {
-    ln_ckpt c;
-    ln_status s = ln_ckpt_read(path, &c, err);
-    if (s) return s;
-    ln_lenet *net = &m->net;
-    /* Validate every tensor first, then copy: never a partial load. */
-    for (int t = 0; t < net->n_tensors && !s; t++) {
-        const ln_tensor_info *ti = &net->info[t];
-        const ln_ckpt_entry *e = ln_ckpt_get(&c, ti->name);
-        int64_t want[4];
-        for (int d = 0; d < ti->ndim; d++) want[d] = ti->shape[d];
-        char ws[64], gs[64];
-        shape_str(ws, sizeof ws, want, ti->ndim);
-        if (!e) {
-            s = ln_fail(err, LN_E_INPUT, "%s: no tensor %s %s in the checkpoint%s", path, ti->name, ws,
-                        strstr(ti->name, "conv") && strstr(ti->name, "bias")
-                            ? "; it may be a network without conv bias: try --conv-bias off" : "");
-            break;
+void ln_model_predict(ln_model *m, const float *images, int B, float *probs) {
+    const int mb = m->net.max_batch;
+    for (int first = 0; first < B; first += mb) {
+        const int rows = B - first < mb ? B - first : mb;
+        ln_lenet_forward(&m->net, images + (size_t)first * LN_IMG * LN_IMG, rows);
+        for (int r = 0; r < rows; r++) {
+            const float *z = m->net.act.logits + (size_t)r * LN_CLASSES;
+            double mx = z[0], e[LN_CLASSES], sum = 0.0;
+            for (int c = 1; c < LN_CLASSES; c++) if (z[c] > mx) mx = z[c];
+            for (int c = 0; c < LN_CLASSES; c++) sum += e[c] = exp((double)z[c] - mx);
+            for (int c = 0; c < LN_CLASSES; c++) probs[(size_t)(first + r) * LN_CLASSES + c] = (float)(e[c] / sum);
         }
-        shape_str(gs, sizeof gs, e->dims, e->ndim);
-        int same = e->ndim == ti->ndim && e->count == ti->size;
-        for (int d = 0; same && d < ti->ndim; d++) same = e->dims[d] == ti->shape[d];
-        if (!same)
-            s = ln_fail(err, LN_E_INPUT, "%s: tensor %s has shape %s, the network needs %s", path, ti->name,
-                        gs, ws);
-        else if (strcmp(e->dtype, "Float32"))
-            s = ln_fail(err, LN_E_INPUT, "%s: tensor %s has dtype %s, expected Float32", path, ti->name,
-                        e->dtype);
     }
-    if (!s && !net->conv_bias && ln_ckpt_get(&c, "conv1.bias"))
-        s = ln_fail(err, LN_E_INPUT, "%s: the checkpoint has conv biases but the network has none; use "
-                    "--conv-bias on", path);
-    if (!s)
-        for (int t = 0; t < net->n_tensors; t++) {
-            const ln_tensor_info *ti = &net->info[t];
-            memcpy(net->params + ti->offset, ln_ckpt_get(&c, ti->name)->data, ti->size * sizeof(float));
-        }
-    ln_ckpt_free(&c);
-    return s;
 }

@@ -1,41 +1,217 @@
-/* optim.c - Momentum optimizer (see include/lenet/optim.h). */
+/* optim.c - Momentum optimizer with groups and dynamic rates (see
+ * include/lenet/optim.h). */
 #include "lenet/optim.h"
 
+#include <fnmatch.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-ln_status ln_momentum_init(ln_momentum *o, size_t n, float lr, float momentum, float weight_decay,
-                           float loss_scale, int nesterov, ln_error *err) {
-    if (!(lr >= 0.f) || !isfinite(lr)) return ln_fail(err, LN_E_USAGE, "--lr must be a finite number >= 0");
+static ln_status check_hyper(float momentum, float weight_decay, float loss_scale, ln_error *err) {
     if (!(momentum >= 0.f) || !isfinite(momentum))
         return ln_fail(err, LN_E_USAGE, "--momentum must be a finite number >= 0");
     if (!(weight_decay >= 0.f) || !isfinite(weight_decay))
         return ln_fail(err, LN_E_USAGE, "--weight-decay must be a finite number >= 0");
     if (!(loss_scale > 0.f) || !isfinite(loss_scale))
         return ln_fail(err, LN_E_USAGE, "--loss-scale must be a finite number > 0");
-    o->lr = lr, o->momentum = momentum, o->weight_decay = weight_decay, o->loss_scale = loss_scale;
-    o->nesterov = nesterov;
+    return LN_OK;
+}
+
+ln_status ln_momentum_init(ln_momentum *o, size_t n, float lr, float momentum, float weight_decay,
+                           float loss_scale, int nesterov, ln_error *err) {
+    ln_tensor_info all = {"params", 1, {(int)n, 0, 0, 0}, 0, n};
+    ln_momentum_config c = {.lr = lr, .momentum = momentum, .weight_decay = weight_decay,
+                            .loss_scale = loss_scale, .nesterov = nesterov};
+    return ln_momentum_create(o, &c, &all, 1, n, err);
+}
+
+/* Does `name` match one of the ',' or '|' separated globs in `patterns`? */
+static int matches(const char *patterns, const char *name) {
+    char buf[512];
+    size_t len = strlen(patterns);
+    if (len >= sizeof buf) return 0;
+    memcpy(buf, patterns, len + 1);
+    for (char *save = NULL, *p = strtok_r(buf, ",|", &save); p; p = strtok_r(NULL, ",|", &save))
+        if (!fnmatch(p, name, 0)) return 1;
+    return 0;
+}
+
+/* Every single pattern of a group must select at least one tensor. */
+static ln_status check_patterns(const char *patterns, int gi, const ln_tensor_info *info, int nt, ln_error *err) {
+    char buf[512];
+    size_t len = strlen(patterns);
+    if (len == 0 || len >= sizeof buf)
+        return ln_fail(err, LN_E_USAGE, "--group %d: give name patterns before ':' (e.g. 'conv*'), at most 511 "
+                       "characters", gi + 1);
+    memcpy(buf, patterns, len + 1);
+    for (char *save = NULL, *p = strtok_r(buf, ",|", &save); p; p = strtok_r(NULL, ",|", &save)) {
+        int hit = 0;
+        for (int t = 0; t < nt && !hit; t++) hit = !fnmatch(p, info[t].name, 0);
+        if (!hit)
+            return ln_fail(err, LN_E_USAGE, "--group %d: pattern '%s' matches no parameter (names: conv1.weight, "
+                           "conv1.bias, ..., fc3.bias; see `lenet summary`)", gi + 1, p);
+    }
+    return LN_OK;
+}
+
+ln_status ln_momentum_create(ln_momentum *o, const ln_momentum_config *cfg, const ln_tensor_info *info,
+                             int n_tensors, size_t n, ln_error *err) {
+    memset(o, 0, sizeof *o);
+    if (n_tensors < 1 || n_tensors > LN_MAX_TENSORS)
+        return ln_fail(err, LN_E_USAGE, "optimizer: %d tensors (1..%d allowed)", n_tensors, LN_MAX_TENSORS);
+    if (cfg->n_groups < 0 || cfg->n_groups >= LN_MAX_GROUPS)
+        return ln_fail(err, LN_E_USAGE, "--group: at most %d groups", LN_MAX_GROUPS - 1);
+    ln_status s = check_hyper(cfg->momentum, cfg->weight_decay, cfg->loss_scale, err);
+    if (s) return s;
+    const int dynamic = cfg->lr_list != NULL;
+    if (dynamic && cfg->lr_len < 1) return ln_fail(err, LN_E_USAGE, "learning-rate list is empty");
+    if (!dynamic && (!(cfg->lr >= 0.f) || !isfinite(cfg->lr)))
+        return ln_fail(err, LN_E_USAGE, "--lr must be a finite number >= 0");
+    for (int g = 0; g < cfg->n_groups; g++) {
+        const ln_group_spec *gs = &cfg->groups[g];
+        if ((s = check_patterns(gs->patterns ? gs->patterns : "", g, info, n_tensors, err))) return s;
+        if (gs->set_lr && (!(gs->lr >= 0.f) || !isfinite(gs->lr)))
+            return ln_fail(err, LN_E_USAGE, "--group %d: lr must be a finite number >= 0", g + 1);
+        if (gs->set_weight_decay && (!(gs->weight_decay >= 0.f) || !isfinite(gs->weight_decay)))
+            return ln_fail(err, LN_E_USAGE, "--group %d: weight_decay must be a finite number >= 0", g + 1);
+    }
+    o->lr = dynamic ? cfg->lr_list[0] : cfg->lr;
+    o->momentum = cfg->momentum, o->weight_decay = cfg->weight_decay, o->loss_scale = cfg->loss_scale;
+    o->nesterov = cfg->nesterov;
     o->n = n;
+    o->n_tensors = n_tensors;
+    memcpy(o->info, info, sizeof *info * (size_t)n_tensors);
+
+    /* Assign tensors to groups; the implicit group takes the rest. */
+    const int ng = cfg->n_groups;
+    int rest = 0;
+    for (int t = 0; t < n_tensors; t++) {
+        int gi = -1;
+        for (int g = 0; g < ng; g++) {
+            if (!matches(cfg->groups[g].patterns, info[t].name)) continue;
+            if (gi >= 0)
+                return ln_fail(err, LN_E_USAGE, "parameter %s is in two groups (--group %d and --group %d); a "
+                               "parameter may belong to one group only", info[t].name, gi + 1, g + 1);
+            gi = g;
+        }
+        if (gi < 0) gi = ng, rest = 1;
+        o->t[t].group = gi;
+        const ln_group_spec *gs = gi < ng ? &cfg->groups[gi] : NULL;
+        o->t[t].weight_decay = gs && gs->set_weight_decay ? gs->weight_decay : cfg->weight_decay;
+        o->t[t].centralize = gs && gs->grad_centralization && info[t].ndim >= 2;
+    }
+    o->n_groups = ng ? ng + rest : 0;
+    for (int g = 0; g < ng; g++) o->group_lr |= cfg->groups[g].set_lr;
+
+    /* The optimizer's parameter order. */
+    if (cfg->n_order > 0) {
+        if (cfg->n_order != n_tensors)
+            return ln_fail(err, LN_E_USAGE, "--order-params: lists %d names; it must name all %d parameters once",
+                           cfg->n_order, n_tensors);
+        int used[LN_MAX_TENSORS] = {0};
+        for (int k = 0; k < n_tensors; k++) {
+            int found = -1;
+            for (int t = 0; t < n_tensors; t++)
+                if (!strcmp(cfg->order_params[k], info[t].name)) found = t;
+            if (found < 0)
+                return ln_fail(err, LN_E_USAGE, "--order-params: '%s' is not a parameter of the network",
+                               cfg->order_params[k]);
+            if (used[found]++)
+                return ln_fail(err, LN_E_USAGE, "--order-params: '%s' is listed twice", cfg->order_params[k]);
+            o->order[k] = found;
+        }
+    } else {
+        int k = 0;
+        for (int g = 0; g <= ng; g++)
+            for (int t = 0; t < n_tensors; t++)
+                if (o->t[t].group == g) o->order[k++] = t;
+    }
+
+    /* Rate tables. */
+    o->dynamic = dynamic;
+    o->lr_len = dynamic ? cfg->lr_len : 1;
+    const size_t L = (size_t)o->lr_len;
+    o->lr_default = malloc(sizeof(float) * L);
+    if (o->group_lr) o->lr_table = malloc(sizeof(float) * L * (size_t)o->n_groups);
     o->moments = calloc(n ? n : 1, sizeof(float));
-    if (!o->moments) return ln_fail(err, LN_E_NOMEM, "out of memory for optimizer state");
+    if (!o->lr_default || (o->group_lr && !o->lr_table) || !o->moments) {
+        ln_momentum_free(o);
+        return ln_fail(err, LN_E_NOMEM, "out of memory for optimizer state");
+    }
+    if (dynamic) memcpy(o->lr_default, cfg->lr_list, sizeof(float) * L);
+    else o->lr_default[0] = cfg->lr;
+    for (int g = 0; o->group_lr && g < o->n_groups; g++) {
+        float *row = o->lr_table + (size_t)g * L;
+        if (g < ng && cfg->groups[g].set_lr)
+            for (size_t i = 0; i < L; i++) row[i] = cfg->groups[g].lr;
+        else
+            memcpy(row, o->lr_default, sizeof(float) * L);
+    }
     return LN_OK;
 }
 
 void ln_momentum_free(ln_momentum *o) {
     free(o->moments);
-    o->moments = NULL;
+    free(o->lr_default);
+    free(o->lr_table);
+    o->moments = o->lr_default = o->lr_table = NULL;
 }
 
-void ln_momentum_step(ln_momentum *o, float *w, float *g) {
-    const float lr = o->lr, mu = o->momentum;
-    const float wd = o->weight_decay * o->loss_scale;
-    const float inv_ls = 1.0f / o->loss_scale;
-    float *v = o->moments;
-    for (size_t i = 0; i < o->n; i++) {
-        float gi = g[i];
-        if (wd > 0.f) gi += wd * w[i];
-        if (o->loss_scale != 1.0f) gi *= inv_ls;
-        v[i] = mu * v[i] + gi;
-        w[i] -= o->nesterov ? lr * (gi + mu * v[i]) : lr * v[i];
+static long lr_index(const ln_momentum *o) {
+    if (!o->dynamic) return 0;
+    return o->global_step < o->lr_len ? o->global_step : o->lr_len - 1;
+}
+
+float ln_momentum_lr(const ln_momentum *o, int tensor) {
+    const long i = lr_index(o);
+    if (o->group_lr) return o->lr_table[(size_t)o->t[tensor].group * (size_t)o->lr_len + (size_t)i];
+    return o->lr_default[i];
+}
+
+float ln_momentum_current_lr(const ln_momentum *o) { return o->lr_default[lr_index(o)]; }
+
+long ln_momentum_steps_left(const ln_momentum *o) {
+    return o->dynamic ? (o->global_step < o->lr_len ? o->lr_len - o->global_step : 0) : LONG_MAX;
+}
+
+/* g -= mean(g[row, :]) for each of the first axis's rows. */
+static void centralize(float *g, const ln_tensor_info *ti) {
+    const size_t rows = (size_t)ti->shape[0], cols = ti->size / rows;
+    for (size_t r = 0; r < rows; r++) {
+        float *gr = g + r * cols;
+        double sum = 0.0;
+        for (size_t c = 0; c < cols; c++) sum += gr[c];
+        const float mean = (float)(sum / (double)cols);
+        for (size_t c = 0; c < cols; c++) gr[c] -= mean;
     }
+}
+
+void ln_momentum_step(ln_momentum *o, float *params, float *grads) {
+    const float mu = o->momentum;
+    const int unscale = o->loss_scale != 1.0f;
+    const float inv_ls = (float)(1.0 / (double)o->loss_scale);
+    for (int t = 0; t < o->n_tensors; t++) {
+        const ln_tensor_info *ti = &o->info[t];
+        float *w = params + ti->offset, *g = grads + ti->offset, *v = o->moments + ti->offset;
+        const size_t n = ti->size;
+        const float wd = (float)((double)o->t[t].weight_decay * (double)o->loss_scale);
+        const float lr = ln_momentum_lr(o, t);
+        if (o->t[t].weight_decay > 0.f)
+            for (size_t i = 0; i < n; i++) g[i] += wd * w[i];
+        if (o->t[t].centralize) centralize(g, ti);
+        if (unscale)
+            for (size_t i = 0; i < n; i++) g[i] *= inv_ls;
+        if (o->nesterov)
+            for (size_t i = 0; i < n; i++) {
+                v[i] = mu * v[i] + g[i];
+                w[i] -= lr * (g[i] + mu * v[i]);
+            }
+        else
+            for (size_t i = 0; i < n; i++) {
+                v[i] = mu * v[i] + g[i];
+                w[i] -= lr * v[i];
+            }
+    }
+    o->global_step++;
 }

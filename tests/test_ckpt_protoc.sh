@@ -95,6 +95,13 @@ expected_entries() { # $1 = on|off (conv bias)
             echo "momentum 0 Float32"
         fi
     done
+    # The training position (lenet's own entries, after MindSpore's).
+    local e
+    for e in epoch step steps_per_epoch global_step seed batch_size shuffle rows; do
+        echo "train.$e 0 Int32"
+    done
+    echo "train.order_hash 2 Int32"
+    echo "train.shuffle_rng 625 Int32"
 }
 
 # Train on a subset of the real MNIST (640 train, 100 test images): `train`

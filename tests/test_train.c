@@ -17,11 +17,11 @@ typedef struct {
     int n;
 } loss_log;
 
-static int record_loss(void *user, ln_model *m, const ln_step_info *s) {
-    (void)m;
+static ln_status record_loss(void *user, ln_model *m, const ln_step_info *s, ln_error *err) {
+    (void)m, (void)err;
     loss_log *l = user;
     if (l->n < STEPS) l->losses[l->n++] = s->loss;
-    return 0;
+    return LN_OK;
 }
 
 /* A dataset viewing the first `n` rows of `full` (no copy). */
@@ -57,12 +57,9 @@ static double run(const ln_dataset *train, const ln_dataset *test, int threads, 
     if (ln_model_init(&m, &mc, &err)) return 0;
     ln_pipeline_config pc = {32, 1, 1, 10000, 7, threads};
     if (ln_pipeline_init(&p, train, &pc, &err)) { ln_model_free(&m); return 0; }
-    ln_callbacks cb = {log, record_loss, NULL};
+    ln_callback cb = {.user = log, .step_end = record_loss};
     log->n = 0;
-    for (int e = 1; log->n < STEPS; e++) {
-        ln_pipeline_next_epoch(&p);
-        if (ln_model_train_epoch(&m, &p, e, STEPS, &cb, NULL, &err)) break;
-    }
+    ln_model_train(&m, &p, 1000, STEPS, &cb, 1, &err);
     ln_metrics met;
     ln_model_eval(&m, test, 1000, &met);
     *ok = log->n == STEPS && ln_model_save(&m, ckpt_path, &err) == LN_OK;

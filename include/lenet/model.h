@@ -1,7 +1,20 @@
-/* model.h - the Model layer: a LeNet-5, its loss (sparse softmax
- * cross-entropy), its optimizer (Momentum) and metrics, with train / eval /
- * predict and checkpoint save / load. Progress is reported through
- * callbacks, so the library itself never prints.
+/* model.h - the Model layer (MindSpore's Model(net, loss, opt, metrics)): a
+ * LeNet-5, its loss (sparse softmax cross-entropy), its optimizer (Momentum,
+ * optim.h) and metrics, with train / eval / predict and checkpoint save /
+ * load / resume. Progress goes to callbacks; the library never prints.
+ *
+ * Training position. The model remembers where training stands (epoch,
+ * step in epoch, global step) and a fingerprint of the data order; the
+ * pipeline is a pure function of (seed, epochs prepared), so a resumed run
+ * rebuilds it by preparing the same epochs again and checks the fingerprint
+ * (the shuffle generator's full state and a hash of the epoch's order).
+ * Checkpoints carry this position as extra Int32 entries after MindSpore's
+ * ones (MindSpore's load_checkpoint ignores them):
+ *   train.epoch, train.step, train.steps_per_epoch, train.global_step,
+ *   train.seed, train.batch_size, train.shuffle, train.rows  (scalars)
+ *   train.order_hash (2,)   FNV-1a 64 of the current epoch's row order
+ *   train.shuffle_rng (625,) the shuffle buffer's mt19937_64 (312 words as
+ *                            low/high halves, then the index)
  */
 #ifndef LENET_MODEL_H
 #define LENET_MODEL_H
@@ -23,60 +36,122 @@ typedef struct {
     int nesterov;
     uint32_t seed;       /* weight init and data order */
     int threads;
-    const char *kernels; /* NULL/"auto", "generic", "avx2", "avx512" */
+    const char *kernels; /* NULL/"auto", ... (see net.h) */
+    /* Optional (zero = off): a per-step rate list (copied), parameter
+     * groups and order_params, as ln_momentum_config. */
+    const float *lr_list;
+    long lr_len;
+    int n_groups;
+    const ln_group_spec *groups;
+    int n_order;
+    const char *const *order_params;
 } ln_model_config;
+
+typedef struct {
+    int valid;             /* a step has been taken or loaded */
+    int32_t epoch;         /* epoch of the last step taken (1-based) */
+    int32_t step;          /* its step within the epoch (1-based) */
+    int32_t steps_per_epoch;
+    uint32_t seed;
+    int32_t batch_size, shuffle, rows;
+    uint64_t order_hash;   /* of that epoch's row order */
+    int have_rng;
+    uint64_t rng[312];     /* shuffle generator after that epoch was prepared */
+    int32_t rng_idx;
+} ln_train_position;
 
 typedef struct {
     ln_model_config cfg;
     ln_lenet net;
     ln_momentum opt;
-    long global_step;  /* optimizer steps taken */
-    float *xbuf;       /* (batch, 1, 32, 32) */
-    int32_t *ybuf;     /* (batch) */
-    double *lossbuf;   /* (batch) per-sample losses */
+    long global_step;      /* optimizer steps taken (== opt.global_step) */
+    ln_train_position pos;
+    int stop;              /* a callback sets it to end training after this step */
+    float *xbuf;           /* (batch, 1, 32, 32) */
+    int32_t *ybuf;         /* (batch) */
+    double *lossbuf;       /* (batch) per-sample losses */
 } ln_model;
 
 typedef struct {
-    int epoch;         /* 1-based */
-    int step_in_epoch; /* 1-based */
+    int epochs;            /* the run's last epoch */
+    int start_epoch;       /* first epoch this call trains in (1-based) */
+    int start_step;        /* steps of start_epoch already done (resume) */
     int steps_per_epoch;
-    long global_step;
-    float loss;        /* this batch's mean loss (float32, as MindSpore prints it) */
+    long start_global_step;
+    long max_steps;        /* 0 = no limit */
+    int batch_size;
+} ln_run_info;
+
+typedef struct {
+    int epoch;             /* 1-based */
+    int step_in_epoch;     /* 1-based */
+    int steps_per_epoch;
+    long global_step;      /* after this step */
+    int rows;
+    float loss;            /* this batch's mean loss (float32, as MindSpore prints it) */
+    float lr;              /* default group's rate used by this step */
 } ln_step_info;
 
 typedef struct {
     int epoch;
-    int steps;
-    double mean_loss;
+    int steps;             /* steps taken in this call (fewer if stopped or resumed) */
+    double mean_loss;      /* over those steps */
     double seconds;
     double images_per_second;
+    float lr_first, lr_last; /* default group's rate at the epoch's first and last step */
+    int complete;          /* the epoch reached its last step */
 } ln_epoch_info;
 
-/* Callbacks: any may be NULL. Return non-zero from on_step_end to stop. */
+/* A callback (MindSpore's Callback): any hook may be NULL. A hook returning
+ * non-LN_OK (with err filled) aborts training with that error; to end
+ * training cleanly, set m->stop. `end` runs after a normal or stopped run,
+ * not after an error. */
 typedef struct {
     void *user;
-    int (*on_step_end)(void *user, ln_model *m, const ln_step_info *s);
-    void (*on_epoch_end)(void *user, ln_model *m, const ln_epoch_info *e);
-} ln_callbacks;
+    ln_status (*begin)(void *user, ln_model *m, const ln_run_info *r, ln_error *err);
+    ln_status (*step_end)(void *user, ln_model *m, const ln_step_info *s, ln_error *err);
+    ln_status (*epoch_end)(void *user, ln_model *m, const ln_epoch_info *e, ln_error *err);
+    ln_status (*end)(void *user, ln_model *m, const ln_run_info *r, ln_error *err);
+} ln_callback;
 
 ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err);
 void ln_model_free(ln_model *m);
 
-/* One epoch over `p` (call ln_pipeline_next_epoch before). Stops early
- * after `max_steps` global steps if max_steps > 0 (epoch_info->steps tells
- * how many ran). A NaN/Inf loss stops with LN_E_SYSTEM. */
-ln_status ln_model_train_epoch(ln_model *m, ln_pipeline *p, int epoch, long max_steps,
-                               const ln_callbacks *cb, ln_epoch_info *out, ln_error *err);
+/* model.train(epochs, dataset, callbacks): train from the model's position
+ * (the start, or where a loaded checkpoint stopped) to the end of epoch
+ * `epochs`, or until global step `max_steps` (> 0), or until a callback sets
+ * m->stop. `p` must be a fresh pipeline (or the one used so far) over the
+ * training set; it is advanced to the right epoch, and on resume its data
+ * order is checked against the checkpoint's (LN_E_INPUT if the seed, the
+ * shuffle setting, the batch size or the data differ). A per-step rate
+ * list that ends before the run would is LN_E_USAGE before any step. A
+ * NaN/Inf loss stops with LN_E_SYSTEM. */
+ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps, const ln_callback *cbs,
+                         int n_cbs, ln_error *err);
 
-/* Evaluate on every row of `ds` (limit > 0: only the first `limit`). */
+/* model.eval: every row of `ds` (limit > 0: only the first `limit`). */
 void ln_model_eval(ln_model *m, const ln_dataset *ds, long limit, ln_metrics *out);
 
-/* Save network and optimizer state in MindSpore's format (see ckpt.h). */
+/* model.predict: softmax probabilities (B, 10) for B prepared images
+ * (B, 1, 32, 32) (normalised as the pipeline does); any B >= 0. */
+void ln_model_predict(ln_model *m, const float *images, int B, float *probs);
+
+/* Save network, optimizer state and (when training has begun) the training
+ * position in MindSpore's format (see ckpt.h, optim.h). ln_model_save
+ * replaces `path` atomically; ln_model_save_ex takes ckpt write options
+ * (CRC trailer, never-replace, progress hook). */
 ln_status ln_model_save(const ln_model *m, const char *path, ln_error *err);
+ln_status ln_model_save_ex(const ln_model *m, const char *path, const ln_ckpt_write_opts *opts, ln_error *err);
 
 /* Load the network weights from a checkpoint: every parameter of the network
  * must be present with its exact shape and dtype Float32; extra entries
  * (optimizer state) are ignored. Nothing is changed on failure. */
 ln_status ln_model_load_weights(ln_model *m, const char *path, ln_error *err);
+
+/* Resume: weights, moments.<param> for every parameter, global_step and the
+ * training position (train.* entries) - all validated before anything
+ * changes. A checkpoint without optimizer state or position (e.g. one
+ * MindSpore wrote) is LN_E_INPUT naming what is missing (use --init). */
+ln_status ln_model_load_state(ln_model *m, const char *path, ln_error *err);
 
 #endif

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench/run.sh - `make bench`: our trainer and PyTorch (bench/torch_lenet.py,
+# the identical recipe) side by side on this machine, RUNS times each
+# (default 3); prints the medians and our/PyTorch ratios, and writes them
+# with the machine's description to bench/results.md.
+#   BUILD=build RUNS=3 DATA=datasets/MNIST_Data bash bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+RUNS=${RUNS:-3}
+DATA=${DATA:-datasets/MNIST_Data}
+PY=/usr/bin/python3
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+have_torch=1
+$PY -c 'import torch, cv2, numpy' 2>/dev/null || have_torch=0
+if [ "$have_torch" = 0 ]; then
+    echo "bench: PyTorch side skipped: /usr/bin/python3 cannot import torch, cv2, numpy" >&2
+    echo "bench: install them with: apt-get install python3-torch python3-opencv python3-numpy" >&2
+fi
+
+for r in $(seq 1 "$RUNS"); do
+    echo "== run $r of $RUNS" >&2
+    for t in 1 2; do
+        /usr/bin/time -f '%M' -o "$out/rss_${t}_$r" \
+            "$BUILD/lenet" train --data "$DATA" --epochs 1 --threads "$t" --seed 1 --print-every 0 \
+            --ckpt-dir "$out/ck_${t}_$r" --json > "$out/train_${t}_$r.json" 2>/dev/null
+    done
+    "$BUILD/bench_infer" "$DATA" 2 > "$out/infer_$r.json"
+    if [ "$have_torch" = 1 ]; then
+        $PY bench/torch_lenet.py "$DATA" > "$out/torch_$r.json"
+    fi
+done
+
+$PY - "$out" "$RUNS" "$have_torch" <<'PYEOF'
+import json, os, platform, statistics, subprocess, sys
+out, runs, have_torch = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+med = statistics.median
+def ours_train(t):
+    v = []
+    for r in range(1, runs + 1):
+        lines = [json.loads(l) for l in open(f"{out}/train_{t}_{r}.json") if l.strip()]
+        v.append(next(l for l in lines if l.get("event") == "epoch")["train_seconds"])
+    return med(v)
+def rss(t):
+    return med(int(open(f"{out}/rss_{t}_{r}").read().split()[-1]) / 1024 for r in range(1, runs + 1))
+acc = [json.loads(l) for l in open(f"{out}/train_2_1.json") if l.strip()][0]["test_accuracy"]
+inf = [json.load(open(f"{out}/infer_{r}.json")) for r in range(1, runs + 1)]
+ours = {"train1": ours_train(1), "train2": ours_train(2), "eval": med(i["eval_images_per_second"] for i in inf),
+        "lat": med(i["latency_us"] for i in inf), "rss": max(rss(1), rss(2)), "acc": acc}
+th = None
+if have_torch:
+    T = [json.load(open(f"{out}/torch_{r}.json")) for r in range(1, runs + 1)]
+    th = {"train1": med(t["train_seconds"]["1"] for t in T), "train2": med(t["train_seconds"]["2"] for t in T),
+          "eval": med(t["eval_images_per_second"] for t in T), "lat": med(t["latency_us"] for t in T),
+          "rss": med(t["peak_rss_mb"] for t in T), "acc": T[0]["test_accuracy"], "ver": T[0]["torch_version"]}
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+flags = next((l for l in open("/proc/cpuinfo") if l.startswith("flags")), "")
+isa = "avx512f" if " avx512f" in flags else "avx2" if " avx2" in flags else "sse2"
+gcc = subprocess.run(["gcc", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+rows = [
+    ("training epoch, batch 32, 1 thread (s)", "train1", "{:.2f}", True),
+    ("training epoch, batch 32, 2 threads (s)", "train2", "{:.2f}", True),
+    ("evaluation, 10,000 test images (images/s)", "eval", "{:,.0f}", False),
+    ("single-image latency (us)", "lat", "{:.1f}", True),
+    ("peak RSS during training (MB)", "rss", "{:.0f}", True),
+    ("test accuracy after 1 epoch", "acc", "{:.4f}", None),
+]
+lines = [f"Machine: {os.cpu_count()} CPUs, {cpu}, {isa}; {platform.platform()}; {gcc}" +
+         (f"; PyTorch {th['ver']}" if th else ""), f"Runs: {runs}, medians.", "",
+         "| measure | ours | PyTorch | ours vs PyTorch |", "|---|---|---|---|"]
+for name, k, fmt, lower_better in rows:
+    o = fmt.format(ours[k]); p = fmt.format(th[k]) if th else "-"
+    if th and lower_better is not None:
+        ratio = th[k] / ours[k] if lower_better else ours[k] / th[k]
+        rs = f"{ratio:.1f}x {'faster' if k in ('train1', 'train2', 'eval', 'lat') else 'less'}"
+    else:
+        rs = ""
+    lines.append(f"| {name} | {o} | {p} | {rs} |")
+if th:
+    best = min(th["train1"], th["train2"])
+    lines += ["", f"PyTorch's best epoch: {best:.2f} s; ours with 2 threads: {ours['train2']:.2f} s "
+              f"= 1/{best / ours['train2']:.1f} of it. Our 1 -> 2 threads speed-up: {ours['train1'] / ours['train2']:.2f}x."]
+text = "\n".join(lines)
+print(text)
+open("bench/results.md", "w").write("# `make bench` results\n\nWritten by bench/run.sh.\n\n" + text + "\n")
+PYEOF

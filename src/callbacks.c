@@ -1,0 +1,104 @@
+/* callbacks.c - ModelCheckpoint (see include/lenet/callbacks.h). */
+#include "lenet/callbacks.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* MindSpore's rule: if <prefix>-*.ckpt or <prefix>_N-*.ckpt exists, use
+ * <prefix>_<max N + 1>. */
+static void choose_prefix(const char *dir, const char *prefix, char *out, size_t outsz) {
+    DIR *d = opendir(dir);
+    long maxn = -1;
+    size_t pl = strlen(prefix);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            const char *n = e->d_name;
+            size_t l = strlen(n);
+            if (l < 5 || strcmp(n + l - 5, ".ckpt") || strncmp(n, prefix, pl)) continue;
+            if (n[pl] == '-') {
+                if (maxn < 0) maxn = 0;
+            } else if (n[pl] == '_') {
+                char *end;
+                long k = strtol(n + pl + 1, &end, 10);
+                if (end != n + pl + 1 && *end == '-' && k > maxn) maxn = k;
+            }
+        }
+        closedir(d);
+    }
+    if (maxn < 0) snprintf(out, outsz, "%s", prefix);
+    else snprintf(out, outsz, "%s_%ld", prefix, maxn + 1);
+}
+
+ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_config *cfg, ln_error *err) {
+    memset(c, 0, sizeof *c);
+    c->cfg = *cfg;
+    if (cfg->save_steps < 1 || cfg->keep_max < 1)
+        return ln_fail(err, LN_E_USAGE, "--save-steps and --keep-max must be >= 1");
+    if (!cfg->prefix[0] || strchr(cfg->prefix, '/') || strlen(cfg->prefix) > 200)
+        return ln_fail(err, LN_E_USAGE, "--prefix: '%s' must be a non-empty name without '/'", cfg->prefix);
+    if (mkdir(cfg->directory, 0755) != 0 && errno != EEXIST)
+        return ln_fail(err, LN_E_SYSTEM, "--ckpt-dir %s: cannot create (%s)", cfg->directory, strerror(errno));
+    struct stat st;
+    if (stat(cfg->directory, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ln_fail(err, LN_E_SYSTEM, "--ckpt-dir %s: not a folder", cfg->directory);
+    c->saved = calloc((size_t)cfg->keep_max, sizeof *c->saved);
+    if (!c->saved) return ln_fail(err, LN_E_NOMEM, "out of memory");
+    choose_prefix(cfg->directory, cfg->prefix, c->prefix, sizeof c->prefix);
+    return LN_OK;
+}
+
+void ln_model_checkpoint_free(ln_model_checkpoint *c) {
+    free(c->saved);
+    c->saved = NULL;
+}
+
+static ln_status save(ln_model_checkpoint *c, ln_model *m, ln_error *err) {
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s-%d_%d.ckpt", c->cfg.directory, c->prefix, c->last_epoch,
+                 c->last_step) >= (int)sizeof path)
+        return ln_fail(err, LN_E_USAGE, "--ckpt-dir: path too long");
+    ln_ckpt_write_opts o = {.with_crc = c->cfg.with_crc, .no_replace = 1, .after_record = c->cfg.after_record,
+                            .user = c->cfg.user};
+    ln_status s = ln_model_save_ex(m, path, &o, err);
+    if (s) return s;
+    if (c->nsaved == c->cfg.keep_max) { /* rotation: drop the oldest */
+        remove(c->saved[0]);
+        memmove(c->saved[0], c->saved[1], sizeof c->saved[0] * (size_t)(c->nsaved - 1));
+        c->nsaved--;
+    }
+    snprintf(c->saved[c->nsaved++], sizeof c->saved[0], "%s", path);
+    snprintf(c->last_path, sizeof c->last_path, "%s", path);
+    c->last_saved_step = m->global_step;
+    if (c->cfg.on_saved) c->cfg.on_saved(c->cfg.user, path);
+    return LN_OK;
+}
+
+static ln_status on_begin(void *user, ln_model *m, const ln_run_info *r, ln_error *err) {
+    (void)m, (void)err;
+    ln_model_checkpoint *c = user;
+    c->last_saved_step = r->start_global_step;
+    return LN_OK;
+}
+
+static ln_status on_step(void *user, ln_model *m, const ln_step_info *s, ln_error *err) {
+    ln_model_checkpoint *c = user;
+    c->last_epoch = s->epoch, c->last_step = s->step_in_epoch;
+    if (m->global_step - c->last_saved_step >= c->cfg.save_steps) return save(c, m, err);
+    return LN_OK;
+}
+
+static ln_status on_end(void *user, ln_model *m, const ln_run_info *r, ln_error *err) {
+    (void)r;
+    ln_model_checkpoint *c = user;
+    if (m->global_step > c->last_saved_step) return save(c, m, err);
+    return LN_OK;
+}
+
+ln_callback ln_model_checkpoint_callback(ln_model_checkpoint *c) {
+    return (ln_callback){.user = c, .begin = on_begin, .step_end = on_step, .end = on_end};
+}

@@ -1,0 +1,137 @@
+/* monitor.c - LossMonitor, TimeMonitor, progress bar, epoch report and
+ * JSON-lines log for `lenet train` (see monitor.h). */
+#include "monitor.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void cli_json_float(char *buf, int size, float v) {
+    if (!isfinite(v)) snprintf(buf, (size_t)size, "null");
+    else cli_fmt_float(buf, size, v);
+}
+
+static void clear_bar(cli_monitor *mon) {
+    if (mon->bar_drawn) {
+        fputs("\r\033[K", mon->human);
+        mon->bar_drawn = 0;
+    }
+}
+
+static void draw_bar(cli_monitor *mon, const ln_step_info *s) {
+    const double t = now_seconds();
+    if (mon->bar_drawn && t - mon->t_last_draw < 0.1 && s->step_in_epoch != s->steps_per_epoch) return;
+    mon->t_last_draw = t;
+    const double el = t - mon->t_start;
+    const double ips = el > 0 ? mon->images / el : 0.0;
+    const double eta = mon->steps_done > 0 ? el / mon->steps_done * (mon->steps_total - mon->steps_done) : 0.0;
+    const int width = 24;
+    int fill = (int)((double)s->step_in_epoch / s->steps_per_epoch * width);
+    char bar[32];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    char lb[32];
+    cli_fmt_float(lb, sizeof lb, s->loss);
+    fprintf(mon->human, "\r\033[Kepoch %d [%s] %d/%d loss %s %.0f img/s ETA %d:%02d", s->epoch, bar,
+            s->step_in_epoch, s->steps_per_epoch, lb, ips, (int)(eta / 60), (int)fmod(eta, 60));
+    fflush(mon->human);
+    mon->bar_drawn = 1;
+}
+
+static ln_status on_begin(void *user, ln_model *m, const ln_run_info *r, ln_error *err) {
+    (void)m, (void)err;
+    cli_monitor *mon = user;
+    mon->t_start = now_seconds();
+    long total = r->epochs >= r->start_epoch ? (long)(r->epochs - r->start_epoch + 1) * r->steps_per_epoch - r->start_step : 0;
+    if (r->max_steps > 0 && r->max_steps - r->start_global_step < total) total = r->max_steps - r->start_global_step;
+    mon->steps_total = total > 0 ? total : 0;
+    return LN_OK;
+}
+
+static ln_status on_step(void *user, ln_model *m, const ln_step_info *s, ln_error *err) {
+    (void)m, (void)err;
+    cli_monitor *mon = user;
+    mon->steps_done++;
+    mon->images += s->rows;
+    char lb[32], rb[32];
+    cli_fmt_float(lb, sizeof lb, s->loss);
+    if (mon->print_every > 0 && s->global_step % mon->print_every == 0) {
+        clear_bar(mon);
+        fprintf(mon->human, "epoch: %d step: %d, loss is %s\n", s->epoch, s->step_in_epoch, lb);
+        fflush(mon->human);
+    }
+    if (mon->log) {
+        cli_json_float(lb, sizeof lb, s->loss);
+        cli_json_float(rb, sizeof rb, s->lr);
+        fprintf(mon->log, "{\"event\": \"step\", \"epoch\": %d, \"step\": %d, \"global_step\": %ld, \"loss\": %s, "
+                "\"lr\": %s}\n", s->epoch, s->step_in_epoch, s->global_step, lb, rb);
+        fflush(mon->log);
+    }
+    if (mon->progress) draw_bar(mon, s);
+    return LN_OK;
+}
+
+static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_error *err) {
+    (void)err;
+    cli_monitor *mon = user;
+    clear_bar(mon);
+    /* TimeMonitor (MindSpore >= 1.8). */
+    fprintf(mon->human, "Train epoch time: %.3f ms, per step time: %.3f ms\n", e->seconds * 1e3,
+            e->steps ? e->seconds * 1e3 / e->steps : 0.0);
+    ln_metrics met;
+    double acc = 0, tloss = 0;
+    if (mon->test) {
+        ln_model_eval(m, mon->test, 0, &met);
+        acc = ln_metrics_accuracy(&met), tloss = ln_metrics_loss(&met);
+    }
+    char lr1[32], lr2[32], rates[160];
+    cli_fmt_float(lr1, sizeof lr1, e->lr_first);
+    cli_fmt_float(lr2, sizeof lr2, e->lr_last);
+    if (e->lr_first == e->lr_last) snprintf(rates, sizeof rates, "lr %s", lr1);
+    else snprintf(rates, sizeof rates, "lr %s -> %s", lr1, lr2);
+    if (m->opt.group_lr) { /* the groups' own rates too */
+        size_t o = strlen(rates);
+        o += (size_t)snprintf(rates + o, sizeof rates - o, " (groups:");
+        const long i = m->global_step - 1 < m->opt.lr_len ? m->global_step - 1 : m->opt.lr_len - 1;
+        for (int g = 0; g < m->opt.n_groups && o < sizeof rates; g++) {
+            char gb[32];
+            cli_fmt_float(gb, sizeof gb, m->opt.lr_table[(size_t)g * (size_t)m->opt.lr_len + (size_t)(m->opt.dynamic ? i : 0)]);
+            o += (size_t)snprintf(rates + o, sizeof rates - o, " %s", gb);
+        }
+        if (o < sizeof rates) snprintf(rates + o, sizeof rates - o, ")");
+    }
+    if (mon->test)
+        fprintf(mon->human, "epoch %d: %d steps, mean loss %.4f, test accuracy %.2f%% (%ld/%ld), test loss %.4f, "
+                "%.2f s, %.0f images/s, %s\n", e->epoch, e->steps, e->mean_loss, 100.0 * acc, met.correct, met.total,
+                tloss, e->seconds, e->images_per_second, rates);
+    else
+        fprintf(mon->human, "epoch %d: %d steps, mean loss %.4f, %.2f s, %.0f images/s, %s\n", e->epoch, e->steps,
+                e->mean_loss, e->seconds, e->images_per_second, rates);
+    fflush(mon->human);
+    char line[512], lrj[32];
+    cli_json_float(lrj, sizeof lrj, e->lr_last);
+    snprintf(line, sizeof line, "{\"event\": \"epoch\", \"epoch\": %d, \"steps\": %d, \"loss\": %.6f, "
+             "\"test_accuracy\": %.6f, \"test_loss\": %.6f, \"train_seconds\": %.3f, \"images_per_second\": %.1f, "
+             "\"lr\": %s}\n", e->epoch, e->steps, e->mean_loss, acc, tloss, e->seconds, e->images_per_second, lrj);
+    if (mon->json) { fputs(line, mon->json); fflush(mon->json); }
+    if (mon->log) { fputs(line, mon->log); fflush(mon->log); }
+    return LN_OK;
+}
+
+static ln_status on_end(void *user, ln_model *m, const ln_run_info *r, ln_error *err) {
+    (void)m, (void)r, (void)err;
+    clear_bar(user);
+    return LN_OK;
+}
+
+ln_callback cli_monitor_callback(cli_monitor *mon) {
+    return (ln_callback){.user = mon, .begin = on_begin, .step_end = on_step, .epoch_end = on_epoch, .end = on_end};
+}

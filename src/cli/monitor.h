@@ -1,0 +1,46 @@
+/* monitor.h - the printing callbacks of `lenet train` (the library never
+ * prints): LossMonitor, TimeMonitor, the progress bar, the per-epoch
+ * evaluation line and the JSON-lines metrics log.
+ *
+ * - LossMonitor: every `print_every` global steps,
+ *   "epoch: E step: S, loss is L" (L = float32's shortest repr).
+ * - TimeMonitor (MindSpore >= 1.8): per epoch
+ *   "Train epoch time: T ms, per step time: P ms".
+ * - Progress bar: on a terminal only, one line redrawn in place (steps,
+ *   loss, images/s, ETA) at most 10 times a second; elsewhere nothing, so
+ *   logs get the plain lines above.
+ * - Per epoch: evaluation on the test set, a human line with the rate(s)
+ *   used, and with --json {"event": "epoch", ...} on stdout.
+ * - Log (--log FILE): JSON lines, appended and flushed as they happen:
+ *   {"event": "config", ...} first, then per step {"event": "step",
+ *   "epoch", "step", "global_step", "loss", "lr"} and per epoch
+ *   {"event": "epoch", "epoch", "steps", "loss", "test_accuracy",
+ *   "test_loss", "train_seconds", "images_per_second", "lr"}.
+ */
+#ifndef LENET_CLI_MONITOR_H
+#define LENET_CLI_MONITOR_H
+
+#include <stdio.h>
+
+#include "lenet/model.h"
+
+typedef struct {
+    FILE *human;            /* LossMonitor, TimeMonitor, epoch lines */
+    FILE *json;             /* --json epoch objects (stdout) or NULL */
+    FILE *log;              /* --log file or NULL */
+    long print_every;       /* LossMonitor period (0 = never) */
+    int progress;           /* draw the progress bar on `human` */
+    const ln_dataset *test; /* evaluated after each epoch (NULL = skip) */
+    /* state */
+    double t_start, t_last_draw;
+    long steps_done, steps_total, images;
+    int bar_drawn;
+    double last_acc;
+} cli_monitor;
+
+ln_callback cli_monitor_callback(cli_monitor *mon);
+
+/* Shortest repr of a float32 into a JSON-safe number (NaN/Inf -> null). */
+void cli_json_float(char *buf, int size, float v);
+
+#endif

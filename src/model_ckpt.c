@@ -1,0 +1,218 @@
+/* model_ckpt.c - the Model's checkpoints: save (network, optimizer state,
+ * training position), load weights (--init) and load state (--resume).
+ * See include/lenet/model.h and optim.h for the entries. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lenet/model.h"
+
+#define MAX_ITEMS (2 * LN_MAX_TENSORS + LN_MAX_GROUPS + 16)
+
+typedef struct {
+    ln_ckpt_item items[MAX_ITEMS];
+    int n;
+    char names[LN_MAX_TENSORS + LN_MAX_GROUPS][64];
+    int nn;
+    int32_t ints[16];
+    int ni;
+    uint32_t rng[625];
+    uint32_t hash[2];
+} item_list;
+
+static void add(item_list *l, const char *name, const char *dtype, int ndim, const int64_t *dims, const void *data) {
+    ln_ckpt_item *it = &l->items[l->n++];
+    *it = (ln_ckpt_item){name, dtype, ndim, {0}, data};
+    for (int d = 0; d < ndim; d++) it->dims[d] = dims[d];
+}
+
+static void add_tensor(item_list *l, const char *name, const ln_tensor_info *ti, const float *base) {
+    int64_t dims[4];
+    for (int d = 0; d < ti->ndim; d++) dims[d] = ti->shape[d];
+    add(l, name, "Float32", ti->ndim, dims, base + ti->offset);
+}
+
+static void add_int(item_list *l, const char *name, int32_t v) {
+    l->ints[l->ni] = v;
+    add(l, name, "Int32", 0, NULL, &l->ints[l->ni++]);
+}
+
+static void build_items(const ln_model *m, item_list *l) {
+    const ln_lenet *net = &m->net;
+    const ln_momentum *o = &m->opt;
+    memset(l, 0, sizeof *l);
+    for (int t = 0; t < net->n_tensors; t++) add_tensor(l, net->info[t].name, &net->info[t], net->params);
+    if (o->dynamic) {
+        l->ints[l->ni] = o->global_step;
+        const int64_t one = 1;
+        add(l, "global_step", "Int32", 1, &one, &l->ints[l->ni++]);
+    }
+    const int64_t len = o->lr_len;
+    if (o->group_lr) {
+        for (int g = 0; g < o->n_groups; g++) {
+            snprintf(l->names[l->nn], 64, "learning_rate_group_%d", g);
+            add(l, l->names[l->nn++], "Float32", o->dynamic, &len, o->lr_table + (size_t)g * (size_t)len);
+        }
+    } else {
+        add(l, "learning_rate", "Float32", o->dynamic, &len, o->dynamic ? o->lr_default : &o->lr);
+    }
+    add(l, "momentum", "Float32", 0, NULL, &o->momentum);
+    for (int k = 0; k < o->n_tensors; k++) {
+        const ln_tensor_info *ti = &net->info[o->order[k]];
+        snprintf(l->names[l->nn], 64, "moments.%s", ti->name);
+        add_tensor(l, l->names[l->nn++], ti, o->moments);
+    }
+    const ln_train_position *q = &m->pos;
+    if (!q->valid) return;
+    add_int(l, "train.epoch", q->epoch);
+    add_int(l, "train.step", q->step);
+    add_int(l, "train.steps_per_epoch", q->steps_per_epoch);
+    add_int(l, "train.global_step", (int32_t)m->global_step);
+    add_int(l, "train.seed", (int32_t)q->seed);
+    add_int(l, "train.batch_size", q->batch_size);
+    add_int(l, "train.shuffle", q->shuffle);
+    add_int(l, "train.rows", q->rows);
+    l->hash[0] = (uint32_t)q->order_hash, l->hash[1] = (uint32_t)(q->order_hash >> 32);
+    const int64_t two = 2, nrng = 625;
+    add(l, "train.order_hash", "Int32", 1, &two, l->hash);
+    for (int i = 0; i < 312; i++) l->rng[2 * i] = (uint32_t)q->rng[i], l->rng[2 * i + 1] = (uint32_t)(q->rng[i] >> 32);
+    l->rng[624] = (uint32_t)q->rng_idx;
+    add(l, "train.shuffle_rng", "Int32", 1, &nrng, l->rng);
+}
+
+ln_status ln_model_save_ex(const ln_model *m, const char *path, const ln_ckpt_write_opts *opts, ln_error *err) {
+    item_list *l = malloc(sizeof *l);
+    if (!l) return ln_fail(err, LN_E_NOMEM, "out of memory saving %s", path);
+    build_items(m, l);
+    ln_status s = ln_ckpt_write_ex(path, l->items, l->n, opts, err);
+    free(l);
+    return s;
+}
+
+ln_status ln_model_save(const ln_model *m, const char *path, ln_error *err) {
+    return ln_model_save_ex(m, path, NULL, err);
+}
+
+static void shape_str(char *buf, size_t sz, const int64_t *dims, int ndim) {
+    size_t o = (size_t)snprintf(buf, sz, "(");
+    for (int d = 0; d < ndim && o < sz; d++)
+        o += (size_t)snprintf(buf + o, sz - o, d ? ", %lld" : "%lld", (long long)dims[d]);
+    if (o < sz) snprintf(buf + o, sz - o, ")");
+}
+
+/* Entry `name` must exist with exactly the shape of tensor ti, Float32. */
+static ln_status check_like(const ln_ckpt *c, const char *path, const char *name, const ln_tensor_info *ti,
+                            const char *hint, ln_error *err) {
+    const ln_ckpt_entry *e = ln_ckpt_get(c, name);
+    int64_t want[4];
+    for (int d = 0; d < ti->ndim; d++) want[d] = ti->shape[d];
+    char ws[64], gs[64];
+    shape_str(ws, sizeof ws, want, ti->ndim);
+    if (!e) return ln_fail(err, LN_E_INPUT, "%s: no tensor %s %s in the checkpoint%s", path, name, ws, hint);
+    shape_str(gs, sizeof gs, e->dims, e->ndim);
+    int same = e->ndim == ti->ndim && e->count == ti->size;
+    for (int d = 0; same && d < ti->ndim; d++) same = e->dims[d] == ti->shape[d];
+    if (!same)
+        return ln_fail(err, LN_E_INPUT, "%s: tensor %s has shape %s, the network needs %s", path, name, gs, ws);
+    if (strcmp(e->dtype, "Float32"))
+        return ln_fail(err, LN_E_INPUT, "%s: tensor %s has dtype %s, expected Float32", path, name, e->dtype);
+    return LN_OK;
+}
+
+static ln_status check_network(const ln_model *m, const ln_ckpt *c, const char *path, ln_error *err) {
+    const ln_lenet *net = &m->net;
+    ln_status s = LN_OK;
+    for (int t = 0; t < net->n_tensors && !s; t++) {
+        const char *nm = net->info[t].name;
+        s = check_like(c, path, nm, &net->info[t],
+                       strstr(nm, "conv") && strstr(nm, "bias")
+                           ? "; it may be a network without conv bias: try --conv-bias off" : "", err);
+    }
+    if (!s && !net->conv_bias && ln_ckpt_get(c, "conv1.bias"))
+        s = ln_fail(err, LN_E_INPUT, "%s: the checkpoint has conv biases but the network has none; use "
+                    "--conv-bias on", path);
+    return s;
+}
+
+static void copy_tensors(float *dst, const ln_lenet *net, const ln_ckpt *c, const char *prefix) {
+    char name[80];
+    for (int t = 0; t < net->n_tensors; t++) {
+        const ln_tensor_info *ti = &net->info[t];
+        snprintf(name, sizeof name, "%s%s", prefix, ti->name);
+        memcpy(dst + ti->offset, ln_ckpt_get(c, name)->data, ti->size * sizeof(float));
+    }
+}
+
+ln_status ln_model_load_weights(ln_model *m, const char *path, ln_error *err) {
+    ln_ckpt c;
+    ln_status s = ln_ckpt_read(path, &c, err);
+    if (s) return s;
+    /* Validate every tensor first, then copy: never a partial load. */
+    s = check_network(m, &c, path, err);
+    if (!s) copy_tensors(m->net.params, &m->net, &c, "");
+    ln_ckpt_free(&c);
+    return s;
+}
+
+/* An Int32 entry of `count` elements (0 = scalar). */
+static const int32_t *get_int(const ln_ckpt *c, const char *path, const char *name, size_t count, ln_status *s,
+                              ln_error *err) {
+    if (*s) return NULL;
+    const ln_ckpt_entry *e = ln_ckpt_get(c, name);
+    if (!e) {
+        *s = ln_fail(err, LN_E_INPUT, "%s: no %s entry: this checkpoint holds no training position (written by "
+                     "MindSpore or an older lenet?); use --init to start a new run from its weights", path, name);
+        return NULL;
+    }
+    const int scalar = e->ndim == 1 && e->dims[0] == 0;
+    if (strcmp(e->dtype, "Int32") || (count ? scalar || e->count != count : !scalar)) {
+        *s = ln_fail(err, LN_E_INPUT, "%s: entry %s should be Int32 with %zu element(s) (got %s, %zu); the "
+                     "checkpoint is corrupt", path, name, count ? count : 1, e->dtype, e->count);
+        return NULL;
+    }
+    return (const int32_t *)(const void *)e->data;
+}
+
+ln_status ln_model_load_state(ln_model *m, const char *path, ln_error *err) {
+    ln_ckpt c;
+    ln_status s = ln_ckpt_read(path, &c, err);
+    if (s) return s;
+    s = check_network(m, &c, path, err);
+    char name[80];
+    for (int t = 0; t < m->net.n_tensors && !s; t++) {
+        snprintf(name, sizeof name, "moments.%s", m->net.info[t].name);
+        s = check_like(&c, path, name, &m->net.info[t], "; a checkpoint without optimizer state can only start a new "
+                       "run (--init)", err);
+    }
+    const int32_t *ep = get_int(&c, path, "train.epoch", 0, &s, err);
+    const int32_t *st = get_int(&c, path, "train.step", 0, &s, err);
+    const int32_t *spe = get_int(&c, path, "train.steps_per_epoch", 0, &s, err);
+    const int32_t *gs = get_int(&c, path, "train.global_step", 0, &s, err);
+    const int32_t *seed = get_int(&c, path, "train.seed", 0, &s, err);
+    const int32_t *bs = get_int(&c, path, "train.batch_size", 0, &s, err);
+    const int32_t *sh = get_int(&c, path, "train.shuffle", 0, &s, err);
+    const int32_t *rows = get_int(&c, path, "train.rows", 0, &s, err);
+    const int32_t *hash = get_int(&c, path, "train.order_hash", 2, &s, err);
+    const int32_t *rng = get_int(&c, path, "train.shuffle_rng", 625, &s, err);
+    if (!s && (*ep < 1 || *st < 1 || *spe < 1 || *st > *spe || *gs < 1 || *bs < 1 || *rows < 1 ||
+               (int64_t)(*ep - 1) * *spe + *st != *gs || (uint32_t)rng[624] > 312))
+        s = ln_fail(err, LN_E_INPUT, "%s: inconsistent training position (epoch %d, step %d of %d, global step %d); "
+                    "the checkpoint is corrupt", path, *ep, *st, *spe, *gs);
+    if (!s) {
+        copy_tensors(m->net.params, &m->net, &c, "");
+        copy_tensors(m->opt.moments, &m->net, &c, "moments.");
+        m->opt.global_step = *gs;
+        m->global_step = *gs;
+        ln_train_position *q = &m->pos;
+        memset(q, 0, sizeof *q);
+        q->valid = 1;
+        q->epoch = *ep, q->step = *st, q->steps_per_epoch = *spe;
+        q->seed = (uint32_t)*seed, q->batch_size = *bs, q->shuffle = *sh, q->rows = *rows;
+        q->order_hash = (uint64_t)(uint32_t)hash[0] | (uint64_t)(uint32_t)hash[1] << 32;
+        for (int i = 0; i < 312; i++) q->rng[i] = (uint64_t)(uint32_t)rng[2 * i] | (uint64_t)(uint32_t)rng[2 * i + 1] << 32;
+        q->rng_idx = rng[624];
+        q->have_rng = 1;
+    }
+    ln_ckpt_free(&c);
+    return s;
+}
