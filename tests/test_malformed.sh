@@ -40,31 +40,46 @@ else
     fail "the partner files do not load: $(cat "$tmp/err")"
 fi
 
-for f in "$dir"/*; do
+# One case: prints "ok" or "FAIL" with the details. $1 = file, $2 = scratch folder.
+run_case() {
+    local f=$1 w=$2 name gz target rc lines d
     name=$(basename "$f")
     gz=; case $name in *.gz) gz=.gz ;; esac
     case $name in
     images-*)
-        d=$tmp/case/$name; rm -rf "$tmp/case"; mkdir -p "$d/train"
+        d=$w/case; rm -rf "$d"; mkdir -p "$d/train"
         cp "$f" "$d/train/train-images-idx3-ubyte$gz"
         good_labels >"$d/train/train-labels-idx1-ubyte"
         target=train-images-idx3-ubyte
-        "$lenet" inspect --data "$d" >"$tmp/out" 2>"$tmp/err"; rc=$? ;;
+        "$lenet" inspect --data "$d" >"$w/out" 2>"$w/err"; rc=$? ;;
     labels-*)
-        d=$tmp/case/$name; rm -rf "$tmp/case"; mkdir -p "$d/train"
+        d=$w/case; rm -rf "$d"; mkdir -p "$d/train"
         good_images >"$d/train/train-images-idx3-ubyte"
         cp "$f" "$d/train/train-labels-idx1-ubyte$gz"
         target=train-labels-idx1-ubyte
-        "$lenet" inspect --data "$d" >"$tmp/out" 2>"$tmp/err"; rc=$? ;;
+        "$lenet" inspect --data "$d" >"$w/out" 2>"$w/err"; rc=$? ;;
     *)
         target=$f
-        "$lenet" inspect --image "$f" >"$tmp/out" 2>"$tmp/err"; rc=$? ;;
+        "$lenet" inspect --image "$f" >"$w/out" 2>"$w/err"; rc=$? ;;
     esac
-    lines=$(wc -l <"$tmp/err")
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$target" "$tmp/err" && grep -q '^lenet: ' "$tmp/err"; then
-        pass "$name: exit 2, one line naming the file"
+    lines=$(wc -l <"$w/err")
+    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$target" "$w/err" && grep -q '^lenet: ' "$w/err"; then
+        echo "ok:   $name: exit 2, one line naming the file"
     else
-        fail "$name: exit $rc, $lines stderr lines: $(head -c 600 "$tmp/err")"
+        echo "FAIL: $name: exit $rc, $lines stderr lines: $(head -c 600 "$w/err")"
     fi
+}
+
+# Two workers (each run is mostly sanitizer start-up time under make asan).
+files=("$dir"/*)
+for k in 0 1; do
+    (mkdir -p "$tmp/w$k"
+     for ((i = k; i < ${#files[@]}; i += 2)); do run_case "${files[i]}" "$tmp/w$k"; done >"$tmp/r$k") &
 done
+wait
+cat "$tmp/r0" "$tmp/r1"
+passed=$((passed + $(cat "$tmp/r0" "$tmp/r1" | grep -c '^ok:')))
+failed=$((failed + $(cat "$tmp/r0" "$tmp/r1" | grep -c '^FAIL:')))
+cases=$(cat "$tmp/r0" "$tmp/r1" | grep -c .)
+[ "$cases" -eq "${#files[@]}" ] || fail "only $cases of ${#files[@]} cases reported"
 finish
