@@ -54,8 +54,16 @@ typedef struct {
 typedef struct {
     void (*forward)(const ln_lenet_views *p, ln_lane_group *g);
     void (*backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g);
+    /* One image x (1024) -> logits (10), bit-identical to `forward` for that
+     * image in any lane; `scratch` holds LN_LANES_SCRATCH1 floats. */
+    void (*forward1)(const ln_lenet_views *p, const float *x, float *scratch, float *logits);
 } ln_lane_kernels;
 
+#define LN_LANES_SCRATCH1 (1024 + 64 + 6 * 28 * 32 + 64 + 6 * 14 * 16 + 64 + 16 * 10 * 16 + 64 + 400 + 120 + 84 + 64)
+
+void ln_lanes_forward1_generic(const ln_lenet_views *, const float *, float *, float *);
+void ln_lanes_forward1_avx2(const ln_lenet_views *, const float *, float *, float *);
+void ln_lanes_forward1_avx512(const ln_lenet_views *, const float *, float *, float *);
 void ln_lanes_forward_generic(const ln_lenet_views *, ln_lane_group *);
 void ln_lanes_backward_generic(const ln_lenet_views *, ln_lenet_views *, ln_lane_group *);
 void ln_lanes_forward_avx2(const ln_lenet_views *, ln_lane_group *);

@@ -291,3 +291,88 @@ void KFN(ln_lanes_backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane
     pool_relu_bwd(g->dp1, g->arg1, g->a1, 6, 28, 28, g->da1);
     conv_dw(g->da1, 6, 28, 28, g->x, 1, dg->conv1_w, dg->conv1_b, DW1_OCB);
 }
+
+/* ---------- one image, pixels in the lanes (latency path) ----------
+ * The same arithmetic as above, element by element (bias first, then the
+ * taps in (ic, ky, kx) order, one fused multiply-add each; the same pooling
+ * comparisons; fc sums in feature order), but vectorised across the pixels
+ * of one image instead of across 16 images, so a single image costs ~1/16
+ * of a group. The results are bit-identical to the batch path. Rows are
+ * stored with padded strides; lanes past a row's end hold junk that is
+ * never read as data. */
+typedef float vfu __attribute__((vector_size(64), aligned(4)));
+
+/* Scalar a*b+c rounded as the vector code rounds it: fused where the build
+ * has FMA (there the compiler fuses every vector multiply-add), separate
+ * otherwise. (Left to contraction, GCC does not fuse these scalar chains.) */
+#if defined(__FMA__)
+#include <math.h>
+#define FMA1(a, b, c) fmaf((a), (b), (c))
+#else
+#define FMA1(a, b, c) ((c) + (a) * (b))
+#endif
+
+/* out row stride os, in row stride is; OW <= 32. */
+static void conv_fwd1(const float *in, int IC, int H, int is, const float *w, const float *bias, int OC, int OW,
+                      float *out, int os) {
+    const int OH = H - K + 1, NV = (OW + L - 1) / L;
+    for (int oc = 0; oc < OC; oc++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int v = 0; v < NV; v++) {
+                vf acc = bcast(bias ? bias[oc] : 0.f);
+                for (int ic = 0; ic < IC; ic++)
+                    for (int ky = 0; ky < K; ky++) {
+                        const float *r = in + ((long)ic * H + oy + ky) * is + v * L;
+                        const float *wr = w + (((long)oc * IC + ic) * K + ky) * K;
+                        for (int kx = 0; kx < K; kx++) acc += bcast(wr[kx]) * *(const vfu *)(r + kx);
+                    }
+                *(vfu *)(out + ((long)oc * OH + oy) * os + v * L) = relu(acc);
+            }
+}
+
+/* 2x2 max pooling of a (C, H, W) image with row strides is -> os. */
+static void pool_fwd1(const float *in, int C, int H, int W, int is, float *out, int os) {
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < H / 2; oy++)
+            for (int ox = 0; ox < W / 2; ox++) {
+                const float *r0 = in + ((long)c * H + 2 * oy) * is + 2 * ox, *r1 = r0 + is;
+                float m = r0[0];
+                if (r0[1] > m) m = r0[1];
+                if (r1[0] > m) m = r1[0];
+                if (r1[1] > m) m = r1[1];
+                out[((long)c * (H / 2) + oy) * os + ox] = m;
+            }
+}
+
+/* y (O) = [relu](b + w (O, F) x (F)), each output summed in feature order. */
+static void fc_fwd1(const float *x, int F, const float *w, const float *b, int O, float *y, int do_relu) {
+    enum { P = 8 }; /* independent chains for instruction-level parallelism */
+    int o0 = 0;
+    for (; o0 + P <= O; o0 += P) {
+        float acc[P];
+        for (int j = 0; j < P; j++) acc[j] = b[o0 + j];
+        for (int f = 0; f < F; f++)
+            for (int j = 0; j < P; j++) acc[j] = FMA1(w[(long)(o0 + j) * F + f], x[f], acc[j]);
+        for (int j = 0; j < P; j++) y[o0 + j] = do_relu && !(acc[j] > 0.f) ? 0.f : acc[j];
+    }
+    for (; o0 < O; o0++) {
+        float acc = b[o0];
+        for (int f = 0; f < F; f++) acc = FMA1(w[(long)o0 * F + f], x[f], acc);
+        y[o0] = do_relu && !(acc > 0.f) ? 0.f : acc;
+    }
+}
+
+void KFN(ln_lanes_forward1)(const ln_lenet_views *p, const float *x, float *s, float *logits) {
+    /* scratch layout (floats): input 32x32 + slack, a1 6x28x32, p1 6x14x16,
+     * a2 16x10x16, p2 400, h1 120, h2 84; see LN_LANES_SCRATCH1 */
+    float *xin = s, *a1 = xin + 32 * 32 + 64, *p1 = a1 + 6 * 28 * 32 + 64, *a2 = p1 + 6 * 14 * 16 + 64;
+    float *p2 = a2 + 16 * 10 * 16 + 64, *h1 = p2 + 400, *h2 = h1 + 120;
+    memcpy(xin, x, sizeof(float) * 1024);
+    conv_fwd1(xin, 1, 32, 32, p->conv1_w, p->conv1_b, 6, 28, a1, 32);
+    pool_fwd1(a1, 6, 28, 28, 32, p1, 16);
+    conv_fwd1(p1, 6, 14, 16, p->conv2_w, p->conv2_b, 16, 10, a2, 16);
+    pool_fwd1(a2, 16, 10, 10, 16, p2, 5);
+    fc_fwd1(p2, 400, p->fc1_w, p->fc1_b, 120, h1, 1);
+    fc_fwd1(h1, 120, p->fc2_w, p->fc2_b, 84, h2, 1);
+    fc_fwd1(h2, 84, p->fc3_w, p->fc3_b, 10, logits, 0);
+}

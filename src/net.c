@@ -45,10 +45,18 @@ ln_lenet_views ln_lenet_views_of(const ln_lenet *net, float *buf) {
 
 /* ---------- lanes engine (see lanes.h) ---------- */
 
+/* Below this many rows a forward pass takes the one-image path per row
+ * (bit-identical results, a fraction of a 16-lane group's cost). A backward
+ * pass after it first runs the group forward, which it needs. */
+#define LANES_SMALL_BATCH 4
+
 typedef struct {
     ln_lane_kernels k;
     int ngroups;
     ln_lane_group *groups;
+    float *scratch1; /* for the one-image path */
+    float *xsmall;   /* (LANES_SMALL_BATCH - 1, 1024) input of a small forward */
+    int pending;     /* rows of a small forward whose group activations are not set */
     void *mem;
 } lanes_state;
 
@@ -57,11 +65,11 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     if (!s) return ln_fail(err, LN_E_NOMEM, "out of memory for the network");
     net->lanes = s;
     if (!strcmp(net->gemm.name, "avx512"))
-        s->k = (ln_lane_kernels){ln_lanes_forward_avx512, ln_lanes_backward_avx512};
+        s->k = (ln_lane_kernels){ln_lanes_forward_avx512, ln_lanes_backward_avx512, ln_lanes_forward1_avx512};
     else if (!strcmp(net->gemm.name, "avx2"))
-        s->k = (ln_lane_kernels){ln_lanes_forward_avx2, ln_lanes_backward_avx2};
+        s->k = (ln_lane_kernels){ln_lanes_forward_avx2, ln_lanes_backward_avx2, ln_lanes_forward1_avx2};
     else
-        s->k = (ln_lane_kernels){ln_lanes_forward_generic, ln_lanes_backward_generic};
+        s->k = (ln_lane_kernels){ln_lanes_forward_generic, ln_lanes_backward_generic, ln_lanes_forward1_generic};
     s->ngroups = (net->max_batch + LN_LANES - 1) / LN_LANES;
     /* Per-group buffers, in floats (int32 buffers count as floats). */
     const size_t L = LN_LANES;
@@ -72,7 +80,7 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     const size_t nbuf = sizeof sizes / sizeof sizes[0];
     size_t per_group = 0;
     for (size_t i = 0; i < nbuf; i++) per_group += (sizes[i] + 15) & ~(size_t)15; /* 64-byte multiples */
-    const size_t total = per_group * (size_t)s->ngroups;
+    const size_t total = per_group * (size_t)s->ngroups + LN_LANES_SCRATCH1 + (LANES_SMALL_BATCH - 1) * 1024;
     s->groups = calloc((size_t)s->ngroups, sizeof *s->groups);
     s->mem = aligned_alloc(64, total * sizeof(float));
     if (!s->groups || !s->mem) return ln_fail(err, LN_E_NOMEM, "out of memory for activations (batch %d)", net->max_batch);
@@ -90,6 +98,8 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
             cur += (sizes[i] + 15) & ~(size_t)15;
         }
     }
+    s->scratch1 = cur;
+    s->xsmall = cur + LN_LANES_SCRATCH1;
     return LN_OK;
 }
 
@@ -102,7 +112,23 @@ static void lanes_free(ln_lenet *net) {
     net->lanes = NULL;
 }
 
+static void groups_forward(ln_lenet *net, const float *x, int B);
+
 static void lanes_forward(ln_lenet *net, const float *x, int B) {
+    lanes_state *s = net->lanes;
+    s->pending = 0;
+    if (B < LANES_SMALL_BATCH) {
+        for (int b = 0; b < B; b++)
+            s->k.forward1(&net->p, x + (long)b * 1024, s->scratch1, net->act.logits + (long)b * 10);
+        memcpy(s->xsmall, x, sizeof(float) * 1024 * (size_t)B);
+        s->pending = B;
+        return;
+    }
+    groups_forward(net, x, B);
+}
+
+/* Forward of B rows through the 16-lane groups, one thread per group. */
+static void groups_forward(ln_lenet *net, const float *x, int B) {
     lanes_state *s = net->lanes;
     const int ng = (B + LN_LANES - 1) / LN_LANES;
     const ln_lenet_views p = net->p;
@@ -125,6 +151,10 @@ static void lanes_forward(ln_lenet *net, const float *x, int B) {
 
 static void lanes_backward(ln_lenet *net, const float *dlogits, int B) {
     lanes_state *s = net->lanes;
+    if (s->pending) { /* the last forward took the one-image path */
+        groups_forward(net, s->xsmall, s->pending);
+        s->pending = 0;
+    }
     const int ng = (B + LN_LANES - 1) / LN_LANES;
     const ln_lenet_views p = net->p;
     #pragma omp parallel for num_threads(net->threads) schedule(static) if (ng > 1 && net->threads > 1)
