@@ -16,9 +16,11 @@ LDLIBS  += -lz -lm -fopenmp
 SANFLAGS =
 
 LIB_SRC := src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/gemm.c src/layers.c \
-           src/net.c src/loss.c src/metrics.c src/optim.c src/ckpt.c src/model.c
-CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c
-TESTS   := test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train
+           src/net.c src/loss.c src/metrics.c src/optim.c src/ckpt.c src/model.c \
+           src/bytebuf.c src/pbwrite.c src/fileio.c src/export_net.c src/export_onnx.c \
+           src/export_safetensors.c src/export_mindspore.c
+CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_export.c
+TESTS   := test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train test_export
 # Data-set inspection: images in (PNG via libpng, PGM) and out (PNG), drawing, statistics.
 LIB_SRC += src/image.c src/image_png.c src/image_pgm.c src/font.c src/draw.c src/samples.c src/stats.c
 CLI_SRC += src/cli/cmd_inspect.c src/cli/preview.c
@@ -79,6 +81,10 @@ $(BUILD)/lenet: $(CLI_OBJ) $(BUILD)/liblenet.a
 $(BUILD)/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
+# Helper for tests/test_onnx.sh: the preprocessed test set and our logits.
+$(BUILD)/dump_logits: $(BUILD)/tests/dump_logits.o $(BUILD)/liblenet.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
 # Benchmark against PyTorch on this machine (bench/run.sh; RUNS=3 by default).
 $(BUILD)/bench_infer: $(BUILD)/bench/bench_infer.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
@@ -101,7 +107,7 @@ run: deps
 # Tests read MNIST from datasets/ (fetched if absent) for the end-to-end checks.
 test: DEPS_ARGS = --test
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/lenet $(TEST_BIN)
+	@$(MAKE) --no-print-directory $(BUILD)/lenet $(BUILD)/dump_logits $(TEST_BIN)
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TESTS)
 

@@ -10,7 +10,8 @@ static void usage(FILE *f) {
           "  inspect   check a data set as the tutorial does: size, keys, shape, label; show an item\n"
           "  summary   print LeNet-5's layers, output shapes and parameter counts\n"
           "  train     train LeNet-5 on MNIST, evaluate, save a checkpoint\n"
-          "  eval      evaluate a checkpoint on the MNIST test set\n",
+          "  eval      evaluate a checkpoint on the MNIST test set\n"
+          "  export    write a checkpoint as ONNX, safetensors or a MindSpore .ckpt\n",
           f);
 }
 
@@ -28,6 +29,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "summary")) return cmd_summary(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     cli_error("unknown command '%s'; run `lenet --help` for the list", cmd);
     return 2;
 }
