@@ -46,6 +46,7 @@ typedef struct {
     float *tx;       /* (L, 400) transposed fc input, for weight gradients */
     float *tg;       /* (L, 128) transposed fc output gradient */
     float *grads;    /* (n_params) this group's gradient, laid out like params */
+    double *prof;    /* NULL, or LN_PROF_SLOTS seconds accumulated per layer */
 } ln_lane_group;
 
 /* Kernels of one instruction-set variant: forward from g->x to g->lo;

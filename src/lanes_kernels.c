@@ -14,6 +14,7 @@
  * dependence on threads), so a group's results are reproducible bit for bit.
  */
 #include <string.h>
+#include <time.h>
 
 #include "lanes.h"
 
@@ -268,28 +269,61 @@ static void fc_dw(const float *dy, int O, const float *x, int F, float *dw, floa
         }
 }
 
+/* Profiling: when g->prof is set, each layer's time is added to its slot
+ * (0..6 forward, 7..13 backward; layers conv1 pool1 conv2 pool2 fc1 fc2 fc3). */
+static double prof_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+#define PROF_START double prof_t_ = g->prof ? prof_now() : 0.0
+#define PROF_MARK(slot)                                                                                      \
+    do {                                                                                                     \
+        if (g->prof) {                                                                                       \
+            const double t1_ = prof_now();                                                                   \
+            g->prof[slot] += t1_ - prof_t_;                                                                  \
+            prof_t_ = t1_;                                                                                   \
+        }                                                                                                    \
+    } while (0)
+
 void KFN(ln_lanes_forward)(const ln_lenet_views *p, ln_lane_group *g) {
+    PROF_START;
     conv_fwd(g->x, 1, 32, 32, p->conv1_w, p->conv1_b, 6, g->a1, 1, C1_OCB, C1_PX);
+    PROF_MARK(0);
     pool_fwd(g->a1, 6, 28, 28, g->p1, g->arg1);
+    PROF_MARK(1);
     conv_fwd(g->p1, 6, 14, 14, p->conv2_w, p->conv2_b, 16, g->a2, 1, C2_OCB, C2_PX);
+    PROF_MARK(2);
     pool_fwd(g->a2, 16, 10, 10, g->p2, g->arg2);
+    PROF_MARK(3);
     fc_fwd(g->p2, 400, p->fc1_w, p->fc1_b, 120, g->h1, 1);
+    PROF_MARK(4);
     fc_fwd(g->h1, 120, p->fc2_w, p->fc2_b, 84, g->h2, 1);
+    PROF_MARK(5);
     fc_fwd(g->h2, 84, p->fc3_w, p->fc3_b, 10, g->lo, 0);
+    PROF_MARK(6);
 }
 
 void KFN(ln_lanes_backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g) {
+    PROF_START;
     fc_dw(g->dlo, 10, g->h2, 84, dg->fc3_w, dg->fc3_b, g->tx, g->tg);
     fc_bwd_in(g->dlo, 10, p->fc3_w, 84, g->dh2, g->h2);
+    PROF_MARK(13);
     fc_dw(g->dh2, 84, g->h1, 120, dg->fc2_w, dg->fc2_b, g->tx, g->tg);
     fc_bwd_in(g->dh2, 84, p->fc2_w, 120, g->dh1, g->h1);
+    PROF_MARK(12);
     fc_dw(g->dh1, 120, g->p2, 400, dg->fc1_w, dg->fc1_b, g->tx, g->tg);
     fc_bwd_in(g->dh1, 120, p->fc1_w, 400, g->dp2, NULL);
+    PROF_MARK(11);
     pool_relu_bwd(g->dp2, g->arg2, g->a2, 16, 10, 10, g->da2);
+    PROF_MARK(10);
     conv_dw(g->da2, 16, 10, 10, g->p1, 6, dg->conv2_w, dg->conv2_b, DW2_OCB);
     conv_bwd_in(g->da2, 16, 10, 10, p->conv2_w, 6, g->dp1);
+    PROF_MARK(9);
     pool_relu_bwd(g->dp1, g->arg1, g->a1, 6, 28, 28, g->da1);
+    PROF_MARK(8);
     conv_dw(g->da1, 6, 28, 28, g->x, 1, dg->conv1_w, dg->conv1_b, DW1_OCB);
+    PROF_MARK(7);
 }
 
 /* ---------- one image, pixels in the lanes (latency path) ----------

@@ -57,6 +57,8 @@ typedef struct {
     float *scratch1; /* for the one-image path */
     float *xsmall;   /* (LANES_SMALL_BATCH - 1, 1024) input of a small forward */
     int pending;     /* rows of a small forward whose group activations are not set */
+    double *prof;    /* (ngroups, LN_PROF_SLOTS) or NULL */
+    long prof_fwd, prof_bwd; /* lanes processed while profiling */
     void *mem;
 } lanes_state;
 
@@ -106,6 +108,7 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
 static void lanes_free(ln_lenet *net) {
     lanes_state *s = net->lanes;
     if (!s) return;
+    free(s->prof);
     free(s->groups);
     free(s->mem);
     free(s);
@@ -130,6 +133,7 @@ static void lanes_forward(ln_lenet *net, const float *x, int B) {
 /* Forward of B rows through the 16-lane groups, one thread per group. */
 static void groups_forward(ln_lenet *net, const float *x, int B) {
     lanes_state *s = net->lanes;
+    if (s->prof) s->prof_fwd += (long)((B + LN_LANES - 1) / LN_LANES) * LN_LANES;
     const int ng = (B + LN_LANES - 1) / LN_LANES;
     const ln_lenet_views p = net->p;
     #pragma omp parallel for num_threads(net->threads) schedule(static) if (ng > 1 && net->threads > 1)
@@ -155,6 +159,7 @@ static void lanes_backward(ln_lenet *net, const float *dlogits, int B) {
         groups_forward(net, s->xsmall, s->pending);
         s->pending = 0;
     }
+    if (s->prof) s->prof_bwd += (long)((B + LN_LANES - 1) / LN_LANES) * LN_LANES;
     const int ng = (B + LN_LANES - 1) / LN_LANES;
     const ln_lenet_views p = net->p;
     #pragma omp parallel for num_threads(net->threads) schedule(static) if (ng > 1 && net->threads > 1)
@@ -343,6 +348,39 @@ void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B) {
     ln_relu_backward(a->a1, a->da1, 6L * B * 784);
     ln_conv2d_backward(g, a->da1, a->col1, net->p.conv1_w, B, 1, 32, 32, 6, 5, net->g.conv1_w,
                        net->g.conv1_b, NULL, NULL, T);
+}
+
+int ln_lenet_set_profiling(ln_lenet *net, int on) {
+    lanes_state *s = net->lanes;
+    if (!s) return -1;
+    free(s->prof);
+    s->prof = NULL;
+    s->prof_fwd = s->prof_bwd = 0;
+    for (int g = 0; g < s->ngroups; g++) s->groups[g].prof = NULL;
+    if (!on) return 0;
+    s->prof = calloc((size_t)s->ngroups * LN_PROF_SLOTS, sizeof(double));
+    if (!s->prof) return -1;
+    for (int g = 0; g < s->ngroups; g++) s->groups[g].prof = s->prof + (size_t)g * LN_PROF_SLOTS;
+    return 0;
+}
+
+void ln_lenet_get_profile(const ln_lenet *net, ln_lenet_profile *out) {
+    static const char *const names[LN_PROF_LAYERS] = {"conv1", "pool1", "conv2", "pool2", "fc1", "fc2", "fc3"};
+    /* multiply-adds x 2 per sample; backward: weight and input gradients */
+    static const double fwd[LN_PROF_LAYERS] = {2.0 * 6 * 784 * 25, 0, 2.0 * 16 * 100 * 150, 0,
+                                               2.0 * 400 * 120,    2.0 * 120 * 84, 2.0 * 84 * 10};
+    memset(out, 0, sizeof *out);
+    const lanes_state *s = net->lanes;
+    for (int l = 0; l < LN_PROF_LAYERS; l++) {
+        out->name[l] = names[l];
+        out->fwd_flops[l] = fwd[l];
+        out->bwd_flops[l] = l == 0 ? fwd[l] : 2 * fwd[l]; /* conv1 needs no input gradient */
+        for (int g = 0; s && s->prof && g < s->ngroups; g++) {
+            out->fwd_seconds[l] += s->prof[(size_t)g * LN_PROF_SLOTS + l];
+            out->bwd_seconds[l] += s->prof[(size_t)g * LN_PROF_SLOTS + LN_PROF_LAYERS + l];
+        }
+    }
+    if (s) out->samples_fwd = s->prof_fwd, out->samples_bwd = s->prof_bwd;
 }
 
 int ln_lenet_layers(const ln_lenet *net, ln_layer_info *rows) {

@@ -99,6 +99,33 @@ int main(void) {
         }
         free(params), free(lr), free(gr), free(ll), free(gl), free(ll2), free(gl2), free(l1), free(g1);
     }
+    /* Profiling: every layer's forward and backward time is recorded. */
+    {
+        ln_lenet net;
+        ln_error err;
+        int ok = !ln_lenet_init(&net, 1, 32, 2, NULL, &err) && !ln_lenet_set_profiling(&net, 1);
+        if (ok) {
+            ln_lenet_init_weights(&net, 5);
+            for (int r = 0; r < 3; r++) {
+                ln_lenet_forward(&net, x, 21);
+                ln_softmax_xent(net.act.logits, y, 21, 10, net.act.dlogits, NULL);
+                ln_lenet_zero_grad(&net);
+                ln_lenet_backward(&net, net.act.dlogits, 21);
+            }
+            ln_lenet_profile pr;
+            ln_lenet_get_profile(&net, &pr);
+            int all = pr.samples_fwd == 3 * 32 && pr.samples_bwd == 3 * 32;
+            for (int l = 0; l < LN_PROF_LAYERS; l++) all &= pr.fwd_seconds[l] > 0 && pr.bwd_seconds[l] > 0 && pr.name[l];
+            all &= pr.fwd_flops[0] == 235200 && pr.bwd_flops[2] == 960000;
+            CHECK(&t, all, "profiling: time for every layer, forward and backward; 96 lanes counted; FLOP counts");
+            ln_lenet_set_profiling(&net, 0);
+            ln_lenet_get_profile(&net, &pr);
+            CHECK(&t, pr.samples_fwd == 0 && pr.fwd_seconds[0] == 0, "profiling off clears it");
+            ln_lenet_free(&net);
+        } else {
+            CHECK(&t, 0, "profiling: init");
+        }
+    }
     free(x);
     return test_finish(&t);
 }

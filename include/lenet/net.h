@@ -117,6 +117,24 @@ void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B);
 
 void ln_lenet_zero_grad(ln_lenet *net);
 
+/* Per-layer timing of the lanes engine (`lenet train --profile`). Layers:
+ * conv1, pool1, conv2, pool2, fc1, fc2, fc3; forward and backward (a
+ * layer's backward includes its ReLU). Times are thread-seconds summed over
+ * the groups of every step since profiling was switched on. */
+#define LN_PROF_LAYERS 7
+#define LN_PROF_SLOTS (2 * LN_PROF_LAYERS)
+typedef struct {
+    const char *name[LN_PROF_LAYERS];
+    double fwd_seconds[LN_PROF_LAYERS], bwd_seconds[LN_PROF_LAYERS];
+    double fwd_flops[LN_PROF_LAYERS], bwd_flops[LN_PROF_LAYERS]; /* per sample */
+    long samples_fwd, samples_bwd; /* samples (lanes) processed, padding included */
+} ln_lenet_profile;
+
+/* Switch per-layer timing on (clearing it) or off; lanes engine only
+ * (returns -1 for the GEMM engine). Costs two clock reads per layer. */
+int ln_lenet_set_profiling(ln_lenet *net, int on);
+void ln_lenet_get_profile(const ln_lenet *net, ln_lenet_profile *out);
+
 /* Per-layer description for `summary`. */
 typedef struct {
     const char *name;
