@@ -92,10 +92,10 @@ void ln_draw_image(ln_image *im, int x, int y, int w, int h, const ln_image *src
     int x0, y0, x1, y1;
     if (!usable(im) || !usable(src) || w <= 0 || h <= 0 || !clip(im, x, y, w, h, &x0, &y0, &x1, &y1)) return;
     for (int yy = y0; yy < y1; yy++) {
-        size_t sy = (size_t)(((long long)(yy - y) * src->height) / h);
+        size_t sy = (size_t)((((long long)yy - y) * src->height) / h);
         const uint8_t *row = src->data + sy * (size_t)src->width * (size_t)src->channels;
         for (int xx = x0; xx < x1; xx++) {
-            size_t sx = (size_t)(((long long)(xx - x) * src->width) / w);
+            size_t sx = (size_t)((((long long)xx - x) * src->width) / w);
             const uint8_t *s = row + sx * (size_t)src->channels;
             ln_rgb c = src->channels == 3 ? LN_RGB(s[0], s[1], s[2]) : cmap ? cmap[s[0]] : LN_RGB(s[0], s[0], s[0]);
             put(im, xx, yy, c);

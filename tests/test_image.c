@@ -224,6 +224,9 @@ static void test_draw(test_ctx *t) {
     for (int i = 0; i < 256; i++) cmap[i] = LN_RGB(i, 0, 255 - i);
     ln_draw_image(&im, 0, 0, 2, 2, &s2, cmap);
     CHECK(t, px(&im, 1, 1, 0) == 40 && px(&im, 1, 1, 2) == 215, "colour map applied to a gray image");
+    ln_draw_image(&im, -2147483640, -2147483640, 2147483647, 2147483647, &s2, NULL); /* ends at x = y = 7 */
+    CHECK(t, px(&im, 6, 6, 0) == 40 && px(&im, 7, 7, 0) == 0 && px(&im, 0, 6, 2) == 40,
+          "an image drawn from far outside: only its visible corner, from the right source pixel");
     ln_image_free(&im);
 }
 
