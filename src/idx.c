@@ -104,7 +104,8 @@ static ln_status idx_read_payload(idx_file *fh, const char *path, size_t hdr_len
         return ln_fail(err, LN_E_INPUT,
                        "%s: file is %lld bytes but its header says %zu; the file is truncated or "
                        "corrupt, fetch it again", path, fh->raw_size, hdr_len + len);
-    size_t cap = len < (64u << 20) ? len : (64u << 20), got = 0;
+    /* Start small and double: memory follows the data that really arrives. */
+    size_t cap = len < (1u << 20) ? len : (1u << 20), got = 0;
     uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf) return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path);
     while (got < len) {
