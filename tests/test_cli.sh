@@ -251,13 +251,18 @@ check "... and nothing else (2 files, no temp files)" eval '[ "$(ls "$ck" | wc -
 
 run eval --data "$data" --ckpt "$first" --json --threads 1
 if has_json; then
-    check "eval --json: accuracy, loss, correct, total (336) keys" \
+    check "eval --json: accuracy, loss, correct, total (336), per_class_*, confusion_matrix" \
         eval '[ "$rc" -eq 0 ] && python3 -c "
 import json, sys
 d = json.load(sys.stdin)
 assert set(d) >= {\"accuracy\", \"loss\", \"correct\", \"total\"}, d
 assert d[\"total\"] == 336 and 0 <= d[\"correct\"] <= 336, d
 assert abs(d[\"accuracy\"] - d[\"correct\"] / 336) < 1e-6, d
+m = d[\"confusion_matrix\"]
+assert len(m) == 10 and all(len(r) == 10 for r in m), d
+assert sum(map(sum, m)) == 336 and sum(m[c][c] for c in range(10)) == d[\"correct\"], d
+assert [sum(r) for r in m] == d[\"per_class_total\"], d
+assert all(a is None or abs(a - m[c][c] / sum(m[c])) < 1e-6 for c, a in enumerate(d[\"per_class_accuracy\"])), d
 assert d[\"loss\"] > 0, d" <"$tmp/out"'
 else
     check "eval --json: accuracy, loss, correct, total (336) keys" \
@@ -266,8 +271,12 @@ fi
 # MindSpore's evaluation counts only full batches of 32: 10 * 32 = 320 of
 # 336 (9984 of the full 10000).
 run eval --data "$data" --ckpt "$first" --threads 1 --mindspore-count
-check "eval --mindspore-count (text): one line with the checkpoint path and n/320" \
-    eval '[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -qE "^checkpoint $first: accuracy [0-9.]+% \([0-9]+/320\), loss [0-9.]+$" "$tmp/out"'
+check "eval --mindspore-count (text): first line with the checkpoint path and n/320" \
+    eval '[ "$rc" -eq 0 ] && head -n 1 "$tmp/out" | grep -qE "^checkpoint $first: accuracy [0-9.]+% \([0-9]+/320\), loss [0-9.]+$"'
+# The class counts of the 320: per-class totals add up, the matrix holds them.
+check "eval (text): per-class accuracy for 0-9 and a 10x10 confusion matrix whose rows sum to 320" \
+    eval '[ "$(wc -l <"$tmp/out")" -eq 24 ] && grep -qE "^  9: +[0-9.]+% \([0-9]+/[0-9]+\)$" "$tmp/out" &&
+          [ "$(tail -n 10 "$tmp/out" | awk "{ for (i = 3; i <= NF; i++) s += \$i } END { print s }")" -eq 320 ]'
 
 head -c 100000 "$first" >"$tmp/trunc.ckpt"
 expect_error "eval with a truncated checkpoint: exit 2, one line naming it" 2 "$tmp/trunc.ckpt" -- \

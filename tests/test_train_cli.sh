@@ -162,4 +162,174 @@ expect_error "a pattern matching nothing: exit 2, names it" 2 "bn*" "matches no 
 expect_error "--order-params missing names: exit 2" 2 "--order-params" -- \
     train $T --max-steps 1 --order-params conv1.weight --ckpt-dir "$tmp/ck-e3"
 
+# ------------------------------------------------------------ resume (issue 5) ---
+# 2 epochs straight == 1 epoch + resume; and == 1.35 epochs + resume (mid-epoch),
+# with Nesterov, weight decay and a cosine schedule so the optimizer state and
+# global_step matter.
+O="--nesterov --weight-decay 1e-4 --lr-schedule cosine --decay-epochs 2 --lr-min 0.001 --total-steps 40 --save-steps 20"
+# shellcheck disable=SC2086
+run train $T $O --epochs 2 --ckpt-dir "$tmp/A" --log "$tmp/A.jsonl"
+check "resume: 2 epochs straight: exit 0" eval '[ "$rc" -eq 0 ] && [ -s "$tmp/A/checkpoint_lenet-2_20.ckpt" ]'
+# shellcheck disable=SC2086
+run train $T $O --epochs 1 --ckpt-dir "$tmp/B"
+# shellcheck disable=SC2086
+run train $T $O --epochs 2 --resume "$tmp/B/checkpoint_lenet-1_20.ckpt" --ckpt-dir "$tmp/C" --log "$tmp/C.jsonl"
+check "resume: 1 epoch, then --resume to epoch 2: exit 0, says where it resumes" \
+    eval '[ "$rc" -eq 0 ] && grep -q "resuming from .*: epoch 1, step 20 of 20 (global step 20)" "$tmp/out"'
+check "resume: the final checkpoint equals the uninterrupted run's, byte for byte" \
+    cmp -s "$tmp/A/checkpoint_lenet-2_20.ckpt" "$tmp/C/checkpoint_lenet-2_20.ckpt"
+check "resume: the resumed run's per-step losses equal the uninterrupted run's (steps 21-40)" \
+    eval '[ "$(grep "\"event\": \"step\"" "$tmp/A.jsonl" | tail -n 20)" = "$(grep "\"event\": \"step\"" "$tmp/C.jsonl")" ]'
+# shellcheck disable=SC2086
+run train $T $O --epochs 2 --max-steps 27 --ckpt-dir "$tmp/D"
+# shellcheck disable=SC2086
+run train $T $O --epochs 2 --resume "$tmp/D/checkpoint_lenet-2_7.ckpt" --ckpt-dir "$tmp/E"
+check "resume mid-epoch (epoch 2, step 7): the final checkpoint equals the uninterrupted run's" \
+    eval '[ "$rc" -eq 0 ] && cmp -s "$tmp/A/checkpoint_lenet-2_20.ckpt" "$tmp/E/checkpoint_lenet-2_20.ckpt"'
+# shellcheck disable=SC2086
+expect_error "resume with another --seed: exit 2, names --seed" 2 "--seed 1" -- \
+    train $T $O --epochs 2 --seed 5 --resume "$tmp/B/checkpoint_lenet-1_20.ckpt" --ckpt-dir "$tmp/F"
+# shellcheck disable=SC2086
+expect_error "resume with another --batch-size: exit 2, names --batch-size" 2 "--batch-size 32" -- \
+    train $T $O --epochs 2 --batch-size 16 --resume "$tmp/B/checkpoint_lenet-1_20.ckpt" --ckpt-dir "$tmp/F"
+head -c 300000 "$tmp/B/checkpoint_lenet-1_20.ckpt" >"$tmp/cut.ckpt"
+# shellcheck disable=SC2086
+expect_error "resume from a truncated checkpoint: exit 2, names the file" 2 "$tmp/cut.ckpt" -- \
+    train $T --resume "$tmp/cut.ckpt" --ckpt-dir "$tmp/F"
+if command -v python3 >/dev/null 2>&1; then
+    check "--log: every line is JSON; config first, then step and epoch events with the documented keys" \
+        python3 - "$tmp/A.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[0]["event"] == "config" and lines[0]["lr_schedule"] == "cosine" and lines[0]["nesterov"] is True
+steps = [l for l in lines if l["event"] == "step"]
+epochs = [l for l in lines if l["event"] == "epoch"]
+assert len(steps) == 40 and [l["global_step"] for l in steps] == list(range(1, 41))
+assert list(steps[0]) == ["event", "epoch", "step", "global_step", "loss", "lr"], list(steps[0])
+assert steps[20]["epoch"] == 2 and steps[20]["step"] == 1
+assert len(epochs) == 2
+assert list(epochs[0]) == ["event", "epoch", "steps", "loss", "test_accuracy", "test_loss", "train_seconds",
+                           "images_per_second", "lr"], list(epochs[0])
+assert lines[-1]["event"] == "done"
+PY
+fi
+
+# ------------------------------------------------ a kill in the middle of a write ---
+# The test hook pauses 1.5 s in the middle of every checkpoint write; the
+# trainer saves every 5 steps. Kill it (SIGKILL) while the second write is
+# under way: the first checkpoint must be intact and load, and no file may
+# carry the second checkpoint's final name.
+mkdir -p "$tmp/K"
+# shellcheck disable=SC2086
+LENET_TEST_CKPT_PAUSE_MS=1500 "$lenet" train $T --max-steps 15 --save-steps 5 --ckpt-dir "$tmp/K" \
+    >"$tmp/kill.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+    ls "$tmp"/K/checkpoint_lenet-1_10.ckpt.tmp.* >/dev/null 2>&1 && break
+    sleep 0.05
+done
+mid=$(ls "$tmp"/K/checkpoint_lenet-1_10.ckpt.tmp.* 2>/dev/null | head -n 1)
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "kill: caught the trainer in the middle of writing checkpoint_lenet-1_10.ckpt (temporary file present)" \
+    eval '[ -n "$mid" ]'
+check "kill: no file carries the interrupted checkpoint's final name" eval '[ ! -e "$tmp/K/checkpoint_lenet-1_10.ckpt" ]'
+run eval --data "$data" --ckpt "$tmp/K/checkpoint_lenet-1_5.ckpt" --threads 1 --json
+check "kill: the previous checkpoint (checkpoint_lenet-1_5.ckpt) is intact and evaluates" \
+    eval '[ "$rc" -eq 0 ] && grep -q "\"total\": 100" "$tmp/out"'
+# shellcheck disable=SC2086
+run train $T --max-steps 15 --save-steps 5 --resume "$tmp/K/checkpoint_lenet-1_5.ckpt" --ckpt-dir "$tmp/K2"
+check "kill: training resumes from it and finishes" eval '[ "$rc" -eq 0 ] && [ -s "$tmp/K2/checkpoint_lenet-1_15.ckpt" ]'
+
+# ----------------------------------------------- --init from a MindSpore checkpoint ---
+# A no-conv-bias, fixed-rate run's checkpoint begins with exactly MindSpore's
+# tutorial checkpoint (18 records, 494,155 bytes); cutting there gives a
+# file with no training position, as MindSpore writes it.
+# shellcheck disable=SC2086
+run train $T --conv-bias off --max-steps 3 --ckpt-dir "$tmp/M"
+head -c 494155 "$tmp/M/checkpoint_lenet-1_3.ckpt" >"$tmp/ms.ckpt"
+# shellcheck disable=SC2086
+run train $T --max-steps 2 --init "$tmp/ms.ckpt" --ckpt-dir "$tmp/M2"
+check "--init from a MindSpore-format checkpoint without conv bias: conv bias detected (off), exit 0" \
+    eval '[ "$rc" -eq 0 ] && grep -q "conv_bias=off" "$tmp/out" && [ -s "$tmp/M2/checkpoint_lenet-1_2.ckpt" ]'
+# shellcheck disable=SC2086
+expect_error "--resume from it: exit 2, says there is no training position and to use --init" 2 \
+    "no training position" "--init" -- train $T --resume "$tmp/ms.ckpt" --ckpt-dir "$tmp/M3"
+# shellcheck disable=SC2086
+run train $T --max-steps 2 --init "$tmp/ms.ckpt" --conv-bias on --ckpt-dir "$tmp/M4"
+check "--init of a no-bias checkpoint with --conv-bias on: exit 2 naming conv1.bias" \
+    eval '[ "$rc" -eq 2 ] && grep -q "conv1.bias" "$tmp/err"'
+
+# ---------------------------------------------------------- never overwrite ---
+# shellcheck disable=SC2086
+run train $T --max-steps 2 --crc --ckpt-dir "$tmp/M2"
+check "a second run in the same folder writes checkpoint_lenet_1-1_2.ckpt and prints it; the first is untouched" \
+    eval '[ "$rc" -eq 0 ] && grep -q "saved checkpoint $tmp/M2/checkpoint_lenet_1-1_2.ckpt" "$tmp/out" &&
+          [ "$(ls "$tmp/M2" | wc -l)" -eq 2 ]'
+check "--crc: the checkpoint ends with MindSpore's crc_num trailer" \
+    eval '[ "$(tail -c 17 "$tmp/M2/checkpoint_lenet_1-1_2.ckpt" | head -c 7)" = crc_num ]'
+
+# ------------------------------------------------------------ predict (issue 5) ---
+# The first 20 test images written out as pictures (a tiny PGM writer, in
+# perl): as they are, inverted (dark ink on white), and enlarged x3 and
+# inverted (84x84). `lenet predict` must give the digit `lenet eval` gives
+# each image (eval on 20 one-image data sets: the predicted class is the
+# non-zero column of its confusion matrix).
+if command -v perl >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+    pgm() { # INDEX SCALE INVERT > file.pgm
+        tail -c +$((17 + $1 * 784)) "$data/test/t10k-images-idx3-ubyte" | head -c 784 |
+            perl -e 'binmode STDIN; binmode STDOUT; read(STDIN, $b, 784); ($s, $inv) = @ARGV;
+                     print "P5\n" . (28 * $s) . " " . (28 * $s) . "\n255\n";
+                     for $y (0 .. 28 * $s - 1) { for $x (0 .. 28 * $s - 1) {
+                         $v = ord(substr($b, int($y / $s) * 28 + int($x / $s), 1));
+                         print chr($inv ? 255 - $v : $v) } }' "$2" "$3"
+    }
+    # A model that has learned something (92% on the 100 test images).
+    # shellcheck disable=SC2086
+    "$lenet" train $T --epochs 8 --lr 0.03 --save-steps 1000 --ckpt-dir "$tmp/Q" >/dev/null 2>&1
+    ckA=$tmp/Q/checkpoint_lenet-8_20.ckpt
+    want=""
+    for i in $(seq 0 19); do
+        mkdir -p "$tmp/one$i/test"
+        { be32 2051; be32 1; be32 28; be32 28; tail -c +$((17 + i * 784)) "$data/test/t10k-images-idx3-ubyte" | head -c 784; } \
+            >"$tmp/one$i/test/t10k-images-idx3-ubyte"
+        { be32 2049; be32 1; tail -c +$((9 + i)) "$data/test/t10k-labels-idx1-ubyte" | head -c 1; } \
+            >"$tmp/one$i/test/t10k-labels-idx1-ubyte"
+        "$lenet" eval --data "$tmp/one$i" --ckpt "$ckA" --threads 1 --json >"$tmp/e$i.json"
+        want="$want $(python3 -c 'import json,sys; m = json.load(open(sys.argv[1]))["confusion_matrix"]
+print([c for r in m for c in range(10) if r[c]][0])' "$tmp/e$i.json")"
+        pgm "$i" 1 0 >"$tmp/p$i.pgm"
+        pgm "$i" 1 1 >"$tmp/n$i.pgm"
+        pgm "$i" 3 1 >"$tmp/b$i.pgm"
+    done
+    for kind in p n b; do
+        run predict --ckpt "$ckA" --threads 1 --json $(for i in $(seq 0 19); do echo "$tmp/$kind$i.pgm"; done)
+        got=$(python3 -c 'import json,sys; print(" ".join(str(json.loads(l)["digit"]) for l in sys.stdin))' <"$tmp/out")
+        case $kind in p) what="as they are (28x28)" ;; n) what="inverted (dark on light)" ;; b) what="enlarged x3 (84x84), inverted" ;; esac
+        check "predict on 20 test images $what: the digits eval gives ($want )" \
+            eval '[ "$rc" -eq 0 ] && [ " $got" = "$want" ] && [ "$(echo $want | tr " " "\n" | sort -u | wc -l)" -ge 8 ]'
+        [ " $got" = "$want" ] || echo "    predict: $got"
+    done
+    check "predict --json: one object per image with file, digit and 10 probabilities summing to 1" \
+        python3 -c '
+import json, sys
+ls = [json.loads(l) for l in open(sys.argv[1])]
+assert len(ls) == 20
+for d in ls:
+    assert list(d) == ["file", "digit", "probabilities"] and len(d["probabilities"]) == 10
+    assert abs(sum(d["probabilities"]) - 1) < 1e-4 and d["digit"] == max(range(10), key=lambda k: d["probabilities"][k])
+' "$tmp/out"
+    run predict --ckpt "$ckA" --threads 1 "$tmp/n0.pgm"
+    check "predict (text): 'FILE: DIGIT   (top-3 with percentages)'" \
+        eval '[ "$rc" -eq 0 ] && grep -qE "^$tmp/n0.pgm: [0-9]   \([0-9] [0-9.]+%, [0-9] [0-9.]+%, [0-9] [0-9.]+%\)$" "$tmp/out"'
+    printf 'P5\n4 4\n255\n' >"$tmp/flat.pgm"; head -c 16 /dev/zero | tr '\0' '\200' >>"$tmp/flat.pgm"
+    expect_error "predict on a blank picture: exit 2, names it" 2 "$tmp/flat.pgm" "no digit" -- \
+        predict --ckpt "$ckA" "$tmp/flat.pgm"
+    printf 'P5\n4 4\n255\n' >"$tmp/short.pgm"
+    expect_error "predict on a truncated PGM: exit 2, names it" 2 "$tmp/short.pgm" -- predict --ckpt "$ckA" "$tmp/short.pgm"
+else
+    echo "skip: predict vs eval (perl or python3 not found)"
+fi
+expect_error "predict without an image: exit 2" 2 "IMAGE" -- predict --ckpt x.ckpt
+
 finish

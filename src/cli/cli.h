@@ -33,6 +33,7 @@ void cli_preview_gray(FILE *f, const uint8_t *px, int rows, int cols, int max_wi
 int cmd_summary(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 

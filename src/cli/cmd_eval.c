@@ -1,10 +1,63 @@
-/* cmd_eval.c - `lenet eval`: accuracy and loss of a checkpoint on the test set. */
+/* cmd_eval.c - `lenet eval`: accuracy, loss, per-class accuracy and the
+ * confusion matrix of a checkpoint on the test set. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "lenet/model.h"
+
+/* Per class: correct / total of row c of the confusion matrix. */
+static void class_counts(const ln_metrics *met, int c, long *correct, long *total) {
+    *total = 0;
+    for (int p = 0; p < LN_CLASSES; p++) *total += met->confusion[c][p];
+    *correct = met->confusion[c][c];
+}
+
+static void print_json(const ln_metrics *met) {
+    printf("{\"accuracy\": %.6f, \"loss\": %.6f, \"correct\": %ld, \"total\": %ld, \"per_class_accuracy\": [",
+           ln_metrics_accuracy(met), ln_metrics_loss(met), met->correct, met->total);
+    for (int c = 0; c < LN_CLASSES; c++) {
+        long k, n;
+        class_counts(met, c, &k, &n);
+        if (n) printf("%s%.6f", c ? ", " : "", (double)k / (double)n);
+        else printf("%snull", c ? ", " : "");
+    }
+    fputs("], \"per_class_total\": [", stdout);
+    for (int c = 0; c < LN_CLASSES; c++) {
+        long k, n;
+        class_counts(met, c, &k, &n);
+        printf("%s%ld", c ? ", " : "", n);
+    }
+    fputs("], \"confusion_matrix\": [", stdout);
+    for (int c = 0; c < LN_CLASSES; c++) {
+        printf("%s[", c ? ", " : "");
+        for (int p = 0; p < LN_CLASSES; p++) printf("%s%ld", p ? ", " : "", met->confusion[c][p]);
+        putchar(']');
+    }
+    puts("]}");
+}
+
+static void print_text(const char *ckpt, const ln_metrics *met) {
+    printf("checkpoint %s: accuracy %.2f%% (%ld/%ld), loss %.4f\n", ckpt, 100.0 * ln_metrics_accuracy(met),
+           met->correct, met->total, ln_metrics_loss(met));
+    puts("per-class accuracy:");
+    for (int c = 0; c < LN_CLASSES; c++) {
+        long k, n;
+        class_counts(met, c, &k, &n);
+        if (n) printf("  %d: %6.2f%% (%ld/%ld)\n", c, 100.0 * (double)k / (double)n, k, n);
+        else printf("  %d:      - (0 images)\n", c);
+    }
+    puts("confusion matrix (rows: true label, columns: predicted):");
+    fputs("      ", stdout);
+    for (int p = 0; p < LN_CLASSES; p++) printf("%6d", p);
+    putchar('\n');
+    for (int c = 0; c < LN_CLASSES; c++) {
+        printf("  %d | ", c);
+        for (int p = 0; p < LN_CLASSES; p++) printf("%6ld", met->confusion[c][p]);
+        putchar('\n');
+    }
+}
 
 int cmd_eval(int argc, char **argv) {
     const char *data = "datasets/MNIST_Data", *ckpt = NULL, *kernels = NULL;
@@ -35,7 +88,9 @@ int cmd_eval(int argc, char **argv) {
                  "  --threads T         worker threads (default: all CPUs)\n"
                  "  --conv-bias on|off  network variant (default: detected from the checkpoint)\n"
                  "  --mindspore-count   count only full batches of 32, as MindSpore's tutorial (9984 images)\n"
-                 "  --json              one JSON object");
+                 "  --json              one JSON object: accuracy, loss, correct, total, per_class_accuracy,\n"
+                 "                      per_class_total, confusion_matrix (rows: true label)\n"
+                 "Prints the accuracy and loss, the accuracy per class and the confusion matrix.");
             return 0;
         default: return 2;
         }
@@ -68,12 +123,8 @@ int cmd_eval(int argc, char **argv) {
     } else {
         ln_metrics met;
         ln_model_eval(&m, &test, limit, &met);
-        if (json)
-            printf("{\"accuracy\": %.6f, \"loss\": %.6f, \"correct\": %ld, \"total\": %ld}\n",
-                   ln_metrics_accuracy(&met), ln_metrics_loss(&met), met.correct, met.total);
-        else
-            printf("checkpoint %s: accuracy %.2f%% (%ld/%ld), loss %.4f\n", ckpt,
-                   100.0 * ln_metrics_accuracy(&met), met.correct, met.total, ln_metrics_loss(&met));
+        if (json) print_json(&met);
+        else print_text(ckpt, &met);
     }
     ln_model_free(&m);
     ln_dataset_free(&test);

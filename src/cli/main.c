@@ -11,6 +11,7 @@ static void usage(FILE *f) {
           "  summary   print LeNet-5's layers, output shapes and parameter counts\n"
           "  train     train LeNet-5 on MNIST, evaluate, save a checkpoint\n"
           "  eval      evaluate a checkpoint on the MNIST test set\n"
+          "  predict   classify your own pictures of digits (PNG or PGM, any size)\n"
           "  export    write a checkpoint as ONNX, safetensors or a MindSpore .ckpt\n",
           f);
 }
@@ -29,6 +30,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "summary")) return cmd_summary(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "predict")) return cmd_predict(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     cli_error("unknown command '%s'; run `lenet --help` for the list", cmd);
     return 2;

@@ -1,0 +1,49 @@
+/* prepare.h - turn a user's picture of a digit into an MNIST-style 28x28
+ * image (what `lenet predict` feeds the training pipeline).
+ *
+ * MNIST's own recipe (LeCun et al.): a light digit on a dark background,
+ * size-normalised to fit a 20x20 box keeping its aspect ratio, then centred
+ * by its centre of mass in a 28x28 field. Here, on an 8-bit gray image of
+ * any size:
+ *   1. Polarity: the background is the median of the border pixels; if it
+ *      is light (> 127) the image is inverted (dark ink on paper).
+ *   2. Levels: v' = (v - background) * 255 / (max - background), clamped to
+ *      0..255 (identity for an MNIST image: background 0, max 255). A
+ *      picture with less than 16 levels of contrast is LN_E_INPUT ("no
+ *      digit found").
+ *   3. Crop to the bounding box of the pixels with v' >= 32 (faint noise
+ *      and antialiasing fringe do not widen the box; pixels inside the box
+ *      keep their values).
+ *   4. Scale so the longer side is 20 pixels (area averaging when
+ *      shrinking, bilinear when enlarging; unchanged when already 20).
+ *   5. Paste into a black 28x28 so that the centre of mass (weighted by
+ *      value, in pixel-index coordinates) lands nearest to pixel (14, 14);
+ *      whatever falls outside is dropped. This is MNIST's convention: it
+ *      leaves 99.6% of the MNIST test digits where they are (the rest move
+ *      by one pixel), and 72% of them unchanged byte for byte (the others
+ *      lose only faint fringe pixels outside the step-3 box).
+ */
+#ifndef LENET_PREPARE_H
+#define LENET_PREPARE_H
+
+#include <stdint.h>
+
+#include "lenet/error.h"
+
+#define LN_PREP_SIDE 28
+#define LN_PREP_BOX 20
+
+typedef struct {
+    int inverted;       /* step 1 inverted the picture */
+    int background;     /* border median (after inversion) */
+    int box_x, box_y, box_w, box_h; /* step 3's crop, in the input */
+    int scaled_w, scaled_h;         /* after step 4 */
+    int offset_x, offset_y;         /* where step 5 put the scaled crop */
+} ln_prepare_info;
+
+/* gray: h rows of w pixels (w, h >= 1). out: 28*28 bytes. `name` is used in
+ * the error message. info may be NULL. */
+ln_status ln_prepare_digit(const uint8_t *gray, int w, int h, const char *name, uint8_t out[28 * 28],
+                           ln_prepare_info *info, ln_error *err);
+
+#endif

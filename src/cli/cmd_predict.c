@@ -1,0 +1,122 @@
+/* cmd_predict.c - `lenet predict`: classify the user's own pictures of digits
+ * (PNG or PGM, any size): MNIST-style preparation (prepare.h), then the
+ * training pipeline's Resize 32 + normalisation, then model.predict. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lenet/image.h"
+#include "lenet/model.h"
+#include "lenet/prepare.h"
+#include "lenet/transform.h"
+
+static void usage(void) {
+    puts("usage: lenet predict --ckpt FILE [options] IMAGE...\n"
+         "  --ckpt FILE         checkpoint to use (required)\n"
+         "  --conv-bias on|off  network variant (default: detected from the checkpoint)\n"
+         "  --threads T         worker threads (default: all CPUs)\n"
+         "  --preview           also draw each prepared 28x28 image in the terminal\n"
+         "  --json              one JSON object per image: {\"file\", \"digit\", \"probabilities\": [10]}\n"
+         "IMAGE: PNG or PGM of any size, a dark digit on a light background or the reverse. Each is\n"
+         "prepared as MNIST was (inverted if light, cropped to the digit, scaled to fit 20x20, centred\n"
+         "by mass in 28x28), then resized to 32x32 and normalised as in training. Prints the digit\n"
+         "and the three most probable classes.");
+}
+
+int cmd_predict(int argc, char **argv) {
+    const char *ckpt = NULL, *kernels = NULL;
+    long threads = cli_ncpus();
+    int json = 0, conv_bias = -1, preview = 0;
+    enum { O_CKPT = 256, O_CB, O_THREADS, O_JSON, O_PREVIEW, O_KERN, O_HELP };
+    static const struct option opts[] = {{"ckpt", 1, 0, O_CKPT},       {"conv-bias", 1, 0, O_CB},
+                                         {"threads", 1, 0, O_THREADS}, {"json", 0, 0, O_JSON},
+                                         {"preview", 0, 0, O_PREVIEW}, {"kernels", 1, 0, O_KERN},
+                                         {"help", 0, 0, O_HELP},       {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_CKPT: ckpt = optarg; break;
+        case O_CB: if (cli_onoff("--conv-bias", optarg, &conv_bias)) return 2; break;
+        case O_THREADS: if (cli_int("--threads", optarg, 1, 256, &threads)) return 2; break;
+        case O_JSON: json = 1; break;
+        case O_PREVIEW: preview = 1; break;
+        case O_KERN: kernels = optarg; break;
+        case O_HELP: usage(); return 0;
+        default: return 2;
+        }
+    }
+    if (!ckpt) { cli_error("predict: --ckpt FILE is required (a checkpoint written by `lenet train`)"); return 2; }
+    const int n = argc - optind;
+    if (n < 1) { cli_error("predict: give at least one IMAGE (PNG or PGM)"); return 2; }
+    ln_error err;
+    if (conv_bias < 0) {
+        ln_ckpt ck;
+        if (ln_ckpt_read(ckpt, &ck, &err)) return cli_fail(&err);
+        conv_bias = ln_ckpt_get(&ck, "conv1.bias") != NULL;
+        ln_ckpt_free(&ck);
+    }
+    /* Read and prepare every image first: a bad file stops before any output. */
+    float lut[256];
+    ln_normalize_lut(lut);
+    float *x = malloc(sizeof(float) * (size_t)n * LN_IMG * LN_IMG);
+    float *probs = malloc(sizeof(float) * (size_t)n * LN_CLASSES);
+    uint8_t(*prepared)[28 * 28] = malloc(sizeof *prepared * (size_t)n);
+    if (!x || !probs || !prepared) {
+        free(x), free(probs), free(prepared);
+        cli_error("predict: out of memory for %d images", n);
+        return 1;
+    }
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        const char *path = argv[optind + i];
+        ln_image im;
+        if (ln_image_read_gray(path, &im, &err)) { rc = cli_fail(&err); break; }
+        if (ln_prepare_digit(im.data, im.width, im.height, path, prepared[i], NULL, &err)) rc = cli_fail(&err);
+        else ln_transform_image(prepared[i], 28, 28, lut, x + (size_t)i * LN_IMG * LN_IMG);
+        ln_image_free(&im);
+    }
+    ln_model m;
+    int have_model = 0;
+    if (!rc) {
+        const int batch = n < 256 ? n : 256;
+        ln_model_config mc = {.conv_bias = conv_bias, .batch_size = batch, .lr = 0.01f, .momentum = 0.9f,
+                              .loss_scale = 1.f, .threads = (int)threads, .kernels = kernels};
+        if (ln_model_init(&m, &mc, &err)) rc = cli_fail(&err);
+        else have_model = 1;
+    }
+    if (!rc && ln_model_load_weights(&m, ckpt, &err)) rc = cli_fail(&err);
+    if (!rc) {
+        ln_model_predict(&m, x, n, probs);
+        for (int i = 0; i < n; i++) {
+            const char *path = argv[optind + i];
+            const float *p = probs + (size_t)i * LN_CLASSES;
+            int order[LN_CLASSES];
+            for (int k = 0; k < LN_CLASSES; k++) order[k] = k;
+            for (int a = 0; a < 3; a++) /* top 3, the first maximum winning ties */
+                for (int b = a + 1; b < LN_CLASSES; b++)
+                    if (p[order[b]] > p[order[a]]) { int t = order[a]; order[a] = order[b]; order[b] = t; }
+            const int digit = ln_argmax(p, LN_CLASSES);
+            if (json) {
+                fputs("{\"file\": \"", stdout);
+                for (const char *s = path; *s; s++) {
+                    if (*s == '"' || *s == '\\') printf("\\%c", *s);
+                    else if ((unsigned char)*s < 0x20) printf("\\u%04x", (unsigned char)*s);
+                    else putchar(*s);
+                }
+                printf("\", \"digit\": %d, \"probabilities\": [", digit);
+                for (int k = 0; k < LN_CLASSES; k++) printf("%s%.6g", k ? ", " : "", (double)p[k]);
+                puts("]}");
+            } else {
+                printf("%s: %d   (%d %.2f%%, %d %.2f%%, %d %.2f%%)\n", path, digit, order[0], 100.0 * p[order[0]],
+                       order[1], 100.0 * p[order[1]], order[2], 100.0 * p[order[2]]);
+                if (preview) cli_preview_gray(stdout, prepared[i], 28, 28, 56, 28);
+            }
+        }
+    }
+    if (have_model) ln_model_free(&m);
+    free(x), free(probs), free(prepared);
+    return rc;
+}
