@@ -12,7 +12,8 @@ static void usage(FILE *f) {
           "  train     train LeNet-5 on MNIST, evaluate, save a checkpoint\n"
           "  eval      evaluate a checkpoint on the MNIST test set\n"
           "  predict   classify your own pictures of digits (PNG or PGM, any size)\n"
-          "  export    write a checkpoint as ONNX, safetensors or a MindSpore .ckpt\n",
+          "  export    write a checkpoint as ONNX, safetensors or a MindSpore .ckpt\n"
+          "  report    a training report (curves, confusion matrix, mistakes) as PNGs + index.html\n",
           f);
 }
 
@@ -32,6 +33,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "predict")) return cmd_predict(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     cli_error("unknown command '%s'; run `lenet --help` for the list", cmd);
     return 2;
 }

@@ -1,0 +1,54 @@
+/* trainlog.h - reading the metrics log `lenet train --log FILE.jsonl` writes.
+ *
+ * One JSON object per line, told apart by "event":
+ *   {"event": "config", ...}                       the run's settings
+ *   {"event": "step", "epoch", "step", "global_step", "loss", "lr"}
+ *   {"event": "epoch", "epoch", "steps", "loss", "test_accuracy", "test_loss",
+ *    "train_seconds", "images_per_second", "lr"}
+ *   {"event": "done", "checkpoint": PATH}
+ * Other events, unknown keys, and nested values are ignored; blank lines are
+ * skipped. Numbers may be null (a non-finite value); such a step keeps NaN.
+ *
+ * The log is opened for appending, so one file can hold several runs. A
+ * "config" line followed by a step whose global_step does not continue the
+ * steps already read starts a new run: only the last run is kept. A resumed
+ * run (global steps that go on) is kept as one run.
+ *
+ * A line that is not a flat JSON object, or a step/epoch line without its
+ * numbers, is LN_E_INPUT naming the file and line. A log without any step
+ * or epoch line is LN_E_INPUT too.
+ */
+#ifndef LENET_TRAINLOG_H
+#define LENET_TRAINLOG_H
+
+#include "lenet/error.h"
+
+typedef struct {
+    long global_step;
+    int epoch, step;
+    double loss, lr;
+} ln_log_step;
+
+typedef struct {
+    int epoch, steps;
+    double loss, test_accuracy, test_loss, seconds, images_per_second, lr;
+    long last_global_step; /* global step at the epoch's end (from the steps read, else estimated) */
+} ln_log_epoch;
+
+#define LN_LOG_MAX_CONFIG 48
+
+typedef struct {
+    int n_steps, n_epochs;
+    ln_log_step *steps;
+    ln_log_epoch *epochs;
+    int n_runs;             /* runs found in the file (only the last is kept) */
+    int n_config;           /* config entries of the kept run, as text */
+    char config_key[LN_LOG_MAX_CONFIG][64];
+    char config_val[LN_LOG_MAX_CONFIG][256];
+    char checkpoint[4096];  /* from the last "done" line, "" if none */
+} ln_trainlog;
+
+ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err);
+void ln_trainlog_free(ln_trainlog *log);
+
+#endif
