@@ -87,8 +87,9 @@ static int ckpt_conv_bias(const char *path, ln_error *err) {
 }
 
 static void print_saved(void *user, const char *path) {
-    fprintf((FILE *)user, "saved checkpoint %s\n", path);
-    fflush((FILE *)user);
+    char line[4200];
+    snprintf(line, sizeof line, "saved checkpoint %s", path);
+    cli_monitor_line(user, line);
 }
 
 /* Test hook: LENET_TEST_CKPT_PAUSE_MS pauses after the middle record of
@@ -183,12 +184,12 @@ int cmd_train(int argc, char **argv) {
     ln_pipeline_config pc = {o.batch_size, 1, o.shuffle, 10000, o.seed, o.threads};
     if (ln_pipeline_init(&p, &train, &pc, &err)) { rc = cli_fail(&err); goto out; }
     have_pipe = 1;
-    ln_checkpoint_config cc = {o.ckpt_dir, o.prefix, o.save_steps, (int)o.keep_max, o.crc, print_saved,
-                               getenv("LENET_TEST_CKPT_PAUSE_MS") ? pause_hook : NULL, human};
-    if (ln_model_checkpoint_init(&ck, &cc, &err)) { rc = cli_fail(&err); goto out; }
-    have_ck = 1;
     cli_monitor mon = {.human = human, .json = o.json ? stdout : NULL, .log = log, .print_every = o.print_every,
                        .progress = o.progress > 0 || (o.progress < 0 && isatty(fileno(human))), .test = &test};
+    ln_checkpoint_config cc = {o.ckpt_dir, o.prefix, o.save_steps, (int)o.keep_max, o.crc, print_saved,
+                               getenv("LENET_TEST_CKPT_PAUSE_MS") ? pause_hook : NULL, &mon};
+    if (ln_model_checkpoint_init(&ck, &cc, &err)) { rc = cli_fail(&err); goto out; }
+    have_ck = 1;
     ln_callback cbs[2] = {ln_model_checkpoint_callback(&ck), cli_monitor_callback(&mon)};
     if (ln_model_train(&m, &p, (int)o.epochs, o.max_steps, cbs, 2, &err)) { rc = cli_fail(&err); goto out; }
     if (!ck.last_path[0]) fprintf(human, "nothing to train: the checkpoint already reached epoch %ld\n", o.epochs);

@@ -132,6 +132,12 @@ static ln_status on_end(void *user, ln_model *m, const ln_run_info *r, ln_error 
     return LN_OK;
 }
 
+void cli_monitor_line(cli_monitor *mon, const char *line) {
+    clear_bar(mon);
+    fprintf(mon->human, "%s\n", line);
+    fflush(mon->human);
+}
+
 ln_callback cli_monitor_callback(cli_monitor *mon) {
     return (ln_callback){.user = mon, .begin = on_begin, .step_end = on_step, .epoch_end = on_epoch, .end = on_end};
 }

@@ -40,6 +40,10 @@ typedef struct {
 
 ln_callback cli_monitor_callback(cli_monitor *mon);
 
+/* Print one line on the human stream, clearing the progress bar first
+ * (e.g. ModelCheckpoint's "saved checkpoint PATH"). */
+void cli_monitor_line(cli_monitor *mon, const char *line);
+
 /* Shortest repr of a float32 into a JSON-safe number (NaN/Inf -> null). */
 void cli_json_float(char *buf, int size, float v);
 
