@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "lenet/bytebuf.h"
 #include "lenet/export.h"
 
 int cmd_export(int argc, char **argv) {
@@ -72,10 +73,15 @@ int cmd_export(int argc, char **argv) {
     ln_ckpt_free(&ck);
     if (s) return cli_fail(&err);
     long long bytes = stat(out, &st) == 0 ? (long long)st.st_size : -1;
-    if (json)
-        printf("{\"format\": \"%s\", \"output\": \"%s\", \"bytes\": %lld, \"conv_bias\": %s, \"params\": %ld}\n",
-               format, out, bytes, net.conv_bias ? "true" : "false", net.n_params);
-    else
+    if (json) {
+        ln_buf q;
+        ln_buf_init(&q);
+        ln_buf_json_str(&q, out);
+        printf("{\"format\": \"%s\", \"output\": %.*s, \"bytes\": %lld, \"conv_bias\": %s, \"params\": %ld}\n",
+               format, (int)q.len, q.p ? (const char *)q.p : "\"\"", bytes, net.conv_bias ? "true" : "false",
+               net.n_params);
+        ln_buf_free(&q);
+    } else
         printf("exported %s (LeNet-5, conv bias %s, %ld parameters%s) to %s: %s, %lld bytes\n", ckpt,
                net.conv_bias ? "on" : "off", net.n_params,
                f_ms && extra > 0 ? ", optimizer state kept" : "", out, format, bytes);
