@@ -84,7 +84,7 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     for (size_t i = 0; i < nbuf; i++) per_group += (sizes[i] + 15) & ~(size_t)15; /* 64-byte multiples */
     const size_t total = per_group * (size_t)s->ngroups + LN_LANES_SCRATCH1 + (LANES_SMALL_BATCH - 1) * 1024;
     s->groups = calloc((size_t)s->ngroups, sizeof *s->groups);
-    s->mem = aligned_alloc(64, total * sizeof(float));
+    s->mem = aligned_alloc(64, (total * sizeof(float) + 63) & ~(size_t)63); /* size: a multiple of 64 */
     if (!s->groups || !s->mem) return ln_fail(err, LN_E_NOMEM, "out of memory for activations (batch %d)", net->max_batch);
     memset(s->mem, 0, total * sizeof(float));
     float *cur = s->mem;
