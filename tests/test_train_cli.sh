@@ -214,6 +214,15 @@ assert lines[-1]["event"] == "done"
 PY
 fi
 
+# shellcheck disable=SC2086
+run train $T --max-steps 1 --json --ckpt-dir "$tmp/q\"d"
+check "--json done line: a checkpoint path with a quote is escaped (valid JSON)" \
+    eval '[ "$rc" -eq 0 ] && tail -n 1 "$tmp/out" | python3 -c "import json,sys; d = json.loads(sys.stdin.read()); assert d[\"checkpoint\"].endswith(\"q\\\"d/checkpoint_lenet-1_1.ckpt\"), d"'
+# shellcheck disable=SC2086
+run train $T --epochs 1 --json --resume "$tmp/B/checkpoint_lenet-1_20.ckpt" --ckpt-dir "$tmp/N"
+check "--resume of a finished run: nothing to train, exit 0, done names the resumed checkpoint" \
+    eval '[ "$rc" -eq 0 ] && grep -q "nothing to train" "$tmp/err" && grep -qF "\"checkpoint\": \"$tmp/B/checkpoint_lenet-1_20.ckpt\"" "$tmp/out"'
+
 # ------------------------------------------------ a kill in the middle of a write ---
 # The test hook pauses 0.8 s in the middle of every checkpoint write; the
 # trainer saves every 5 steps. Kill it (SIGKILL) while the second write is

@@ -192,9 +192,20 @@ int cmd_train(int argc, char **argv) {
     have_ck = 1;
     ln_callback cbs[2] = {ln_model_checkpoint_callback(&ck), cli_monitor_callback(&mon)};
     if (ln_model_train(&m, &p, (int)o.epochs, o.max_steps, cbs, 2, &err)) { rc = cli_fail(&err); goto out; }
-    if (!ck.last_path[0]) fprintf(human, "nothing to train: the checkpoint already reached epoch %ld\n", o.epochs);
-    if (o.json) printf("{\"event\": \"done\", \"checkpoint\": \"%s\"}\n", ck.last_path);
-    if (log) fprintf(log, "{\"event\": \"done\", \"checkpoint\": \"%s\"}\n", ck.last_path);
+    const char *final = ck.last_path;
+    if (!final[0]) { /* nothing trained: the resumed checkpoint is the result */
+        fprintf(human, "nothing to train: the checkpoint is at epoch %d, step %d; --epochs is %ld\n", m.pos.epoch,
+                m.pos.step, o.epochs);
+        final = o.resume ? o.resume : "";
+    }
+    for (int k = 0; k < 2; k++) {
+        FILE *f = k ? log : (o.json ? stdout : NULL);
+        if (!f) continue;
+        fputs("{\"event\": \"done\", \"checkpoint\": ", f);
+        train_json_str(f, final);
+        fputs("}\n", f);
+        fflush(f);
+    }
 out:
     if (have_ck) ln_model_checkpoint_free(&ck);
     if (have_pipe) ln_pipeline_free(&p);

@@ -248,8 +248,7 @@ void train_echo_config(const train_opts *o, FILE *f, long lr_len) {
     fflush(f);
 }
 
-/* A JSON string (the few characters that need escaping). */
-static void jstr(FILE *f, const char *s) {
+void train_json_str(FILE *f, const char *s) {
     if (!s) { fputs("null", f); return; }
     fputc('"', f);
     for (; *s; s++) {
@@ -263,7 +262,7 @@ static void jstr(FILE *f, const char *s) {
 void train_log_config(const train_opts *o, FILE *f, long lr_len) {
     const ln_lr_schedule *s = &o->sched;
     fputs("{\"event\": \"config\", \"data\": ", f);
-    jstr(f, o->data);
+    train_json_str(f, o->data);
     char lr[32], mom[32], wd[32], ls[32];
     cli_fmt_float(lr, sizeof lr, o->lr), cli_fmt_float(mom, sizeof mom, o->momentum);
     cli_fmt_float(wd, sizeof wd, o->weight_decay), cli_fmt_float(ls, sizeof ls, o->loss_scale);
@@ -272,20 +271,20 @@ void train_log_config(const train_opts *o, FILE *f, long lr_len) {
             "\"shuffle\": %s, \"ckpt_dir\": ", o->epochs, o->batch_size, lr, mom, wd, ls,
             o->nesterov ? "true" : "false", o->seed, o->threads, o->conv_bias ? "true" : "false",
             o->shuffle ? "true" : "false");
-    jstr(f, o->ckpt_dir);
+    train_json_str(f, o->ckpt_dir);
     fputs(", \"prefix\": ", f);
-    jstr(f, o->prefix);
+    train_json_str(f, o->prefix);
     fprintf(f, ", \"save_steps\": %ld, \"keep_max\": %ld, \"max_steps\": %ld, \"print_every\": %ld, \"crc\": %s, "
             "\"init\": ", o->save_steps, o->keep_max, o->max_steps, o->print_every, o->crc ? "true" : "false");
-    jstr(f, o->init);
+    train_json_str(f, o->init);
     fputs(", \"resume\": ", f);
-    jstr(f, o->resume);
+    train_json_str(f, o->resume);
     fputs(", \"kernels\": ", f);
-    jstr(f, o->kernels ? o->kernels : "auto");
+    train_json_str(f, o->kernels ? o->kernels : "auto");
     fputs(", \"lr_file\": ", f);
-    jstr(f, o->lr_file);
+    train_json_str(f, o->lr_file);
     fputs(", \"lr_schedule\": ", f);
-    jstr(f, o->lr_file ? "list" : ln_lr_kind_name(s->kind));
+    train_json_str(f, o->lr_file ? "list" : ln_lr_kind_name(s->kind));
     char em[32], dr[32], pw[32];
     cli_fmt_float(em, sizeof em, (float)s->end_lr), cli_fmt_float(dr, sizeof dr, (float)s->decay_rate);
     cli_fmt_float(pw, sizeof pw, (float)s->power);
@@ -303,10 +302,10 @@ void train_log_config(const train_opts *o, FILE *f, long lr_len) {
     fputs("], \"groups\": [", f);
     for (int g = 0; g < o->n_groups; g++) {
         if (g) fputs(", ", f);
-        jstr(f, o->group_arg[g]);
+        train_json_str(f, o->group_arg[g]);
     }
     fputs("], \"order_params\": ", f);
-    jstr(f, o->order_params);
+    train_json_str(f, o->order_params);
     fputs("}\n", f);
     fflush(f);
 }

@@ -32,6 +32,8 @@ typedef struct {
 int train_parse(int argc, char **argv, train_opts *o);
 /* "config: ..." on the human stream. */
 void train_echo_config(const train_opts *o, FILE *f, long lr_len);
+/* s as a JSON string (quoted, escaped), or null for NULL. */
+void train_json_str(FILE *f, const char *s);
 /* {"event": "config", ...every option...} */
 void train_log_config(const train_opts *o, FILE *f, long lr_len);
 
