@@ -66,13 +66,13 @@ $(BUILD)/src/gemm_avx512.o: src/gemm_kernels.c src/gemm_kernels.h include/lenet/
 # The lanes engine's kernels, likewise once per instruction set.
 $(BUILD)/src/lanes_generic.o: src/lanes_kernels.c src/lanes.h include/lenet/net.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -DLN_KSUFFIX=generic -c $< -o $@
+	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -ffp-contract=off -DLN_KSUFFIX=generic -c $< -o $@
 $(BUILD)/src/lanes_avx2.o: src/lanes_kernels.c src/lanes.h include/lenet/net.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx2 -mfma -ffp-contract=fast -DLN_KSUFFIX=avx2 -c $< -o $@
+	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx2 -mfma -ffp-contract=off -DLN_KSUFFIX=avx2 -c $< -o $@
 $(BUILD)/src/lanes_avx512.o: src/lanes_kernels.c src/lanes.h include/lenet/net.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512 -ffp-contract=fast -DLN_KSUFFIX=avx512 -c $< -o $@
+	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512 -ffp-contract=off -DLN_KSUFFIX=avx512 -c $< -o $@
 
 $(BUILD)/liblenet.a: $(LIB_OBJ)
 	ar rcs $@ $^

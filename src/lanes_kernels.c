@@ -48,6 +48,38 @@ enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, F
 #define vsel(m, a, b) ((vf)(((vi)(a) & (m)) | ((vi)(b) & ~(m))))
 #define relu(v) vsel((v) > (vf){0}, (v), (vf){0})
 
+/* acc = a * b + acc. Fused (one rounding) wherever the build has FMA, and
+ * written explicitly so that it does not depend on what the compiler
+ * chooses to contract (this file is compiled with -ffp-contract=off): GCC
+ * and clang builds, and the one-image path below, then round every
+ * multiply-add identically. FMA1 is the scalar twin. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define FMA_ACC(acc, a, b) ((acc) = (vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(acc)))
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+/* A vf is two ymm registers here: fuse each half. */
+#define FMA_ACC(acc, a, b)                                                                                   \
+    do {                                                                                                     \
+        const vf a_ = (a), b_ = (b);                                                                         \
+        __m256 ah_[2], bh_[2], ch_[2];                                                                       \
+        memcpy(ah_, &a_, sizeof a_);                                                                         \
+        memcpy(bh_, &b_, sizeof b_);                                                                         \
+        memcpy(ch_, &(acc), sizeof ch_);                                                                     \
+        ch_[0] = _mm256_fmadd_ps(ah_[0], bh_[0], ch_[0]);                                                    \
+        ch_[1] = _mm256_fmadd_ps(ah_[1], bh_[1], ch_[1]);                                                    \
+        memcpy(&(acc), ch_, sizeof ch_);                                                                     \
+    } while (0)
+#else
+#define FMA_ACC(acc, a, b) ((acc) = (acc) + (a) * (b))
+#endif
+#if defined(__FMA__)
+#include <math.h>
+#define FMA1(a, b, c) fmaf((a), (b), (c))
+#else
+#define FMA1(a, b, c) ((c) + (a) * (b))
+#endif
+
 /* Sum of the 16 lanes in a fixed pairwise order. */
 static inline float hsum(const vf *v) {
     float t[16], u[8], w[4];
@@ -81,7 +113,7 @@ static inline __attribute__((always_inline)) void conv_fwd(const float *in, int 
                         for (int kx = 0; kx < K; kx++)
                             for (int j = 0; j < OCB; j++) {
                                 const vf wv = bcast(wr[(long)j * IC * K * K + kx]);
-                                for (int p = 0; p < PX; p++) acc[j][p] += wv * row[p + kx];
+                                for (int p = 0; p < PX; p++) FMA_ACC(acc[j][p], wv, row[p + kx]);
                             }
                     }
                 for (int j = 0; j < OCB; j++)
@@ -117,7 +149,7 @@ static inline __attribute__((always_inline)) void conv_dw(const float *dout, int
                     for (int ox = 0; ox < OW; ox++)
                         for (int kx = 0; kx < K; kx++) {
                             const vf v = row[ox + kx];
-                            for (int j = 0; j < OCB; j++) acc[j][kx] += g[(long)j * OH * OW + ox] * v;
+                            for (int j = 0; j < OCB; j++) FMA_ACC(acc[j][kx], g[(long)j * OH * OW + ox], v);
                         }
                 }
                 for (int j = 0; j < OCB; j++)
@@ -147,7 +179,7 @@ static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout,
                     for (int oc = 0; oc < OC; oc++) {
                         const vf wv = bcast(wk[(long)oc * IC * K * K]);
                         const vf *d = cvec(dout, ((long)oc * OH + oy) * OW);
-                        for (int ox = 0; ox < OW; ox++) acc[ox] += wv * d[ox];
+                        for (int ox = 0; ox < OW; ox++) FMA_ACC(acc[ox], wv, d[ox]);
                     }
                     vf *o = mvec(din, ((long)ic * H + oy + ky) * W + kx);
                     for (int ox = 0; ox < OW; ox++) o[ox] += acc[ox];
@@ -204,13 +236,13 @@ static inline __attribute__((always_inline)) void fc_fwd(const float *x, int F, 
         for (int j = 0; j < FC_OB; j++) acc[j] = bcast(b[o0 + j]);
         for (int f = 0; f < F; f++) {
             const vf xv = *cvec(x, f);
-            for (int j = 0; j < FC_OB; j++) acc[j] += bcast(w[(long)(o0 + j) * F + f]) * xv;
+            for (int j = 0; j < FC_OB; j++) FMA_ACC(acc[j], bcast(w[(long)(o0 + j) * F + f]), xv);
         }
         for (int j = 0; j < FC_OB; j++) *mvec(y, o0 + j) = do_relu ? relu(acc[j]) : acc[j];
     }
     for (; o0 < O; o0++) {
         vf acc = bcast(b[o0]);
-        for (int f = 0; f < F; f++) acc += bcast(w[(long)o0 * F + f]) * *cvec(x, f);
+        for (int f = 0; f < F; f++) FMA_ACC(acc, bcast(w[(long)o0 * F + f]), *cvec(x, f));
         *mvec(y, o0) = do_relu ? relu(acc) : acc;
     }
 }
@@ -224,14 +256,14 @@ static inline __attribute__((always_inline)) void fc_bwd_in(const float *dy, int
         for (int j = 0; j < FC_OB; j++) acc[j] = (vf){0};
         for (int o = 0; o < O; o++) {
             const vf d = *cvec(dy, o);
-            for (int j = 0; j < FC_OB; j++) acc[j] += bcast(w[(long)o * F + f0 + j]) * d;
+            for (int j = 0; j < FC_OB; j++) FMA_ACC(acc[j], bcast(w[(long)o * F + f0 + j]), d);
         }
         for (int j = 0; j < FC_OB; j++)
             *mvec(dx, f0 + j) = act ? vsel(*cvec(act, f0 + j) > (vf){0}, acc[j], (vf){0}) : acc[j];
     }
     for (; f0 < F; f0++) {
         vf acc = (vf){0};
-        for (int o = 0; o < O; o++) acc += bcast(w[(long)o * F + f0]) * *cvec(dy, o);
+        for (int o = 0; o < O; o++) FMA_ACC(acc, bcast(w[(long)o * F + f0]), *cvec(dy, o));
         *mvec(dx, f0) = act ? vsel(*cvec(act, f0) > (vf){0}, acc, (vf){0}) : acc;
     }
 }
@@ -255,7 +287,7 @@ static void fc_dw(const float *dy, int O, const float *x, int F, float *dw, floa
             for (int j = 1; j < OB; j++) acc[j] = (vf){0};
             for (int l = 0; l < L; l++) {
                 const vf t = *cvec(tx + (long)l * Fp, v);
-                for (int j = 0; j < OB; j++) acc[j] += bcast(tg[(long)l * O + o0 + j]) * t;
+                for (int j = 0; j < OB; j++) FMA_ACC(acc[j], bcast(tg[(long)l * O + o0 + j]), t);
             }
             const int n = F - v * L < L ? F - v * L : L;
             for (int j = 0; j < OB; j++) memcpy(dw + (long)(o0 + j) * F + v * L, &acc[j], sizeof(float) * (size_t)n);
@@ -263,7 +295,7 @@ static void fc_dw(const float *dy, int O, const float *x, int F, float *dw, floa
     for (; o0 < O; o0++)
         for (int v = 0; v < NV; v++) {
             vf acc = (vf){0};
-            for (int l = 0; l < L; l++) acc += bcast(tg[(long)l * O + o0]) * *cvec(tx + (long)l * Fp, v);
+            for (int l = 0; l < L; l++) FMA_ACC(acc, bcast(tg[(long)l * O + o0]), *cvec(tx + (long)l * Fp, v));
             const int n = F - v * L < L ? F - v * L : L;
             memcpy(dw + (long)o0 * F + v * L, &acc, sizeof(float) * (size_t)n);
         }
@@ -336,15 +368,7 @@ void KFN(ln_lanes_backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane
  * never read as data. */
 typedef float vfu __attribute__((vector_size(64), aligned(4)));
 
-/* Scalar a*b+c rounded as the vector code rounds it: fused where the build
- * has FMA (there the compiler fuses every vector multiply-add), separate
- * otherwise. (Left to contraction, GCC does not fuse these scalar chains.) */
-#if defined(__FMA__)
-#include <math.h>
-#define FMA1(a, b, c) fmaf((a), (b), (c))
-#else
-#define FMA1(a, b, c) ((c) + (a) * (b))
-#endif
+
 
 /* out row stride os, in row stride is; OW <= 32. */
 static void conv_fwd1(const float *in, int IC, int H, int is, const float *w, const float *bias, int OC, int OW,
@@ -358,7 +382,7 @@ static void conv_fwd1(const float *in, int IC, int H, int is, const float *w, co
                     for (int ky = 0; ky < K; ky++) {
                         const float *r = in + ((long)ic * H + oy + ky) * is + v * L;
                         const float *wr = w + (((long)oc * IC + ic) * K + ky) * K;
-                        for (int kx = 0; kx < K; kx++) acc += bcast(wr[kx]) * *(const vfu *)(r + kx);
+                        for (int kx = 0; kx < K; kx++) FMA_ACC(acc, bcast(wr[kx]), *(const vfu *)(r + kx));
                     }
                 *(vfu *)(out + ((long)oc * OH + oy) * os + v * L) = relu(acc);
             }
