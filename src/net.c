@@ -172,13 +172,17 @@ static void lanes_backward(ln_lenet *net, const float *dlogits, int B) {
         ln_lenet_views dg = ln_lenet_views_of(net, G->grads);
         s->k.backward(&p, &dg, G);
     }
-    /* Sum the groups' gradients in group order (fixed for any thread count). */
-    const long n = (long)net->n_params;
+    /* Sum the groups' gradients in group order (fixed for any thread count):
+     * grads[i] = ((grads[i] + g0[i]) + g1[i]) + ... , in chunks per thread. */
+    const long n = (long)net->n_params, chunk = 4096;
     #pragma omp parallel for num_threads(net->threads) schedule(static) if (net->threads > 1)
-    for (long i = 0; i < n; i++) {
-        float acc = net->grads[i];
-        for (int g = 0; g < ng; g++) acc += s->groups[g].grads[i];
-        net->grads[i] = acc;
+    for (long c0 = 0; c0 < n; c0 += chunk) {
+        const long c1 = c0 + chunk < n ? c0 + chunk : n;
+        float *restrict out = net->grads;
+        for (int g = 0; g < ng; g++) {
+            const float *restrict in = s->groups[g].grads;
+            for (long i = c0; i < c1; i++) out[i] += in[i];
+        }
     }
 }
 

@@ -92,6 +92,7 @@ int ln_pipeline_batch(const ln_pipeline *p, int b, float *images, int32_t *label
     int bs = p->cfg.batch_size;
     long first = (long)b * bs;
     int rows = (int)((long)p->n - first < bs ? (long)p->n - first : bs);
+    #pragma omp parallel for num_threads(p->cfg.threads) schedule(static) if (rows >= 16 && p->cfg.threads > 1)
     for (int i = 0; i < rows; i++) {
         const uint32_t row = p->order[first + i];
         const uint8_t *src = p->resized + (size_t)row * LN_IMG * LN_IMG;
