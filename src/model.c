@@ -30,6 +30,7 @@ ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) 
                              .groups = cfg->groups, .n_order = cfg->n_order, .order_params = cfg->order_params};
     s = ln_momentum_create(&m->opt, &oc, m->net.info, m->net.n_tensors, m->net.n_params, err);
     if (s) { ln_lenet_free(&m->net); return s; }
+    m->opt.threads = m->net.threads;
     m->cfg.groups = NULL, m->cfg.order_params = NULL; /* likewise */
     ln_lenet_init_weights(&m->net, cfg->seed);
     const size_t B = (size_t)cfg->batch_size;

@@ -80,6 +80,7 @@ ln_status ln_momentum_create(ln_momentum *o, const ln_momentum_config *cfg, cons
     o->momentum = cfg->momentum, o->weight_decay = cfg->weight_decay, o->loss_scale = cfg->loss_scale;
     o->nesterov = cfg->nesterov;
     o->n = n;
+    o->threads = 1;
     o->n_tensors = n_tensors;
     memcpy(o->info, info, sizeof *info * (size_t)n_tensors);
 
@@ -187,6 +188,26 @@ static void centralize(float *g, const ln_tensor_info *ti) {
     }
 }
 
+/* v = mu*v + g; w -= lr*v (or Nesterov: w -= lr*(g + mu*v)), over n
+ * elements; large tensors are split over threads (each element is updated
+ * by one thread with the same arithmetic, so results do not depend on it). */
+static void apply_momentum(float *restrict w, const float *restrict g, float *restrict v, long n, float lr,
+                           float mu, int nesterov, int threads) {
+    if (nesterov) {
+        #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && n >= 16384)
+        for (long i = 0; i < n; i++) {
+            v[i] = mu * v[i] + g[i];
+            w[i] -= lr * (g[i] + mu * v[i]);
+        }
+    } else {
+        #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && n >= 16384)
+        for (long i = 0; i < n; i++) {
+            v[i] = mu * v[i] + g[i];
+            w[i] -= lr * v[i];
+        }
+    }
+}
+
 void ln_momentum_step(ln_momentum *o, float *params, float *grads) {
     const float mu = o->momentum;
     const int unscale = o->loss_scale != 1.0f;
@@ -202,16 +223,7 @@ void ln_momentum_step(ln_momentum *o, float *params, float *grads) {
         if (o->t[t].centralize) centralize(g, ti);
         if (unscale)
             for (size_t i = 0; i < n; i++) g[i] *= inv_ls;
-        if (o->nesterov)
-            for (size_t i = 0; i < n; i++) {
-                v[i] = mu * v[i] + g[i];
-                w[i] -= lr * (g[i] + mu * v[i]);
-            }
-        else
-            for (size_t i = 0; i < n; i++) {
-                v[i] = mu * v[i] + g[i];
-                w[i] -= lr * v[i];
-            }
+        apply_momentum(w, g, v, (long)n, lr, mu, o->nesterov, o->threads);
     }
     o->global_step++;
 }

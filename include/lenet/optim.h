@@ -91,6 +91,7 @@ typedef struct {
     float *lr_default;      /* (lr_len) the default rate (fixed: 1 entry) */
     float *lr_table;        /* group_lr: (n_groups, lr_len) rates, else NULL */
     int32_t global_step;    /* steps taken */
+    int threads;            /* threads for the update (results do not depend on it); 1 by default */
 } ln_momentum;
 
 /* The simple form (no groups, fixed rate) over n floats; kept for callers

@@ -1,18 +1,43 @@
 /* cmd_train.c - `lenet train`: the tutorial's training run (Model.train with
  * ModelCheckpoint, LossMonitor, TimeMonitor), with the full Momentum
  * optimizer (groups, rate schedules), resume, and a JSON-lines log. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "lenet/callbacks.h"
 #include "lenet/lr_schedule.h"
 #include "lenet/model.h"
+#include "lenet/report.h"
 #include "monitor.h"
 #include "train_opts.h"
+
+/* --profile: per-layer thread-time and achieved GFLOP/s (per core). */
+static void print_profile(const ln_lenet *net, FILE *f) {
+    ln_lenet_profile pr;
+    ln_lenet_get_profile(net, &pr);
+    double tf = 0, tb = 0;
+    for (int l = 0; l < LN_PROF_LAYERS; l++) tf += pr.fwd_seconds[l], tb += pr.bwd_seconds[l];
+    fprintf(f, "profile (lanes engine; thread-time per sample, GFLOP/s per core; forward includes evaluation):\n");
+    fprintf(f, "  %-6s %12s %10s %12s %10s %7s\n", "layer", "fwd us/img", "fwd GF/s", "bwd us/img", "bwd GF/s",
+            "share");
+    for (int l = 0; l < LN_PROF_LAYERS; l++) {
+        const double fu = pr.samples_fwd ? pr.fwd_seconds[l] / pr.samples_fwd * 1e6 : 0;
+        const double bu = pr.samples_bwd ? pr.bwd_seconds[l] / pr.samples_bwd * 1e6 : 0;
+        const double fg = pr.fwd_seconds[l] > 0 ? pr.fwd_flops[l] * pr.samples_fwd / pr.fwd_seconds[l] / 1e9 : 0;
+        const double bg = pr.bwd_seconds[l] > 0 ? pr.bwd_flops[l] * pr.samples_bwd / pr.bwd_seconds[l] / 1e9 : 0;
+        fprintf(f, "  %-6s %12.3f %10.1f %12.3f %10.1f %6.1f%%\n", pr.name[l], fu, fg, bu, bg,
+                tf + tb > 0 ? 100 * (pr.fwd_seconds[l] + pr.bwd_seconds[l]) / (tf + tb) : 0);
+    }
+    fprintf(f, "  total  %12.3f %10s %12.3f   (samples: %ld forward, %ld backward, incl. padding lanes)\n",
+            pr.samples_fwd ? tf / pr.samples_fwd * 1e6 : 0, "", pr.samples_bwd ? tb / pr.samples_bwd * 1e6 : 0,
+            pr.samples_fwd, pr.samples_bwd);
+}
 
 static void usage(void) {
     puts("usage: lenet train [options]\n"
@@ -56,6 +81,9 @@ static void usage(void) {
          "  --save-steps N      save every N steps (default 1875, once per epoch)\n"
          "  --keep-max N        keep at most N checkpoints (default 10)\n"
          "  --crc               append MindSpore 2.3's CRC trailer to checkpoints\n"
+         "  --profile           print time and GFLOP/s per layer, forward and backward, at the end\n"
+         "  --report DIR        write the training report (curves, confusion matrix, mistakes) to DIR;\n"
+         "                      the metrics log goes to DIR/metrics.jsonl unless --log is given\n"
          "  --max-steps N       stop after N steps in all (default 0 = no limit)\n"
          "  --print-every N     LossMonitor line every N steps (default 125; 0 = never)\n"
          "  --progress auto|on|off  progress bar (default auto: when the output is a terminal)\n"
@@ -116,6 +144,18 @@ int cmd_train(int argc, char **argv) {
         o.conv_bias = 1;
         if (from && (o.conv_bias = ckpt_conv_bias(from, &err)) < 0) return cli_fail(&err);
     }
+    char report_log[4096];
+    if (o.report) {
+        if (mkdir(o.report, 0755) != 0 && errno != EEXIST) {
+            cli_error("--report %s: cannot create the folder (%s)", o.report, strerror(errno));
+            return 2;
+        }
+        if (!o.log) {
+            snprintf(report_log, sizeof report_log, "%s/metrics.jsonl", o.report);
+            remove(report_log); /* this run's log only */
+            o.log = report_log;
+        }
+    }
     FILE *log = NULL;
     if (o.log && !(log = fopen(o.log, "a"))) {
         cli_error("--log %s: cannot open for appending; check the folder exists and is writable", o.log);
@@ -173,6 +213,11 @@ int cmd_train(int argc, char **argv) {
     if (log) train_log_config(&o, log, lr_len);
     if (ln_model_init(&m, &mc, &err)) { rc = cli_fail(&err); goto out; }
     have_model = 1;
+    if (o.profile && ln_lenet_set_profiling(&m.net, 1)) {
+        cli_error("--profile: per-layer timing needs the lanes engine (not --kernels gemm:...)");
+        rc = 2;
+        goto out;
+    }
     fprintf(human, "network: LeNet-5, %zu parameters, kernels %s; data: %u train images (%s), %u test images\n",
             m.net.n_params, m.net.gemm.name, train.images.count, train.images_path, test.images.count);
     if (o.init && ln_model_load_weights(&m, o.init, &err)) { rc = cli_fail(&err); goto out; }
@@ -198,6 +243,7 @@ int cmd_train(int argc, char **argv) {
                 m.pos.step, o.epochs);
         final = o.resume ? o.resume : "";
     }
+    if (o.profile) print_profile(&m.net, human);
     for (int k = 0; k < 2; k++) {
         FILE *f = k ? log : (o.json ? stdout : NULL);
         if (!f) continue;
@@ -205,6 +251,11 @@ int cmd_train(int argc, char **argv) {
         train_json_str(f, final);
         fputs("}\n", f);
         fflush(f);
+    }
+    if (o.report) {
+        if (log) fflush(log);
+        if (ln_report_write(o.report, o.log, final[0] ? final : NULL, o.data, &err)) { rc = cli_fail(&err); goto out; }
+        fprintf(human, "report: %s/index.html\n", o.report);
     }
 out:
     if (have_ck) ln_model_checkpoint_free(&ck);

@@ -91,7 +91,7 @@ int train_parse(int argc, char **argv, train_opts *o) {
     enum { O_DATA = 256, O_EPOCHS, O_BS, O_LR, O_MOM, O_WD, O_LS, O_NEST, O_SEED, O_THREADS, O_CB, O_CKDIR,
            O_PREFIX, O_SAVE, O_KEEP, O_MAXS, O_PRINT, O_NOSHUF, O_INIT, O_RESUME, O_KERN, O_JSON, O_LOG, O_HELP,
            O_LRFILE, O_SCHED, O_MILE, O_LRVALS, O_DRATE, O_DEPOCHS, O_DSTEPS, O_STAIR, O_LRMIN, O_LREND, O_POWER,
-           O_UPDATE, O_TOTAL, O_GROUP, O_ORDER, O_CRC, O_PROGRESS };
+           O_UPDATE, O_TOTAL, O_GROUP, O_ORDER, O_CRC, O_PROGRESS, O_PROFILE, O_REPORT };
     static const struct option opts[] = {
         {"data", 1, 0, O_DATA}, {"epochs", 1, 0, O_EPOCHS}, {"batch-size", 1, 0, O_BS}, {"lr", 1, 0, O_LR},
         {"momentum", 1, 0, O_MOM}, {"weight-decay", 1, 0, O_WD}, {"loss-scale", 1, 0, O_LS},
@@ -105,7 +105,8 @@ int train_parse(int argc, char **argv, train_opts *o) {
         {"decay-epochs", 1, 0, O_DEPOCHS}, {"decay-steps", 1, 0, O_DSTEPS}, {"stair", 0, 0, O_STAIR},
         {"lr-min", 1, 0, O_LRMIN}, {"lr-end", 1, 0, O_LREND}, {"power", 1, 0, O_POWER},
         {"update-decay-epoch", 0, 0, O_UPDATE}, {"total-steps", 1, 0, O_TOTAL}, {"group", 1, 0, O_GROUP},
-        {"order-params", 1, 0, O_ORDER}, {"crc", 0, 0, O_CRC}, {"progress", 1, 0, O_PROGRESS}, {0, 0, 0, 0}};
+        {"order-params", 1, 0, O_ORDER}, {"crc", 0, 0, O_CRC}, {"progress", 1, 0, O_PROGRESS},
+        {"profile", 0, 0, O_PROFILE}, {"report", 1, 0, O_REPORT}, {0, 0, 0, 0}};
     int c, n_mile = 0, n_vals = 0, decay_steps = 0;
     long v;
     float f;
@@ -142,6 +143,8 @@ int train_parse(int argc, char **argv, train_opts *o) {
         case O_KERN: o->kernels = optarg; break;
         case O_JSON: o->json = 1; break;
         case O_CRC: o->crc = 1; break;
+        case O_PROFILE: o->profile = 1; break;
+        case O_REPORT: o->report = optarg; break;
         case O_PROGRESS:
             if (!strcmp(optarg, "auto")) o->progress = -1;
             else if (cli_onoff("--progress", optarg, &o->progress)) return 2;

@@ -11,9 +11,10 @@
 #include "lenet/optim.h"
 
 typedef struct {
-    const char *data, *ckpt_dir, *prefix, *init, *resume, *log, *kernels, *lr_file, *order_params;
+    const char *data, *ckpt_dir, *prefix, *init, *resume, *log, *kernels, *lr_file, *order_params, *report;
     long epochs, save_steps, keep_max, max_steps, print_every;
     int json, shuffle, crc, progress, help; /* progress: -1 auto, 0 off, 1 on */
+    int profile;                            /* --profile: per-layer times at the end */
     int conv_bias;                          /* -1: not given */
     int batch_size, threads, nesterov;
     uint32_t seed;
