@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # bench/run.sh - `make bench`: our trainer and PyTorch (bench/torch_lenet.py,
 # the identical recipe) side by side on this machine, RUNS times each
-# (default 3); prints the medians and our/PyTorch ratios, and writes them
+# (default 5); prints the medians and our/PyTorch ratios, and writes them
 # with the machine's description to bench/results.md.
 #   BUILD=build RUNS=3 DATA=datasets/MNIST_Data bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 DATA=${DATA:-datasets/MNIST_Data}
 PY=/usr/bin/python3
 out=$(mktemp -d)

@@ -1,8 +1,33 @@
 /* main.c - `lenet`, the command-line tool: dispatch to subcommands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* A training step has short serial sections (loss, optimizer bookkeeping)
+ * between its parallel ones. With OpenMP's defaults the idle thread may fall
+ * asleep in them, and threads may share a core for a while: 2-thread epochs
+ * here measured 0.94-1.73 s, against 0.91-0.93 s with threads kept spinning
+ * (OMP_WAIT_POLICY=active) and one per core (OMP_PROC_BIND=true,
+ * OMP_PLACES=cores). The runtime reads these when it loads, before main, so
+ * `train`, `eval` and `predict` set them and re-execute themselves once -
+ * only when they will run more than one thread (a pinned single-threaded run
+ * would share core 0 with any other) and the user has set none of them. */
+static void prefer_one_spinning_thread_per_core(int argc, char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("OMP_PROC_BIND") || getenv("OMP_PLACES")) return;
+    long threads = cli_ncpus();
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = strtol(argv[i + 1], NULL, 10);
+        else if (!strncmp(argv[i], "--threads=", 10)) threads = strtol(argv[i] + 10, NULL, 10);
+    }
+    if (threads < 2) return;
+    if (setenv("OMP_WAIT_POLICY", "active", 1) || setenv("OMP_PROC_BIND", "true", 1) ||
+        setenv("OMP_PLACES", "cores", 1))
+        return;
+    execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
+}
 
 static void usage(FILE *f) {
     fputs("usage: lenet <command> [options]   (lenet <command> --help for its options)\n"
@@ -27,6 +52,8 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
+    if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "predict"))
+        prefer_one_spinning_thread_per_core(argc, argv);
     if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "summary")) return cmd_summary(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
