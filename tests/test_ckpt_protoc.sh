@@ -13,27 +13,9 @@
 # shellcheck disable=SC2016,SC2034
 set -u
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) lenet=$BUILD/lenet ;; *) lenet=$repo/$BUILD/lenet ;; esac
-mnist=${MNIST_DIR:-$repo/datasets/MNIST_Data}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 proto_dir=$repo/tests/ref
-
-passed=0
-failed=0
-pass() { echo "ok:   $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-skip() { echo "skip: $*"; }
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
 
 if ! command -v protoc >/dev/null 2>&1; then
     skip "protoc not installed (apt-get install protobuf-compiler): checkpoint decoding not tested"
@@ -52,8 +34,7 @@ if [ ! -d "$mnist" ]; then
     finish
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf -- "$tmp"' EXIT
+make_tmp
 
 # The proto file itself compiles (descriptor set written without errors).
 check "protoc parses tests/ref/mindspore_checkpoint.proto" \
@@ -106,25 +87,8 @@ expected_entries() { # $1 = on|off (conv bias)
 
 # Train on a subset of the real MNIST (640 train, 100 test images): `train`
 # evaluates the whole test split, which is slow under AddressSanitizer.
-be32() { # N: N as 4 big-endian bytes on stdout
-    printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"
-}
-src_file() { # NAME: the raw or .gz file of that name under $mnist, on stdout
-    local d
-    for d in "$mnist/train" "$mnist/test" "$mnist"; do
-        if [ -f "$d/$1" ]; then cat "$d/$1"; return; fi
-        if [ -f "$d/$1.gz" ]; then gzip -dc "$d/$1.gz"; return; fi
-    done
-    return 1
-}
 data=$tmp/mnist-subset
-mkdir -p "$data/train" "$data/test"
-{ be32 2051; be32 640; be32 28; be32 28; src_file train-images-idx3-ubyte | tail -c +17 | head -c $((640 * 784)); } \
-    >"$data/train/train-images-idx3-ubyte"
-{ be32 2049; be32 640; src_file train-labels-idx1-ubyte | tail -c +9 | head -c 640; } >"$data/train/train-labels-idx1-ubyte"
-{ be32 2051; be32 100; be32 28; be32 28; src_file t10k-images-idx3-ubyte | tail -c +17 | head -c $((100 * 784)); } \
-    >"$data/test/t10k-images-idx3-ubyte"
-{ be32 2049; be32 100; src_file t10k-labels-idx1-ubyte | tail -c +9 | head -c 100; } >"$data/test/t10k-labels-idx1-ubyte"
+mnist_subset "$data" 640 100
 
 for cb in on off; do
     dir=$tmp/ckpt-$cb

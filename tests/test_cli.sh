@@ -14,57 +14,14 @@
 # shellcheck disable=SC2016,SC2034
 set -u
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) lenet=$BUILD/lenet ;; *) lenet=$repo/$BUILD/lenet ;; esac
-mnist=${MNIST_DIR:-$repo/datasets/MNIST_Data}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-passed=0
-failed=0
-pass() { echo "ok:   $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-skip() { echo "skip: $*"; }
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
+[ -x "$lenet" ] || { fail "$lenet not built (make $BUILD/lenet)"; finish; }
 
-if [ ! -x "$lenet" ]; then
-    fail "$lenet not built (make $BUILD/lenet)"
-    echo "$passed passed, $failed failed"
-    exit 1
-fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf -- "$tmp"' EXIT
+make_tmp
 cd "$tmp" || exit 1 # nothing may land in the repository
 
-# run ARGS...: run lenet; stdout in $tmp/out, stderr in $tmp/err, status in $rc.
-run() {
-    "$lenet" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
-# err_is_line NEEDLE...: stderr is exactly one line and contains every NEEDLE.
-err_is_line() {
-    local n
-    [ "$(wc -l <"$tmp/err")" -eq 1 ] || return 1
-    for n in "$@"; do grep -qF -- "$n" "$tmp/err" || return 1; done
-}
-# expect_usage_error WHAT NEEDLE... -- ARGS...: exit 2 and a one-line message.
-expect_error() {
-    local what=$1 want_rc=$2
-    shift 2
-    local needles=()
-    while [ "$1" != -- ]; do needles+=("$1"); shift; done
-    shift
-    run "$@"
-    if [ "$rc" -eq "$want_rc" ] && err_is_line "${needles[@]}"; then
-        pass "$what"
-    else
-        fail "$what (exit $rc, stderr: $(head -c 300 "$tmp/err" | tr '\n' '|'))"
-    fi
-}
 has_json() { command -v python3 >/dev/null 2>&1 && python3 -c 'import json' 2>/dev/null; }
 
 # ------------------------------------------------------------- usage ---
@@ -130,9 +87,6 @@ mkdir -p "$tmp/empty"
 expect_error "train --data <folder without MNIST>: exit 2, names the folder" 2 "$tmp/empty" -- train --data "$tmp/empty" --threads 1
 
 # idx_images N: an IDX images header for N 28x28 images (bytes on stdout).
-be32() { # N: N as 4 big-endian bytes on stdout
-    printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"
-}
 idx_images() { be32 2051; be32 "$1"; be32 28; be32 28; head -c $(($1 * 784)) /dev/zero | tr '\0' '\100'; }
 idx_labels() { be32 2049; be32 "$1"; head -c "$1" /dev/zero; }
 make_data() { # DIR: a small valid MNIST layout (64 train, 16 test images)
@@ -187,37 +141,14 @@ expect_error "eval with an empty checkpoint: exit 2, names it" 2 "$tmp/empty.ckp
 
 if [ ! -f "$mnist/train/train-images-idx3-ubyte" ] && [ ! -f "$mnist/train-images-idx3-ubyte" ]; then
     skip "real MNIST not found at $mnist (make data): train/eval run not tested"
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
+    finish
 fi
 
 # The real-run checks use a subset of the real MNIST (2,000 train and 336
 # test images, MindSpore layout): each train/eval evaluates the whole test
 # split, which takes seconds per run under AddressSanitizer.
-src_file() { # NAME: the raw or .gz file of that name under $mnist, on stdout
-    local d
-    for d in "$mnist/train" "$mnist/test" "$mnist"; do
-        if [ -f "$d/$1" ]; then cat "$d/$1"; return; fi
-        if [ -f "$d/$1.gz" ]; then gzip -dc "$d/$1.gz"; return; fi
-    done
-    return 1
-}
-subset() { # NAME COUNT KIND(images|labels) > file
-    if [ "$3" = images ]; then
-        be32 2051; be32 "$2"; be32 28; be32 28
-        src_file "$1" | tail -c +17 | head -c $(($2 * 784))
-    else
-        be32 2049; be32 "$2"
-        src_file "$1" | tail -c +9 | head -c "$2"
-    fi
-}
 data=$tmp/mnist-subset
-mkdir -p "$data/train" "$data/test"
-subset train-images-idx3-ubyte 2000 images >"$data/train/train-images-idx3-ubyte"
-subset train-labels-idx1-ubyte 2000 labels >"$data/train/train-labels-idx1-ubyte"
-subset t10k-images-idx3-ubyte 336 images >"$data/test/t10k-images-idx3-ubyte"
-subset t10k-labels-idx1-ubyte 336 labels >"$data/test/t10k-labels-idx1-ubyte"
+mnist_subset "$data" 2000 336
 check "MNIST subset made (2000 + 336 images, first train label 5, first test label 7)" \
     eval '[ "$(wc -c <"$data/train/train-images-idx3-ubyte")" -eq $((2000 * 784 + 16)) ] &&
           [ "$(wc -c <"$data/test/t10k-labels-idx1-ubyte")" -eq 344 ] &&
@@ -301,5 +232,4 @@ run train --data "$data" --max-steps 1 --ckpt-dir "$tmp/ro-parent/file/sub" --th
 check "train --ckpt-dir under a regular file: exit 1, one line naming --ckpt-dir" \
     eval '[ "$rc" -eq 1 ] && err_is_line "--ckpt-dir"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -89,6 +89,15 @@ static void make_synth(synth *s, int conv_bias, int optimizer, int shuffled) {
     }
 }
 
+/* The synthetic checkpoint (conv bias or not, with optimizer entries, in
+ * order) written to PATH and read back into *c. */
+static void synth_ckpt(synth *s, int conv_bias, const char *path, ln_ckpt *c) {
+    ln_error err;
+    make_synth(s, conv_bias, 1, 0);
+    ln_ckpt_write(path, s->it, s->n, 0, &err);
+    ln_ckpt_read(path, c, &err);
+}
+
 static int same_entry(const ln_ckpt_entry *a, const ln_ckpt_entry *b) {
     if (strcmp(a->name, b->name) || strcmp(a->dtype, b->dtype) || a->ndim != b->ndim || a->nbytes != b->nbytes)
         return 0;
@@ -205,10 +214,8 @@ static void test_safetensors(test_ctx *t) {
     ln_error err;
     for (int cb = 0; cb <= 1; cb++) {
         synth s;
-        make_synth(&s, cb, 1, 0);
-        ln_ckpt_write(p, s.it, s.n, 0, &err);
         ln_ckpt c;
-        ln_ckpt_read(p, &c, &err);
+        synth_ckpt(&s, cb, p, &c);
         CHECK(t, ln_export_safetensors(&c, p, q, &err) == LN_OK, "safetensors export succeeds");
         size_t len;
         uint8_t *b = read_all(q, &len);
@@ -285,10 +292,8 @@ static void test_onnx(test_ctx *t) {
     ln_error err;
     for (int cb = 0; cb <= 1; cb++) {
         synth s;
-        make_synth(&s, cb, 1, 0);
-        ln_ckpt_write(p, s.it, s.n, 0, &err);
         ln_ckpt c;
-        ln_ckpt_read(p, &c, &err);
+        synth_ckpt(&s, cb, p, &c);
         CHECK(t, ln_export_onnx(&c, p, q, &err) == LN_OK, "ONNX export succeeds");
         size_t len;
         uint8_t *b = read_all(q, &len);

@@ -16,59 +16,16 @@
 # shellcheck disable=SC2016,SC2034
 set -u
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) lenet=$BUILD/lenet ;; *) lenet=$repo/$BUILD/lenet ;; esac
-mnist=${MNIST_DIR:-$repo/datasets/MNIST_Data}
-
-passed=0
-failed=0
-pass() { echo "ok:   $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-skip() { echo "skip: $*"; }
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 if [ ! -x "$lenet" ]; then
     fail "$lenet not built (make $BUILD/lenet)"
     finish
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf -- "$tmp"' EXIT
+make_tmp
 cd "$tmp" || exit 1
-
-run() {
-    "$lenet" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
-err_is_line() {
-    local n
-    [ "$(wc -l <"$tmp/err")" -eq 1 ] || return 1
-    for n in "$@"; do grep -qF -- "$n" "$tmp/err" || return 1; done
-}
-# expect_error WHAT RC NEEDLE... -- ARGS...
-expect_error() {
-    local what=$1 want_rc=$2
-    shift 2
-    local needles=()
-    while [ "$1" != -- ]; do needles+=("$1"); shift; done
-    shift
-    run "$@"
-    if [ "$rc" -eq "$want_rc" ] && err_is_line "${needles[@]}"; then
-        pass "$what"
-    else
-        fail "$what (exit $rc, stderr: $(head -c 300 "$tmp/err" | tr '\n' '|'))"
-    fi
-}
 
 # ------------------------------------------------------------- usage ---
 run export --help

@@ -125,33 +125,38 @@ static int reject_labels(const char *path) {
     return ok;
 }
 
+/* LEN bytes of DATA written as NAME (raw) and as NAME.gz: does REJECT reject
+ * both (each tried right after it is written)? */
+static int reject_raw_and_gz(const char *name, const void *data, size_t len, int (*reject)(const char *)) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", g_tmp, name);
+    write_file(p, data, len);
+    int ok = reject(p);
+    snprintf(p, sizeof p, "%s/%s.gz", g_tmp, name);
+    write_gz(p, data, len);
+    ok &= reject(p);
+    return ok;
+}
+
 /* ---- malformed files ---- */
 
 static void test_truncated_headers(test_ctx *t) {
-    char p[512];
+    char name[32];
     size_t len;
     uint8_t *im = make_images_ok(3, 4, 5, &len);
     int ok = 1;
     for (size_t k = 0; k < 16; k++) {
-        snprintf(p, sizeof p, "%s/img-hdr-%zu", g_tmp, k);
-        write_file(p, im, k);
-        ok &= reject_images(p);
-        /* the same truncation inside a gzip stream */
-        snprintf(p, sizeof p, "%s/img-hdr-%zu.gz", g_tmp, k);
-        write_gz(p, im, k);
-        ok &= reject_images(p);
+        /* raw, and the same truncation inside a gzip stream */
+        snprintf(name, sizeof name, "img-hdr-%zu", k);
+        ok &= reject_raw_and_gz(name, im, k, reject_images);
     }
     CHECK(t, ok, "images truncated at every header byte 0..15 (raw and gzip): rejected, path named");
     free(im);
     uint8_t *lb = make_labels_ok(3, &len);
     ok = 1;
     for (size_t k = 0; k < 8; k++) {
-        snprintf(p, sizeof p, "%s/lab-hdr-%zu", g_tmp, k);
-        write_file(p, lb, k);
-        ok &= reject_labels(p);
-        snprintf(p, sizeof p, "%s/lab-hdr-%zu.gz", g_tmp, k);
-        write_gz(p, lb, k);
-        ok &= reject_labels(p);
+        snprintf(name, sizeof name, "lab-hdr-%zu", k);
+        ok &= reject_raw_and_gz(name, lb, k, reject_labels);
     }
     CHECK(t, ok, "labels truncated at every header byte 0..7 (raw and gzip): rejected, path named");
     free(lb);
@@ -163,14 +168,8 @@ static void test_data_length(test_ctx *t) {
     uint8_t *im = make_images_ok(3, 4, 5, &len); /* 16 + 60 bytes */
     int ok = 1;
     static const size_t cut[] = {1, 2, 20, 59, 60};
-    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
-        tpath(p, sizeof p, "img-short");
-        write_file(p, im, len - cut[i]);
-        ok &= reject_images(p);
-        tpath(p, sizeof p, "img-short.gz");
-        write_gz(p, im, len - cut[i]);
-        ok &= reject_images(p);
-    }
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++)
+        ok &= reject_raw_and_gz("img-short", im, len - cut[i], reject_images);
     CHECK(t, ok, "images with truncated data (1..60 bytes short, raw and gzip): rejected");
 
     uint8_t *longer = malloc(len + 1);
@@ -196,12 +195,7 @@ static void test_data_length(test_ctx *t) {
     longer = malloc(len + 1);
     memcpy(longer, lb, len);
     longer[len] = 1; /* a valid label value: only the length is wrong */
-    tpath(p, sizeof p, "lab-long");
-    write_file(p, longer, len + 1);
-    ok = reject_labels(p);
-    tpath(p, sizeof p, "lab-long.gz");
-    write_gz(p, longer, len + 1);
-    ok &= reject_labels(p);
+    ok = reject_raw_and_gz("lab-long", longer, len + 1, reject_labels);
     CHECK(t, ok, "labels with one extra trailing byte (raw and gzip): rejected");
     free(longer);
     free(lb);
@@ -284,20 +278,10 @@ static void test_counts_dims(test_ctx *t) {
     double t0 = now_s();
     ok = 1;
     b = make_images(2051, 0xFFFFFFFFu, 28, 28, 100, &len);
-    tpath(p, sizeof p, "img-huge");
-    write_file(p, b, len);
-    ok &= reject_images(p);
-    tpath(p, sizeof p, "img-huge.gz");
-    write_gz(p, b, len);
-    ok &= reject_images(p);
+    ok &= reject_raw_and_gz("img-huge", b, len, reject_images);
     free(b);
     b = make_labels(2049, 0xFFFFFFFFu, 100, &len);
-    tpath(p, sizeof p, "lab-huge");
-    write_file(p, b, len);
-    ok &= reject_labels(p);
-    tpath(p, sizeof p, "lab-huge.gz");
-    write_gz(p, b, len);
-    ok &= reject_labels(p);
+    ok &= reject_raw_and_gz("lab-huge", b, len, reject_labels);
     free(b);
     CHECK(t, ok, "count 0xFFFFFFFF with a tiny file (raw and gzip): rejected");
 

@@ -9,28 +9,14 @@
 # Ends with "N passed, M failed"; exits non-zero on failure.
 # shellcheck disable=SC2016
 set -u
-repo=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) lenet=$BUILD/lenet ;; *) lenet=$repo/$BUILD/lenet ;; esac
-mnist=${MNIST_DIR:-$repo/datasets/MNIST_Data}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-passed=0 failed=0
-pass() { echo "ok:   $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
 [ -x "$lenet" ] || { fail "$lenet not built"; finish; }
-tmp=$(mktemp -d)
-trap 'rm -rf -- "$tmp"' EXIT
+make_tmp
 cd "$tmp" || exit 1
 
-run() { "$lenet" "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
-err_is_line() { # exactly one stderr line containing every argument
-    [ "$(wc -l <"$tmp/err")" -eq 1 ] || return 1
-    local n; for n in "$@"; do grep -qF -- "$n" "$tmp/err" || return 1; done
-}
 has() { grep -qF -- "$1" "$tmp/out"; }
-be32() { printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"; }
 png_size() { # FILE: "W H" from the PNG's IHDR
     od -An -tu1 -j16 -N8 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'
 }

@@ -9,21 +9,13 @@
 #   others    given to `inspect --image`
 # Prints one line per check and ends with "N passed, M failed".
 set -u
-repo=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) lenet=$BUILD/lenet ;; *) lenet=$repo/$BUILD/lenet ;; esac
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 dir=$repo/tests/data/malformed
 
-passed=0 failed=0
-pass() { echo "ok:   $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
-
 [ -x "$lenet" ] || { fail "$lenet not built"; finish; }
-tmp=$(mktemp -d)
-trap 'rm -rf -- "$tmp"' EXIT
+make_tmp
 
-be32() { printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"; }
 good_images() { be32 2051; be32 5; be32 20; be32 24; head -c $((5 * 20 * 24)) /dev/zero | tr '\0' '\100'; }
 good_labels() { be32 2049; be32 5; printf '\001\002\003\004\005'; }
 

@@ -18,28 +18,9 @@
 # shellcheck disable=SC2016,SC2034
 set -u
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) bin=$BUILD ;; *) bin=$repo/$BUILD ;; esac
-lenet=$bin/lenet
-mnist=${MNIST_DIR:-$repo/datasets/MNIST_Data}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 ortdir=$repo/tests/onnx
-
-passed=0
-failed=0
-pass() { echo "ok:   $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-skip() { echo "skip: $*"; }
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
 
 for b in "$lenet" "$bin/dump_logits"; do
     [ -x "$b" ] || { fail "$b not built (make $b)"; finish; }
@@ -49,8 +30,7 @@ if [ ! -f "$mnist/test/t10k-images-idx3-ubyte" ] && [ ! -f "$mnist/t10k-images-i
     finish
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf -- "$tmp"' EXIT
+make_tmp
 cd "$tmp" || exit 1
 
 # Two trained networks (300 steps: ~93% accuracy, so the argmax is meaningful).

@@ -9,56 +9,12 @@
 # shellcheck disable=SC2016
 set -u
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) lenet=$BUILD/lenet ;; *) lenet=$repo/$BUILD/lenet ;; esac
-mnist=${MNIST_DIR:-$repo/datasets/MNIST_Data}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-passed=0
-failed=0
-pass() { echo "ok:   $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
-
-if [ ! -x "$lenet" ]; then
-    fail "$lenet not built"
-    finish
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf -- "$tmp"' EXIT
+[ -x "$lenet" ] || { fail "$lenet not built"; finish; }
+make_tmp
 cd "$tmp" || exit 1
-
-run() {
-    "$lenet" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
-err_is_line() {
-    local n
-    [ "$(wc -l <"$tmp/err")" -eq 1 ] || return 1
-    for n in "$@"; do grep -qF -- "$n" "$tmp/err" || return 1; done
-}
-expect_error() { # WHAT RC NEEDLE... -- ARGS...
-    local what=$1 want_rc=$2
-    shift 2
-    local needles=()
-    while [ "$1" != -- ]; do needles+=("$1"); shift; done
-    shift
-    run "$@"
-    if [ "$rc" -eq "$want_rc" ] && err_is_line "${needles[@]}"; then
-        pass "$what"
-    else
-        fail "$what (exit $rc, stderr: $(head -c 300 "$tmp/err" | tr '\n' '|'))"
-    fi
-}
 
 if [ ! -f "$mnist/train/train-images-idx3-ubyte" ] && [ ! -f "$mnist/train-images-idx3-ubyte" ]; then
     echo "skip: real MNIST not found at $mnist (make data)"
@@ -66,25 +22,8 @@ if [ ! -f "$mnist/train/train-images-idx3-ubyte" ] && [ ! -f "$mnist/train-image
 fi
 
 # A subset: 640 train images (20 steps of 32 per epoch), 100 test images.
-be32() {
-    printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"
-}
-src_file() {
-    local d
-    for d in "$mnist/train" "$mnist/test" "$mnist"; do
-        if [ -f "$d/$1" ]; then cat "$d/$1"; return; fi
-        if [ -f "$d/$1.gz" ]; then gzip -dc "$d/$1.gz"; return; fi
-    done
-    return 1
-}
 data=$tmp/mnist
-mkdir -p "$data/train" "$data/test"
-{ be32 2051; be32 640; be32 28; be32 28; src_file train-images-idx3-ubyte | tail -c +17 | head -c $((640 * 784)); } \
-    >"$data/train/train-images-idx3-ubyte"
-{ be32 2049; be32 640; src_file train-labels-idx1-ubyte | tail -c +9 | head -c 640; } >"$data/train/train-labels-idx1-ubyte"
-{ be32 2051; be32 100; be32 28; be32 28; src_file t10k-images-idx3-ubyte | tail -c +17 | head -c $((100 * 784)); } \
-    >"$data/test/t10k-images-idx3-ubyte"
-{ be32 2049; be32 100; src_file t10k-labels-idx1-ubyte | tail -c +9 | head -c 100; } >"$data/test/t10k-labels-idx1-ubyte"
+mnist_subset "$data" 640 100
 T="--data $data --threads 1 --print-every 0"
 
 # ------------------------------------------------------------ predict (issue 5) ---

@@ -13,47 +13,12 @@
 # shellcheck disable=SC2016,SC2034
 set -u
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) lenet=$BUILD/lenet ;; *) lenet=$repo/$BUILD/lenet ;; esac
-mnist=${MNIST_DIR:-$repo/datasets/MNIST_Data}
-
-passed=0
-failed=0
-pass() { echo "ok:   $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-skip() { echo "skip: $*"; }
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 [ -x "$lenet" ] || { fail "$lenet not built (make $BUILD/lenet)"; finish; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf -- "$tmp"' EXIT
+make_tmp
 cd "$tmp" || exit 1
-
-run() {
-    "$lenet" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
-expect_error() { # WHAT RC NEEDLE... -- ARGS...
-    local what=$1 want_rc=$2 n ok=1
-    shift 2
-    local needles=()
-    while [ "$1" != -- ]; do needles+=("$1"); shift; done
-    shift
-    run "$@"
-    [ "$rc" -eq "$want_rc" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] || ok=0
-    for n in "${needles[@]}"; do grep -qF -- "$n" "$tmp/err" || ok=0; done
-    if [ $ok -eq 1 ]; then pass "$what"; else fail "$what (exit $rc, stderr: $(head -c 300 "$tmp/err" | tr '\n' '|'))"; fi
-}
 
 run report --help
 check "report --help: exit 0, usage on stdout" eval '[ "$rc" -eq 0 ] && grep -q "usage: lenet report" "$tmp/out" && [ ! -s "$tmp/err" ]'

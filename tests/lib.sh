@@ -1,0 +1,108 @@
+# shellcheck shell=bash
+# tests/lib.sh - the prelude the shell tests share. Source it right after
+# `set -u`:   . "$(dirname "$0")/lib.sh"
+#
+# Variables it sets:
+#   repo       the repository root (absolute)
+#   BUILD      the build folder, from the environment (default build)
+#   bin        $BUILD as an absolute path (relative ones are taken from $repo)
+#   lenet      $bin/lenet
+#   mnist      MNIST in MindSpore layout: $MNIST_DIR (default datasets/MNIST_Data)
+#   passed, failed   the check counters (start at 0)
+#
+# Functions:
+#   pass WHAT / fail WHAT / skip WHAT
+#                     print "ok:   WHAT" / "FAIL: WHAT" / "skip: WHAT";
+#                     pass and fail count the check
+#   check WHAT CMD... pass WHAT if CMD... succeeds, else fail it (conditions
+#                     given as `eval '...'` run here, after the command they test)
+#   finish            print "N passed, M failed" and exit, non-zero if a check failed
+#   make_tmp          a new temporary folder in $tmp, removed when the test exits
+#   run ARGS...       run $lenet ARGS...: stdout in $tmp/out, stderr in
+#                     $tmp/err, exit status in $rc
+#   err_is_line NEEDLE...
+#                     $tmp/err is exactly one line and contains every NEEDLE
+#   expect_error WHAT RC NEEDLE... -- ARGS...
+#                     run ARGS...; pass WHAT if it exits RC with one stderr line
+#                     holding every NEEDLE, else fail it showing exit and stderr
+#   be32 N            N as 4 big-endian bytes on stdout
+#   src_file NAME     the raw or .gz MNIST file NAME under $mnist (looked up in
+#                     train/, test/, then $mnist itself), uncompressed on stdout
+#   mnist_subset DIR NTRAIN NTEST
+#                     a MindSpore-layout data set in DIR (train/ and test/)
+#                     made of the first NTRAIN train and NTEST test images and
+#                     labels of $mnist, with IDX headers for those counts
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) bin=$BUILD ;; *) bin=$repo/$BUILD ;; esac
+lenet=$bin/lenet
+mnist=${MNIST_DIR:-$repo/datasets/MNIST_Data}
+
+passed=0
+failed=0
+pass() { echo "ok:   $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+skip() { echo "skip: $*"; }
+check() {
+    local what=$1
+    shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit
+}
+
+make_tmp() {
+    tmp=$(mktemp -d)
+    trap 'rm -rf -- "$tmp"' EXIT
+}
+
+run() {
+    "$lenet" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+}
+err_is_line() {
+    local n
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] || return 1
+    for n in "$@"; do grep -qF -- "$n" "$tmp/err" || return 1; done
+}
+expect_error() {
+    local what=$1 want_rc=$2
+    shift 2
+    local needles=()
+    while [ "$1" != -- ]; do needles+=("$1"); shift; done
+    shift
+    run "$@"
+    if [ "$rc" -eq "$want_rc" ] && err_is_line "${needles[@]}"; then
+        pass "$what"
+    else
+        fail "$what (exit $rc, stderr: $(head -c 300 "$tmp/err" | tr '\n' '|'))"
+    fi
+}
+
+be32() {
+    printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"
+}
+src_file() {
+    local d
+    for d in "$mnist/train" "$mnist/test" "$mnist"; do
+        if [ -f "$d/$1" ]; then cat "$d/$1"; return; fi
+        if [ -f "$d/$1.gz" ]; then gzip -dc "$d/$1.gz"; return; fi
+    done
+    return 1
+}
+mnist_subset() {
+    local dir=$1 ntrain=$2 ntest=$3
+    mkdir -p "$dir/train" "$dir/test"
+    { be32 2051; be32 "$ntrain"; be32 28; be32 28; src_file train-images-idx3-ubyte | tail -c +17 | head -c $((ntrain * 784)); } \
+        >"$dir/train/train-images-idx3-ubyte"
+    { be32 2049; be32 "$ntrain"; src_file train-labels-idx1-ubyte | tail -c +9 | head -c "$ntrain"; } \
+        >"$dir/train/train-labels-idx1-ubyte"
+    { be32 2051; be32 "$ntest"; be32 28; be32 28; src_file t10k-images-idx3-ubyte | tail -c +17 | head -c $((ntest * 784)); } \
+        >"$dir/test/t10k-images-idx3-ubyte"
+    { be32 2049; be32 "$ntest"; src_file t10k-labels-idx1-ubyte | tail -c +9 | head -c "$ntest"; } \
+        >"$dir/test/t10k-labels-idx1-ubyte"
+}
