@@ -126,7 +126,7 @@ FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitiz
                 -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 FUZZ_TARGETS := fuzz_idx fuzz_image
 FUZZ_SRC_fuzz_idx   := src/error.c src/idx.c
-FUZZ_SRC_fuzz_image := src/error.c src/image.c src/image_png.c src/image_pgm.c
+FUZZ_SRC_fuzz_image := src/error.c src/fileio.c src/image.c src/image_png.c src/image_pgm.c
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 .SECONDEXPANSION:
 build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_fuzz_$$*) $(wildcard include/lenet/*.h) $(wildcard src/*.h)

@@ -1,5 +1,6 @@
 /* ckpt.c - MindSpore checkpoint reader and atomic writer (see ckpt.h). */
 #include "lenet/ckpt.h"
+#include "lenet/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -385,12 +386,6 @@ ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, c
     if (close(fd) != 0 && !s) s = ln_fail(err, LN_E_SYSTEM, "%s: close failed (%s)", tmp, strerror(errno));
     if (!s) s = place(tmp, path, opts && opts->no_replace, err);
     if (s) { unlink(tmp); return s; }
-    /* Make the rename durable: fsync the folder. */
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
-    int dfd = open(dir[0] ? dir : "/", O_RDONLY);
-    if (dfd >= 0) { fsync(dfd); close(dfd); }
+    ln_fsync_parent_dir(path); /* make the rename durable */
     return LN_OK;
 }

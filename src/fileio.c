@@ -32,6 +32,11 @@ ln_status ln_write_file_atomic(const char *path, const void *data, size_t n, ln_
         unlink(tmp);
         return s;
     }
+    ln_fsync_parent_dir(path);
+    return LN_OK;
+}
+
+void ln_fsync_parent_dir(const char *path) {
     char dir[4200];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -41,5 +46,4 @@ ln_status ln_write_file_atomic(const char *path, const void *data, size_t n, ln_
         fsync(dfd);
         close(dfd);
     }
-    return LN_OK;
 }

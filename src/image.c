@@ -1,10 +1,10 @@
 /* image.c - image allocation, reading a file and choosing its decoder by
  * content, atomic PNG writing (see include/lenet/image.h). */
 #include "lenet/image.h"
+#include "lenet/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,13 +121,6 @@ ln_status ln_image_write_png(const char *path, const ln_image *im, ln_error *err
         unlink(tmp);
         return s;
     }
-    /* Make the rename durable: fsync the folder. */
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    ln_fsync_parent_dir(path); /* make the rename durable */
     return LN_OK;
 }

@@ -14,4 +14,9 @@
 
 ln_status ln_write_file_atomic(const char *path, const void *data, size_t n, ln_error *err);
 
+/* fsync the folder that holds `path`, so that a rename into it survives a
+ * crash (best effort: errors are ignored, the data itself is already synced).
+ * Shared by every writer that renames a temporary file into place. */
+void ln_fsync_parent_dir(const char *path);
+
 #endif
