@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void test_check(test_ctx *t, int ok, const char *what, const char *file, int line) {
     if (ok) {
@@ -42,4 +43,27 @@ const char *test_data_dir(void) {
 const char *test_mnist_dir(void) {
     const char *d = getenv("MNIST_DIR");
     return d ? d : "datasets/MNIST_Data";
+}
+
+unsigned char *test_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = n >= 0 ? (size_t)n : 0;
+    return b;
+}
+
+void test_rm_tmpdir(const char *dir) {
+    char cmd[600];
+    if (strncmp(dir, "/tmp/lenet_", 11) != 0 || strchr(dir, '\'') || strlen(dir) > 500) return;
+    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }

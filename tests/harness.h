@@ -18,6 +18,26 @@ double test_max_rel(const float *a, const double *b, size_t n, double floor, siz
 
 #define CHECK(t, cond, what) test_check((t), (cond) ? 1 : 0, (what), __FILE__, __LINE__)
 
+/* The whole file at `path` (malloc'd, one spare byte), its size in *len;
+ * NULL if it cannot be read. */
+unsigned char *test_read_file(const char *path, size_t *len);
+
+/* rm -rf a temporary folder this suite made; refuses anything not under
+ * /tmp/lenet_ (a guard against removing the wrong thing). */
+void test_rm_tmpdir(const char *dir);
+
+/* TEST_UNDER_ASAN: 1 when built with AddressSanitizer (gcc or clang). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_UNDER_ASAN 1
+#endif
+#endif
+#ifndef TEST_UNDER_ASAN
+#define TEST_UNDER_ASAN 0
+#endif
+
 /* Path of the repo's test data folder (env TEST_DATA or tests/data). */
 const char *test_data_dir(void);
 /* MNIST root for end-to-end tests (env MNIST_DIR or datasets/MNIST_Data). */

@@ -27,19 +27,6 @@ static int write_file(const char *path, const void *data, size_t len) {
     return (fclose(f) == 0 && w == len) ? 0 : -1;
 }
 
-static uint8_t *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static long file_size(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
@@ -222,7 +209,7 @@ static void test_save_format(test_ctx *t, ln_model *m, const char *path) {
     int n = model_items(m, items, mnames);
     buf_t want = encode_items(items, n, NULL);
     size_t len;
-    uint8_t *got = read_all(path, &len);
+    uint8_t *got = test_read_file(path, &len);
     CHECK(t, got && len == want.n && !memcmp(got, want.b, len), "file bytes == independent protobuf encoding");
     /* learning_rate's record, byte for byte. */
     static const uint8_t lr_rec[] = {0x0A, 0x22, 0x0A, 0x0D, 'l', 'e', 'a', 'r', 'n', 'i', 'n', 'g', '_', 'r', 'a',
@@ -296,7 +283,7 @@ static void test_roundtrip(test_ctx *t, const char *path_a) {
 
 static void test_truncations(test_ctx *t, ln_model *m, const char *path_a) {
     size_t len;
-    uint8_t *full = read_all(path_a, &len);
+    uint8_t *full = test_read_file(path_a, &len);
     ln_ckpt_item items[22];
     char mnames[10][64];
     int n = model_items(m, items, mnames);
@@ -350,7 +337,7 @@ static void test_truncations(test_ctx *t, ln_model *m, const char *path_a) {
 
 static void test_damaged(test_ctx *t, ln_model *m, const char *path_a) {
     size_t len;
-    uint8_t *full = read_all(path_a, &len);
+    uint8_t *full = test_read_file(path_a, &len);
     uint8_t *c = malloc(len + 64);
     char p[512];
     tpath(p, sizeof p, "damaged.ckpt");
@@ -543,7 +530,7 @@ static void test_crc(test_ctx *t, ln_model *m) {
     ln_status s = ln_ckpt_write(p, items, n, 1, &err);
     CHECK(t, s == LN_OK, "ln_ckpt_write with a CRC trailer");
     size_t len;
-    uint8_t *f = read_all(p, &len);
+    uint8_t *f = test_read_file(p, &len);
     size_t ends[22];
     buf_t enc = encode_items(items, n, ends);
     uLong crc = crc32(crc32(0L, Z_NULL, 0), enc.b, (uInt)enc.n);
@@ -644,13 +631,6 @@ static void test_write_errors(test_ctx *t, ln_model *m) {
     }
 }
 
-static void rm_rf(const char *dir) {
-    char cmd[600];
-    if (strncmp(dir, "/tmp/lenet_ckpt_", 16) != 0) return;
-    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
-
 int main(void) {
     test_ctx t = {"test_ckpt", 0, 0};
     snprintf(g_tmp, sizeof g_tmp, "/tmp/lenet_ckpt_XXXXXX");
@@ -679,6 +659,6 @@ int main(void) {
     test_duplicate(&t, &m);
     test_write_errors(&t, &m);
     ln_model_free(&m);
-    rm_rf(g_tmp);
+    test_rm_tmpdir(g_tmp);
     return test_finish(&t);
 }

@@ -20,19 +20,6 @@ static char g_tmp[256];
 
 static void tpath(char *out, size_t sz, const char *name) { snprintf(out, sz, "%s/%s", g_tmp, name); }
 
-static uint8_t *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 /* A synthetic LeNet-5 checkpoint: network tensors (with or without conv
  * bias) with distinct values, optimizer entries, an Int32 global_step. */
 typedef struct {
@@ -161,7 +148,7 @@ static void test_find_net(test_ctx *t) {
         fclose(f);
         CHECK(t, ln_export_onnx(&c, p, out, &err) == LN_E_INPUT, "ONNX export of a broken network fails");
         size_t len;
-        uint8_t *b = read_all(out, &len);
+        uint8_t *b = test_read_file(out, &len);
         CHECK(t, b && len == 3 && !memcmp(b, "old", 3), "a failed export leaves the existing file as it was");
         free(b);
         ln_ckpt_free(&c);
@@ -194,7 +181,7 @@ static void test_mindspore_roundtrip(test_ctx *t) {
         CHECK(t, !strcmp(order0, "conv1.weight") && !strcmp(orderN, "fc3.bias"), "network tensors first, in order");
         if (!shuffled && !crc) {
             size_t a, b;
-            uint8_t *x = read_all(p, &a), *y = read_all(q, &b);
+            uint8_t *x = test_read_file(p, &a), *y = test_read_file(q, &b);
             CHECK(t, x && y && a == b && !memcmp(x, y, a), "a canonical checkpoint converts to identical bytes");
             free(x);
             free(y);
@@ -218,7 +205,7 @@ static void test_safetensors(test_ctx *t) {
         synth_ckpt(&s, cb, p, &c);
         CHECK(t, ln_export_safetensors(&c, p, q, &err) == LN_OK, "safetensors export succeeds");
         size_t len;
-        uint8_t *b = read_all(q, &len);
+        uint8_t *b = test_read_file(q, &len);
         uint64_t h = b ? rd32(b) | (uint64_t)rd32(b + 4) << 32 : 0;
         CHECK(t, b && h % 8 == 0 && 8 + h <= len, "header length is little-endian and a multiple of 8");
         const size_t data_bytes = (cb ? 61706 : 61684) * 4;
@@ -296,7 +283,7 @@ static void test_onnx(test_ctx *t) {
         synth_ckpt(&s, cb, p, &c);
         CHECK(t, ln_export_onnx(&c, p, q, &err) == LN_OK, "ONNX export succeeds");
         size_t len;
-        uint8_t *b = read_all(q, &len);
+        uint8_t *b = test_read_file(q, &len);
         fields m, g, op, node;
         CHECK(t, b && walk(b, len, &m) == 0, "the model parses as protobuf");
         CHECK(t, m.count[1] == 1 && m.ival[1] == 7, "ir_version 7");

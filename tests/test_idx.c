@@ -19,16 +19,6 @@
 #include "harness.h"
 #include "lenet/idx.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
 
 static char g_tmp[256];
 
@@ -56,19 +46,6 @@ static int write_gz(const char *path, const void *data, size_t len) {
     if (!g) return -1;
     int w = len ? gzwrite(g, data, (unsigned)len) : 0;
     return (gzclose(g) == Z_OK && (size_t)w == len) ? 0 : -1;
-}
-
-static uint8_t *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 /* Images file in memory: magic, count, rows, cols, pixels (a fixed pattern). */
@@ -301,7 +278,7 @@ static void test_counts_dims(test_ctx *t) {
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
-        if (!UNDER_ASAN) {
+        if (!TEST_UNDER_ASAN) {
             struct rlimit rl = {512u << 20, 512u << 20};
             setrlimit(RLIMIT_AS, &rl);
         }
@@ -317,7 +294,7 @@ static void test_counts_dims(test_ctx *t) {
     double dt = now_s() - t0;
     char what[200];
     snprintf(what, sizeof what, "plausible huge count, tiny gzip: rejected as truncated within a %s address space",
-             UNDER_ASAN ? "(ASan: unlimited)" : "512 MB");
+             TEST_UNDER_ASAN ? "(ASan: unlimited)" : "512 MB");
     CHECK(t, WIFEXITED(st) && WEXITSTATUS(st) == 0, what);
     if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
         printf("  child status: exited %d code %d, signaled %d\n", WIFEXITED(st), WEXITSTATUS(st), WIFSIGNALED(st));
@@ -363,7 +340,7 @@ static void test_corrupt_gzip(test_ctx *t) {
     tpath(gz, sizeof gz, "good-images.gz");
     write_gz(gz, im, len);
     free(im);
-    uint8_t *g = read_all(gz, &glen);
+    uint8_t *g = test_read_file(gz, &glen);
     CHECK(t, g && glen > 100 && g[0] == 0x1f && g[1] == 0x8b, "made a gzip file to corrupt");
     if (!g) return;
     uint8_t *c = malloc(glen);
@@ -650,13 +627,6 @@ static void test_real_mnist(test_ctx *t) {
     }
 }
 
-static void rm_rf(const char *dir) {
-    char cmd[600];
-    if (strncmp(dir, "/tmp/lenet_idx_", 15) != 0) return;
-    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
-
 int main(void) {
     test_ctx t = {"test_idx", 0, 0};
     snprintf(g_tmp, sizeof g_tmp, "/tmp/lenet_idx_XXXXXX");
@@ -672,6 +642,6 @@ int main(void) {
     test_not_a_file(&t);
     test_datasets(&t);
     test_real_mnist(&t);
-    rm_rf(g_tmp);
+    test_rm_tmpdir(g_tmp);
     return test_finish(&t);
 }

@@ -30,16 +30,6 @@
 #include "lenet/samples.h"
 #include "lenet/stats.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
 
 #define W 7
 #define H 5
@@ -144,7 +134,7 @@ static void test_write(test_ctx *t, const char *tmp) {
  * (the limit is in force), and every hostile file must be rejected as bad
  * input - not crash, not run out of memory. */
 static void test_bounded_memory(test_ctx *t) {
-    if (UNDER_ASAN) {
+    if (TEST_UNDER_ASAN) {
         printf("  skip  address-space limit under ASan (its shadow memory needs more)\n");
         return;
     }

@@ -31,19 +31,6 @@ static ln_dataset subset(const ln_dataset *full, uint32_t n) {
     return d;
 }
 
-static void *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *b = malloc((size_t)n);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 /* Train STEPS steps with the given threads; log losses, save to ckpt_path,
  * return test accuracy on the first 1000 test images. */
 static double run(const ln_dataset *train, const ln_dataset *test, int threads, loss_log *log,
@@ -102,7 +89,7 @@ int main(void) {
     CHECK(&t, !memcmp(l1.losses, l3.losses, sizeof l1.losses), "1 vs 2 threads: identical per-step losses");
     CHECK(&t, acc1 == acc2 && acc1 == acc3, "identical accuracy across runs and thread counts");
     size_t n1 = 0, n2 = 0, n3 = 0;
-    void *b1 = read_all(c1, &n1), *b2 = read_all(c2, &n2), *b3 = read_all(c3, &n3);
+    void *b1 = test_read_file(c1, &n1), *b2 = test_read_file(c2, &n2), *b3 = test_read_file(c3, &n3);
     CHECK(&t, b1 && b2 && n1 == n2 && !memcmp(b1, b2, n1), "same seed: identical checkpoint bytes");
     CHECK(&t, b1 && b3 && n1 == n3 && !memcmp(b1, b3, n1), "1 vs 2 threads: identical checkpoint bytes");
     free(b1), free(b2), free(b3);
