@@ -51,28 +51,23 @@ $(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard s
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
 
-# The GEMM kernels, once per instruction set; gemm.c picks one at run time.
-# -ffp-contract=fast lets the AVX variants use FMA (they are tested against the reference).
-$(BUILD)/src/gemm_generic.o: src/gemm_kernels.c src/gemm_kernels.h include/lenet/gemm.h
+# The GEMM and lanes kernels, each compiled once per instruction set
+# (generic, avx2, avx512); gemm.c / net.c pick one at run time.
+ISA_generic :=
+ISA_avx2    := -mavx2 -mfma
+ISA_avx512  := -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512
+# -ffp-contract=fast lets the AVX GEMM variants use FMA (they are tested
+# against the reference); the lanes kernels write their FMAs explicitly and
+# contract nothing else, so GCC and clang builds round identically.
+GEMM_CONTRACT_generic :=
+GEMM_CONTRACT_avx2    := -ffp-contract=fast
+GEMM_CONTRACT_avx512  := -ffp-contract=fast
+$(BUILD)/src/gemm_%.o: src/gemm_kernels.c src/gemm_kernels.h include/lenet/gemm.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -DLN_KSUFFIX=generic -c $< -o $@
-$(BUILD)/src/gemm_avx2.o: src/gemm_kernels.c src/gemm_kernels.h include/lenet/gemm.h
+	$(CC) $(CFLAGS) $(SANFLAGS) -O3 $(ISA_$*) $(GEMM_CONTRACT_$*) -DLN_KSUFFIX=$* -c $< -o $@
+$(BUILD)/src/lanes_%.o: src/lanes_kernels.c src/lanes.h include/lenet/net.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx2 -mfma -ffp-contract=fast -DLN_KSUFFIX=avx2 -c $< -o $@
-$(BUILD)/src/gemm_avx512.o: src/gemm_kernels.c src/gemm_kernels.h include/lenet/gemm.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512 -ffp-contract=fast -DLN_KSUFFIX=avx512 -c $< -o $@
-
-# The lanes engine's kernels, likewise once per instruction set.
-$(BUILD)/src/lanes_generic.o: src/lanes_kernels.c src/lanes.h include/lenet/net.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -ffp-contract=off -DLN_KSUFFIX=generic -c $< -o $@
-$(BUILD)/src/lanes_avx2.o: src/lanes_kernels.c src/lanes.h include/lenet/net.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx2 -mfma -ffp-contract=off -DLN_KSUFFIX=avx2 -c $< -o $@
-$(BUILD)/src/lanes_avx512.o: src/lanes_kernels.c src/lanes.h include/lenet/net.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512 -ffp-contract=off -DLN_KSUFFIX=avx512 -c $< -o $@
+	$(CC) $(CFLAGS) $(SANFLAGS) -O3 $(ISA_$*) -ffp-contract=off -DLN_KSUFFIX=$* -c $< -o $@
 
 $(BUILD)/liblenet.a: $(LIB_OBJ)
 	ar rcs $@ $^
