@@ -50,6 +50,10 @@ ln_lenet_views ln_lenet_views_of(const ln_lenet *net, float *buf) {
  * pass after it first runs the group forward, which it needs. */
 #define LANES_SMALL_BATCH 4
 
+/* Groups needed for B rows, and the rows (1..16) of group g. */
+static int lanes_groups(int B) { return (B + LN_LANES - 1) / LN_LANES; }
+static int group_rows(int B, int g) { return B - g * LN_LANES < LN_LANES ? B - g * LN_LANES : LN_LANES; }
+
 typedef struct {
     ln_lane_kernels k;
     int ngroups;
@@ -72,7 +76,7 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
         s->k = (ln_lane_kernels){ln_lanes_forward_avx2, ln_lanes_backward_avx2, ln_lanes_forward1_avx2};
     else
         s->k = (ln_lane_kernels){ln_lanes_forward_generic, ln_lanes_backward_generic, ln_lanes_forward1_generic};
-    s->ngroups = (net->max_batch + LN_LANES - 1) / LN_LANES;
+    s->ngroups = lanes_groups(net->max_batch);
     /* Per-group buffers, in floats (int32 buffers count as floats). */
     const size_t L = LN_LANES;
     const size_t sizes[] = {1024 * L, 6 * 784 * L, 6 * 196 * L, 6 * 196 * L, 16 * 100 * L, 16 * 25 * L,
@@ -117,6 +121,7 @@ static void lanes_free(ln_lenet *net) {
 
 static void groups_forward(ln_lenet *net, const float *x, int B);
 
+
 static void lanes_forward(ln_lenet *net, const float *x, int B) {
     lanes_state *s = net->lanes;
     s->pending = 0;
@@ -133,13 +138,13 @@ static void lanes_forward(ln_lenet *net, const float *x, int B) {
 /* Forward of B rows through the 16-lane groups, one thread per group. */
 static void groups_forward(ln_lenet *net, const float *x, int B) {
     lanes_state *s = net->lanes;
-    if (s->prof) s->prof_fwd += (long)((B + LN_LANES - 1) / LN_LANES) * LN_LANES;
-    const int ng = (B + LN_LANES - 1) / LN_LANES;
+    const int ng = lanes_groups(B);
+    if (s->prof) s->prof_fwd += (long)ng * LN_LANES;
     const ln_lenet_views p = net->p;
     #pragma omp parallel for num_threads(net->threads) schedule(static) if (ng > 1 && net->threads > 1)
     for (int g = 0; g < ng; g++) {
         ln_lane_group *G = &s->groups[g];
-        const int n = B - g * LN_LANES < LN_LANES ? B - g * LN_LANES : LN_LANES;
+        const int n = group_rows(B, g);
         const float *src = x + (long)g * LN_LANES * 1024;
         /* (n, 1024) -> (1024, 16), in 16 x 16 tiles that stay in L1. */
         for (int i0 = 0; i0 < 1024; i0 += 16) {
@@ -164,13 +169,13 @@ static void lanes_backward(ln_lenet *net, const float *dlogits, int B) {
         groups_forward(net, s->xsmall, s->pending);
         s->pending = 0;
     }
-    if (s->prof) s->prof_bwd += (long)((B + LN_LANES - 1) / LN_LANES) * LN_LANES;
-    const int ng = (B + LN_LANES - 1) / LN_LANES;
+    const int ng = lanes_groups(B);
+    if (s->prof) s->prof_bwd += (long)ng * LN_LANES;
     const ln_lenet_views p = net->p;
     #pragma omp parallel for num_threads(net->threads) schedule(static) if (ng > 1 && net->threads > 1)
     for (int g = 0; g < ng; g++) {
         ln_lane_group *G = &s->groups[g];
-        const int n = B - g * LN_LANES < LN_LANES ? B - g * LN_LANES : LN_LANES;
+        const int n = group_rows(B, g);
         for (int o = 0; o < 10; o++)
             for (int l = 0; l < LN_LANES; l++)
                 G->dlo[o * LN_LANES + l] = l < n ? dlogits[((long)g * LN_LANES + l) * 10 + o] : 0.f;
