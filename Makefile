@@ -11,7 +11,7 @@ CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O3
 CFLAGS  ?=
-CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -fopenmp -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -ffp-contract=off -fopenmp -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 LDLIBS  += -lz -lm -fopenmp
 SANFLAGS =
 

@@ -92,13 +92,20 @@ int ln_pipeline_batch(const ln_pipeline *p, int b, float *images, int32_t *label
     int bs = p->cfg.batch_size;
     long first = (long)b * bs;
     int rows = (int)((long)p->n - first < bs ? (long)p->n - first : bs);
+    const long next = first + bs; /* the next batch's rows: fetched into cache now, read next step */
     #pragma omp parallel for num_threads(p->cfg.threads) schedule(static) if (rows >= 16 && p->cfg.threads > 1)
     for (int i = 0; i < rows; i++) {
         const uint32_t row = p->order[first + i];
-        const uint8_t *src = p->resized + (size_t)row * LN_IMG * LN_IMG;
-        float *dst = images + (size_t)i * LN_IMG * LN_IMG;
-        for (int k = 0; k < LN_IMG * LN_IMG; k++) dst[k] = p->lut[src[k]];
+        const uint8_t *restrict src = p->resized + (size_t)row * LN_IMG * LN_IMG;
+        float *restrict dst = images + (size_t)i * LN_IMG * LN_IMG;
+        /* Arithmetic rather than p->lut[src[k]]: the same bits (see
+         * ln_normalize_px), about 3x faster because it vectorises. */
+        for (int k = 0; k < LN_IMG * LN_IMG; k++) dst[k] = ln_normalize_px((float)src[k]);
         labels[i] = (int32_t)p->ds->labels.labels[row];
+        if (next + i < (long)p->n) {
+            const char *nx = (const char *)(p->resized + (size_t)p->order[next + i] * LN_IMG * LN_IMG);
+            for (int k = 0; k < LN_IMG * LN_IMG; k += 64) __builtin_prefetch(nx + k);
+        }
     }
     return rows;
 }

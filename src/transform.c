@@ -86,14 +86,7 @@ void ln_resize_linear_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int d
 }
 
 void ln_normalize_lut(float lut[256]) {
-    const float r1 = (float)(1.0 / 255.0), s1 = 0.0f;
-    const float r2 = (float)(1.0 / 0.3081), s2 = (float)(-0.1307 / 0.3081);
-    for (int v = 0; v < 256; v++) {
-        volatile float a = (float)v * r1; /* volatile: keep each op rounded to float */
-        a = a + s1;
-        volatile float b = a * r2;
-        lut[v] = b + s2;
-    }
+    for (int v = 0; v < 256; v++) lut[v] = ln_normalize_px((float)v);
 }
 
 void ln_transform_image(const uint8_t *src, int sh, int sw, const float lut[256], float *out) {

@@ -507,8 +507,54 @@ static void test_pipeline(test_ctx *t) {
     ln_dataset_free(&ds);
 }
 
+/* MindSpore's two Rescale ops on v, each rounded to float32, written so
+ * that no compiler can fuse or widen them (independent of the library). */
+static float rescale_chain(int v) {
+    volatile float r1 = (float)(1.0 / 255.0), r2 = (float)(1.0 / 0.3081), sh = (float)(-0.1307 / 0.3081);
+    volatile float a = (float)v * r1;
+    volatile float b = a + 0.0f;
+    volatile float c = b * r2;
+    volatile float d = c + sh;
+    return d;
+}
+
+/* Batches carry exactly the float32 chain for every pixel value 0..255
+ * (the batch path computes it vectorised; the test computes it one op at
+ * a time), with 1 and 2 threads. */
+static void test_batch_values(test_ctx *t) {
+    ln_dataset ds;
+    make_dataset(&ds, 256); /* row v: every pixel v */
+    for (int threads = 1; threads <= 2; threads++) {
+        ln_pipeline p;
+        ln_error err;
+        ln_pipeline_config c = {.batch_size = 32, .drop_remainder = 1, .shuffle = 0, .buffer_size = 0,
+                                .seed = 1, .threads = threads};
+        int ok = ln_pipeline_init(&p, &ds, &c, &err) == LN_OK;
+        if (ok) {
+            ln_pipeline_next_epoch(&p);
+            float *imgs = malloc(sizeof(float) * 32 * LN_IMG * LN_IMG);
+            int32_t labs[32];
+            long bad = 0;
+            for (int b = 0; b < 8; b++) {
+                ok &= ln_pipeline_batch(&p, b, imgs, labs) == 32;
+                for (int i = 0; i < 32; i++)
+                    for (int k = 0; k < LN_IMG * LN_IMG; k++) bad += imgs[(size_t)i * 1024 + k] != rescale_chain(b * 32 + i);
+            }
+            ok &= bad == 0;
+            free(imgs);
+            ln_pipeline_free(&p);
+        }
+        char what[120];
+        snprintf(what, sizeof what, "batch pixels == float32 Rescale chain for all 256 values (%d thread%s)",
+                 threads, threads > 1 ? "s" : "");
+        CHECK(t, ok, what);
+    }
+    ln_dataset_free(&ds);
+}
+
 int main(void) {
     test_ctx t = {"test_rng", 0, 0};
+    test_batch_values(&t);
     test_generators(&t);
     test_shuffle_lemire(&t);
     test_shuffle_downscale(&t);

@@ -16,9 +16,23 @@
  * (tested against committed OpenCV output). Any sizes >= 1. */
 void ln_resize_linear_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw);
 
-/* The two Rescale ops fused into a 256-entry table: lut[v] =
+/* The two Rescale ops on one pixel value v in 0..255:
  * f32(f32(v * f32(1/255) + 0) * f32(1/0.3081) + f32(-0.1307/0.3081)),
- * each op rounded to float32 as MindSpore's convertTo does. */
+ * each op rounded to float32 as MindSpore's convertTo does. (+ 0 is left
+ * out: v * f32(1/255) is never -0, so adding 0 changes nothing.) The build
+ * uses -ffp-contract=off, so no multiply-add is fused and every compiler
+ * and instruction set gives these exact bits; as a plain expression it
+ * vectorises, which a table lookup does not. */
+#define LN_RESCALE1 ((float)(1.0 / 255.0))
+#define LN_RESCALE2 ((float)(1.0 / 0.3081))
+#define LN_SHIFT2 ((float)(-0.1307 / 0.3081))
+static inline float ln_normalize_px(float v) {
+    const float a = v * LN_RESCALE1; /* each assignment rounds to float, even where */
+    const float b = a * LN_RESCALE2; /* arithmetic has excess precision (C11 5.2.4.2.2) */
+    return b + LN_SHIFT2;
+}
+
+/* ln_normalize_px for every value: lut[v] = ln_normalize_px(v). */
 void ln_normalize_lut(float lut[256]);
 
 /* Full map chain for one 28x28 (any size) uint8 image -> 32x32 floats. */
