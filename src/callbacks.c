@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* MindSpore's rule: if <prefix>-*.ckpt or <prefix>_N-*.ckpt exists, use
  * <prefix>_<max N + 1>. */
@@ -34,6 +36,31 @@ static void choose_prefix(const char *dir, const char *prefix, char *out, size_t
     else snprintf(out, outsz, "%s_%ld", prefix, maxn + 1);
 }
 
+/* Remove <prefix>*.ckpt.tmp.<pid> left in `dir` by a writer that was killed
+ * mid-write (ln_write_file_atomic's temporary names), when process <pid> no
+ * longer exists. Files of a live process (another trainer writing into the
+ * same folder) are left alone. Returns how many were removed. */
+static int remove_stale_tmp(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    const size_t pl = strlen(prefix);
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name, *t = strstr(n, ".ckpt.tmp.");
+        if (strncmp(n, prefix, pl) || !t) continue;
+        char *end;
+        errno = 0;
+        const long pid = strtol(t + 10, &end, 10);
+        if (end == t + 10 || *end || errno || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
+        char path[4400];
+        if (snprintf(path, sizeof path, "%s/%s", dir, n) < (int)sizeof path && unlink(path) == 0) removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
 ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_config *cfg, ln_error *err) {
     memset(c, 0, sizeof *c);
     c->cfg = *cfg;
@@ -48,6 +75,7 @@ ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_c
         return ln_fail(err, LN_E_SYSTEM, "--ckpt-dir %s: not a folder", cfg->directory);
     c->saved = calloc((size_t)cfg->keep_max, sizeof *c->saved);
     if (!c->saved) return ln_fail(err, LN_E_NOMEM, "out of memory");
+    c->stale_removed = remove_stale_tmp(cfg->directory, cfg->prefix);
     choose_prefix(cfg->directory, cfg->prefix, c->prefix, sizeof c->prefix);
     return LN_OK;
 }

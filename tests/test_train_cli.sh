@@ -188,6 +188,19 @@ check "kill: the previous checkpoint (checkpoint_lenet-1_5.ckpt) is intact and e
 # shellcheck disable=SC2086
 run train $T --max-steps 15 --save-steps 5 --resume "$tmp/K/checkpoint_lenet-1_5.ckpt" --ckpt-dir "$tmp/K2"
 check "kill: training resumes from it and finishes" eval '[ "$rc" -eq 0 ] && [ -s "$tmp/K2/checkpoint_lenet-1_15.ckpt" ]'
+# The killed writer's temporary file is removed by the next run in that
+# folder (its process is gone), and that run says so; a live process's
+# temporary file is left alone.
+sleep 300 & live=$!
+: >"$tmp/K/checkpoint_lenet-1_99.ckpt.tmp.$live"
+: >"$tmp/K/other-1_1.ckpt.tmp.999999999"
+# shellcheck disable=SC2086
+run train $T --max-steps 5 --save-steps 5 --ckpt-dir "$tmp/K"
+check "kill: the next run in the folder removes the dead writer's temporary file and says so" \
+    eval '[ "$rc" -eq 0 ] && ! ls "$tmp"/K/checkpoint_lenet-1_10.ckpt.tmp.* >/dev/null 2>&1 && cat "$tmp/out" "$tmp/err" | grep -q "removed 1 unfinished temporary checkpoint file"'
+check "kill: a live process's temporary file and another prefix's are left alone" \
+    eval '[ -e "$tmp/K/checkpoint_lenet-1_99.ckpt.tmp.$live" ] && [ -e "$tmp/K/other-1_1.ckpt.tmp.999999999" ]'
+kill "$live" 2>/dev/null; wait "$live" 2>/dev/null
 
 # ----------------------------------------------- --init from a MindSpore checkpoint ---
 # A no-conv-bias, fixed-rate run's checkpoint begins with exactly MindSpore's

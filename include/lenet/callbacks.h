@@ -12,7 +12,10 @@
  *   <prefix>_<max N + 1> (MindSpore's rule), and files are written with
  *   no_replace: an existing file is never overwritten.
  * - Keeps at most keep_max of the files it wrote, deleting the oldest.
- * - Writes are atomic (ckpt.h); on_saved reports each path written.
+ * - Writes are atomic (ckpt.h); on_saved reports each path written. A
+ *   writer killed mid-write leaves only <final name>.tmp.<pid>; setting up
+ *   the callback removes such files of <prefix> whose process is gone
+ *   (stale_removed counts them).
  */
 #ifndef LENET_CALLBACKS_H
 #define LENET_CALLBACKS_H
@@ -38,10 +41,11 @@ typedef struct {
     char last_path[4096];
     char (*saved)[4096]; /* rotation queue, oldest first */
     int nsaved;
+    int stale_removed; /* stale temporary files removed at set-up */
 } ln_model_checkpoint;
 
-/* Create the folder if needed and choose the prefix. LN_E_SYSTEM naming the
- * folder if it cannot be created. */
+/* Create the folder if needed, remove stale temporary files, choose the
+ * prefix. LN_E_SYSTEM naming the folder if it cannot be created. */
 ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_config *cfg, ln_error *err);
 void ln_model_checkpoint_free(ln_model_checkpoint *c);
 /* The callback to pass to ln_model_train (keeps a pointer to c). */

@@ -235,6 +235,9 @@ int cmd_train(int argc, char **argv) {
                                getenv("LENET_TEST_CKPT_PAUSE_MS") ? pause_hook : NULL, &mon};
     if (ln_model_checkpoint_init(&ck, &cc, &err)) { rc = cli_fail(&err); goto out; }
     have_ck = 1;
+    if (ck.stale_removed)
+        fprintf(human, "removed %d unfinished temporary checkpoint file%s (%s/%s*.ckpt.tmp.*) left by an "
+                "interrupted run\n", ck.stale_removed, ck.stale_removed > 1 ? "s" : "", o.ckpt_dir, o.prefix);
     ln_callback cbs[2] = {ln_model_checkpoint_callback(&ck), cli_monitor_callback(&mon)};
     if (ln_model_train(&m, &p, (int)o.epochs, o.max_steps, cbs, 2, &err)) { rc = cli_fail(&err); goto out; }
     const char *final = ck.last_path;
