@@ -2,10 +2,12 @@
 #include "lenet/net.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lanes.h"
+#include "split.h"
 #include "lenet/layers.h"
 #include "lenet/rng.h"
 
@@ -183,15 +185,21 @@ static void lanes_backward(ln_lenet *net, const float *dlogits, int B) {
         s->k.backward(&p, &dg, G);
     }
     /* Sum the groups' gradients in group order (fixed for any thread count):
-     * grads[i] = ((grads[i] + g0[i]) + g1[i]) + ... , in chunks per thread. */
+     * grads[i] = ((grads[i] + g0[i]) + g1[i]) + ... , each thread over its
+     * part of the buffer (split.h: the part its optimizer update will take),
+     * in L1-sized chunks. */
     const long n = (long)net->n_params, chunk = 4096;
-    #pragma omp parallel for num_threads(net->threads) schedule(static) if (net->threads > 1)
-    for (long c0 = 0; c0 < n; c0 += chunk) {
-        const long c1 = c0 + chunk < n ? c0 + chunk : n;
+    #pragma omp parallel num_threads(net->threads) if (net->threads > 1)
+    {
+        long a, b;
+        ln_split_range(n, omp_get_num_threads(), omp_get_thread_num(), &a, &b);
         float *restrict out = net->grads;
-        for (int g = 0; g < ng; g++) {
-            const float *restrict in = s->groups[g].grads;
-            for (long i = c0; i < c1; i++) out[i] += in[i];
+        for (long c0 = a; c0 < b; c0 += chunk) {
+            const long c1 = c0 + chunk < b ? c0 + chunk : b;
+            for (int g = 0; g < ng; g++) {
+                const float *restrict in = s->groups[g].grads;
+                for (long i = c0; i < c1; i++) out[i] += in[i];
+            }
         }
     }
 }

@@ -5,8 +5,11 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "split.h"
 
 static ln_status check_hyper(float momentum, float weight_decay, float loss_scale, ln_error *err) {
     if (!(momentum >= 0.f) || !isfinite(momentum))
@@ -189,18 +192,15 @@ static void centralize(float *g, const ln_tensor_info *ti) {
 }
 
 /* v = mu*v + g; w -= lr*v (or Nesterov: w -= lr*(g + mu*v)), over n
- * elements; large tensors are split over threads (each element is updated
- * by one thread with the same arithmetic, so results do not depend on it). */
+ * elements. */
 static void apply_momentum(float *restrict w, const float *restrict g, float *restrict v, long n, float lr,
-                           float mu, int nesterov, int threads) {
+                           float mu, int nesterov) {
     if (nesterov) {
-        #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && n >= 16384)
         for (long i = 0; i < n; i++) {
             v[i] = mu * v[i] + g[i];
             w[i] -= lr * (g[i] + mu * v[i]);
         }
     } else {
-        #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && n >= 16384)
         for (long i = 0; i < n; i++) {
             v[i] = mu * v[i] + g[i];
             w[i] -= lr * v[i];
@@ -208,22 +208,41 @@ static void apply_momentum(float *restrict w, const float *restrict g, float *re
     }
 }
 
+/* The whole update of elements [a, b) of tensor t (offsets relative to the
+ * tensor): weight decay, [centralisation: whole tensors only], loss-scale
+ * undo, momentum. */
+static void update_range(ln_momentum *o, int t, float *params, float *grads, long a, long b) {
+    const ln_tensor_info *ti = &o->info[t];
+    float *w = params + ti->offset + a, *g = grads + ti->offset + a, *v = o->moments + ti->offset + a;
+    const long n = b - a;
+    const float wd = (float)((double)o->t[t].weight_decay * (double)o->loss_scale);
+    if (o->t[t].weight_decay > 0.f)
+        for (long i = 0; i < n; i++) g[i] += wd * w[i];
+    if (o->t[t].centralize) centralize(g, ti); /* a == 0, b == size: see ln_momentum_step */
+    if (o->loss_scale != 1.0f) {
+        const float inv_ls = (float)(1.0 / (double)o->loss_scale);
+        for (long i = 0; i < n; i++) g[i] *= inv_ls;
+    }
+    apply_momentum(w, g, v, n, ln_momentum_lr(o, t), o->momentum, o->nesterov);
+}
+
 void ln_momentum_step(ln_momentum *o, float *params, float *grads) {
-    const float mu = o->momentum;
-    const int unscale = o->loss_scale != 1.0f;
-    const float inv_ls = (float)(1.0 / (double)o->loss_scale);
-    for (int t = 0; t < o->n_tensors; t++) {
-        const ln_tensor_info *ti = &o->info[t];
-        float *w = params + ti->offset, *g = grads + ti->offset, *v = o->moments + ti->offset;
-        const size_t n = ti->size;
-        const float wd = (float)((double)o->t[t].weight_decay * (double)o->loss_scale);
-        const float lr = ln_momentum_lr(o, t);
-        if (o->t[t].weight_decay > 0.f)
-            for (size_t i = 0; i < n; i++) g[i] += wd * w[i];
-        if (o->t[t].centralize) centralize(g, ti);
-        if (unscale)
-            for (size_t i = 0; i < n; i++) g[i] *= inv_ls;
-        apply_momentum(w, g, v, (long)n, lr, mu, o->nesterov, o->threads);
+    /* Centralisation needs whole rows of a tensor: such tensors are updated
+     * here, whole, by one thread. */
+    for (int t = 0; t < o->n_tensors; t++)
+        if (o->t[t].centralize) update_range(o, t, params, grads, 0, (long)o->info[t].size);
+    /* Everything else is elementwise: each thread updates its part of the
+     * flat buffer (split.h), the part whose gradients it summed. Every
+     * element gets the same arithmetic whichever thread takes it. */
+    #pragma omp parallel num_threads(o->threads) if (o->threads > 1)
+    {
+        long lo, hi;
+        ln_split_range((long)o->n, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
+        for (int t = 0; t < o->n_tensors; t++) {
+            const long off = (long)o->info[t].offset, end = off + (long)o->info[t].size;
+            const long a = off > lo ? off : lo, b = end < hi ? end : hi;
+            if (!o->t[t].centralize && a < b) update_range(o, t, params, grads, a - off, b - off);
+        }
     }
     o->global_step++;
 }
