@@ -86,7 +86,11 @@ $(BUILD)/dump_logits: $(BUILD)/tests/dump_logits.o $(BUILD)/liblenet.a
 $(BUILD)/bench_infer: $(BUILD)/bench/bench_infer.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: $(BUILD)/lenet $(BUILD)/bench_infer
+$(BUILD)/core_latency: bench/core_latency.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -pthread -o $@ $<
+
+bench: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash bench/run.sh
 

@@ -20,14 +20,23 @@ if [ "$have_torch" = 0 ]; then
     echo "bench: install them with: apt-get install python3-torch python3-opencv python3-numpy" >&2
 fi
 
+# bench_infer runs the library directly: give it the OpenMP settings that
+# `lenet train/eval` choose for themselves with 2 threads (src/cli/main.c),
+# unless the caller has set any of them.
+omp_env=(env)
+if [ -z "${OMP_WAIT_POLICY:-}${OMP_PROC_BIND:-}${OMP_PLACES:-}" ]; then
+    omp_env=(env OMP_WAIT_POLICY=active OMP_PROC_BIND=true OMP_PLACES=cores)
+fi
+
 for r in $(seq 1 "$RUNS"); do
     echo "== run $r of $RUNS" >&2
     for t in 1 2; do
+        [ "$t" = 2 ] && "$BUILD/core_latency" > "$out/lat_$r" 2>/dev/null || true
         /usr/bin/time -f '%M' -o "$out/rss_${t}_$r" \
             "$BUILD/lenet" train --data "$DATA" --epochs 1 --threads "$t" --seed 1 --print-every 0 \
             --ckpt-dir "$out/ck_${t}_$r" --json > "$out/train_${t}_$r.json" 2>/dev/null
     done
-    "$BUILD/bench_infer" "$DATA" 2 > "$out/infer_$r.json"
+    "${omp_env[@]}" "$BUILD/bench_infer" "$DATA" 2 > "$out/infer_$r.json"
     if [ "$have_torch" = 1 ]; then
         $PY bench/torch_lenet.py "$DATA" > "$out/torch_$r.json"
     fi
@@ -78,6 +87,17 @@ for name, k, fmt, lower_better in rows:
     else:
         rs = ""
     lines.append(f"| {name} | {o} | {p} | {rs} |")
+per_run = []
+for r in range(1, runs + 1):
+    lines_r = [json.loads(l) for l in open(f"{out}/train_2_{r}.json") if l.strip()]
+    sec = next(l for l in lines_r if l.get("event") == "epoch")["train_seconds"]
+    try:
+        lat = open(f"{out}/lat_{r}").read().strip()
+    except OSError:
+        lat = "null"
+    per_run.append(f"{sec:.2f} s ({lat} ns)" if lat != "null" else f"{sec:.2f} s")
+lines += ["", "Our 2-thread epochs run by run, with the CPU 0 <-> CPU 1 cache-line round trip measured "
+          "just before (bench/core_latency.c): " + ", ".join(per_run) + "."]
 if th:
     best = min(th["train1"], th["train2"])
     lines += ["", f"PyTorch's best epoch: {best:.2f} s; ours with 2 threads: {ours['train2']:.2f} s "
