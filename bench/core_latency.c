@@ -2,12 +2,13 @@
  * and back, for `make bench`.
  *
  * On a virtual machine the two CPUs are host threads that the host may place
- * near each other or far apart, and that changes over time (here: ~70 ns
- * round trips most of the time, ~320 ns in some periods). A training step
- * moves a few hundred KB of gradients and parameters between the two cores,
- * so 2-thread epochs run ~1.6x slower in the far periods. bench/run.sh
- * measures this before every 2-thread run and reports it with the times, so
- * a slow run can be told from a slow program.
+ * near each other or far apart, and that changes over time (here: ~60 ns
+ * round trips most of the time, ~320 ns in periods of some tens of seconds).
+ * A training step moves a few hundred KB of gradients and parameters between
+ * the two cores, and 2-thread epochs run up to ~1.7x slower in those periods
+ * (7 of 9 slow runs watched had a ~320 ns reading just before or after; 2
+ * did not). bench/run.sh measures it before every 2-thread run and reports
+ * it with the times, so that a slow run can be told from a slow program.
  *
  * Two threads pinned to CPUs 0 and 1 pass a counter back and forth through
  * one cache line; prints the mean round trip in ns. Exits 0 with "null" if
