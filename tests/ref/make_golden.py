@@ -111,26 +111,58 @@ def build_model():
     return model
 
 
-def generate(path):
-    torch.manual_seed(SEED)
-    model32 = build_model()
-    x32 = torch.randn(BATCH, 1, 32, 32, dtype=torch.float32)
-    labels = torch.randint(0, 10, (BATCH,))
-
-    init_state = {k: v.clone() for k, v in model32.state_dict().items()}
-    x = x32.double()
-    loss_fn = nn.CrossEntropyLoss()  # mean over the batch
-
+def new_records():
+    """An empty record list and its add(name, tensor or array) (float64)."""
     records = []  # list of (name, float64 numpy array)
 
     def add(name, t):
         arr = t.detach().cpu().numpy() if torch.is_tensor(t) else np.asarray(t)
         records.append((name, np.ascontiguousarray(arr, dtype=np.float64)))
 
+    return records, add
+
+
+def fixed_start(seed, batch):
+    """Seed torch, draw the float32 model (build_model) and one batch of
+    random images and labels, in that order. Returns the initial state,
+    the batch in float64, the labels, and the records holding input,
+    labels and the initial parameters, with their add()."""
+    torch.manual_seed(seed)
+    model32 = build_model()
+    x32 = torch.randn(batch, 1, 32, 32, dtype=torch.float32)
+    labels = torch.randint(0, 10, (batch,))
+    init_state = {k: v.clone() for k, v in model32.state_dict().items()}
+    x = x32.double()
+    records, add = new_records()
     add("input", x)
     add("labels", labels.double())
     for p in PARAM_NAMES:
         add("param." + p, init_state[p].double())
+    return init_state, x, labels, records, add
+
+
+def sgd_run(init_state, x, labels, steps, **sgd):
+    """Train a float64 copy of the model from init_state on the one batch
+    with torch.optim.SGD(**sgd); returns the loss at each step's forward
+    pass (before its update) and the final named parameters."""
+    model = build_model()
+    model.load_state_dict(init_state)
+    model = model.double()
+    loss_fn = nn.CrossEntropyLoss()  # mean over the batch
+    opt = torch.optim.SGD(model.parameters(), **sgd)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        step_loss = loss_fn(model(x), labels)
+        losses.append(step_loss.item())
+        step_loss.backward()
+        opt.step()
+    return losses, dict(model.named_parameters())
+
+
+def generate(path):
+    init_state, x, labels, records, add = fixed_start(SEED, BATCH)
+    loss_fn = nn.CrossEntropyLoss()  # mean over the batch
 
     # --- single forward/backward pass in float64 ---------------------------
     model = build_model()
@@ -151,19 +183,8 @@ def generate(path):
         add("grad." + p, params[p].grad)
 
     # --- 10 SGD steps from the same initial weights ------------------------
-    model = build_model()
-    model.load_state_dict(init_state)
-    model = model.double()
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    losses = []
-    for _ in range(SGD_STEPS):
-        opt.zero_grad()
-        step_loss = loss_fn(model(x), labels)
-        losses.append(step_loss.item())
-        step_loss.backward()
-        opt.step()
+    losses, params = sgd_run(init_state, x, labels, SGD_STEPS, lr=LR, momentum=MOMENTUM)
     add("sgd.losses", torch.tensor(losses, dtype=torch.float64))
-    params = dict(model.named_parameters())
     for p in PARAM_NAMES:
         add("final." + p, params[p])
 

@@ -34,12 +34,10 @@ Check a file:
 
 import sys
 
-import numpy as np
 import torch
-import torch.nn as nn
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from make_golden import LeNet5, PARAM_NAMES, write_file  # noqa: E402
+from make_golden import PARAM_NAMES, fixed_start, sgd_run, write_file  # noqa: E402
 
 SEED = 4242
 BATCH = 32
@@ -50,44 +48,11 @@ WEIGHT_DECAY = 5e-4
 
 
 def generate(path):
-    torch.manual_seed(SEED)
-    model32 = LeNet5()
-    with torch.no_grad():
-        for fc in (model32.fc1, model32.fc2, model32.fc3):
-            nn.init.normal_(fc.weight, mean=0.0, std=0.02)
-            nn.init.uniform_(fc.bias, -0.1, 0.1)
-    x32 = torch.randn(BATCH, 1, 32, 32, dtype=torch.float32)
-    labels = torch.randint(0, 10, (BATCH,))
-    init_state = {k: v.clone() for k, v in model32.state_dict().items()}
-    x = x32.double()
-    loss_fn = nn.CrossEntropyLoss()
-
-    records = []
-
-    def add(name, t):
-        arr = t.detach().cpu().numpy() if torch.is_tensor(t) else np.asarray(t)
-        records.append((name, np.ascontiguousarray(arr, dtype=np.float64)))
-
-    add("input", x)
-    add("labels", labels.double())
-    for p in PARAM_NAMES:
-        add("param." + p, init_state[p].double())
-
+    init_state, x, labels, records, add = fixed_start(SEED, BATCH)
     for tag, nesterov in (("plain", False), ("nesterov", True)):
-        model = LeNet5()
-        model.load_state_dict(init_state)
-        model = model.double()
-        opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
-                              nesterov=nesterov)
-        losses = []
-        for _ in range(STEPS):
-            opt.zero_grad()
-            loss = loss_fn(model(x), labels)
-            losses.append(loss.item())
-            loss.backward()
-            opt.step()
+        losses, params = sgd_run(init_state, x, labels, STEPS, lr=LR, momentum=MOMENTUM,
+                                 weight_decay=WEIGHT_DECAY, nesterov=nesterov)
         add(tag + ".losses", torch.tensor(losses, dtype=torch.float64))
-        params = dict(model.named_parameters())
         for p in PARAM_NAMES:
             add(tag + ".final." + p, params[p])
         print("%s: losses %s" % (tag, ", ".join("%.6f" % v for v in losses)))
