@@ -10,13 +10,7 @@
  * nt:    dot products with 16 lane-accumulators, reduced in a fixed tree.
  */
 #include "gemm_kernels.h"
-
-#ifndef LN_KSUFFIX
-#error "compile with -DLN_KSUFFIX=generic|avx2|avx512"
-#endif
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define KFN(name) CAT(name, LN_KSUFFIX)
+#include "kernel_suffix.h"
 
 #define MR 4
 #define NR 16

@@ -17,13 +17,7 @@
 #include <time.h>
 
 #include "lanes.h"
-
-#ifndef LN_KSUFFIX
-#error "compile with -DLN_KSUFFIX=generic|avx2|avx512"
-#endif
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define KFN(name) CAT(name, LN_KSUFFIX)
+#include "kernel_suffix.h"
 
 #define L LN_LANES
 #define K 5 /* LeNet's kernel size */
