@@ -83,6 +83,15 @@ expect_error() {
     fi
 }
 
+# Finish here, as a skip, when the real MNIST is not at $mnist; $1 (optional)
+# says what goes untested.
+require_mnist() {
+    if [ ! -f "$mnist/train/train-images-idx3-ubyte" ] && [ ! -f "$mnist/train-images-idx3-ubyte" ]; then
+        skip "real MNIST not found at $mnist (make data)${1:+: $1}"
+        finish
+    fi
+}
+
 be32() {
     printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"
 }

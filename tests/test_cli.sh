@@ -139,10 +139,7 @@ expect_error "eval with a missing checkpoint: exit 2, names it" 2 "$tmp/nope.ckp
 expect_error "eval with an empty checkpoint: exit 2, names it" 2 "$tmp/empty.ckpt" -- \
     eval --data "$mnist" --ckpt "$tmp/empty.ckpt" --threads 1
 
-if [ ! -f "$mnist/train/train-images-idx3-ubyte" ] && [ ! -f "$mnist/train-images-idx3-ubyte" ]; then
-    skip "real MNIST not found at $mnist (make data): train/eval run not tested"
-    finish
-fi
+require_mnist "train/eval run not tested"
 
 # The real-run checks use a subset of the real MNIST (2,000 train and 336
 # test images, MindSpore layout): each train/eval evaluates the whole test

@@ -109,10 +109,7 @@ check "inspect --help: exit 0, lists every option" \
 run train --data "$d" --max-steps 1 --threads 1 --ckpt-dir "$tmp/ck"
 check "train on 20x24 images: exit 2, one line saying LeNet-5 needs 28x28" eval '[ "$rc" -eq 2 ] && err_is_line "28x28"'
 
-if [ ! -f "$mnist/train/train-images-idx3-ubyte" ] && [ ! -f "$mnist/train-images-idx3-ubyte" ]; then
-    echo "skip: real MNIST not found at $mnist (make data)"
-    finish
-fi
+require_mnist
 run inspect --data "$mnist"
 check "MNIST train: the tutorial's lines (60000, (28, 28, 1), label 5)" \
     eval '[ "$rc" -eq 0 ] && has "Number of pictures contained in the mnist_ds: 60000" &&

@@ -16,10 +16,7 @@ set -u
 make_tmp
 cd "$tmp" || exit 1
 
-if [ ! -f "$mnist/train/train-images-idx3-ubyte" ] && [ ! -f "$mnist/train-images-idx3-ubyte" ]; then
-    echo "skip: real MNIST not found at $mnist (make data)"
-    finish
-fi
+require_mnist
 
 # A subset: 640 train images (20 steps of 32 per epoch), 100 test images.
 data=$tmp/mnist

@@ -31,10 +31,7 @@ check "train --help documents the schedules, groups, --resume and --log" \
     eval '[ "$rc" -eq 0 ] && grep -q -- "--lr-schedule NAME" "$tmp/out" && grep -q -- "--decay-epochs" "$tmp/out" &&
           grep -q -- "--group" "$tmp/out" && grep -q -- "--resume CKPT" "$tmp/out" && grep -q -- "--log FILE" "$tmp/out"'
 
-if [ ! -f "$mnist/train/train-images-idx3-ubyte" ] && [ ! -f "$mnist/train-images-idx3-ubyte" ]; then
-    echo "skip: real MNIST not found at $mnist (make data)"
-    finish
-fi
+require_mnist
 
 # A subset: 640 train images (20 steps of 32 per epoch), 100 test images.
 data=$tmp/mnist
