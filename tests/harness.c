@@ -67,3 +67,17 @@ void test_rm_tmpdir(const char *dir) {
     snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
+
+void test_dataset(ln_dataset *d, uint32_t n, uint8_t (*pixel)(uint32_t image, uint32_t k)) {
+    memset(d, 0, sizeof *d);
+    d->images.count = d->labels.count = n;
+    d->images.rows = d->images.cols = 28;
+    d->images.pixels = malloc((size_t)n * 784);
+    d->labels.labels = malloc(n ? n : 1);
+    if (!d->images.pixels || !d->labels.labels) {
+        fprintf(stderr, "test_dataset: out of memory\n");
+        exit(1);
+    }
+    for (uint32_t k = 0; k < n * 784; k++) d->images.pixels[k] = pixel(k / 784, k);
+    for (uint32_t i = 0; i < n; i++) d->labels.labels[i] = (uint8_t)(i % 10);
+}

@@ -5,6 +5,9 @@
 #define LENET_TEST_HARNESS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "lenet/idx.h"
 
 typedef struct {
     const char *name;
@@ -37,6 +40,11 @@ void test_rm_tmpdir(const char *dir);
 #ifndef TEST_UNDER_ASAN
 #define TEST_UNDER_ASAN 0
 #endif
+
+/* An in-memory data set of n 28x28 images: pixel k of the whole buffer
+ * (image k / 784) is pixel(k / 784, k); label of image i is i % 10. Free
+ * with ln_dataset_free. Exits on out of memory. */
+void test_dataset(ln_dataset *d, uint32_t n, uint8_t (*pixel)(uint32_t image, uint32_t k));
 
 /* Path of the repo's test data folder (env TEST_DATA or tests/data). */
 const char *test_data_dir(void);

@@ -253,17 +253,10 @@ static void test_shuffle_downscale(test_ctx *t) {
 
 #define NROWS 100
 
-static void make_dataset(ln_dataset *ds, uint32_t n) {
-    memset(ds, 0, sizeof *ds);
-    ds->images.count = n;
-    ds->images.rows = ds->images.cols = 28;
-    ds->images.pixels = malloc((size_t)n * 784);
-    ds->labels.count = n;
-    ds->labels.labels = malloc(n);
-    for (uint32_t i = 0; i < n; i++) {
-        memset(ds->images.pixels + (size_t)i * 784, (int)i, 784);
-        ds->labels.labels[i] = (uint8_t)(i % 10);
-    }
+/* Every pixel of image i is i (mod 256): a row is decodable from its pixels. */
+static uint8_t row_pixel(uint32_t image, uint32_t k) {
+    (void)k;
+    return (uint8_t)image;
 }
 
 /* Row index encoded in a transformed image: every pixel is lut[row]. */
@@ -330,7 +323,7 @@ static long epoch_rows(ln_pipeline *p, uint32_t *rows, int *label_ok, float *img
 
 static void test_pipeline(test_ctx *t) {
     ln_dataset ds;
-    make_dataset(&ds, NROWS);
+    test_dataset(&ds, NROWS, row_pixel);
     float lut[256];
     ln_normalize_lut(lut);
     int lut_distinct = 1;
@@ -523,7 +516,7 @@ static float rescale_chain(int v) {
  * a time), with 1 and 2 threads. */
 static void test_batch_values(test_ctx *t) {
     ln_dataset ds;
-    make_dataset(&ds, 256); /* row v: every pixel v */
+    test_dataset(&ds, 256, row_pixel); /* row v: every pixel v */
     for (int threads = 1; threads <= 2; threads++) {
         ln_pipeline p;
         ln_error err;
