@@ -37,11 +37,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     const int n = (int)test.images.count, EB = 256;
-    float lut[256];
-    ln_normalize_lut(lut);
     float *x = malloc(sizeof(float) * (size_t)n * 1024);
     int32_t *y = malloc(sizeof(int32_t) * (size_t)n);
-    ln_pipeline_rows(&test, lut, 0, n, threads, x, y);
+    ln_pipeline_rows(&test, 0, n, threads, x, y);
 
     ln_lenet net, one;
     if (ln_lenet_init(&net, 1, EB, threads, NULL, &err) || ln_lenet_init(&one, 1, 1, 1, NULL, &err)) {

@@ -193,15 +193,13 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
 }
 
 void ln_model_eval(ln_model *m, const ln_dataset *ds, long limit, ln_metrics *out) {
-    float lut[256];
-    ln_normalize_lut(lut);
     ln_metrics_reset(out);
     long n = ds->images.count;
     if (limit > 0 && limit < n) n = limit;
     const int B = m->net.max_batch;
     for (long first = 0; first < n; first += B) {
         const int rows = (int)(n - first < B ? n - first : B);
-        ln_pipeline_rows(ds, lut, (uint32_t)first, rows, m->net.threads, m->xbuf, m->ybuf);
+        ln_pipeline_rows(ds, (uint32_t)first, rows, m->net.threads, m->xbuf, m->ybuf);
         ln_lenet_forward(&m->net, m->xbuf, rows);
         ln_softmax_xent(m->net.act.logits, m->ybuf, rows, LN_CLASSES, NULL, m->lossbuf);
         ln_metrics_update(out, m->net.act.logits, m->ybuf, rows, m->lossbuf);

@@ -81,14 +81,12 @@ static ln_status judge(ln_report_ctx *r, ln_error *err) {
         s = ln_fail(err, LN_E_NOMEM, "out of memory for the report");
         goto out;
     }
-    float lut[256];
-    ln_normalize_lut(lut);
     ln_metrics met;
     ln_metrics_reset(&met);
     const size_t px = (size_t)ds.images.rows * ds.images.cols;
     for (uint32_t first = 0; first < n; first += (uint32_t)B) {
         const int rows = (int)(n - first < (uint32_t)B ? n - first : (uint32_t)B);
-        ln_pipeline_rows(&ds, lut, first, rows, m.net.threads, m.xbuf, m.ybuf);
+        ln_pipeline_rows(&ds, first, rows, m.net.threads, m.xbuf, m.ybuf);
         ln_lenet_forward(&m.net, m.xbuf, rows);
         ln_softmax_xent(m.net.act.logits, m.ybuf, rows, LN_CLASSES, NULL, m.lossbuf);
         ln_metrics_update(&met, m.net.act.logits, m.ybuf, rows, m.lossbuf);

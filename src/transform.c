@@ -89,8 +89,8 @@ void ln_normalize_lut(float lut[256]) {
     for (int v = 0; v < 256; v++) lut[v] = ln_normalize_px((float)v);
 }
 
-void ln_transform_image(const uint8_t *src, int sh, int sw, const float lut[256], float *out) {
+void ln_transform_image(const uint8_t *src, int sh, int sw, float *out) {
     uint8_t tmp[32 * 32];
     ln_resize_linear_u8(src, sh, sw, tmp, 32, 32);
-    for (int i = 0; i < 32 * 32; i++) out[i] = lut[tmp[i]];
+    for (int i = 0; i < 32 * 32; i++) out[i] = ln_normalize_px((float)tmp[i]);
 }

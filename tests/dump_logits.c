@@ -44,11 +44,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dump_logits: out of memory\n");
         return 1;
     }
-    float lut[256];
-    ln_normalize_lut(lut);
     for (uint32_t first = 0; first < n; first += (uint32_t)B) {
         const int rows = (int)(n - first < (uint32_t)B ? n - first : (uint32_t)B);
-        ln_pipeline_rows(&ds, lut, first, rows, 2, images + (size_t)first * 1024, labels + first);
+        ln_pipeline_rows(&ds, first, rows, 2, images + (size_t)first * 1024, labels + first);
         ln_lenet_forward(&m.net, images + (size_t)first * 1024, rows);
         memcpy(logits + (size_t)first * 10, m.net.act.logits, sizeof(float) * 10 * (size_t)rows);
     }

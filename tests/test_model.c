@@ -202,11 +202,9 @@ static void test_predict(test_ctx *t, const ln_dataset *d) {
     ln_model m;
     ln_error err;
     if (ln_model_init(&m, &CFG, &err)) return;
-    float lut[256];
-    ln_normalize_lut(lut);
     static float x[20 * 1024], probs[200];
     int32_t y[20];
-    ln_pipeline_rows(d, lut, 0, 20, 1, x, y); /* 20 rows with max_batch 8: three chunks */
+    ln_pipeline_rows(d, 0, 20, 1, x, y); /* 20 rows with max_batch 8: three chunks */
     ln_model_predict(&m, x, 20, probs);
     int ok = 1;
     for (int r = 0; r < 20; r++) {

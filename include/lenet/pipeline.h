@@ -42,7 +42,6 @@ typedef struct {
     uint8_t *resized;     /* (n, 32, 32) every image after Resize */
     ln_mt64 shuffle_rng;  /* continues across epochs */
     int epoch;            /* epochs prepared so far */
-    float lut[256];
 } ln_pipeline;
 
 ln_status ln_pipeline_init(ln_pipeline *p, const ln_dataset *ds, const ln_pipeline_config *cfg,
@@ -60,7 +59,7 @@ int ln_pipeline_num_batches(const ln_pipeline *p);
 int ln_pipeline_batch(const ln_pipeline *p, int b, float *images, int32_t *labels);
 
 /* Transform rows [first, first+count) of a data set in file order (eval). */
-void ln_pipeline_rows(const ln_dataset *ds, const float lut[256], uint32_t first, int count,
-                      int threads, float *images, int32_t *labels);
+void ln_pipeline_rows(const ln_dataset *ds, uint32_t first, int count, int threads, float *images,
+                      int32_t *labels);
 
 #endif

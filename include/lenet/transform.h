@@ -32,10 +32,12 @@ static inline float ln_normalize_px(float v) {
     return b + LN_SHIFT2;
 }
 
-/* ln_normalize_px for every value: lut[v] = ln_normalize_px(v). */
+/* ln_normalize_px for every value: lut[v] = ln_normalize_px(v) (a table of
+ * the values, for tests and tools). */
 void ln_normalize_lut(float lut[256]);
 
-/* Full map chain for one 28x28 (any size) uint8 image -> 32x32 floats. */
-void ln_transform_image(const uint8_t *src, int sh, int sw, const float lut[256], float *out32x32);
+/* Full map chain for one 28x28 (any size) uint8 image -> 32x32 floats:
+ * resize, then ln_normalize_px on every pixel. */
+void ln_transform_image(const uint8_t *src, int sh, int sw, float *out32x32);
 
 #endif

@@ -59,8 +59,6 @@ int cmd_predict(int argc, char **argv) {
         ln_ckpt_free(&ck);
     }
     /* Read and prepare every image first: a bad file stops before any output. */
-    float lut[256];
-    ln_normalize_lut(lut);
     float *x = malloc(sizeof(float) * (size_t)n * LN_IMG * LN_IMG);
     float *probs = malloc(sizeof(float) * (size_t)n * LN_CLASSES);
     uint8_t(*prepared)[28 * 28] = malloc(sizeof *prepared * (size_t)n);
@@ -75,7 +73,7 @@ int cmd_predict(int argc, char **argv) {
         ln_image im;
         if (ln_image_read_gray(path, &im, &err)) { rc = cli_fail(&err); break; }
         if (ln_prepare_digit(im.data, im.width, im.height, path, prepared[i], NULL, &err)) rc = cli_fail(&err);
-        else ln_transform_image(prepared[i], 28, 28, lut, x + (size_t)i * LN_IMG * LN_IMG);
+        else ln_transform_image(prepared[i], 28, 28, x + (size_t)i * LN_IMG * LN_IMG);
         ln_image_free(&im);
     }
     ln_model m;
