@@ -46,12 +46,15 @@ $PY - "$out" "$RUNS" "$have_torch" <<'PYEOF'
 import json, os, platform, statistics, subprocess, sys
 out, runs, have_torch = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 med = statistics.median
-def ours_train(t):
+def train_secs(t):
+    """Our epoch seconds with t threads, run by run."""
     v = []
     for r in range(1, runs + 1):
         lines = [json.loads(l) for l in open(f"{out}/train_{t}_{r}.json") if l.strip()]
         v.append(next(l for l in lines if l.get("event") == "epoch")["train_seconds"])
-    return med(v)
+    return v
+def ours_train(t):
+    return med(train_secs(t))
 def rss(t):
     return med(int(open(f"{out}/rss_{t}_{r}").read().split()[-1]) / 1024 for r in range(1, runs + 1))
 acc = [json.loads(l) for l in open(f"{out}/train_2_1.json") if l.strip()][0]["test_accuracy"]
@@ -88,9 +91,7 @@ for name, k, fmt, lower_better in rows:
         rs = ""
     lines.append(f"| {name} | {o} | {p} | {rs} |")
 per_run = []
-for r in range(1, runs + 1):
-    lines_r = [json.loads(l) for l in open(f"{out}/train_2_{r}.json") if l.strip()]
-    sec = next(l for l in lines_r if l.get("event") == "epoch")["train_seconds"]
+for r, sec in enumerate(train_secs(2), 1):
     try:
         lat = open(f"{out}/lat_{r}").read().strip()
     except OSError:
