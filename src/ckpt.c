@@ -352,24 +352,16 @@ ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, c
                            ln_error *err) {
     const int with_crc = opts && opts->with_crc;
     char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return ln_fail(err, LN_E_USAGE, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return ln_fail(err, LN_E_SYSTEM, "%s: cannot create (%s); check the folder exists and is writable", tmp, strerror(errno));
+    int fd;
+    ln_status s = ln_tmp_create(path, tmp, sizeof tmp, &fd, err);
+    if (s) return s;
     uLong crc = crc32(0L, Z_NULL, 0);
-    ln_status s = LN_OK;
     for (int i = 0; i < n && !s; i++) {
         size_t len;
         uint8_t *rec = encode_record(&items[i], &len);
         if (!rec) { s = ln_fail(err, LN_E_NOMEM, "out of memory writing %s", path); break; }
         crc = crc32(crc, rec, (uInt)len);
-        size_t off = 0;
-        while (off < len) {
-            ssize_t w = write(fd, rec + off, len - off);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) { s = ln_fail(err, LN_E_SYSTEM, "%s: write failed (%s)", tmp, strerror(errno)); break; }
-            off += (size_t)w;
-        }
+        s = ln_write_all(fd, rec, len, tmp, err);
         free(rec);
         if (!s && opts && opts->after_record) opts->after_record(opts->user, i, n);
     }
@@ -380,10 +372,9 @@ ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, c
         memcpy(trailer, "crc_num", 7);
         uint64_t v = crc;
         for (int i = 16; i >= 7; i--, v >>= 8) trailer[i] = (uint8_t)v;
-        if (write(fd, trailer, 17) != 17) s = ln_fail(err, LN_E_SYSTEM, "%s: write failed (%s)", tmp, strerror(errno));
+        s = ln_write_all(fd, trailer, sizeof trailer, tmp, err);
     }
-    if (!s && fsync(fd) != 0) s = ln_fail(err, LN_E_SYSTEM, "%s: fsync failed (%s)", tmp, strerror(errno));
-    if (close(fd) != 0 && !s) s = ln_fail(err, LN_E_SYSTEM, "%s: close failed (%s)", tmp, strerror(errno));
+    s = ln_sync_close(fd, tmp, s, err);
     if (!s) s = place(tmp, path, opts && opts->no_replace, err);
     if (s) { unlink(tmp); return s; }
     ln_fsync_parent_dir(path); /* make the rename durable */

@@ -14,6 +14,16 @@
 
 ln_status ln_write_file_atomic(const char *path, const void *data, size_t n, ln_error *err);
 
+/* The pieces, for writers that produce their bytes as they go (ckpt.c):
+ * ln_tmp_create opens `<path>.tmp.<pid>` (0644, truncated) into *fd, its
+ * name in tmp[tmpsz];
+ * ln_write_all writes all n bytes (short writes and EINTR retried);
+ * ln_sync_close fsyncs and closes fd, keeping an earlier error `s`.
+ * Errors name `tmp`. The caller renames tmp into place (or unlinks it). */
+ln_status ln_tmp_create(const char *path, char *tmp, size_t tmpsz, int *fd, ln_error *err);
+ln_status ln_write_all(int fd, const void *data, size_t n, const char *tmp, ln_error *err);
+ln_status ln_sync_close(int fd, const char *tmp, ln_status s, ln_error *err);
+
 /* fsync the folder that holds `path`, so that a rename into it survives a
  * crash (best effort: errors are ignored, the data itself is already synced).
  * Shared by every writer that renames a temporary file into place. */
