@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,7 +67,18 @@ void cli_fmt_float(char *buf, int size, float v) {
     }
 }
 
+/* Every CPU the process may use. The re-executed train/eval/predict run with
+ * OMP_PROC_BIND set, and the OpenMP runtime then pins the initial thread to
+ * one place before main: its affinity mask holds a single CPU. The runtime's
+ * place list was built from the mask as it was before that pinning, so when
+ * places exist their CPUs are counted instead of the (narrowed) mask. */
 int cli_ncpus(void) {
+    int places = omp_get_num_places();
+    if (places > 0) {
+        int n = 0;
+        for (int p = 0; p < places; p++) n += omp_get_place_num_procs(p);
+        if (n > 0) return n;
+    }
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
         int n = CPU_COUNT(&set);

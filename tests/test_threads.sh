@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# test_threads.sh - without --threads, train, eval and predict use every CPU
+# the process may use. The CLI re-executes itself with OMP_PROC_BIND set,
+# which pins the initial thread before main; the count must be read from
+# the runtime's places, not the narrowed affinity mask. Checked by what
+# train echoes and, for all three commands, by the threads each one creates
+# (strace counts clone calls): the default must create as many as an
+# explicit --threads $(nproc) and more than --threads 1.
+set -u
+. "$(dirname "$0")/lib.sh"
+make_tmp
+require_mnist "default thread count"
+ncpu=$(nproc)
+if [ "$ncpu" -lt 2 ]; then skip "only $ncpu CPU: nothing to show"; finish; fi
+
+mnist_subset "$tmp/d" 640 200
+run train --data "$tmp/d" --max-steps 4 --ckpt-dir "$tmp/ck" --print-every 0
+check "train without --threads echoes threads=$ncpu" grep -q "threads=$ncpu " "$tmp/out"
+ck=$(ls "$tmp"/ck/*.ckpt | head -1)
+imgs=()
+for i in $(seq 0 39); do
+    $lenet inspect --data "$tmp/d" --split test --index "$i" --png "$tmp/d$i.png" >/dev/null 2>&1
+    imgs+=("$tmp/d$i.png")
+done
+
+if ! command -v strace >/dev/null; then skip "strace missing: thread creation not counted"; finish; fi
+clones() { # ARGS... -> number of threads the command created (all processes)
+    strace -f -qq -e trace=clone,clone3 -o "$tmp/strace" "$lenet" "$@" >/dev/null 2>&1
+    grep -cE 'clone3?\(.*CLONE_THREAD' "$tmp/strace"
+}
+for cmd in train eval predict; do
+    case $cmd in
+    train) args=(train --data "$tmp/d" --max-steps 2 --ckpt-dir "$tmp/ck-$RANDOM" --print-every 0) ;;
+    eval) args=(eval --data "$tmp/d" --ckpt "$ck") ;;
+    predict) args=(predict --ckpt "$ck" "${imgs[@]}") ;;
+    esac
+    d=$(clones "${args[@]}")
+    n=$(clones "${args[@]}" --threads "$ncpu")
+    one=$(clones "${args[@]}" --threads 1)
+    if [ "$d" -eq "$n" ] && [ "$d" -gt "$one" ]; then
+        pass "$cmd without --threads creates as many threads as --threads $ncpu ($d), more than --threads 1 ($one)"
+    else
+        fail "$cmd without --threads created $d threads; --threads $ncpu $n, --threads 1 $one"
+    fi
+done
+finish
