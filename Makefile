@@ -30,9 +30,9 @@ TESTS   += test_image
 LDLIBS  += -lpng
 
 # Model layer, Momentum in full, rate schedules, callbacks (issues 4 and 5).
-LIB_SRC += src/lr_schedule.c src/model_ckpt.c src/callbacks.c src/prepare.c
+LIB_SRC += src/lr_schedule.c src/model_ckpt.c src/callbacks.c src/prepare.c src/load.c
 CLI_SRC += src/cli/train_opts.c src/cli/monitor.c src/cli/cmd_predict.c
-TESTS   += test_optim test_sgd_ref test_prepare test_model
+TESTS   += test_optim test_sgd_ref test_prepare test_model test_load
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o \
            $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o

@@ -6,53 +6,24 @@
 #include <string.h>
 
 #include "lenet/fileio.h"
-
-static void shape_str(char *buf, size_t size, const int64_t *d, int n) {
-    size_t k = (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < n && k < size; i++)
-        k += (size_t)snprintf(buf + k, size - k, "%s%lld", i ? ", " : "", (long long)d[i]);
-    if (k < size) snprintf(buf + k, size - k, ")");
-}
+#include "lenet/load.h"
 
 ln_status ln_export_find_net(const ln_ckpt *c, const char *path, ln_export_net *out, ln_error *err) {
     memset(out, 0, sizeof *out);
-    const int b1 = ln_ckpt_get(c, "conv1.bias") != NULL, b2 = ln_ckpt_get(c, "conv2.bias") != NULL;
-    if (b1 != b2)
-        return ln_fail(err, LN_E_INPUT, "%s: has %s but not %s; a LeNet-5 checkpoint has both conv biases or "
-                       "neither", path, b1 ? "conv1.bias" : "conv2.bias", b1 ? "conv2.bias" : "conv1.bias");
+    int cb = 0;
+    ln_status s = ln_ckpt_conv_bias(c, path, &cb, err);
+    if (s) return s;
     /* The network's own parameter table is the reference for names and shapes. */
     ln_lenet net;
-    ln_status s = ln_lenet_init(&net, b1, 1, 1, NULL, err);
-    if (s) return s;
-    out->conv_bias = b1;
-    for (int i = 0; i < net.n_tensors && !s; i++) {
-        const ln_tensor_info *ti = &net.info[i];
-        const ln_ckpt_entry *e = ln_ckpt_get(c, ti->name);
-        int64_t want[4];
-        for (int d = 0; d < ti->ndim; d++) want[d] = ti->shape[d];
-        char ws[64], gs[96];
-        shape_str(ws, sizeof ws, want, ti->ndim);
-        if (!e) {
-            s = ln_fail(err, LN_E_INPUT, "%s: no tensor %s %s; not a LeNet-5 checkpoint (see `lenet summary`)",
-                        path, ti->name, ws);
-            break;
+    if ((s = ln_lenet_init(&net, cb, 1, 1, NULL, err))) return s;
+    if (!(s = ln_ckpt_check_tensors(c, path, net.info, net.n_tensors, "", NULL, err))) {
+        out->conv_bias = cb;
+        for (int i = 0; i < net.n_tensors; i++) {
+            out->t[out->n++] = ln_ckpt_get(c, net.info[i].name);
+            out->n_params += (long)net.info[i].size;
         }
-        int same = e->ndim == ti->ndim && e->count == ti->size;
-        for (int d = 0; same && d < ti->ndim; d++) same = e->dims[d] == ti->shape[d];
-        shape_str(gs, sizeof gs, e->dims, e->ndim);
-        if (!same)
-            s = ln_fail(err, LN_E_INPUT, "%s: tensor %s has shape %s, LeNet-5 needs %s", path, ti->name, gs, ws);
-        else if (strcmp(e->dtype, "Float32"))
-            s = ln_fail(err, LN_E_INPUT, "%s: tensor %s has dtype %s; only Float32 networks can be exported",
-                        path, ti->name, e->dtype);
-        else if (e->nbytes != ti->size * sizeof(float))
-            s = ln_fail(err, LN_E_INPUT, "%s: tensor %s has %zu content bytes, expected %zu", path, ti->name,
-                        e->nbytes, ti->size * sizeof(float));
-        out->t[out->n++] = e;
-        out->n_params += (long)ti->size;
     }
     ln_lenet_free(&net);
-    if (s) memset(out, 0, sizeof *out);
     return s;
 }
 

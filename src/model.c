@@ -10,6 +10,7 @@
 
 #include "lenet/loss.h"
 #include "lenet/transform.h"
+#include "load_internal.h"
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -193,30 +194,9 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
 }
 
 void ln_model_eval(ln_model *m, const ln_dataset *ds, long limit, ln_metrics *out) {
-    ln_metrics_reset(out);
-    long n = ds->images.count;
-    if (limit > 0 && limit < n) n = limit;
-    const int B = m->net.max_batch;
-    for (long first = 0; first < n; first += B) {
-        const int rows = (int)(n - first < B ? n - first : B);
-        ln_pipeline_rows(ds, (uint32_t)first, rows, m->net.threads, m->xbuf, m->ybuf);
-        ln_lenet_forward(&m->net, m->xbuf, rows);
-        ln_softmax_xent(m->net.act.logits, m->ybuf, rows, LN_CLASSES, NULL, m->lossbuf);
-        ln_metrics_update(out, m->net.act.logits, m->ybuf, rows, m->lossbuf);
-    }
+    ln_lenet_eval_into(&m->net, ds, limit, out, m->xbuf, m->ybuf, m->lossbuf);
 }
 
 void ln_model_predict(ln_model *m, const float *images, int B, float *probs) {
-    const int mb = m->net.max_batch;
-    for (int first = 0; first < B; first += mb) {
-        const int rows = B - first < mb ? B - first : mb;
-        ln_lenet_forward(&m->net, images + (size_t)first * LN_IMG * LN_IMG, rows);
-        for (int r = 0; r < rows; r++) {
-            const float *z = m->net.act.logits + (size_t)r * LN_CLASSES;
-            double mx = z[0], e[LN_CLASSES], sum = 0.0;
-            for (int c = 1; c < LN_CLASSES; c++) if (z[c] > mx) mx = z[c];
-            for (int c = 0; c < LN_CLASSES; c++) sum += e[c] = exp((double)z[c] - mx);
-            for (int c = 0; c < LN_CLASSES; c++) probs[(size_t)(first + r) * LN_CLASSES + c] = (float)(e[c] / sum);
-        }
-    }
+    ln_lenet_predict(&m->net, images, B, probs);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lenet/load.h"
 #include "lenet/model.h"
 
 #define MAX_ITEMS (2 * LN_MAX_TENSORS + LN_MAX_GROUPS + 16)
@@ -93,65 +94,26 @@ ln_status ln_model_save(const ln_model *m, const char *path, ln_error *err) {
     return ln_model_save_ex(m, path, NULL, err);
 }
 
-static void shape_str(char *buf, size_t sz, const int64_t *dims, int ndim) {
-    size_t o = (size_t)snprintf(buf, sz, "(");
-    for (int d = 0; d < ndim && o < sz; d++)
-        o += (size_t)snprintf(buf + o, sz - o, d ? ", %lld" : "%lld", (long long)dims[d]);
-    if (o < sz) snprintf(buf + o, sz - o, ")");
-}
-
-/* Entry `name` must exist with exactly the shape of tensor ti, Float32. */
-static ln_status check_like(const ln_ckpt *c, const char *path, const char *name, const ln_tensor_info *ti,
-                            const char *hint, ln_error *err) {
-    const ln_ckpt_entry *e = ln_ckpt_get(c, name);
-    int64_t want[4];
-    for (int d = 0; d < ti->ndim; d++) want[d] = ti->shape[d];
-    char ws[64], gs[64];
-    shape_str(ws, sizeof ws, want, ti->ndim);
-    if (!e) return ln_fail(err, LN_E_INPUT, "%s: no tensor %s %s in the checkpoint%s", path, name, ws, hint);
-    shape_str(gs, sizeof gs, e->dims, e->ndim);
-    int same = e->ndim == ti->ndim && e->count == ti->size;
-    for (int d = 0; same && d < ti->ndim; d++) same = e->dims[d] == ti->shape[d];
-    if (!same)
-        return ln_fail(err, LN_E_INPUT, "%s: tensor %s has shape %s, the network needs %s", path, name, gs, ws);
-    if (strcmp(e->dtype, "Float32"))
-        return ln_fail(err, LN_E_INPUT, "%s: tensor %s has dtype %s, expected Float32", path, name, e->dtype);
-    return LN_OK;
-}
-
-static ln_status check_network(const ln_model *m, const ln_ckpt *c, const char *path, ln_error *err) {
-    const ln_lenet *net = &m->net;
-    ln_status s = LN_OK;
-    for (int t = 0; t < net->n_tensors && !s; t++) {
-        const char *nm = net->info[t].name;
-        s = check_like(c, path, nm, &net->info[t],
-                       strstr(nm, "conv") && strstr(nm, "bias")
-                           ? "; it may be a network without conv bias: try --conv-bias off" : "", err);
-    }
-    if (!s && !net->conv_bias && ln_ckpt_get(c, "conv1.bias"))
-        s = ln_fail(err, LN_E_INPUT, "%s: the checkpoint has conv biases but the network has none; use "
-                    "--conv-bias on", path);
+ln_status ln_model_load_weights_ckpt(ln_model *m, const ln_ckpt *c, const char *path, ln_error *err) {
+    /* Validate every tensor first, then copy: never a partial load. */
+    ln_status s = ln_ckpt_check_net(c, path, &m->net, err);
+    if (!s) ln_ckpt_copy_tensors(c, m->net.info, m->net.n_tensors, "", m->net.params);
     return s;
 }
 
-static void copy_tensors(float *dst, const ln_lenet *net, const ln_ckpt *c, const char *prefix) {
-    char name[80];
-    for (int t = 0; t < net->n_tensors; t++) {
-        const ln_tensor_info *ti = &net->info[t];
-        snprintf(name, sizeof name, "%s%s", prefix, ti->name);
-        memcpy(dst + ti->offset, ln_ckpt_get(c, name)->data, ti->size * sizeof(float));
-    }
-}
-
-ln_status ln_model_load_weights(ln_model *m, const char *path, ln_error *err) {
+/* Read `path`, then run `load` on it. */
+static ln_status with_ckpt(ln_model *m, const char *path,
+                           ln_status (*load)(ln_model *, const ln_ckpt *, const char *, ln_error *), ln_error *err) {
     ln_ckpt c;
     ln_status s = ln_ckpt_read(path, &c, err);
     if (s) return s;
-    /* Validate every tensor first, then copy: never a partial load. */
-    s = check_network(m, &c, path, err);
-    if (!s) copy_tensors(m->net.params, &m->net, &c, "");
+    s = load(m, &c, path, err);
     ln_ckpt_free(&c);
     return s;
+}
+
+ln_status ln_model_load_weights(ln_model *m, const char *path, ln_error *err) {
+    return with_ckpt(m, path, ln_model_load_weights_ckpt, err);
 }
 
 /* An Int32 entry of `count` elements (0 = scalar). */
@@ -173,34 +135,28 @@ static const int32_t *get_int(const ln_ckpt *c, const char *path, const char *na
     return (const int32_t *)(const void *)e->data;
 }
 
-ln_status ln_model_load_state(ln_model *m, const char *path, ln_error *err) {
-    ln_ckpt c;
-    ln_status s = ln_ckpt_read(path, &c, err);
-    if (s) return s;
-    s = check_network(m, &c, path, err);
-    char name[80];
-    for (int t = 0; t < m->net.n_tensors && !s; t++) {
-        snprintf(name, sizeof name, "moments.%s", m->net.info[t].name);
-        s = check_like(&c, path, name, &m->net.info[t], "; a checkpoint without optimizer state can only start a new "
-                       "run (--init)", err);
-    }
-    const int32_t *ep = get_int(&c, path, "train.epoch", 0, &s, err);
-    const int32_t *st = get_int(&c, path, "train.step", 0, &s, err);
-    const int32_t *spe = get_int(&c, path, "train.steps_per_epoch", 0, &s, err);
-    const int32_t *gs = get_int(&c, path, "train.global_step", 0, &s, err);
-    const int32_t *seed = get_int(&c, path, "train.seed", 0, &s, err);
-    const int32_t *bs = get_int(&c, path, "train.batch_size", 0, &s, err);
-    const int32_t *sh = get_int(&c, path, "train.shuffle", 0, &s, err);
-    const int32_t *rows = get_int(&c, path, "train.rows", 0, &s, err);
-    const int32_t *hash = get_int(&c, path, "train.order_hash", 2, &s, err);
-    const int32_t *rng = get_int(&c, path, "train.shuffle_rng", 625, &s, err);
+ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *path, ln_error *err) {
+    ln_status s = ln_ckpt_check_net(c, path, &m->net, err);
+    if (!s)
+        s = ln_ckpt_check_tensors(c, path, m->net.info, m->net.n_tensors, "moments.",
+                                  "a checkpoint without optimizer state can only start a new run (--init)", err);
+    const int32_t *ep = get_int(c, path, "train.epoch", 0, &s, err);
+    const int32_t *st = get_int(c, path, "train.step", 0, &s, err);
+    const int32_t *spe = get_int(c, path, "train.steps_per_epoch", 0, &s, err);
+    const int32_t *gs = get_int(c, path, "train.global_step", 0, &s, err);
+    const int32_t *seed = get_int(c, path, "train.seed", 0, &s, err);
+    const int32_t *bs = get_int(c, path, "train.batch_size", 0, &s, err);
+    const int32_t *sh = get_int(c, path, "train.shuffle", 0, &s, err);
+    const int32_t *rows = get_int(c, path, "train.rows", 0, &s, err);
+    const int32_t *hash = get_int(c, path, "train.order_hash", 2, &s, err);
+    const int32_t *rng = get_int(c, path, "train.shuffle_rng", 625, &s, err);
     if (!s && (*ep < 1 || *st < 1 || *spe < 1 || *st > *spe || *gs < 1 || *bs < 1 || *rows < 1 ||
                (int64_t)(*ep - 1) * *spe + *st != *gs || (uint32_t)rng[624] > 312))
         s = ln_fail(err, LN_E_INPUT, "%s: inconsistent training position (epoch %d, step %d of %d, global step %d); "
                     "the checkpoint is corrupt", path, *ep, *st, *spe, *gs);
     if (!s) {
-        copy_tensors(m->net.params, &m->net, &c, "");
-        copy_tensors(m->opt.moments, &m->net, &c, "moments.");
+        ln_ckpt_copy_tensors(c, m->net.info, m->net.n_tensors, "", m->net.params);
+        ln_ckpt_copy_tensors(c, m->net.info, m->net.n_tensors, "moments.", m->opt.moments);
         m->opt.global_step = *gs;
         m->global_step = *gs;
         ln_train_position *q = &m->pos;
@@ -213,6 +169,9 @@ ln_status ln_model_load_state(ln_model *m, const char *path, ln_error *err) {
         q->rng_idx = rng[624];
         q->have_rng = 1;
     }
-    ln_ckpt_free(&c);
     return s;
+}
+
+ln_status ln_model_load_state(ln_model *m, const char *path, ln_error *err) {
+    return with_ckpt(m, path, ln_model_load_state_ckpt, err);
 }

@@ -13,7 +13,8 @@
 #include "lenet/fileio.h"
 #include "lenet/loss.h"
 #include "lenet/metrics.h"
-#include "lenet/model.h"
+#include "lenet/load.h"
+#include "lenet/pipeline.h"
 #include "lenet/plot.h"
 #include "lenet/samples.h"
 #include "lenet/transform.h"
@@ -52,26 +53,30 @@ static ln_status make_dir(const char *dir, ln_error *err) {
 /* Evaluate the checkpoint on every test image: confusion matrix, and the
  * misclassified images (up to LN_REPORT_MAX_MISTAKES) as a captioned grid. */
 static ln_status judge(ln_report_ctx *r, ln_error *err) {
-    ln_ckpt ck;
-    ln_status s = ln_ckpt_read(r->ckpt_path, &ck, err);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const int B = 256;
+    const ln_load_opts lo = {.conv_bias = -1, .max_batch = B, .threads = ncpu > 0 ? (int)(ncpu < 16 ? ncpu : 16) : 1};
+    ln_lenet net;
+    ln_status s = ln_lenet_load(&net, r->ckpt_path, &lo, err);
     if (s) return s;
-    r->conv_bias = ln_ckpt_get(&ck, "conv1.bias") != NULL;
-    ln_ckpt_free(&ck);
+    r->conv_bias = net.conv_bias;
     ln_dataset ds;
-    if ((s = ln_dataset_load(r->data_dir, "test", &ds, err))) return s;
+    if ((s = ln_dataset_load(r->data_dir, "test", &ds, err))) { ln_lenet_free(&net); return s; }
+    float *xbuf = NULL;
+    int32_t *ybuf = NULL;
+    double *lossbuf = NULL;
     if (ds.images.rows != 28 || ds.images.cols != 28) {
         s = ln_fail(err, LN_E_INPUT, "%s: test images are %ux%u; LeNet-5 here needs 28x28", r->data_dir,
                     ds.images.rows, ds.images.cols);
-        ln_dataset_free(&ds);
-        return s;
+        goto out;
     }
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const int B = 256;
-    ln_model_config mc = {.conv_bias = r->conv_bias, .batch_size = B, .lr = 0.01f, .momentum = 0.9f,
-                          .loss_scale = 1.f, .threads = ncpu > 0 ? (int)(ncpu < 16 ? ncpu : 16) : 1};
-    ln_model m;
-    if ((s = ln_model_init(&m, &mc, err))) { ln_dataset_free(&ds); return s; }
-    if ((s = ln_model_load_weights(&m, r->ckpt_path, err))) goto out;
+    xbuf = malloc(sizeof(float) * B * LN_IMG * LN_IMG);
+    ybuf = malloc(sizeof(int32_t) * B);
+    lossbuf = malloc(sizeof(double) * B);
+    if (!xbuf || !ybuf || !lossbuf) {
+        s = ln_fail(err, LN_E_NOMEM, "out of memory for the report");
+        goto out;
+    }
 
     const uint32_t n = ds.images.count;
     ln_grid_cell *cells = calloc(LN_REPORT_MAX_MISTAKES, sizeof *cells);
@@ -86,12 +91,12 @@ static ln_status judge(ln_report_ctx *r, ln_error *err) {
     const size_t px = (size_t)ds.images.rows * ds.images.cols;
     for (uint32_t first = 0; first < n; first += (uint32_t)B) {
         const int rows = (int)(n - first < (uint32_t)B ? n - first : (uint32_t)B);
-        ln_pipeline_rows(&ds, first, rows, m.net.threads, m.xbuf, m.ybuf);
-        ln_lenet_forward(&m.net, m.xbuf, rows);
-        ln_softmax_xent(m.net.act.logits, m.ybuf, rows, LN_CLASSES, NULL, m.lossbuf);
-        ln_metrics_update(&met, m.net.act.logits, m.ybuf, rows, m.lossbuf);
+        ln_pipeline_rows(&ds, first, rows, net.threads, xbuf, ybuf);
+        ln_lenet_forward(&net, xbuf, rows);
+        ln_softmax_xent(net.act.logits, ybuf, rows, LN_CLASSES, NULL, lossbuf);
+        ln_metrics_update(&met, net.act.logits, ybuf, rows, lossbuf);
         for (int i = 0; i < rows; i++) {
-            int pred = ln_argmax(m.net.act.logits + (size_t)i * LN_CLASSES, LN_CLASSES), truth = m.ybuf[i];
+            int pred = ln_argmax(net.act.logits + (size_t)i * LN_CLASSES, LN_CLASSES), truth = ybuf[i];
             if (pred == truth || r->shown_mistakes >= LN_REPORT_MAX_MISTAKES) continue;
             int k = r->shown_mistakes++;
             snprintf(caps[k], sizeof caps[k], "%d as %d", truth, pred);
@@ -123,7 +128,8 @@ static ln_status judge(ln_report_ctx *r, ln_error *err) {
     free(cells);
     free(caps);
 out:
-    ln_model_free(&m);
+    free(xbuf), free(ybuf), free(lossbuf);
+    ln_lenet_free(&net);
     ln_dataset_free(&ds);
     return s;
 }

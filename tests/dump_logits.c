@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lenet/model.h"
+#include "lenet/load.h"
+#include "lenet/pipeline.h"
 #include "lenet/transform.h"
 
 static int fail(const ln_error *err) {
@@ -25,18 +26,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     ln_error err;
-    ln_ckpt ck;
-    if (ln_ckpt_read(argv[1], &ck, &err)) return fail(&err);
-    const int conv_bias = ln_ckpt_get(&ck, "conv1.bias") != NULL;
-    ln_ckpt_free(&ck);
+    const int B = 256;
+    ln_lenet net;
+    const ln_load_opts lo = {.conv_bias = -1, .max_batch = B, .threads = 2};
+    if (ln_lenet_load(&net, argv[1], &lo, &err)) return fail(&err);
     ln_dataset ds;
     if (ln_dataset_load(argv[2], "test", &ds, &err)) return fail(&err);
-    const int B = 256;
-    ln_model_config mc = {.conv_bias = conv_bias, .batch_size = B, .lr = 0.01f, .momentum = 0.9f,
-                          .loss_scale = 1.f, .threads = 2};
-    ln_model m;
-    if (ln_model_init(&m, &mc, &err)) return fail(&err);
-    if (ln_model_load_weights(&m, argv[1], &err)) return fail(&err);
     const uint32_t n = ds.images.count;
     int32_t *labels = malloc(sizeof *labels * n);
     float *images = malloc(sizeof *images * (size_t)n * 1024), *logits = malloc(sizeof *logits * (size_t)n * 10);
@@ -47,8 +42,8 @@ int main(int argc, char **argv) {
     for (uint32_t first = 0; first < n; first += (uint32_t)B) {
         const int rows = (int)(n - first < (uint32_t)B ? n - first : (uint32_t)B);
         ln_pipeline_rows(&ds, first, rows, 2, images + (size_t)first * 1024, labels + first);
-        ln_lenet_forward(&m.net, images + (size_t)first * 1024, rows);
-        memcpy(logits + (size_t)first * 10, m.net.act.logits, sizeof(float) * 10 * (size_t)rows);
+        ln_lenet_forward(&net, images + (size_t)first * 1024, rows);
+        memcpy(logits + (size_t)first * 10, net.act.logits, sizeof(float) * 10 * (size_t)rows);
     }
     FILE *f = fopen(argv[3], "wb");
     uint32_t hdr[2] = {n, 0};
@@ -58,7 +53,7 @@ int main(int argc, char **argv) {
     if (f && fclose(f) != 0) ok = 0;
     if (!ok) fprintf(stderr, "dump_logits: cannot write %s\n", argv[3]);
     free(labels), free(images), free(logits);
-    ln_model_free(&m);
+    ln_lenet_free(&net);
     ln_dataset_free(&ds);
     return ok ? 0 : 1;
 }

@@ -5,8 +5,8 @@
  * network is found by ln_export_find_net: every tensor of LeNet-5 (net.h's
  * names and order) must be present as Float32 with its exact shape; the
  * variant (conv bias on/off) is whatever the checkpoint holds (conv1.bias and
- * conv2.bias both present or both absent). A mismatch is LN_E_INPUT naming
- * the tensor. Outputs are written atomically (fileio.h): complete or absent.
+ * conv2.bias both present or both absent), checked by load.h's checks. A
+ * mismatch is LN_E_INPUT naming the tensor. Outputs are written atomically (fileio.h): complete or absent.
  *
  * ONNX (ir_version 7, opset 13, the default domain): input "input" float32
  * [N, 1, 32, 32] with a symbolic batch "N", normalised as the pipeline does

@@ -129,11 +129,11 @@ void ln_model_free(ln_model *m);
 ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps, const ln_callback *cbs,
                          int n_cbs, ln_error *err);
 
-/* model.eval: every row of `ds` (limit > 0: only the first `limit`). */
+/* model.eval: every row of `ds` (limit > 0: only the first `limit`); the
+ * same as ln_lenet_eval (load.h) on the model's network. */
 void ln_model_eval(ln_model *m, const ln_dataset *ds, long limit, ln_metrics *out);
 
-/* model.predict: softmax probabilities (B, 10) for B prepared images
- * (B, 1, 32, 32) (normalised as the pipeline does); any B >= 0. */
+/* model.predict: ln_lenet_predict (load.h) on the model's network. */
 void ln_model_predict(ln_model *m, const float *images, int B, float *probs);
 
 /* Save network, optimizer state and (when training has begun) the training
@@ -144,14 +144,17 @@ ln_status ln_model_save(const ln_model *m, const char *path, ln_error *err);
 ln_status ln_model_save_ex(const ln_model *m, const char *path, const ln_ckpt_write_opts *opts, ln_error *err);
 
 /* Load the network weights from a checkpoint: every parameter of the network
- * must be present with its exact shape and dtype Float32; extra entries
- * (optimizer state) are ignored. Nothing is changed on failure. */
+ * must be present with its exact shape and dtype Float32 (load.h's check);
+ * extra entries (optimizer state) are ignored. Nothing is changed on failure.
+ * The _ckpt form takes a checkpoint already read (`path` names it). */
 ln_status ln_model_load_weights(ln_model *m, const char *path, ln_error *err);
+ln_status ln_model_load_weights_ckpt(ln_model *m, const ln_ckpt *c, const char *path, ln_error *err);
 
 /* Resume: weights, moments.<param> for every parameter, global_step and the
  * training position (train.* entries) - all validated before anything
  * changes. A checkpoint without optimizer state or position (e.g. one
  * MindSpore wrote) is LN_E_INPUT naming what is missing (use --init). */
 ln_status ln_model_load_state(ln_model *m, const char *path, ln_error *err);
+ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *path, ln_error *err);
 
 #endif

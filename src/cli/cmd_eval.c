@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "lenet/model.h"
+#include "lenet/load.h"
 
 /* Per class: correct / total of row c of the confusion matrix. */
 static void class_counts(const ln_metrics *met, int c, long *correct, long *total) {
@@ -98,12 +98,6 @@ int cmd_eval(int argc, char **argv) {
     if (optind < argc) { cli_error("eval: unexpected argument '%s'", argv[optind]); return 2; }
     if (!ckpt) { cli_error("eval: --ckpt FILE is required (a checkpoint written by `lenet train`)"); return 2; }
     ln_error err;
-    if (conv_bias < 0) { /* detect the variant from the file */
-        ln_ckpt ck;
-        if (ln_ckpt_read(ckpt, &ck, &err)) return cli_fail(&err);
-        conv_bias = ln_ckpt_get(&ck, "conv1.bias") != NULL;
-        ln_ckpt_free(&ck);
-    }
     ln_dataset test;
     if (ln_dataset_load(data, "test", &test, &err)) return cli_fail(&err);
     if (test.images.rows != 28 || test.images.cols != 28) {
@@ -113,20 +107,15 @@ int cmd_eval(int argc, char **argv) {
         return 2;
     }
     if (limit < 0) limit = test.images.count / 32 * 32;
-    ln_model_config mc = {.conv_bias = conv_bias, .batch_size = (int)batch, .lr = 0.01f, .momentum = 0.9f,
-                          .loss_scale = 1.f, .threads = (int)threads, .kernels = kernels};
-    ln_model m;
-    if (ln_model_init(&m, &mc, &err)) { ln_dataset_free(&test); return cli_fail(&err); }
+    ln_load_opts lo = {.conv_bias = conv_bias, .max_batch = (int)batch, .threads = (int)threads, .kernels = kernels};
+    ln_lenet net;
+    if (ln_lenet_load(&net, ckpt, &lo, &err)) { ln_dataset_free(&test); return cli_fail(&err); }
+    ln_metrics met;
     int rc = 0;
-    if (ln_model_load_weights(&m, ckpt, &err)) {
-        rc = cli_fail(&err);
-    } else {
-        ln_metrics met;
-        ln_model_eval(&m, &test, limit, &met);
-        if (json) print_json(&met);
-        else print_text(ckpt, &met);
-    }
-    ln_model_free(&m);
+    if (ln_lenet_eval(&net, &test, limit, &met, &err)) rc = cli_fail(&err);
+    else if (json) print_json(&met);
+    else print_text(ckpt, &met);
+    ln_lenet_free(&net);
     ln_dataset_free(&test);
     return rc;
 }

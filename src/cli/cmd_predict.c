@@ -1,6 +1,6 @@
 /* cmd_predict.c - `lenet predict`: classify the user's own pictures of digits
  * (PNG or PGM, any size): MNIST-style preparation (prepare.h), then the
- * training pipeline's Resize 32 + normalisation, then model.predict. */
+ * training pipeline's Resize 32 + normalisation, then ln_lenet_predict. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,9 @@
 
 #include "cli.h"
 #include "lenet/image.h"
-#include "lenet/model.h"
+#include "lenet/load.h"
+#include "lenet/metrics.h"
+#include "lenet/pipeline.h"
 #include "lenet/prepare.h"
 #include "lenet/transform.h"
 
@@ -52,18 +54,17 @@ int cmd_predict(int argc, char **argv) {
     const int n = argc - optind;
     if (n < 1) { cli_error("predict: give at least one IMAGE (PNG or PGM)"); return 2; }
     ln_error err;
-    if (conv_bias < 0) {
-        ln_ckpt ck;
-        if (ln_ckpt_read(ckpt, &ck, &err)) return cli_fail(&err);
-        conv_bias = ln_ckpt_get(&ck, "conv1.bias") != NULL;
-        ln_ckpt_free(&ck);
-    }
+    ln_lenet net;
+    ln_load_opts lo = {.conv_bias = conv_bias, .max_batch = n < 256 ? n : 256, .threads = (int)threads,
+                       .kernels = kernels};
+    if (ln_lenet_load(&net, ckpt, &lo, &err)) return cli_fail(&err);
     /* Read and prepare every image first: a bad file stops before any output. */
     float *x = malloc(sizeof(float) * (size_t)n * LN_IMG * LN_IMG);
     float *probs = malloc(sizeof(float) * (size_t)n * LN_CLASSES);
     uint8_t(*prepared)[28 * 28] = malloc(sizeof *prepared * (size_t)n);
     if (!x || !probs || !prepared) {
         free(x), free(probs), free(prepared);
+        ln_lenet_free(&net);
         cli_error("predict: out of memory for %d images", n);
         return 1;
     }
@@ -76,18 +77,8 @@ int cmd_predict(int argc, char **argv) {
         else ln_transform_image(prepared[i], 28, 28, x + (size_t)i * LN_IMG * LN_IMG);
         ln_image_free(&im);
     }
-    ln_model m;
-    int have_model = 0;
     if (!rc) {
-        const int batch = n < 256 ? n : 256;
-        ln_model_config mc = {.conv_bias = conv_bias, .batch_size = batch, .lr = 0.01f, .momentum = 0.9f,
-                              .loss_scale = 1.f, .threads = (int)threads, .kernels = kernels};
-        if (ln_model_init(&m, &mc, &err)) rc = cli_fail(&err);
-        else have_model = 1;
-    }
-    if (!rc && ln_model_load_weights(&m, ckpt, &err)) rc = cli_fail(&err);
-    if (!rc) {
-        ln_model_predict(&m, x, n, probs);
+        ln_lenet_predict(&net, x, n, probs);
         for (int i = 0; i < n; i++) {
             const char *path = argv[optind + i];
             const float *p = probs + (size_t)i * LN_CLASSES;
@@ -114,7 +105,7 @@ int cmd_predict(int argc, char **argv) {
             }
         }
     }
-    if (have_model) ln_model_free(&m);
+    ln_lenet_free(&net);
     free(x), free(probs), free(prepared);
     return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "lenet/callbacks.h"
+#include "lenet/load.h"
 #include "lenet/lr_schedule.h"
 #include "lenet/model.h"
 #include "lenet/report.h"
@@ -105,15 +106,6 @@ static int net_order(int conv_bias, const char **names) {
     return n;
 }
 
-/* Does the checkpoint have conv biases? -1 if it cannot be read. */
-static int ckpt_conv_bias(const char *path, ln_error *err) {
-    ln_ckpt ck;
-    if (ln_ckpt_read(path, &ck, err)) return -1;
-    int cb = ln_ckpt_get(&ck, "conv1.bias") != NULL;
-    ln_ckpt_free(&ck);
-    return cb;
-}
-
 static void print_saved(void *user, const char *path) {
     char line[4200];
     snprintf(line, sizeof line, "saved checkpoint %s", path);
@@ -138,16 +130,21 @@ int cmd_train(int argc, char **argv) {
     if (o.help) { usage(); return 0; }
     ln_error err;
     FILE *human = o.json ? stderr : stdout;
-    /* The network variant: from --init / --resume's file unless given. */
+    /* --init / --resume's file, read once; the network variant comes from it
+     * unless given. */
     const char *from = o.resume ? o.resume : o.init;
-    if (o.conv_bias < 0) {
-        o.conv_bias = 1;
-        if (from && (o.conv_bias = ckpt_conv_bias(from, &err)) < 0) return cli_fail(&err);
+    ln_ckpt from_ck = {0};
+    if (from && (ln_ckpt_read(from, &from_ck, &err) ||
+                 (o.conv_bias < 0 && ln_ckpt_conv_bias(&from_ck, from, &o.conv_bias, &err)))) {
+        ln_ckpt_free(&from_ck);
+        return cli_fail(&err);
     }
+    if (o.conv_bias < 0) o.conv_bias = 1;
     char report_log[4096];
     if (o.report) {
         if (mkdir(o.report, 0755) != 0 && errno != EEXIST) {
             cli_error("--report %s: cannot create the folder (%s)", o.report, strerror(errno));
+            ln_ckpt_free(&from_ck);
             return 2;
         }
         if (!o.log) {
@@ -159,12 +156,18 @@ int cmd_train(int argc, char **argv) {
     FILE *log = NULL;
     if (o.log && !(log = fopen(o.log, "a"))) {
         cli_error("--log %s: cannot open for appending; check the folder exists and is writable", o.log);
+        ln_ckpt_free(&from_ck);
         return 2;
     }
     ln_dataset train, test;
-    if (ln_dataset_load(o.data, "train", &train, &err)) { if (log) fclose(log); return cli_fail(&err); }
+    if (ln_dataset_load(o.data, "train", &train, &err)) {
+        ln_ckpt_free(&from_ck);
+        if (log) fclose(log);
+        return cli_fail(&err);
+    }
     if (ln_dataset_load(o.data, "test", &test, &err)) {
         ln_dataset_free(&train);
+        ln_ckpt_free(&from_ck);
         if (log) fclose(log);
         return cli_fail(&err);
     }
@@ -220,12 +223,13 @@ int cmd_train(int argc, char **argv) {
     }
     fprintf(human, "network: LeNet-5, %zu parameters, kernels %s; data: %u train images (%s), %u test images\n",
             m.net.n_params, m.net.gemm.name, train.images.count, train.images_path, test.images.count);
-    if (o.init && ln_model_load_weights(&m, o.init, &err)) { rc = cli_fail(&err); goto out; }
+    if (o.init && ln_model_load_weights_ckpt(&m, &from_ck, o.init, &err)) { rc = cli_fail(&err); goto out; }
     if (o.resume) {
-        if (ln_model_load_state(&m, o.resume, &err)) { rc = cli_fail(&err); goto out; }
+        if (ln_model_load_state_ckpt(&m, &from_ck, o.resume, &err)) { rc = cli_fail(&err); goto out; }
         fprintf(human, "resuming from %s: epoch %d, step %d of %d (global step %ld)\n", o.resume, m.pos.epoch,
                 m.pos.step, m.pos.steps_per_epoch, m.global_step);
     }
+    ln_ckpt_free(&from_ck); /* loaded */
     ln_pipeline_config pc = {o.batch_size, 1, o.shuffle, 10000, o.seed, o.threads};
     if (ln_pipeline_init(&p, &train, &pc, &err)) { rc = cli_fail(&err); goto out; }
     have_pipe = 1;
@@ -265,6 +269,7 @@ out:
     if (have_pipe) ln_pipeline_free(&p);
     if (have_model) ln_model_free(&m);
     free(lr_list);
+    ln_ckpt_free(&from_ck);
     ln_dataset_free(&train);
     ln_dataset_free(&test);
     if (log) fclose(log);

@@ -1,0 +1,145 @@
+/* load.c - a network from a checkpoint, its checks, predict and eval (see
+ * include/lenet/load.h). */
+#include "lenet/load.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lenet/loss.h"
+#include "lenet/pipeline.h"
+#include "load_internal.h"
+
+static void shape_str(char *buf, size_t size, const int64_t *d, int n) {
+    size_t k = (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < n && k < size; i++)
+        k += (size_t)snprintf(buf + k, size - k, "%s%lld", i ? ", " : "", (long long)d[i]);
+    if (k < size) snprintf(buf + k, size - k, ")");
+}
+
+ln_status ln_ckpt_conv_bias(const ln_ckpt *c, const char *path, int *conv_bias, ln_error *err) {
+    const int b1 = ln_ckpt_get(c, "conv1.bias") != NULL, b2 = ln_ckpt_get(c, "conv2.bias") != NULL;
+    if (b1 != b2)
+        return ln_fail(err, LN_E_INPUT, "%s: has %s but not %s; a LeNet-5 checkpoint has both conv biases or "
+                       "neither", path, b1 ? "conv1.bias" : "conv2.bias", b1 ? "conv2.bias" : "conv1.bias");
+    *conv_bias = b1;
+    return LN_OK;
+}
+
+ln_status ln_ckpt_check_tensors(const ln_ckpt *c, const char *path, const ln_tensor_info *info, int n,
+                                const char *prefix, const char *hint, ln_error *err) {
+    for (int t = 0; t < n; t++) {
+        const ln_tensor_info *ti = &info[t];
+        char name[96], ws[64], gs[96];
+        snprintf(name, sizeof name, "%s%s", prefix, ti->name);
+        int64_t want[4];
+        for (int d = 0; d < ti->ndim; d++) want[d] = ti->shape[d];
+        shape_str(ws, sizeof ws, want, ti->ndim);
+        const ln_ckpt_entry *e = ln_ckpt_get(c, name);
+        if (!e)
+            return ln_fail(err, LN_E_INPUT, "%s: no tensor %s %s in the checkpoint; %s", path, name, ws,
+                           hint ? hint : "not a LeNet-5 checkpoint");
+        int same = e->ndim == ti->ndim && e->count == ti->size;
+        for (int d = 0; same && d < ti->ndim; d++) same = e->dims[d] == ti->shape[d];
+        shape_str(gs, sizeof gs, e->dims, e->ndim);
+        if (!same) return ln_fail(err, LN_E_INPUT, "%s: tensor %s has shape %s, LeNet-5 needs %s", path, name, gs, ws);
+        if (strcmp(e->dtype, "Float32"))
+            return ln_fail(err, LN_E_INPUT, "%s: tensor %s has dtype %s, LeNet-5 needs Float32", path, name, e->dtype);
+        if (e->nbytes != ti->size * sizeof(float))
+            return ln_fail(err, LN_E_INPUT, "%s: tensor %s has %zu content bytes, LeNet-5 needs %zu", path, name,
+                           e->nbytes, ti->size * sizeof(float));
+    }
+    return LN_OK;
+}
+
+ln_status ln_ckpt_check_net(const ln_ckpt *c, const char *path, const ln_lenet *net, ln_error *err) {
+    int cb = 0;
+    ln_status s = ln_ckpt_conv_bias(c, path, &cb, err);
+    if (s) return s;
+    if (cb && !net->conv_bias)
+        return ln_fail(err, LN_E_INPUT, "%s: the checkpoint has conv biases but the network has none; load it with "
+                       "conv_bias on", path);
+    return ln_ckpt_check_tensors(c, path, net->info, net->n_tensors, "",
+                                 cb == net->conv_bias ? NULL
+                                                      : "the checkpoint has no conv biases; load it with conv_bias off",
+                                 err);
+}
+
+void ln_ckpt_copy_tensors(const ln_ckpt *c, const ln_tensor_info *info, int n, const char *prefix, float *dst) {
+    char name[96];
+    for (int t = 0; t < n; t++) {
+        snprintf(name, sizeof name, "%s%s", prefix, info[t].name);
+        memcpy(dst + info[t].offset, ln_ckpt_get(c, name)->data, info[t].size * sizeof(float));
+    }
+}
+
+ln_status ln_lenet_load_ckpt(ln_lenet *net, const ln_ckpt *c, const char *path, const ln_load_opts *opts,
+                             ln_error *err) {
+    memset(net, 0, sizeof *net);
+    const ln_load_opts o = opts ? *opts : (ln_load_opts){.conv_bias = -1};
+    int cb = o.conv_bias;
+    ln_status s = LN_OK;
+    if (cb < 0 && (s = ln_ckpt_conv_bias(c, path, &cb, err))) return s;
+    if ((s = ln_lenet_init(net, cb, o.max_batch > 0 ? o.max_batch : 256, o.threads > 0 ? o.threads : 1, o.kernels,
+                           err)))
+        return s;
+    if ((s = ln_ckpt_check_net(c, path, net, err))) {
+        ln_lenet_free(net);
+        return s;
+    }
+    ln_ckpt_copy_tensors(c, net->info, net->n_tensors, "", net->params);
+    return LN_OK;
+}
+
+ln_status ln_lenet_load(ln_lenet *net, const char *path, const ln_load_opts *opts, ln_error *err) {
+    memset(net, 0, sizeof *net);
+    ln_ckpt c;
+    ln_status s = ln_ckpt_read(path, &c, err);
+    if (s) return s;
+    s = ln_lenet_load_ckpt(net, &c, path, opts, err);
+    ln_ckpt_free(&c);
+    return s;
+}
+
+void ln_lenet_predict(ln_lenet *net, const float *x, int B, float *probs) {
+    const int mb = net->max_batch;
+    for (int first = 0; first < B; first += mb) {
+        const int rows = B - first < mb ? B - first : mb;
+        ln_lenet_forward(net, x + (size_t)first * LN_IMG * LN_IMG, rows);
+        for (int r = 0; r < rows; r++) {
+            const float *z = net->act.logits + (size_t)r * LN_CLASSES;
+            double mx = z[0], e[LN_CLASSES], sum = 0.0;
+            for (int c = 1; c < LN_CLASSES; c++) if (z[c] > mx) mx = z[c];
+            for (int c = 0; c < LN_CLASSES; c++) sum += e[c] = exp((double)z[c] - mx);
+            for (int c = 0; c < LN_CLASSES; c++) probs[(size_t)(first + r) * LN_CLASSES + c] = (float)(e[c] / sum);
+        }
+    }
+}
+
+void ln_lenet_eval_into(ln_lenet *net, const ln_dataset *ds, long limit, ln_metrics *out, float *x, int32_t *y,
+                        double *loss) {
+    ln_metrics_reset(out);
+    long n = ds->images.count;
+    if (limit > 0 && limit < n) n = limit;
+    const int B = net->max_batch;
+    for (long first = 0; first < n; first += B) {
+        const int rows = (int)(n - first < B ? n - first : B);
+        ln_pipeline_rows(ds, (uint32_t)first, rows, net->threads, x, y);
+        ln_lenet_forward(net, x, rows);
+        ln_softmax_xent(net->act.logits, y, rows, LN_CLASSES, NULL, loss);
+        ln_metrics_update(out, net->act.logits, y, rows, loss);
+    }
+}
+
+ln_status ln_lenet_eval(ln_lenet *net, const ln_dataset *ds, long limit, ln_metrics *out, ln_error *err) {
+    const size_t B = (size_t)net->max_batch;
+    float *x = malloc(sizeof(float) * B * LN_IMG * LN_IMG);
+    int32_t *y = malloc(sizeof(int32_t) * B);
+    double *loss = malloc(sizeof(double) * B);
+    ln_status s = LN_OK;
+    if (!x || !y || !loss) s = ln_fail(err, LN_E_NOMEM, "out of memory for evaluation buffers (batch %zu)", B);
+    else ln_lenet_eval_into(net, ds, limit, out, x, y, loss);
+    free(x), free(y), free(loss);
+    return s;
+}
