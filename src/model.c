@@ -54,50 +54,6 @@ void ln_model_free(ln_model *m) {
     memset(m, 0, sizeof *m);
 }
 
-/* FNV-1a 64 of the epoch's row order (ids as 4 little-endian bytes). */
-static uint64_t order_hash(const ln_pipeline *p) {
-    uint64_t h = 1469598103934665603ull;
-    for (uint32_t i = 0; i < p->n; i++)
-        for (int k = 0; k < 4; k++) h = (h ^ ((p->order[i] >> (8 * k)) & 0xff)) * 1099511628211ull;
-    return h;
-}
-
-/* Record the data fingerprint of the epoch the pipeline just prepared. */
-static void note_epoch(ln_model *m, const ln_pipeline *p) {
-    m->pos.order_hash = order_hash(p);
-    memcpy(m->pos.rng, p->shuffle_rng.mt, sizeof m->pos.rng);
-    m->pos.rng_idx = p->shuffle_rng.idx;
-    m->pos.have_rng = 1;
-}
-
-/* The data the model was trained on so far must be what `p` gives. */
-static ln_status check_run(const ln_model *m, const ln_pipeline *p, int nb, ln_error *err) {
-    const ln_train_position *q = &m->pos;
-    if (q->seed != p->cfg.seed)
-        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with --seed %u, not %u; pass --seed %u to "
-                       "continue it", q->seed, p->cfg.seed, q->seed);
-    if (q->batch_size != p->cfg.batch_size)
-        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with --batch-size %d, not %d; pass "
-                       "--batch-size %d to continue it", q->batch_size, p->cfg.batch_size, q->batch_size);
-    if (q->shuffle != p->cfg.shuffle)
-        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained %s shuffling; %s --no-shuffle to continue it",
-                       q->shuffle ? "with" : "without", q->shuffle ? "drop" : "pass");
-    if ((uint32_t)q->rows != p->n || q->steps_per_epoch != nb)
-        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained on %d images (%d steps per epoch), this data "
-                       "set has %u (%d); use the same training data", q->rows, q->steps_per_epoch, p->n, nb);
-    return LN_OK;
-}
-
-static ln_status check_fingerprint(const ln_model *m, const ln_pipeline *p, ln_error *err) {
-    int same = order_hash(p) == m->pos.order_hash;
-    if (m->pos.have_rng)
-        same &= !memcmp(m->pos.rng, p->shuffle_rng.mt, sizeof m->pos.rng) && m->pos.rng_idx == p->shuffle_rng.idx;
-    if (!same)
-        return ln_fail(err, LN_E_INPUT, "epoch %d's data order differs from the checkpoint's (other training data "
-                       "or another pipeline version); cannot continue exactly", (int)m->pos.epoch);
-    return LN_OK;
-}
-
 #define CALL_HOOKS(hook, arg)                                                          \
     do {                                                                               \
         for (int c_ = 0; c_ < n_cbs && !s; c_++)                                      \
@@ -127,17 +83,20 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
 
 ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps, const ln_callback *cbs,
                          int n_cbs, ln_error *err) {
-    const int nb = ln_pipeline_num_batches(p);
+    const int nb = ln_pipeline_num_batches(p), bs = ln_pipeline_batch_size(p);
     if (nb < 1)
-        return ln_fail(err, LN_E_USAGE, "%u training images make no full batch of %d; lower --batch-size", p->n,
-                       p->cfg.batch_size);
-    if (p->cfg.batch_size > m->net.max_batch)
-        return ln_fail(err, LN_E_USAGE, "pipeline batch %d exceeds the model's batch size %d", p->cfg.batch_size,
-                       m->net.max_batch);
+        return ln_fail(err, LN_E_USAGE, "%u training images make no full batch of %d; lower --batch-size",
+                       ln_pipeline_size(p), bs);
+    if (bs > m->net.max_batch)
+        return ln_fail(err, LN_E_USAGE, "pipeline batch %d exceeds the model's batch size %d", bs, m->net.max_batch);
     ln_status s = LN_OK;
     int start_e = 1, start_b = 0;
     if (m->pos.valid) {
-        if ((s = check_run(m, p, nb, err))) return s;
+        /* The data the model was trained on so far must be what `p` gives. */
+        if ((s = ln_pipeline_restore(p, &m->pos.data, m->pos.epoch, err))) return s;
+        if (m->pos.steps_per_epoch != nb)
+            return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with %d steps per epoch, this pipeline has "
+                           "%d; use the same training data and batch size", m->pos.steps_per_epoch, nb);
         start_e = m->pos.epoch, start_b = m->pos.step;
         if (start_b >= nb) start_e++, start_b = 0;
     }
@@ -148,21 +107,17 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
         return ln_fail(err, LN_E_USAGE, "the learning-rate list has %ld steps but the run needs %ld (from step %ld); "
                        "give a longer list or fewer --epochs / --max-steps", m->opt.lr_len,
                        m->global_step + todo, m->global_step);
-    ln_run_info run = {epochs, start_e, start_b, nb, m->global_step, max_steps, p->cfg.batch_size};
+    ln_run_info run = {epochs, start_e, start_b, nb, m->global_step, max_steps, bs};
     m->stop = 0;
     CALL_HOOKS(begin, &run);
     for (int e = start_e; e <= epochs && !s && !m->stop; e++) {
         if (max_steps > 0 && m->global_step >= max_steps) break;
-        if (p->epoch > e)
+        if (ln_pipeline_epoch(p) > e)
             return ln_fail(err, LN_E_USAGE, "the pipeline has prepared %d epochs; training resumes in epoch %d (pass "
-                           "a fresh pipeline)", p->epoch, e);
-        while (p->epoch < e) {
-            ln_pipeline_next_epoch(p);
-            if (m->pos.valid && p->epoch == m->pos.epoch && (s = check_fingerprint(m, p, err))) return s;
-        }
-        note_epoch(m, p);
-        m->pos.seed = p->cfg.seed, m->pos.batch_size = p->cfg.batch_size, m->pos.shuffle = p->cfg.shuffle;
-        m->pos.rows = (int32_t)p->n, m->pos.steps_per_epoch = nb;
+                           "a fresh pipeline)", ln_pipeline_epoch(p), e);
+        while (ln_pipeline_epoch(p) < e) ln_pipeline_next_epoch(p);
+        ln_pipeline_save(p, &m->pos.data); /* the data fingerprint of this epoch */
+        m->pos.steps_per_epoch = nb;
         const double t0 = now_seconds();
         double loss_sum = 0.0;
         long images = 0;

@@ -69,15 +69,16 @@ static void build_items(const ln_model *m, item_list *l) {
     add_int(l, "train.step", q->step);
     add_int(l, "train.steps_per_epoch", q->steps_per_epoch);
     add_int(l, "train.global_step", (int32_t)m->global_step);
-    add_int(l, "train.seed", (int32_t)q->seed);
-    add_int(l, "train.batch_size", q->batch_size);
-    add_int(l, "train.shuffle", q->shuffle);
-    add_int(l, "train.rows", q->rows);
-    l->hash[0] = (uint32_t)q->order_hash, l->hash[1] = (uint32_t)(q->order_hash >> 32);
+    const ln_pipeline_pos *d = &q->data;
+    add_int(l, "train.seed", (int32_t)d->seed);
+    add_int(l, "train.batch_size", d->batch_size);
+    add_int(l, "train.shuffle", d->shuffle);
+    add_int(l, "train.rows", d->rows);
+    l->hash[0] = (uint32_t)d->order_hash, l->hash[1] = (uint32_t)(d->order_hash >> 32);
     const int64_t two = 2, nrng = 625;
     add(l, "train.order_hash", "Int32", 1, &two, l->hash);
-    for (int i = 0; i < 312; i++) l->rng[2 * i] = (uint32_t)q->rng[i], l->rng[2 * i + 1] = (uint32_t)(q->rng[i] >> 32);
-    l->rng[624] = (uint32_t)q->rng_idx;
+    for (int i = 0; i < 312; i++) l->rng[2 * i] = (uint32_t)d->rng[i], l->rng[2 * i + 1] = (uint32_t)(d->rng[i] >> 32);
+    l->rng[624] = (uint32_t)d->rng_idx;
     add(l, "train.shuffle_rng", "Int32", 1, &nrng, l->rng);
 }
 
@@ -163,11 +164,11 @@ ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *pa
         memset(q, 0, sizeof *q);
         q->valid = 1;
         q->epoch = *ep, q->step = *st, q->steps_per_epoch = *spe;
-        q->seed = (uint32_t)*seed, q->batch_size = *bs, q->shuffle = *sh, q->rows = *rows;
-        q->order_hash = (uint64_t)(uint32_t)hash[0] | (uint64_t)(uint32_t)hash[1] << 32;
-        for (int i = 0; i < 312; i++) q->rng[i] = (uint64_t)(uint32_t)rng[2 * i] | (uint64_t)(uint32_t)rng[2 * i + 1] << 32;
-        q->rng_idx = rng[624];
-        q->have_rng = 1;
+        ln_pipeline_pos *d = &q->data;
+        d->seed = (uint32_t)*seed, d->batch_size = *bs, d->shuffle = *sh, d->rows = *rows;
+        d->order_hash = (uint64_t)(uint32_t)hash[0] | (uint64_t)(uint32_t)hash[1] << 32;
+        for (int i = 0; i < 312; i++) d->rng[i] = (uint64_t)(uint32_t)rng[2 * i] | (uint64_t)(uint32_t)rng[2 * i + 1] << 32;
+        d->rng_idx = rng[624];
     }
     return s;
 }

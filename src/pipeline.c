@@ -4,15 +4,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lenet/rng.h"
 #include "lenet/transform.h"
 
-ln_status ln_pipeline_init(ln_pipeline *p, const ln_dataset *ds, const ln_pipeline_config *cfg,
+struct ln_pipeline_state {
+    ln_pipeline_config cfg;
+    const ln_dataset *ds;
+    uint32_t n;           /* rows in the data set */
+    uint32_t *perm;       /* sampler permutation (carried across epochs) */
+    uint32_t *order;      /* this epoch's final row order */
+    uint32_t *buf;        /* shuffle buffer scratch */
+    uint8_t *resized;     /* (n, 32, 32) every image after Resize */
+    ln_mt64 shuffle_rng;  /* continues across epochs */
+    int epoch;            /* epochs prepared so far */
+};
+
+ln_status ln_pipeline_init(ln_pipeline *pl, const ln_dataset *ds, const ln_pipeline_config *cfg,
                            ln_error *err) {
-    memset(p, 0, sizeof *p);
+    pl->s = NULL;
     if (cfg->batch_size < 1)
         return ln_fail(err, LN_E_USAGE, "--batch-size must be >= 1 (got %d)", cfg->batch_size);
     if (cfg->shuffle && cfg->buffer_size < 2)
         return ln_fail(err, LN_E_USAGE, "shuffle buffer size must be >= 2 (got %d)", cfg->buffer_size);
+    struct ln_pipeline_state *p = calloc(1, sizeof *p);
+    if (!p) return ln_fail(err, LN_E_NOMEM, "out of memory for the data pipeline");
+    pl->s = p;
     p->cfg = *cfg;
     p->ds = ds;
     p->n = ds->images.count;
@@ -21,7 +37,7 @@ ln_status ln_pipeline_init(ln_pipeline *p, const ln_dataset *ds, const ln_pipeli
     p->buf = malloc(sizeof(uint32_t) * (size_t)(cfg->buffer_size > 0 ? cfg->buffer_size : 1));
     p->resized = malloc((size_t)p->n * LN_IMG * LN_IMG);
     if (!p->perm || !p->order || !p->buf || !p->resized) {
-        ln_pipeline_free(p);
+        ln_pipeline_free(pl);
         return ln_fail(err, LN_E_NOMEM, "out of memory for the data pipeline");
     }
     for (uint32_t i = 0; i < p->n; i++) p->perm[i] = i;
@@ -35,13 +51,22 @@ ln_status ln_pipeline_init(ln_pipeline *p, const ln_dataset *ds, const ln_pipeli
     return LN_OK;
 }
 
-void ln_pipeline_free(ln_pipeline *p) {
-    free(p->resized);
-    free(p->perm);
-    free(p->order);
-    free(p->buf);
-    memset(p, 0, sizeof *p);
+void ln_pipeline_free(ln_pipeline *pl) {
+    struct ln_pipeline_state *p = pl->s;
+    if (p) {
+        free(p->resized);
+        free(p->perm);
+        free(p->order);
+        free(p->buf);
+        free(p);
+    }
+    pl->s = NULL;
 }
+
+int ln_pipeline_epoch(const ln_pipeline *p) { return p->s->epoch; }
+uint32_t ln_pipeline_size(const ln_pipeline *p) { return p->s->n; }
+int ln_pipeline_batch_size(const ln_pipeline *p) { return p->s->cfg.batch_size; }
+const uint32_t *ln_pipeline_order(const ln_pipeline *p) { return p->s->order; }
 
 /* MindSpore's ShuffleOp over the sampler's output `in` (n rows) -> `out`. */
 static void shuffle_buffer(const uint32_t *in, uint32_t n, uint32_t *buf, int bufsize, ln_mt64 *rng,
@@ -63,7 +88,8 @@ static void shuffle_buffer(const uint32_t *in, uint32_t n, uint32_t *buf, int bu
     }
 }
 
-void ln_pipeline_next_epoch(ln_pipeline *p) {
+void ln_pipeline_next_epoch(ln_pipeline *pl) {
+    struct ln_pipeline_state *p = pl->s;
     if (!p->cfg.shuffle) {
         for (uint32_t i = 0; i < p->n; i++) p->order[i] = i;
     } else {
@@ -75,7 +101,8 @@ void ln_pipeline_next_epoch(ln_pipeline *p) {
     p->epoch++;
 }
 
-int ln_pipeline_num_batches(const ln_pipeline *p) {
+int ln_pipeline_num_batches(const ln_pipeline *pl) {
+    const struct ln_pipeline_state *p = pl->s;
     int b = p->cfg.batch_size;
     return p->cfg.drop_remainder ? (int)(p->n / (uint32_t)b) : (int)((p->n + (uint32_t)b - 1) / (uint32_t)b);
 }
@@ -86,7 +113,8 @@ static void transform_row(const ln_dataset *ds, uint32_t row, float *img, int32_
     *lab = (int32_t)ds->labels.labels[row];
 }
 
-int ln_pipeline_batch(const ln_pipeline *p, int b, float *images, int32_t *labels) {
+int ln_pipeline_batch(const ln_pipeline *pl, int b, float *images, int32_t *labels) {
+    const struct ln_pipeline_state *p = pl->s;
     int bs = p->cfg.batch_size;
     long first = (long)b * bs;
     int rows = (int)((long)p->n - first < bs ? (long)p->n - first : bs);
@@ -113,4 +141,47 @@ void ln_pipeline_rows(const ln_dataset *ds, uint32_t first, int count, int threa
     #pragma omp parallel for num_threads(threads) schedule(static) if (count >= 16)
     for (int i = 0; i < count; i++)
         transform_row(ds, first + (uint32_t)i, images + (size_t)i * LN_IMG * LN_IMG, &labels[i]);
+}
+
+/* FNV-1a 64 of the epoch's row order (ids as 4 little-endian bytes). */
+static uint64_t order_hash(const struct ln_pipeline_state *p) {
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t i = 0; i < p->n; i++)
+        for (int k = 0; k < 4; k++) h = (h ^ ((p->order[i] >> (8 * k)) & 0xff)) * 1099511628211ull;
+    return h;
+}
+
+void ln_pipeline_save(const ln_pipeline *pl, ln_pipeline_pos *pos) {
+    const struct ln_pipeline_state *p = pl->s;
+    memset(pos, 0, sizeof *pos);
+    pos->seed = p->cfg.seed, pos->batch_size = p->cfg.batch_size, pos->shuffle = p->cfg.shuffle;
+    pos->rows = (int32_t)p->n;
+    pos->order_hash = order_hash(p);
+    memcpy(pos->rng, p->shuffle_rng.mt, sizeof pos->rng);
+    pos->rng_idx = p->shuffle_rng.idx;
+}
+
+ln_status ln_pipeline_restore(ln_pipeline *pl, const ln_pipeline_pos *q, int epoch, ln_error *err) {
+    struct ln_pipeline_state *p = pl->s;
+    if (q->seed != p->cfg.seed)
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with --seed %u, not %u; pass --seed %u to "
+                       "continue it", q->seed, p->cfg.seed, q->seed);
+    if (q->batch_size != p->cfg.batch_size)
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with --batch-size %d, not %d; pass "
+                       "--batch-size %d to continue it", q->batch_size, p->cfg.batch_size, q->batch_size);
+    if (q->shuffle != p->cfg.shuffle)
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained %s shuffling; %s --no-shuffle to continue it",
+                       q->shuffle ? "with" : "without", q->shuffle ? "drop" : "pass");
+    if ((uint32_t)q->rows != p->n)
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained on %d images, this data set has %u; use the "
+                       "same training data", q->rows, p->n);
+    if (p->epoch > epoch)
+        return ln_fail(err, LN_E_USAGE, "the pipeline has prepared %d epochs; training resumes in epoch %d (pass "
+                       "a fresh pipeline)", p->epoch, epoch);
+    while (p->epoch < epoch) ln_pipeline_next_epoch(pl);
+    if (epoch > 0 && (order_hash(p) != q->order_hash || memcmp(q->rng, p->shuffle_rng.mt, sizeof q->rng) ||
+                      q->rng_idx != p->shuffle_rng.idx))
+        return ln_fail(err, LN_E_INPUT, "epoch %d's data order differs from the checkpoint's (other training data "
+                       "or another pipeline version); cannot continue exactly", epoch);
+    return LN_OK;
 }

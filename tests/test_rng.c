@@ -349,7 +349,7 @@ static void test_pipeline(test_ctx *t) {
             ln_pipeline_next_epoch(&p);
             CHECK(t, ln_pipeline_num_batches(&p) == 4, "no shuffle, 100 rows / 32, keep remainder: 4 batches");
             int ok = 1;
-            for (uint32_t i = 0; i < NROWS; i++) ok &= p.order[i] == i;
+            for (uint32_t i = 0; i < NROWS; i++) ok &= ln_pipeline_order(&p)[i] == i;
             CHECK(t, ok, "no shuffle: order is file order");
             int r = ln_pipeline_batch(&p, 1, imgs, labs);
             int exact = r == 32;
@@ -368,7 +368,7 @@ static void test_pipeline(test_ctx *t) {
             CHECK(t, inorder, "no shuffle: decoded rows of all batches are 0..99 in order");
             ln_pipeline_next_epoch(&p);
             ok = 1;
-            for (uint32_t i = 0; i < NROWS; i++) ok &= p.order[i] == i;
+            for (uint32_t i = 0; i < NROWS; i++) ok &= ln_pipeline_order(&p)[i] == i;
             CHECK(t, ok, "no shuffle: epoch 2 is file order too");
             ln_pipeline_free(&p);
         }
@@ -425,15 +425,15 @@ static void test_pipeline(test_ctx *t) {
         uint32_t first_epoch[NROWS];
         for (int e = 0; e < 3; e++) {
             ln_pipeline_next_epoch(&p);
-            if (memcmp(p.order, want + (size_t)e * NROWS, sizeof(uint32_t) * NROWS)) match = 0;
-            perm &= is_permutation(p.order, NROWS);
+            if (memcmp(ln_pipeline_order(&p), want + (size_t)e * NROWS, sizeof(uint32_t) * NROWS)) match = 0;
+            perm &= is_permutation(ln_pipeline_order(&p), NROWS);
             int lab_ok;
             long got = epoch_rows(&p, rows, &lab_ok, imgs, labs);
             if (got != NROWS || !lab_ok || memcmp(rows, want + (size_t)e * NROWS, sizeof(uint32_t) * NROWS))
                 batches_match = 0;
-            if (e == 0) memcpy(first_epoch, p.order, sizeof first_epoch);
+            if (e == 0) memcpy(first_epoch, ln_pipeline_order(&p), sizeof first_epoch);
             if (e == 1)
-                CHECK(t, memcmp(first_epoch, p.order, sizeof first_epoch) != 0,
+                CHECK(t, memcmp(first_epoch, ln_pipeline_order(&p), sizeof first_epoch) != 0,
                       "shuffle: epoch 2 order differs from epoch 1");
         }
         char what[160];
@@ -471,8 +471,8 @@ static void test_pipeline(test_ctx *t) {
                 ln_pipeline_next_epoch(&p1);
                 ln_pipeline_next_epoch(&p2);
                 ln_pipeline_next_epoch(&p3);
-                same_order &= !memcmp(p1.order, p2.order, sizeof(uint32_t) * NROWS);
-                other_seed_differs &= memcmp(p1.order, p3.order, sizeof(uint32_t) * NROWS) != 0;
+                same_order &= !memcmp(ln_pipeline_order(&p1), ln_pipeline_order(&p2), sizeof(uint32_t) * NROWS);
+                other_seed_differs &= memcmp(ln_pipeline_order(&p1), ln_pipeline_order(&p3), sizeof(uint32_t) * NROWS) != 0;
                 for (int b = 0; b < ln_pipeline_num_batches(&p1); b++) {
                     int r1 = ln_pipeline_batch(&p1, b, imgs, labs);
                     int r2 = ln_pipeline_batch(&p2, b, imgs2, labs2);
@@ -547,6 +547,58 @@ static void test_batch_values(test_ctx *t) {
     ln_dataset_free(&ds);
 }
 
+/* Position: save after epoch 3, restore a fresh pipeline to it (same order
+ * and fingerprint); other settings, data or a tampered fingerprint refused
+ * naming what differs; a pipeline already past the epoch refused. */
+static void test_position(test_ctx *t) {
+    ln_dataset ds, other;
+    test_dataset(&ds, 100, row_pixel);
+    test_dataset(&other, 99, row_pixel);
+    const ln_pipeline_config c = {.batch_size = 10, .drop_remainder = 1, .shuffle = 1, .buffer_size = 16,
+                                  .seed = 9, .threads = 1};
+    ln_pipeline a, b;
+    ln_error err;
+    if (ln_pipeline_init(&a, &ds, &c, &err)) { CHECK(t, 0, "pipeline init"); return; }
+    for (int e = 0; e < 3; e++) ln_pipeline_next_epoch(&a);
+    ln_pipeline_pos pos, again;
+    ln_pipeline_save(&a, &pos);
+    CHECK(t, pos.seed == 9 && pos.batch_size == 10 && pos.shuffle == 1 && pos.rows == 100,
+          "save: the settings and the number of rows");
+    int ok = !ln_pipeline_init(&b, &ds, &c, &err) && !ln_pipeline_restore(&b, &pos, 3, &err);
+    if (ok) ln_pipeline_save(&b, &again);
+    CHECK(t, ok && ln_pipeline_epoch(&b) == 3 && !memcmp(ln_pipeline_order(&a), ln_pipeline_order(&b), 100 * 4) &&
+                 !memcmp(&pos, &again, sizeof pos),
+          "restore: a fresh pipeline brought to epoch 3 has the saved order and fingerprint");
+    ln_pipeline_free(&b);
+    struct { const char *what, *needle; int seed, batch, shuffle, small, tamper; ln_status want; } cases[] = {
+        {"another seed: LN_E_INPUT naming the seed", "seed", 10, 10, 1, 0, 0, LN_E_INPUT},
+        {"another batch size: LN_E_INPUT naming the batch size", "batch", 9, 8, 1, 0, 0, LN_E_INPUT},
+        {"no shuffling: LN_E_INPUT naming shuffling", "shuffl", 9, 10, 0, 0, 0, LN_E_INPUT},
+        {"99 rows instead of 100: LN_E_INPUT naming the count", "100", 9, 10, 1, 1, 0, LN_E_INPUT},
+        {"a tampered order hash: LN_E_INPUT, epoch 3's data order differs", "epoch 3", 9, 10, 1, 0, 1, LN_E_INPUT},
+        {"a tampered generator state: LN_E_INPUT", "epoch 3", 9, 10, 1, 0, 2, LN_E_INPUT},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        ln_pipeline_config ck = c;
+        ck.seed = (uint32_t)cases[k].seed, ck.batch_size = cases[k].batch, ck.shuffle = cases[k].shuffle;
+        ln_pipeline_pos q = pos;
+        if (cases[k].tamper == 1) q.order_hash ^= 1;
+        if (cases[k].tamper == 2) q.rng[100] ^= 1;
+        err.msg[0] = 0;
+        ln_status s = LN_E_NOMEM;
+        if (!ln_pipeline_init(&b, cases[k].small ? &other : &ds, &ck, &err)) {
+            s = ln_pipeline_restore(&b, &q, 3, &err);
+            ln_pipeline_free(&b);
+        }
+        CHECK(t, s == cases[k].want && strstr(err.msg, cases[k].needle) && !strchr(err.msg, '\n'), cases[k].what);
+    }
+    ln_pipeline_next_epoch(&a); /* epoch 4: past the saved one */
+    CHECK(t, ln_pipeline_restore(&a, &pos, 3, &err) == LN_E_USAGE, "a pipeline past the saved epoch: LN_E_USAGE");
+    ln_pipeline_free(&a);
+    ln_dataset_free(&ds);
+    ln_dataset_free(&other);
+}
+
 int main(void) {
     test_ctx t = {"test_rng", 0, 0};
     test_batch_values(&t);
@@ -554,5 +606,6 @@ int main(void) {
     test_shuffle_lemire(&t);
     test_shuffle_downscale(&t);
     test_pipeline(&t);
+    test_position(&t);
     return test_finish(&t);
 }

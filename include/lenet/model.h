@@ -7,7 +7,8 @@
  * step in epoch, global step) and a fingerprint of the data order; the
  * pipeline is a pure function of (seed, epochs prepared), so a resumed run
  * rebuilds it by preparing the same epochs again and checks the fingerprint
- * (the shuffle generator's full state and a hash of the epoch's order).
+ * (the shuffle generator's full state and a hash of the epoch's order;
+ * ln_pipeline_save / ln_pipeline_restore in pipeline.h).
  * Checkpoints carry this position as extra Int32 entries after MindSpore's
  * ones (MindSpore's load_checkpoint ignores them):
  *   train.epoch, train.step, train.steps_per_epoch, train.global_step,
@@ -52,12 +53,7 @@ typedef struct {
     int32_t epoch;         /* epoch of the last step taken (1-based) */
     int32_t step;          /* its step within the epoch (1-based) */
     int32_t steps_per_epoch;
-    uint32_t seed;
-    int32_t batch_size, shuffle, rows;
-    uint64_t order_hash;   /* of that epoch's row order */
-    int have_rng;
-    uint64_t rng[312];     /* shuffle generator after that epoch was prepared */
-    int32_t rng_idx;
+    ln_pipeline_pos data;  /* the pipeline's position after preparing that epoch */
 } ln_train_position;
 
 typedef struct {

@@ -19,7 +19,6 @@
 
 #include "lenet/error.h"
 #include "lenet/idx.h"
-#include "lenet/rng.h"
 
 #define LN_IMG 32 /* side of the network's input */
 
@@ -32,16 +31,9 @@ typedef struct {
     int threads;        /* workers for the map ops */
 } ln_pipeline_config;
 
+/* The pipeline's state is private (src/pipeline.c); callers hold this handle. */
 typedef struct {
-    ln_pipeline_config cfg;
-    const ln_dataset *ds;
-    uint32_t n;           /* rows in the data set */
-    uint32_t *perm;       /* sampler permutation (carried across epochs) */
-    uint32_t *order;      /* this epoch's final row order */
-    uint32_t *buf;        /* shuffle buffer scratch */
-    uint8_t *resized;     /* (n, 32, 32) every image after Resize */
-    ln_mt64 shuffle_rng;  /* continues across epochs */
-    int epoch;            /* epochs prepared so far */
+    struct ln_pipeline_state *s;
 } ln_pipeline;
 
 ln_status ln_pipeline_init(ln_pipeline *p, const ln_dataset *ds, const ln_pipeline_config *cfg,
@@ -51,12 +43,44 @@ void ln_pipeline_free(ln_pipeline *p);
 /* Prepare the next epoch's order (call once per epoch, in sequence). */
 void ln_pipeline_next_epoch(ln_pipeline *p);
 
+/* Epochs prepared so far (0 for a fresh pipeline). */
+int ln_pipeline_epoch(const ln_pipeline *p);
+
+/* Rows in the data set, and rows per batch. */
+uint32_t ln_pipeline_size(const ln_pipeline *p);
+int ln_pipeline_batch_size(const ln_pipeline *p);
+
 /* Number of batches per epoch. */
 int ln_pipeline_num_batches(const ln_pipeline *p);
+
+/* The current epoch's row order (ln_pipeline_size ids), valid until the next
+ * ln_pipeline_next_epoch. */
+const uint32_t *ln_pipeline_order(const ln_pipeline *p);
 
 /* Fill batch b of the current epoch: images (rows, 1, 32, 32) float32 and
  * labels (rows,) int32. Returns the number of rows. */
 int ln_pipeline_batch(const ln_pipeline *p, int b, float *images, int32_t *labels);
+
+/* Position. The order of epoch e is a pure function of the settings, the
+ * data and e, so a position is the settings plus a fingerprint of the last
+ * prepared epoch: a hash of its row order and the shuffle generator's state
+ * after it. A checkpoint stores this to continue a run exactly. */
+typedef struct {
+    uint32_t seed;
+    int32_t batch_size, shuffle, rows;
+    uint64_t order_hash; /* FNV-1a 64 of the epoch's row order (ids as 4 little-endian bytes) */
+    uint64_t rng[312];   /* the shuffle buffer's mt19937_64 after that epoch */
+    int32_t rng_idx;
+} ln_pipeline_pos;
+
+/* The position of the epoch last prepared. */
+void ln_pipeline_save(const ln_pipeline *p, ln_pipeline_pos *pos);
+
+/* Bring p (fresh, or not past `epoch`) to epoch `epoch` and check that it is
+ * the saved position: same seed, batch size, shuffling and number of rows,
+ * and, once epoch `epoch` is prepared, the same fingerprint. LN_E_INPUT
+ * naming the first difference; p is then unusable for resuming. */
+ln_status ln_pipeline_restore(ln_pipeline *p, const ln_pipeline_pos *pos, int epoch, ln_error *err);
 
 /* Transform rows [first, first+count) of a data set in file order (eval). */
 void ln_pipeline_rows(const ln_dataset *ds, uint32_t first, int count, int threads, float *images,
