@@ -79,6 +79,16 @@ $(BUILD)/lenet: $(CLI_OBJ) $(BUILD)/liblenet.a
 $(BUILD)/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
+# Test-only build of the CLI (never installed): the checkpoint writer pauses
+# mid-write when LENET_TEST_CKPT_PAUSE_MS is set (src/ckpt.c, LN_TEST_HOOKS),
+# so tests/test_train_cli.sh can kill it there. Its ckpt object is linked
+# ahead of the library, whose own ckpt.o is then not pulled in.
+$(BUILD)/src/ckpt_testhooks.o: src/ckpt.c $(wildcard include/lenet/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -DLN_TEST_HOOKS -c $< -o $@
+$(BUILD)/lenet-testhooks: $(CLI_OBJ) $(BUILD)/src/ckpt_testhooks.o $(BUILD)/liblenet.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
 # Helper for tests/test_onnx.sh: the preprocessed test set and our logits.
 $(BUILD)/dump_logits: $(BUILD)/tests/dump_logits.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
@@ -109,7 +119,7 @@ run: deps
 # Tests read MNIST from datasets/ (fetched if absent) for the end-to-end checks.
 test: DEPS_ARGS = --test
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/lenet $(BUILD)/dump_logits $(TEST_BIN)
+	@$(MAKE) --no-print-directory $(BUILD)/lenet $(BUILD)/lenet-testhooks $(BUILD)/dump_logits $(TEST_BIN)
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TESTS)
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -348,6 +349,21 @@ static ln_status place(const char *tmp, const char *path, int no_replace, ln_err
     return ln_fail(err, LN_E_SYSTEM, "%s: cannot move into place (%s)", path, strerror(errno));
 }
 
+/* Test-only build (-DLN_TEST_HOOKS, the Makefile's $(BUILD)/lenet-testhooks,
+ * never installed): with LENET_TEST_CKPT_PAUSE_MS set, pause that long after
+ * the middle record of every write, so a test can kill the writer there. */
+static void test_pause_mid_write(int index, int n) {
+#ifdef LN_TEST_HOOKS
+    const char *ms = getenv("LENET_TEST_CKPT_PAUSE_MS");
+    if (index == n / 2 && ms && atol(ms) > 0) {
+        struct timespec ts = {atol(ms) / 1000, (atol(ms) % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+#else
+    (void)index, (void)n;
+#endif
+}
+
 ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, const ln_ckpt_write_opts *opts,
                            ln_error *err) {
     const int with_crc = opts && opts->with_crc;
@@ -363,7 +379,7 @@ ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, c
         crc = crc32(crc, rec, (uInt)len);
         s = ln_write_all(fd, rec, len, tmp, err);
         free(rec);
-        if (!s && opts && opts->after_record) opts->after_record(opts->user, i, n);
+        if (!s) test_pause_mid_write(i, n);
     }
     if (!s && with_crc) {
         /* "crc_num" then the CRC as a 10-byte big-endian integer (MindSpore 2.3:

@@ -234,7 +234,7 @@ static void test_checkpoint_cb(test_ctx *t, const ln_dataset *d) {
     char dir[128];
     snprintf(dir, sizeof dir, "%s/ck", g_dir);
     int saves = 0;
-    ln_checkpoint_config cc = {dir, "lenet", 3, 2, 0, saved_hook, NULL, &saves};
+    ln_checkpoint_config cc = {dir, "lenet", 3, 2, 0, saved_hook, &saves};
     ln_model_checkpoint mc;
     ln_model m;
     ln_pipeline p;

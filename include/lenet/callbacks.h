@@ -29,7 +29,6 @@ typedef struct {
     int keep_max;     /* >= 1 */
     int with_crc;     /* MindSpore 2.3's CRC trailer */
     void (*on_saved)(void *user, const char *path);
-    void (*after_record)(void *user, int index, int n); /* see ckpt.h (tests) */
     void *user;
 } ln_checkpoint_config;
 

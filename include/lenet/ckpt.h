@@ -64,10 +64,6 @@ typedef struct {
     int no_replace; /* never replace an existing `path`: LN_E_USAGE naming it
                      * (the final link is atomic, so a file appearing
                      * meanwhile is not overwritten either) */
-    /* Called after each record reaches the temporary file (may be NULL);
-     * lets a caller report progress - or a test pause mid-write. */
-    void (*after_record)(void *user, int index, int n);
-    void *user;
 } ln_ckpt_write_opts;
 
 ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, const ln_ckpt_write_opts *opts,

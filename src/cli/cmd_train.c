@@ -112,17 +112,6 @@ static void print_saved(void *user, const char *path) {
     cli_monitor_line(user, line);
 }
 
-/* Test hook: LENET_TEST_CKPT_PAUSE_MS pauses after the middle record of
- * every checkpoint write, so a test can kill the process mid-write. */
-static void pause_hook(void *user, int index, int n) {
-    (void)user;
-    const char *ms = getenv("LENET_TEST_CKPT_PAUSE_MS");
-    if (index == n / 2 && ms && atol(ms) > 0) {
-        struct timespec ts = {atol(ms) / 1000, (atol(ms) % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
 int cmd_train(int argc, char **argv) {
     train_opts o;
     int rc = train_parse(argc, argv, &o);
@@ -235,8 +224,7 @@ int cmd_train(int argc, char **argv) {
     have_pipe = 1;
     cli_monitor mon = {.human = human, .json = o.json ? stdout : NULL, .log = log, .print_every = o.print_every,
                        .progress = o.progress > 0 || (o.progress < 0 && isatty(fileno(human))), .test = &test};
-    ln_checkpoint_config cc = {o.ckpt_dir, o.prefix, o.save_steps, (int)o.keep_max, o.crc, print_saved,
-                               getenv("LENET_TEST_CKPT_PAUSE_MS") ? pause_hook : NULL, &mon};
+    ln_checkpoint_config cc = {o.ckpt_dir, o.prefix, o.save_steps, (int)o.keep_max, o.crc, print_saved, &mon};
     if (ln_model_checkpoint_init(&ck, &cc, &err)) { rc = cli_fail(&err); goto out; }
     have_ck = 1;
     if (ck.stale_removed)
