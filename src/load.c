@@ -108,7 +108,7 @@ void ln_lenet_predict(ln_lenet *net, const float *x, int B, float *probs) {
         const int rows = B - first < mb ? B - first : mb;
         ln_lenet_forward(net, x + (size_t)first * LN_IMG * LN_IMG, rows);
         for (int r = 0; r < rows; r++) {
-            const float *z = net->act.logits + (size_t)r * LN_CLASSES;
+            const float *z = ln_lenet_logits(net) + (size_t)r * LN_CLASSES;
             double mx = z[0], e[LN_CLASSES], sum = 0.0;
             for (int c = 1; c < LN_CLASSES; c++) if (z[c] > mx) mx = z[c];
             for (int c = 0; c < LN_CLASSES; c++) sum += e[c] = exp((double)z[c] - mx);
@@ -127,8 +127,8 @@ void ln_lenet_eval_into(ln_lenet *net, const ln_dataset *ds, long limit, ln_metr
         const int rows = (int)(n - first < B ? n - first : B);
         ln_pipeline_rows(ds, (uint32_t)first, rows, net->threads, x, y);
         ln_lenet_forward(net, x, rows);
-        ln_softmax_xent(net->act.logits, y, rows, LN_CLASSES, NULL, loss);
-        ln_metrics_update(out, net->act.logits, y, rows, loss);
+        ln_softmax_xent(ln_lenet_logits(net), y, rows, LN_CLASSES, NULL, loss);
+        ln_metrics_update(out, ln_lenet_logits(net), y, rows, loss);
     }
 }
 

@@ -11,6 +11,7 @@
 #include "lenet/loss.h"
 #include "lenet/transform.h"
 #include "load_internal.h"
+#include "net_internal.h"
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -66,14 +67,15 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
     const int rows = ln_pipeline_batch(p, b, m->xbuf, m->ybuf);
     ln_lenet_forward(&m->net, m->xbuf, rows);
     ln_lenet_zero_grad(&m->net);
-    const double loss = ln_softmax_xent(m->net.act.logits, m->ybuf, rows, LN_CLASSES, m->net.act.dlogits, NULL);
+    float *dlogits = ln_lenet_acts_of(&m->net)->dlogits;
+    const double loss = ln_softmax_xent(ln_lenet_logits(&m->net), m->ybuf, rows, LN_CLASSES, dlogits, NULL);
     if (!isfinite(loss))
         return ln_fail(err, LN_E_SYSTEM, "epoch: %d step: %d, loss is NAN or INF; lower --lr", epoch, b + 1);
     /* Loss scaling: MindSpore multiplies the loss's gradient by the scale and
      * the optimizer divides it out again. */
     if (m->cfg.loss_scale != 1.0f)
-        for (int i = 0; i < rows * LN_CLASSES; i++) m->net.act.dlogits[i] *= m->cfg.loss_scale;
-    ln_lenet_backward(&m->net, m->net.act.dlogits, rows);
+        for (int i = 0; i < rows * LN_CLASSES; i++) dlogits[i] *= m->cfg.loss_scale;
+    ln_lenet_backward(&m->net, dlogits, rows);
     ln_momentum_step(&m->opt, m->net.params, m->net.grads);
     m->global_step = m->opt.global_step;
     *loss_out = loss;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lanes.h"
+#include "net_internal.h"
 #include "split.h"
 #include "lenet/layers.h"
 #include "lenet/rng.h"
@@ -71,10 +72,10 @@ typedef struct {
 static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     lanes_state *s = calloc(1, sizeof *s);
     if (!s) return ln_fail(err, LN_E_NOMEM, "out of memory for the network");
-    net->lanes = s;
-    if (!strcmp(net->gemm.name, "avx512"))
+    net->eng->lanes = s;
+    if (!strcmp(net->eng->gemm.name, "avx512"))
         s->k = (ln_lane_kernels){ln_lanes_forward_avx512, ln_lanes_backward_avx512, ln_lanes_forward1_avx512};
-    else if (!strcmp(net->gemm.name, "avx2"))
+    else if (!strcmp(net->eng->gemm.name, "avx2"))
         s->k = (ln_lane_kernels){ln_lanes_forward_avx2, ln_lanes_backward_avx2, ln_lanes_forward1_avx2};
     else
         s->k = (ln_lane_kernels){ln_lanes_forward_generic, ln_lanes_backward_generic, ln_lanes_forward1_generic};
@@ -112,24 +113,24 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
 }
 
 static void lanes_free(ln_lenet *net) {
-    lanes_state *s = net->lanes;
+    lanes_state *s = net->eng->lanes;
     if (!s) return;
     free(s->prof);
     free(s->groups);
     free(s->mem);
     free(s);
-    net->lanes = NULL;
+    net->eng->lanes = NULL;
 }
 
 static void groups_forward(ln_lenet *net, const float *x, int B);
 
 
 static void lanes_forward(ln_lenet *net, const float *x, int B) {
-    lanes_state *s = net->lanes;
+    lanes_state *s = net->eng->lanes;
     s->pending = 0;
     if (B < LANES_SMALL_BATCH) {
         for (int b = 0; b < B; b++)
-            s->k.forward1(&net->p, x + (long)b * 1024, s->scratch1, net->act.logits + (long)b * 10);
+            s->k.forward1(&net->p, x + (long)b * 1024, s->scratch1, net->eng->act.logits + (long)b * 10);
         memcpy(s->xsmall, x, sizeof(float) * 1024 * (size_t)B);
         s->pending = B;
         return;
@@ -139,7 +140,7 @@ static void lanes_forward(ln_lenet *net, const float *x, int B) {
 
 /* Forward of B rows through the 16-lane groups, one thread per group. */
 static void groups_forward(ln_lenet *net, const float *x, int B) {
-    lanes_state *s = net->lanes;
+    lanes_state *s = net->eng->lanes;
     const int ng = lanes_groups(B);
     if (s->prof) s->prof_fwd += (long)ng * LN_LANES;
     const ln_lenet_views p = net->p;
@@ -161,12 +162,12 @@ static void groups_forward(ln_lenet *net, const float *x, int B) {
         s->k.forward(&p, G);
         for (int l = 0; l < n; l++)
             for (int o = 0; o < 10; o++)
-                net->act.logits[((long)g * LN_LANES + l) * 10 + o] = G->lo[o * LN_LANES + l];
+                net->eng->act.logits[((long)g * LN_LANES + l) * 10 + o] = G->lo[o * LN_LANES + l];
     }
 }
 
 static void lanes_backward(ln_lenet *net, const float *dlogits, int B) {
-    lanes_state *s = net->lanes;
+    lanes_state *s = net->eng->lanes;
     if (s->pending) { /* the last forward took the one-image path */
         groups_forward(net, s->xsmall, s->pending);
         s->pending = 0;
@@ -211,9 +212,12 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
     const char *isa = kernels;
     if (kernels && !strncmp(kernels, "gemm:", 5)) net->engine = LN_ENGINE_GEMM, isa = kernels + 5;
     else if (kernels && !strcmp(kernels, "gemm")) net->engine = LN_ENGINE_GEMM, isa = NULL;
-    if (ln_gemm_select(&net->gemm, isa) != 0)
+    ln_gemm_kernels gk;
+    if (ln_gemm_select(&gk, isa) != 0)
         return ln_fail(err, LN_E_USAGE, "kernels '%s' are unknown or not supported by this CPU",
                        kernels ? kernels : "auto");
+    if (!(net->eng = calloc(1, sizeof *net->eng))) return ln_fail(err, LN_E_NOMEM, "out of memory for the network");
+    net->eng->gemm = gk;
     net->conv_bias = conv_bias;
     net->max_batch = max_batch;
     net->threads = threads < 1 ? 1 : threads;
@@ -228,7 +232,10 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
     add_tensor(net, "fc3.weight", 2, 10, 84, 0, 0);
     add_tensor(net, "fc3.bias", 1, 10, 0, 0, 0);
     net->params = calloc(net->n_params * 2, sizeof(float));
-    if (!net->params) return ln_fail(err, LN_E_NOMEM, "out of memory for parameters");
+    if (!net->params) {
+        ln_lenet_free(net);
+        return ln_fail(err, LN_E_NOMEM, "out of memory for parameters");
+    }
     net->grads = net->params + net->n_params;
     net->p = ln_lenet_views_of(net, net->params);
     net->g = ln_lenet_views_of(net, net->grads);
@@ -243,17 +250,17 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
     const size_t B = (size_t)max_batch;
     const size_t G = net->engine == LN_ENGINE_GEMM ? B : 0;
     struct { float **f; uint8_t **u; size_t n; } plan[] = {
-        {&net->act.logits, NULL, B * 10},    {&net->act.dlogits, NULL, B * 10},
-        {&net->act.x, NULL, G * 1024},       {&net->act.col1, NULL, 25 * G * 784},
-        {&net->act.a1, NULL, 6 * G * 784},   {&net->act.p1, NULL, 6 * G * 196},
-        {&net->act.col2, NULL, 150 * G * 100}, {&net->act.a2, NULL, 16 * G * 100},
-        {&net->act.p2, NULL, 16 * G * 25},   {&net->act.f0, NULL, G * 400},
-        {&net->act.h1, NULL, G * 120},       {&net->act.h2, NULL, G * 84},
-        {&net->act.dh2, NULL, G * 84},       {&net->act.dh1, NULL, G * 120},
-        {&net->act.df0, NULL, G * 400},      {&net->act.dp2, NULL, 16 * G * 25},
-        {&net->act.da2, NULL, 16 * G * 100}, {&net->act.dcol2, NULL, 150 * G * 100},
-        {&net->act.dp1, NULL, 6 * G * 196},  {&net->act.da1, NULL, 6 * G * 784},
-        {NULL, &net->act.arg1, 6 * G * 196}, {NULL, &net->act.arg2, 16 * G * 25},
+        {&net->eng->act.logits, NULL, B * 10},    {&net->eng->act.dlogits, NULL, B * 10},
+        {&net->eng->act.x, NULL, G * 1024},       {&net->eng->act.col1, NULL, 25 * G * 784},
+        {&net->eng->act.a1, NULL, 6 * G * 784},   {&net->eng->act.p1, NULL, 6 * G * 196},
+        {&net->eng->act.col2, NULL, 150 * G * 100}, {&net->eng->act.a2, NULL, 16 * G * 100},
+        {&net->eng->act.p2, NULL, 16 * G * 25},   {&net->eng->act.f0, NULL, G * 400},
+        {&net->eng->act.h1, NULL, G * 120},       {&net->eng->act.h2, NULL, G * 84},
+        {&net->eng->act.dh2, NULL, G * 84},       {&net->eng->act.dh1, NULL, G * 120},
+        {&net->eng->act.df0, NULL, G * 400},      {&net->eng->act.dp2, NULL, 16 * G * 25},
+        {&net->eng->act.da2, NULL, 16 * G * 100}, {&net->eng->act.dcol2, NULL, 150 * G * 100},
+        {&net->eng->act.dp1, NULL, 6 * G * 196},  {&net->eng->act.da1, NULL, 6 * G * 784},
+        {NULL, &net->eng->act.arg1, 6 * G * 196}, {NULL, &net->eng->act.arg2, 16 * G * 25},
     };
     const size_t nplan = sizeof plan / sizeof plan[0];
     size_t total = 0;
@@ -261,12 +268,12 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
         size_t bytes = plan[i].f ? plan[i].n * sizeof(float) : plan[i].n;
         total += (bytes + 63) & ~(size_t)63;
     }
-    net->act_mem = aligned_alloc(64, total);
-    if (!net->act_mem) {
+    net->eng->act_mem = aligned_alloc(64, total);
+    if (!net->eng->act_mem) {
         ln_lenet_free(net);
         return ln_fail(err, LN_E_NOMEM, "out of memory for activations (batch %d)", max_batch);
     }
-    char *cur = net->act_mem;
+    char *cur = net->eng->act_mem;
     for (size_t i = 0; i < nplan; i++) {
         size_t bytes = plan[i].f ? plan[i].n * sizeof(float) : plan[i].n;
         void *ptr = plan[i].n ? (void *)cur : NULL;
@@ -278,11 +285,18 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
 }
 
 void ln_lenet_free(ln_lenet *net) {
-    lanes_free(net);
+    if (net->eng) {
+        lanes_free(net);
+        free(net->eng->act_mem);
+        free(net->eng);
+    }
     free(net->params);
-    free(net->act_mem);
     memset(net, 0, sizeof *net);
 }
+
+const float *ln_lenet_logits(const ln_lenet *net) { return net->eng->act.logits; }
+
+const char *ln_lenet_kernels(const ln_lenet *net) { return net->eng->gemm.name; }
 
 /* SplitMix64's finaliser: a well-mixed 64-bit function of its input. */
 static uint64_t mix64(uint64_t z) {
@@ -324,8 +338,8 @@ void ln_lenet_forward(ln_lenet *net, const float *x, int B) {
         lanes_forward(net, x, B);
         return;
     }
-    ln_lenet_acts *a = &net->act;
-    const ln_gemm_kernels *g = &net->gemm;
+    ln_lenet_acts *a = &net->eng->act;
+    const ln_gemm_kernels *g = &net->eng->gemm;
     const int T = net->threads;
     memcpy(a->x, x, sizeof(float) * (size_t)B * 1024);
     /* x (B,1,32,32) is (1,B,32,32) channel-major: C = 1. */
@@ -351,8 +365,8 @@ void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B) {
         lanes_backward(net, dlogits, B);
         return;
     }
-    ln_lenet_acts *a = &net->act;
-    const ln_gemm_kernels *g = &net->gemm;
+    ln_lenet_acts *a = &net->eng->act;
+    const ln_gemm_kernels *g = &net->eng->gemm;
     const int T = net->threads;
     ln_dense_backward(g, dlogits, a->h2, net->p.fc3_w, B, 84, 10, net->g.fc3_w, net->g.fc3_b, a->dh2, T);
     ln_relu_backward(a->h2, a->dh2, 84L * B);
@@ -373,7 +387,7 @@ void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B) {
 }
 
 int ln_lenet_set_profiling(ln_lenet *net, int on) {
-    lanes_state *s = net->lanes;
+    lanes_state *s = net->eng->lanes;
     if (!s) return -1;
     free(s->prof);
     s->prof = NULL;
@@ -392,7 +406,7 @@ void ln_lenet_get_profile(const ln_lenet *net, ln_lenet_profile *out) {
     static const double fwd[LN_PROF_LAYERS] = {2.0 * 6 * 784 * 25, 0, 2.0 * 16 * 100 * 150, 0,
                                                2.0 * 400 * 120,    2.0 * 120 * 84, 2.0 * 84 * 10};
     memset(out, 0, sizeof *out);
-    const lanes_state *s = net->lanes;
+    const lanes_state *s = net->eng->lanes;
     for (int l = 0; l < LN_PROF_LAYERS; l++) {
         out->name[l] = names[l];
         out->fwd_flops[l] = fwd[l];

@@ -93,10 +93,10 @@ static ln_status judge(ln_report_ctx *r, ln_error *err) {
         const int rows = (int)(n - first < (uint32_t)B ? n - first : (uint32_t)B);
         ln_pipeline_rows(&ds, first, rows, net.threads, xbuf, ybuf);
         ln_lenet_forward(&net, xbuf, rows);
-        ln_softmax_xent(net.act.logits, ybuf, rows, LN_CLASSES, NULL, lossbuf);
-        ln_metrics_update(&met, net.act.logits, ybuf, rows, lossbuf);
+        ln_softmax_xent(ln_lenet_logits(&net), ybuf, rows, LN_CLASSES, NULL, lossbuf);
+        ln_metrics_update(&met, ln_lenet_logits(&net), ybuf, rows, lossbuf);
         for (int i = 0; i < rows; i++) {
-            int pred = ln_argmax(net.act.logits + (size_t)i * LN_CLASSES, LN_CLASSES), truth = ybuf[i];
+            int pred = ln_argmax(ln_lenet_logits(&net) + (size_t)i * LN_CLASSES, LN_CLASSES), truth = ybuf[i];
             if (pred == truth || r->shown_mistakes >= LN_REPORT_MAX_MISTAKES) continue;
             int k = r->shown_mistakes++;
             snprintf(caps[k], sizeof caps[k], "%d as %d", truth, pred);

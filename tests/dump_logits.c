@@ -43,7 +43,7 @@ int main(int argc, char **argv) {
         const int rows = (int)(n - first < (uint32_t)B ? n - first : (uint32_t)B);
         ln_pipeline_rows(&ds, first, rows, 2, images + (size_t)first * 1024, labels + first);
         ln_lenet_forward(&net, images + (size_t)first * 1024, rows);
-        memcpy(logits + (size_t)first * 10, net.act.logits, sizeof(float) * 10 * (size_t)rows);
+        memcpy(logits + (size_t)first * 10, ln_lenet_logits(&net), sizeof(float) * 10 * (size_t)rows);
     }
     FILE *f = fopen(argv[3], "wb");
     uint32_t hdr[2] = {n, 0};

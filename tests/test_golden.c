@@ -65,6 +65,7 @@
 #include "lenet/loss.h"
 #include "lenet/net.h"
 #include "lenet/optim.h"
+#include "../src/net_internal.h"
 
 #define TOL_ACT 1e-4   /* activations and logits, rel */
 #define TOL_GRAD 1e-4  /* gradients, rel */
@@ -448,8 +449,9 @@ static int run_config(test_ctx *t, const refs *R, const char *kname, int threads
         for (size_t i = 0; i < ti->size; i++) net.params[ti->offset + i] = (float)R->param[k]->data[i];
     }
     ln_lenet_forward(&net, R->x, B);
+    const ln_lenet_acts *A = ln_lenet_acts_of(&net); /* engine internals (src/net_internal.h) */
 
-    /* activations (visible only in the reference GEMM engine) */
+    /* activations (kept only by the reference GEMM engine) */
     if (net.engine == LN_ENGINE_GEMM) {
     double *buf = malloc(sizeof(double) * (size_t)B * 6 * 784);
     if (!buf) {
@@ -458,24 +460,24 @@ static int run_config(test_ctx *t, const refs *R, const char *kname, int threads
         return -1;
     }
     to_channel_major(R->act[0]->data, B, 6, 784, 1, buf);
-    compare(t, cfg, "relu(act.conv1)", net.act.a1, buf, (size_t)B * 6 * 784, TOL_ACT, TOL_NORM);
+    compare(t, cfg, "relu(act.conv1)", A->a1, buf, (size_t)B * 6 * 784, TOL_ACT, TOL_NORM);
     to_channel_major(R->act[1]->data, B, 6, 196, 0, buf);
-    compare(t, cfg, "act.pool1", net.act.p1, buf, (size_t)B * 6 * 196, TOL_ACT, TOL_NORM);
+    compare(t, cfg, "act.pool1", A->p1, buf, (size_t)B * 6 * 196, TOL_ACT, TOL_NORM);
     to_channel_major(R->act[2]->data, B, 16, 100, 1, buf);
-    compare(t, cfg, "relu(act.conv2)", net.act.a2, buf, (size_t)B * 16 * 100, TOL_ACT, TOL_NORM);
+    compare(t, cfg, "relu(act.conv2)", A->a2, buf, (size_t)B * 16 * 100, TOL_ACT, TOL_NORM);
     to_channel_major(R->act[3]->data, B, 16, 25, 0, buf);
-    compare(t, cfg, "act.pool2", net.act.p2, buf, (size_t)B * 16 * 25, TOL_ACT, TOL_NORM);
+    compare(t, cfg, "act.pool2", A->p2, buf, (size_t)B * 16 * 25, TOL_ACT, TOL_NORM);
     relu_copy(R->act[4]->data, (size_t)B * 120, buf);
-    compare(t, cfg, "relu(act.fc1)", net.act.h1, buf, (size_t)B * 120, TOL_ACT, TOL_NORM);
+    compare(t, cfg, "relu(act.fc1)", A->h1, buf, (size_t)B * 120, TOL_ACT, TOL_NORM);
     relu_copy(R->act[5]->data, (size_t)B * 84, buf);
-    compare(t, cfg, "relu(act.fc2)", net.act.h2, buf, (size_t)B * 84, TOL_ACT, TOL_NORM);
+    compare(t, cfg, "relu(act.fc2)", A->h2, buf, (size_t)B * 84, TOL_ACT, TOL_NORM);
     free(buf);
     }
-    compare(t, cfg, "logits", net.act.logits, R->logits->data, (size_t)B * 10, TOL_ACT, TOL_NORM);
+    compare(t, cfg, "logits", ln_lenet_logits(&net), R->logits->data, (size_t)B * 10, TOL_ACT, TOL_NORM);
 
     /* loss and gradients */
-    float *dl = net.act.dlogits;
-    const double loss = ln_softmax_xent(net.act.logits, R->y, B, 10, dl, NULL);
+    float *dl = A->dlogits;
+    const double loss = ln_softmax_xent(ln_lenet_logits(&net), R->y, B, 10, dl, NULL);
     const double lrel = fabs(loss - R->loss->data[0]) / fabs(R->loss->data[0]);
     snprintf(what, sizeof what, "%s loss %.10f vs %.10f: rel %.3e <= %.0e", cfg, loss, R->loss->data[0], lrel,
              TOL_LOSS);
@@ -490,7 +492,7 @@ static int run_config(test_ctx *t, const refs *R, const char *kname, int threads
     out->logits = malloc(sizeof(float) * (size_t)B * 10);
     out->grads = malloc(sizeof(float) * net.n_params);
     out->final_params = malloc(sizeof(float) * net.n_params);
-    if (out->logits) memcpy(out->logits, net.act.logits, sizeof(float) * (size_t)B * 10);
+    if (out->logits) memcpy(out->logits, ln_lenet_logits(&net), sizeof(float) * (size_t)B * 10);
     if (out->grads) memcpy(out->grads, net.grads, sizeof(float) * net.n_params);
 
     if (!do_sgd) {
@@ -509,7 +511,7 @@ static int run_config(test_ctx *t, const refs *R, const char *kname, int threads
     int worst_at = 0;
     for (int s = 0; s < R->steps; s++) {
         ln_lenet_forward(&net, R->x, B);
-        const double l = ln_softmax_xent(net.act.logits, R->y, B, 10, dl, NULL);
+        const double l = ln_softmax_xent(ln_lenet_logits(&net), R->y, B, 10, dl, NULL);
         const double r = fabs(l - R->sgd_losses->data[s]) / fabs(R->sgd_losses->data[s]);
         if (!(r <= worst_step)) worst_step = isnan(r) ? INFINITY : r, worst_at = s;
         ln_lenet_zero_grad(&net);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "lenet/gemm.h"
 #include "lenet/loss.h"
 #include "lenet/net.h"
 
@@ -26,10 +27,11 @@ static int run(const char *kernels, int conv_bias, int threads, const float *par
     if (ln_lenet_init(&net, conv_bias, MAXB, threads, kernels, &err)) return -1;
     memcpy(net.params, params, np * sizeof(float));
     ln_lenet_forward(&net, x, B);
-    memcpy(logits, net.act.logits, sizeof(float) * (size_t)B * 10);
-    ln_softmax_xent(net.act.logits, y, B, 10, net.act.dlogits, NULL);
+    memcpy(logits, ln_lenet_logits(&net), sizeof(float) * (size_t)B * 10);
+    float dl[MAXB * 10];
+    ln_softmax_xent(ln_lenet_logits(&net), y, B, 10, dl, NULL);
     ln_lenet_zero_grad(&net);
-    ln_lenet_backward(&net, net.act.dlogits, B);
+    ln_lenet_backward(&net, dl, B);
     memcpy(grads, net.grads, np * sizeof(float));
     ln_lenet_free(&net);
     return 0;
@@ -107,10 +109,11 @@ int main(void) {
         if (ok) {
             ln_lenet_init_weights(&net, 5);
             for (int r = 0; r < 3; r++) {
+                float dl[21 * 10];
                 ln_lenet_forward(&net, x, 21);
-                ln_softmax_xent(net.act.logits, y, 21, 10, net.act.dlogits, NULL);
+                ln_softmax_xent(ln_lenet_logits(&net), y, 21, 10, dl, NULL);
                 ln_lenet_zero_grad(&net);
-                ln_lenet_backward(&net, net.act.dlogits, 21);
+                ln_lenet_backward(&net, dl, 21);
             }
             ln_lenet_profile pr;
             ln_lenet_get_profile(&net, &pr);

@@ -661,7 +661,7 @@ static double net_obj(void *p) {
 
 static double lib_loss(ln_lenet *net, const float *x, const int32_t *y, int B, float *dl) {
     ln_lenet_forward(net, x, B);
-    return ln_softmax_xent(net->act.logits, y, B, 10, dl, NULL);
+    return ln_softmax_xent(ln_lenet_logits(net), y, B, 10, dl, NULL);
 }
 
 #define NET_B 3
@@ -738,7 +738,7 @@ static void test_net(const char *kname, net_ref *ref) {
     }
 
     snprintf(msg, sizeof msg, "lenet[%s] B3: ln_lenet_forward logits vs double reference net", kname);
-    compare(msg, net.act.logits, ref->logits, B * 10, TOL_NET_FWD);
+    compare(msg, ln_lenet_logits(&net), ref->logits, B * 10, TOL_NET_FWD);
     snprintf(msg, sizeof msg, "lenet[%s] B3: mean loss %.9g vs reference %.9g (rel %.1e <= 1e-6)", kname, loss,
              ref->loss, fabs(loss - ref->loss) / ref->loss);
     CHECK(&T, fabs(loss - ref->loss) <= 1e-6 * ref->loss, msg);

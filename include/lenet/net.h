@@ -19,7 +19,6 @@
 #include <stdint.h>
 
 #include "lenet/error.h"
-#include "lenet/gemm.h"
 
 #define LN_CLASSES 10
 #define LN_MAX_TENSORS 10
@@ -45,30 +44,12 @@ typedef struct {
     float *fc3_b;   /* (10) */
 } ln_lenet_views;
 
-typedef struct {
-    float *x;       /* (B, 1, 32, 32) input copy */
-    float *col1;    /* (25, B*784) */
-    float *a1;      /* (6, B, 28, 28) conv1 output, ReLU applied */
-    float *p1;      /* (6, B, 14, 14) */
-    uint8_t *arg1;  /* (6, B, 14, 14) */
-    float *col2;    /* (150, B*100) */
-    float *a2;      /* (16, B, 10, 10) conv2 output, ReLU applied */
-    float *p2;      /* (16, B, 5, 5) */
-    uint8_t *arg2;  /* (16, B, 5, 5) */
-    float *f0;      /* (B, 400) flattened */
-    float *h1;      /* (B, 120) fc1 output, ReLU applied */
-    float *h2;      /* (B, 84)  fc2 output, ReLU applied */
-    float *logits;  /* (B, 10) */
-    /* backward scratch */
-    float *dlogits, *dh2, *dh1, *df0, *dp2, *da2, *dcol2, *dp1, *da1;
-} ln_lenet_acts;
-
 /* Compute engines. Both give the same results to float rounding; each is
  * bit-reproducible for any thread count.
  * - LN_ENGINE_LANES (default): batch in the vector lanes, groups of 16
  *   samples, one thread per group (src/lanes.h). Fast.
  * - LN_ENGINE_GEMM: the reference - channel-major activations, im2col and a
- *   GEMM per layer (layers.h); its activations are visible in `act`. */
+ *   GEMM per layer (layers.h). */
 typedef enum { LN_ENGINE_LANES = 0, LN_ENGINE_GEMM = 1 } ln_engine;
 
 typedef struct {
@@ -81,10 +62,7 @@ typedef struct {
     ln_lenet_views p, g;
     int max_batch;
     int threads;
-    ln_gemm_kernels gemm;
-    ln_lenet_acts act; /* lanes engine: only logits and dlogits are used */
-    void *act_mem;
-    void *lanes;       /* lanes engine state (opaque) */
+    struct ln_lenet_engine *eng; /* kernels, activations, engine state (private: src/net_internal.h) */
 } ln_lenet;
 
 /* Set up the parameter table and allocate parameters (zeroed), gradients and
@@ -109,8 +87,14 @@ ln_lenet_views ln_lenet_views_of(const ln_lenet *net, float *buf);
 /* Index of tensor `name`, or -1. */
 int ln_lenet_find(const ln_lenet *net, const char *name);
 
-/* Forward B <= max_batch rows of x (B,1,32,32); result in net->act.logits. */
+/* Forward B <= max_batch rows of x (B,1,32,32); logits in ln_lenet_logits. */
 void ln_lenet_forward(ln_lenet *net, const float *x, int B);
+
+/* Logits (B, 10) of the last forward pass, valid until the next one. */
+const float *ln_lenet_logits(const ln_lenet *net);
+
+/* Instruction set of the kernels in use: "avx512", "avx2" or "generic". */
+const char *ln_lenet_kernels(const ln_lenet *net);
 
 /* Backward from dlogits (B,10) of the last forward; adds into net->grads. */
 void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B);

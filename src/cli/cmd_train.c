@@ -211,7 +211,7 @@ int cmd_train(int argc, char **argv) {
         goto out;
     }
     fprintf(human, "network: LeNet-5, %zu parameters, kernels %s; data: %u train images (%s), %u test images\n",
-            m.net.n_params, m.net.gemm.name, train.images.count, train.images_path, test.images.count);
+            m.net.n_params, ln_lenet_kernels(&m.net), train.images.count, train.images_path, test.images.count);
     if (o.init && ln_model_load_weights_ckpt(&m, &from_ck, o.init, &err)) { rc = cli_fail(&err); goto out; }
     if (o.resume) {
         if (ln_model_load_state_ckpt(&m, &from_ck, o.resume, &err)) { rc = cli_fail(&err); goto out; }

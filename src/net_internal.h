@@ -1,0 +1,42 @@
+/* net_internal.h - the network's engine internals (library-internal; tests
+ * of the engines include it too): the kernel set, the GEMM engine's
+ * activations and the lanes engine's state, behind ln_lenet's `eng`. */
+#ifndef LENET_NET_INTERNAL_H
+#define LENET_NET_INTERNAL_H
+
+#include <stdint.h>
+
+#include "lenet/gemm.h"
+#include "lenet/net.h"
+
+/* Activations of the GEMM engine, allocated for max_batch rows; the lanes
+ * engine uses only logits and dlogits. */
+typedef struct {
+    float *x;       /* (B, 1, 32, 32) input copy */
+    float *col1;    /* (25, B*784) */
+    float *a1;      /* (6, B, 28, 28) conv1 output, ReLU applied */
+    float *p1;      /* (6, B, 14, 14) */
+    uint8_t *arg1;  /* (6, B, 14, 14) */
+    float *col2;    /* (150, B*100) */
+    float *a2;      /* (16, B, 10, 10) conv2 output, ReLU applied */
+    float *p2;      /* (16, B, 5, 5) */
+    uint8_t *arg2;  /* (16, B, 5, 5) */
+    float *f0;      /* (B, 400) flattened */
+    float *h1;      /* (B, 120) fc1 output, ReLU applied */
+    float *h2;      /* (B, 84)  fc2 output, ReLU applied */
+    float *logits;  /* (B, 10) */
+    /* backward scratch */
+    float *dlogits, *dh2, *dh1, *df0, *dp2, *da2, *dcol2, *dp1, *da1;
+} ln_lenet_acts;
+
+struct ln_lenet_engine {
+    ln_gemm_kernels gemm;
+    ln_lenet_acts act;
+    void *act_mem;
+    void *lanes; /* lanes engine state (net.c) */
+};
+
+/* The network's own activations (logits, dlogits: (max_batch, 10)). */
+static inline ln_lenet_acts *ln_lenet_acts_of(ln_lenet *net) { return &net->eng->act; }
+
+#endif
