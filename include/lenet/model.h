@@ -135,7 +135,7 @@ void ln_model_predict(ln_model *m, const float *images, int B, float *probs);
 /* Save network, optimizer state and (when training has begun) the training
  * position in MindSpore's format (see ckpt.h, optim.h). ln_model_save
  * replaces `path` atomically; ln_model_save_ex takes ckpt write options
- * (CRC trailer, never-replace, progress hook). */
+ * (CRC trailer, never-replace). */
 ln_status ln_model_save(const ln_model *m, const char *path, ln_error *err);
 ln_status ln_model_save_ex(const ln_model *m, const char *path, const ln_ckpt_write_opts *opts, ln_error *err);
 
