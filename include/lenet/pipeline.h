@@ -9,7 +9,7 @@
  * 3. batch(batch_size, drop_remainder): consecutive rows.
  * The resize is deterministic per image, so it is done once for the whole
  * data set at init (spread over threads; 1 KiB per image); each batch then
- * only applies the rescale table. The order of rows never depends on the
+ * only rescales and normalises its pixels. The order of rows never depends on the
  * thread count.
  */
 #ifndef LENET_PIPELINE_H
