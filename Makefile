@@ -15,14 +15,14 @@ CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -ffp-contract=off -fopenmp -Iinclude
 LDLIBS  += -lz -lm -fopenmp
 SANFLAGS =
 
-LIB_SRC := src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/gemm.c src/layers.c \
+LIB_SRC := src/arch.c src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/gemm.c src/layers.c \
            src/net.c src/loss.c src/metrics.c src/optim.c src/ckpt.c src/model.c \
            src/bytebuf.c src/pbwrite.c src/fileio.c src/export_net.c src/export_onnx.c \
            src/export_safetensors.c src/export_mindspore.c \
            src/trainlog.c src/plot_lines.c src/plot_confusion.c src/report.c src/report_charts.c \
            src/report_html.c
 CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_export.c src/cli/cmd_report.c
-TESTS   := test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train test_export test_report
+TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train test_export test_report
 # Data-set inspection: images in (PNG via libpng, PGM) and out (PNG), drawing, statistics.
 LIB_SRC += src/image.c src/image_png.c src/image_pgm.c src/font.c src/draw.c src/samples.c src/stats.c
 CLI_SRC += src/cli/cmd_inspect.c src/cli/preview.c
@@ -66,7 +66,7 @@ GEMM_CONTRACT_avx512  := -ffp-contract=fast
 $(BUILD)/src/gemm_%.o: src/gemm_kernels.c src/gemm_kernels.h src/kernel_suffix.h include/lenet/gemm.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -O3 $(ISA_$*) $(GEMM_CONTRACT_$*) -DLN_KSUFFIX=$* -c $< -o $@
-$(BUILD)/src/lanes_%.o: src/lanes_kernels.c src/lanes.h src/kernel_suffix.h include/lenet/net.h
+$(BUILD)/src/lanes_%.o: src/lanes_kernels.c src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -O3 $(ISA_$*) -DLN_KSUFFIX=$* -c $< -o $@
 

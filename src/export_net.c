@@ -13,18 +13,16 @@ ln_status ln_export_find_net(const ln_ckpt *c, const char *path, ln_export_net *
     int cb = 0;
     ln_status s = ln_ckpt_conv_bias(c, path, &cb, err);
     if (s) return s;
-    /* The network's own parameter table is the reference for names and shapes. */
-    ln_lenet net;
-    if ((s = ln_lenet_init(&net, cb, 1, 1, NULL, err))) return s;
-    if (!(s = ln_ckpt_check_tensors(c, path, net.info, net.n_tensors, "", NULL, err))) {
-        out->conv_bias = cb;
-        for (int i = 0; i < net.n_tensors; i++) {
-            out->t[out->n++] = ln_ckpt_get(c, net.info[i].name);
-            out->n_params += (long)net.info[i].size;
-        }
+    /* The layer table's parameter tensors are the reference for names and shapes. */
+    ln_tensor_info info[LN_MAX_TENSORS];
+    const int n = ln_arch_tensors(cb, info, NULL);
+    if ((s = ln_ckpt_check_tensors(c, path, info, n, "", NULL, err))) return s;
+    out->conv_bias = cb;
+    for (int i = 0; i < n; i++) {
+        out->t[out->n++] = ln_ckpt_get(c, info[i].name);
+        out->n_params += (long)info[i].size;
     }
-    ln_lenet_free(&net);
-    return s;
+    return LN_OK;
 }
 
 typedef ln_status (*encoder)(const ln_ckpt *c, const ln_export_net *net, int flag, ln_buf *out, ln_error *err);

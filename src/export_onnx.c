@@ -14,6 +14,7 @@
  */
 #include "lenet/export.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "lenet/pbwrite.h"
@@ -61,10 +62,11 @@ static void end_node(ln_buf *graph, ln_buf *node) {
     ln_buf_free(node);
 }
 
-static void conv(ln_buf *g, const char *name, const char *in, const ln_ckpt_entry *w, const ln_ckpt_entry *b,
-                 const char *out) {
+static void conv(ln_buf *g, const char *name, int kernel, const char *in, const ln_ckpt_entry *w,
+                 const ln_ckpt_entry *b, const char *out) {
     const char *ins[3] = {in, w->name, b ? b->name : NULL};
-    static const int64_t k[2] = {5, 5}, one[2] = {1, 1}, pads[4] = {0, 0, 0, 0};
+    const int64_t k[2] = {kernel, kernel};
+    static const int64_t one[2] = {1, 1}, pads[4] = {0, 0, 0, 0};
     ln_buf n;
     begin_node(&n, ins, 3, out, name, "Conv");
     attr_ints(&n, "kernel_shape", k, 2);
@@ -81,12 +83,13 @@ static void unary(ln_buf *g, const char *op, const char *name, const char *in, c
     end_node(g, &n);
 }
 
-static void maxpool(ln_buf *g, const char *name, const char *in, const char *out) {
-    static const int64_t two[2] = {2, 2}, pads[4] = {0, 0, 0, 0};
+static void maxpool(ln_buf *g, const char *name, int window, const char *in, const char *out) {
+    const int64_t win[2] = {window, window};
+    static const int64_t pads[4] = {0, 0, 0, 0};
     ln_buf n;
     begin_node(&n, &in, 1, out, name, "MaxPool");
-    attr_ints(&n, "kernel_shape", two, 2);
-    attr_ints(&n, "strides", two, 2);
+    attr_ints(&n, "kernel_shape", win, 2);
+    attr_ints(&n, "strides", win, 2);
     attr_ints(&n, "pads", pads, 4);
     end_node(g, &n);
 }
@@ -156,37 +159,49 @@ static void metadata(ln_buf *m, const char *key, const char *value) {
     ln_buf_free(&e);
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SIDE STR(LN_IN_SIDE)
 static const char DOC[] =
-    "LeNet-5 for MNIST digits, exported by lenet. Input: float32 [N, 1, 32, 32], each 28x28 uint8 image "
-    "resized to 32x32 (bilinear, OpenCV INTER_LINEAR), then x/255, then (x - 0.1307)/0.3081. "
-    "Output: logits [N, 10]; the predicted digit is the argmax (softmax gives probabilities).";
+    "LeNet-5 for MNIST digits, exported by lenet. Input: float32 [N, " STR(LN_IN_C) ", " SIDE ", " SIDE "], "
+    "each 28x28 uint8 image resized to " SIDE "x" SIDE " (bilinear, OpenCV INTER_LINEAR), then x/255, then "
+    "(x - 0.1307)/0.3081. Output: logits [N, " STR(LN_CLASSES) "]; the predicted digit is the argmax (softmax "
+    "gives probabilities).";
 
 ln_status ln_export_onnx_encode(const ln_export_net *net, ln_buf *out, ln_error *err) {
     const ln_ckpt_entry *const *t = net->t;
     const int cb = net->conv_bias;
-    /* Tensors in network order: conv1.w [conv1.b] conv2.w [conv2.b] fc1.w fc1.b fc2.w fc2.b fc3.w fc3.b */
-    const ln_ckpt_entry *c1w = t[0], *c1b = cb ? t[1] : NULL, *c2w = t[cb ? 2 : 1], *c2b = cb ? t[3] : NULL;
-    const ln_ckpt_entry *const *fc = t + (cb ? 4 : 2);
-    if (net->n != (cb ? 10 : 8)) return ln_fail(err, LN_E_USAGE, "ONNX export: incomplete network table");
+    ln_tensor_info info[LN_MAX_TENSORS];
+    if (net->n != ln_arch_tensors(cb, info, NULL))
+        return ln_fail(err, LN_E_USAGE, "ONNX export: incomplete network table");
 
+    /* One node per row of the layer table; each reads the previous node's
+     * output ("input" first) and writes "<name>_out" ("logits" last). The
+     * tensors t[] are in the table's order, so they are taken in turn. */
     ln_buf g;
     ln_buf_init(&g);
-    conv(&g, "conv1", "input", c1w, c1b, "conv1_out");
-    unary(&g, "Relu", "relu1", "conv1_out", "relu1_out");
-    maxpool(&g, "pool1", "relu1_out", "pool1_out");
-    conv(&g, "conv2", "pool1_out", c2w, c2b, "conv2_out");
-    unary(&g, "Relu", "relu2", "conv2_out", "relu2_out");
-    maxpool(&g, "pool2", "relu2_out", "pool2_out");
-    flatten(&g, "flatten", "pool2_out", "flatten_out");
-    gemm(&g, "fc1", "flatten_out", fc[0], fc[1], "fc1_out");
-    unary(&g, "Relu", "relu3", "fc1_out", "relu3_out");
-    gemm(&g, "fc2", "relu3_out", fc[2], fc[3], "fc2_out");
-    unary(&g, "Relu", "relu4", "fc2_out", "relu4_out");
-    gemm(&g, "fc3", "relu4_out", fc[4], fc[5], "logits");
+    const ln_layer *layers = ln_arch_layers();
+    char prev[32] = "input", dst[32];
+    int k = 0;
+    for (int i = 0; i < LN_ARCH_LAYERS; i++) {
+        const ln_layer *l = &layers[i];
+        if (i == LN_ARCH_LAYERS - 1) snprintf(dst, sizeof dst, "logits");
+        else snprintf(dst, sizeof dst, "%s_out", l->name);
+        const ln_ckpt_entry *w = l->weight ? t[k++] : NULL;
+        const ln_ckpt_entry *b = l->weight && (!l->bias_optional || cb) ? t[k++] : NULL;
+        switch (l->kind) {
+        case LN_LAYER_CONV: conv(&g, l->name, l->kernel, prev, w, b, dst); break;
+        case LN_LAYER_RELU: unary(&g, "Relu", l->name, prev, dst); break;
+        case LN_LAYER_MAXPOOL: maxpool(&g, l->name, l->kernel, prev, dst); break;
+        case LN_LAYER_FLATTEN: flatten(&g, l->name, prev, dst); break;
+        case LN_LAYER_DENSE: gemm(&g, l->name, prev, w, b, dst); break;
+        }
+        memcpy(prev, dst, sizeof prev);
+    }
     ln_pb_str(&g, 2, "lenet5");
     for (int i = 0; i < net->n; i++) initializer(&g, t[i]);
     ln_pb_str(&g, 10, DOC);
-    static const int64_t in_dims[3] = {1, 32, 32}, out_dims[1] = {LN_CLASSES};
+    static const int64_t in_dims[3] = {LN_IN_C, LN_IN_SIDE, LN_IN_SIDE}, out_dims[1] = {LN_CLASSES};
     value_info(&g, 11, "input", in_dims, 3);
     value_info(&g, 12, "logits", out_dims, 1);
 

@@ -25,6 +25,13 @@
 
 #define LN_LANES 16
 
+/* n rounded up to a whole number of lane vectors. */
+#define LN_LANES_PAD(n) (((n) + LN_LANES - 1) / LN_LANES * LN_LANES)
+/* Per-lane widths of the transposed fc operands (tx, tg): the widest fc
+ * input, and the widest fc output, each padded to whole vectors. */
+#define LN_LANES_TX LN_LANES_PAD(LN_FLAT)
+#define LN_LANES_TG LN_LANES_PAD(LN_FC1_N)
+
 typedef struct {
     float *x;        /* (32, 32, L) input */
     float *a1;       /* (6, 28, 28, L) conv1 + ReLU */
@@ -43,8 +50,8 @@ typedef struct {
     float *da2;      /* (16, 10, 10, L) */
     float *dp1;      /* (6, 14, 14, L) */
     float *da1;      /* (6, 28, 28, L) */
-    float *tx;       /* (L, 400) transposed fc input, for weight gradients */
-    float *tg;       /* (L, 128) transposed fc output gradient */
+    float *tx;       /* (L, LN_LANES_TX) transposed fc input, for weight gradients */
+    float *tg;       /* (L, LN_LANES_TG) transposed fc output gradient */
     float *grads;    /* (n_params) this group's gradient, laid out like params */
     double *prof;    /* NULL, or LN_PROF_SLOTS seconds accumulated per layer */
 } ln_lane_group;
@@ -55,12 +62,20 @@ typedef struct {
 typedef struct {
     void (*forward)(const ln_lenet_views *p, ln_lane_group *g);
     void (*backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g);
-    /* One image x (1024) -> logits (10), bit-identical to `forward` for that
-     * image in any lane; `scratch` holds LN_LANES_SCRATCH1 floats. */
+    /* One image x (LN_IN_SIZE) -> logits (LN_CLASSES), bit-identical to
+     * `forward` for that image in any lane; `scratch` holds LN_LANES_SCRATCH1
+     * floats. */
     void (*forward1)(const ln_lenet_views *p, const float *x, float *scratch, float *logits);
 } ln_lane_kernels;
 
-#define LN_LANES_SCRATCH1 (1024 + 64 + 6 * 28 * 32 + 64 + 6 * 14 * 16 + 64 + 16 * 10 * 16 + 64 + 400 + 120 + 84 + 64)
+/* The one-image path's scratch: input, then each map with its rows padded to
+ * whole vectors (conv1, pool1, conv2), then pool2 and the fc outputs, with
+ * 64 floats of slack after each padded map for the vector loads that run
+ * past a row's end. */
+#define LN_LANES_SCRATCH1                                                                                    \
+    (LN_IN_SIZE + 64 + LN_CONV1_C * LN_CONV1_SIDE * LN_LANES_PAD(LN_CONV1_SIDE) + 64 +                         \
+     LN_CONV1_C * LN_POOL1_SIDE * LN_LANES_PAD(LN_POOL1_SIDE) + 64 +                                           \
+     LN_CONV2_C * LN_CONV2_SIDE * LN_LANES_PAD(LN_CONV2_SIDE) + 64 + LN_FLAT + LN_FC1_N + LN_FC2_N + 64)
 
 void ln_lanes_forward1_generic(const ln_lenet_views *, const float *, float *, float *);
 void ln_lanes_forward1_avx2(const ln_lenet_views *, const float *, float *, float *);

@@ -20,7 +20,7 @@
 #include "kernel_suffix.h"
 
 #define L LN_LANES
-#define K 5 /* LeNet's kernel size */
+#define K LN_KERNEL
 
 typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
@@ -35,6 +35,21 @@ enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, F
 #endif
 #define MAX_OCB 8
 #define MAX_PX 8
+#define MAX_ROW 16 /* conv_bwd_in keeps one output row in registers */
+
+/* The shapes these kernels are specialised for (arch.h), against the
+ * blocking above: whole blocks in every call, rows that fit, 2x2 pooling. */
+_Static_assert(LN_CONV1_C % C1_OCB == 0 && LN_CONV1_SIDE % C1_PX == 0, "conv1 blocking");
+_Static_assert(LN_CONV2_C % C2_OCB == 0 && LN_CONV2_SIDE % C2_PX == 0, "conv2 blocking");
+_Static_assert(LN_CONV1_C % DW1_OCB == 0 && LN_CONV2_C % DW2_OCB == 0, "weight-gradient blocking");
+_Static_assert(C1_OCB <= MAX_OCB && C2_OCB <= MAX_OCB && DW1_OCB <= MAX_OCB && DW2_OCB <= MAX_OCB, "OCB");
+_Static_assert(C1_PX <= MAX_PX && C2_PX <= MAX_PX, "PX");
+_Static_assert(LN_CONV2_SIDE <= MAX_ROW, "conv2's input gradient row fits the registers");
+_Static_assert(LN_POOL == 2, "pool_fwd / pool_relu_bwd are 2x2, stride 2");
+_Static_assert(LN_LANES_PAD(LN_FLAT) <= LN_LANES_TX && LN_LANES_PAD(LN_FC1_N) <= LN_LANES_TX &&
+                   LN_LANES_PAD(LN_FC2_N) <= LN_LANES_TX, "fc_dw's transposed input fits tx");
+_Static_assert(LN_FC1_N <= LN_LANES_TG && LN_FC2_N <= LN_LANES_TG && LN_CLASSES <= LN_LANES_TG,
+               "fc_dw's transposed gradient fits tg");
 
 /* Helpers are macros, not functions: a 64-byte vector passed by value
  * would have a different ABI in each build. */
@@ -168,7 +183,7 @@ static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout,
             for (int ky = 0; ky < K; ky++)
                 for (int kx = 0; kx < K; kx++) {
                     const float *wk = w + ((long)ic * K + ky) * K + kx; /* w[oc][ic][ky][kx] at oc * IC*K*K */
-                    vf acc[16];
+                    vf acc[MAX_ROW];
                     for (int ox = 0; ox < OW; ox++) acc[ox] = (vf){0};
                     for (int oc = 0; oc < OC; oc++) {
                         const vf wv = bcast(wk[(long)oc * IC * K * K]);
@@ -312,43 +327,55 @@ static double prof_now(void) {
         }                                                                                                    \
     } while (0)
 
+/* Shorter names for arch.h's sizes in the layer calls below. */
+#define S0 LN_IN_SIDE
+#define C1 LN_CONV1_C
+#define S1 LN_CONV1_SIDE
+#define P1 LN_POOL1_SIDE
+#define C2 LN_CONV2_C
+#define S2 LN_CONV2_SIDE
+#define P2 LN_POOL2_SIDE
+#define F1 LN_FC1_N
+#define F2 LN_FC2_N
+#define NC LN_CLASSES
+
 void KFN(ln_lanes_forward)(const ln_lenet_views *p, ln_lane_group *g) {
     PROF_START;
-    conv_fwd(g->x, 1, 32, 32, p->conv1_w, p->conv1_b, 6, g->a1, 1, C1_OCB, C1_PX);
+    conv_fwd(g->x, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, C1, g->a1, 1, C1_OCB, C1_PX);
     PROF_MARK(0);
-    pool_fwd(g->a1, 6, 28, 28, g->p1, g->arg1);
+    pool_fwd(g->a1, C1, S1, S1, g->p1, g->arg1);
     PROF_MARK(1);
-    conv_fwd(g->p1, 6, 14, 14, p->conv2_w, p->conv2_b, 16, g->a2, 1, C2_OCB, C2_PX);
+    conv_fwd(g->p1, C1, P1, P1, p->conv2_w, p->conv2_b, C2, g->a2, 1, C2_OCB, C2_PX);
     PROF_MARK(2);
-    pool_fwd(g->a2, 16, 10, 10, g->p2, g->arg2);
+    pool_fwd(g->a2, C2, S2, S2, g->p2, g->arg2);
     PROF_MARK(3);
-    fc_fwd(g->p2, 400, p->fc1_w, p->fc1_b, 120, g->h1, 1);
+    fc_fwd(g->p2, LN_FLAT, p->fc1_w, p->fc1_b, F1, g->h1, 1);
     PROF_MARK(4);
-    fc_fwd(g->h1, 120, p->fc2_w, p->fc2_b, 84, g->h2, 1);
+    fc_fwd(g->h1, F1, p->fc2_w, p->fc2_b, F2, g->h2, 1);
     PROF_MARK(5);
-    fc_fwd(g->h2, 84, p->fc3_w, p->fc3_b, 10, g->lo, 0);
+    fc_fwd(g->h2, F2, p->fc3_w, p->fc3_b, NC, g->lo, 0);
     PROF_MARK(6);
 }
 
 void KFN(ln_lanes_backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g) {
     PROF_START;
-    fc_dw(g->dlo, 10, g->h2, 84, dg->fc3_w, dg->fc3_b, g->tx, g->tg);
-    fc_bwd_in(g->dlo, 10, p->fc3_w, 84, g->dh2, g->h2);
+    fc_dw(g->dlo, NC, g->h2, F2, dg->fc3_w, dg->fc3_b, g->tx, g->tg);
+    fc_bwd_in(g->dlo, NC, p->fc3_w, F2, g->dh2, g->h2);
     PROF_MARK(13);
-    fc_dw(g->dh2, 84, g->h1, 120, dg->fc2_w, dg->fc2_b, g->tx, g->tg);
-    fc_bwd_in(g->dh2, 84, p->fc2_w, 120, g->dh1, g->h1);
+    fc_dw(g->dh2, F2, g->h1, F1, dg->fc2_w, dg->fc2_b, g->tx, g->tg);
+    fc_bwd_in(g->dh2, F2, p->fc2_w, F1, g->dh1, g->h1);
     PROF_MARK(12);
-    fc_dw(g->dh1, 120, g->p2, 400, dg->fc1_w, dg->fc1_b, g->tx, g->tg);
-    fc_bwd_in(g->dh1, 120, p->fc1_w, 400, g->dp2, NULL);
+    fc_dw(g->dh1, F1, g->p2, LN_FLAT, dg->fc1_w, dg->fc1_b, g->tx, g->tg);
+    fc_bwd_in(g->dh1, F1, p->fc1_w, LN_FLAT, g->dp2, NULL);
     PROF_MARK(11);
-    pool_relu_bwd(g->dp2, g->arg2, g->a2, 16, 10, 10, g->da2);
+    pool_relu_bwd(g->dp2, g->arg2, g->a2, C2, S2, S2, g->da2);
     PROF_MARK(10);
-    conv_dw(g->da2, 16, 10, 10, g->p1, 6, dg->conv2_w, dg->conv2_b, DW2_OCB);
-    conv_bwd_in(g->da2, 16, 10, 10, p->conv2_w, 6, g->dp1);
+    conv_dw(g->da2, C2, S2, S2, g->p1, C1, dg->conv2_w, dg->conv2_b, DW2_OCB);
+    conv_bwd_in(g->da2, C2, S2, S2, p->conv2_w, C1, g->dp1);
     PROF_MARK(9);
-    pool_relu_bwd(g->dp1, g->arg1, g->a1, 6, 28, 28, g->da1);
+    pool_relu_bwd(g->dp1, g->arg1, g->a1, C1, S1, S1, g->da1);
     PROF_MARK(8);
-    conv_dw(g->da1, 6, 28, 28, g->x, 1, dg->conv1_w, dg->conv1_b, DW1_OCB);
+    conv_dw(g->da1, C1, S1, S1, g->x, LN_IN_C, dg->conv1_w, dg->conv1_b, DW1_OCB);
     PROF_MARK(7);
 }
 
@@ -415,16 +442,18 @@ static void fc_fwd1(const float *x, int F, const float *w, const float *b, int O
 }
 
 void KFN(ln_lanes_forward1)(const ln_lenet_views *p, const float *x, float *s, float *logits) {
-    /* scratch layout (floats): input 32x32 + slack, a1 6x28x32, p1 6x14x16,
-     * a2 16x10x16, p2 400, h1 120, h2 84; see LN_LANES_SCRATCH1 */
-    float *xin = s, *a1 = xin + 32 * 32 + 64, *p1 = a1 + 6 * 28 * 32 + 64, *a2 = p1 + 6 * 14 * 16 + 64;
-    float *p2 = a2 + 16 * 10 * 16 + 64, *h1 = p2 + 400, *h2 = h1 + 120;
-    memcpy(xin, x, sizeof(float) * 1024);
-    conv_fwd1(xin, 1, 32, 32, p->conv1_w, p->conv1_b, 6, 28, a1, 32);
-    pool_fwd1(a1, 6, 28, 28, 32, p1, 16);
-    conv_fwd1(p1, 6, 14, 16, p->conv2_w, p->conv2_b, 16, 10, a2, 16);
-    pool_fwd1(a2, 16, 10, 10, 16, p2, 5);
-    fc_fwd1(p2, 400, p->fc1_w, p->fc1_b, 120, h1, 1);
-    fc_fwd1(h1, 120, p->fc2_w, p->fc2_b, 84, h2, 1);
-    fc_fwd1(h2, 84, p->fc3_w, p->fc3_b, 10, logits, 0);
+    /* scratch layout (floats), as LN_LANES_SCRATCH1 counts it: the input +
+     * slack, a1, p1 and a2 with rows padded to whole vectors (+ slack each),
+     * then p2 (dense: flattened), h1, h2 */
+    enum { R1 = LN_LANES_PAD(S1), RP1 = LN_LANES_PAD(P1), R2 = LN_LANES_PAD(S2) };
+    float *xin = s, *a1 = xin + LN_IN_SIZE + 64, *p1 = a1 + C1 * S1 * R1 + 64, *a2 = p1 + C1 * P1 * RP1 + 64;
+    float *p2 = a2 + C2 * S2 * R2 + 64, *h1 = p2 + LN_FLAT, *h2 = h1 + F1;
+    memcpy(xin, x, sizeof(float) * LN_IN_SIZE);
+    conv_fwd1(xin, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, C1, S1, a1, R1);
+    pool_fwd1(a1, C1, S1, S1, R1, p1, RP1);
+    conv_fwd1(p1, C1, P1, RP1, p->conv2_w, p->conv2_b, C2, S2, a2, R2);
+    pool_fwd1(a2, C2, S2, S2, R2, p2, P2);
+    fc_fwd1(p2, LN_FLAT, p->fc1_w, p->fc1_b, F1, h1, 1);
+    fc_fwd1(h1, F1, p->fc2_w, p->fc2_b, F2, h2, 1);
+    fc_fwd1(h2, F2, p->fc3_w, p->fc3_b, NC, logits, 0);
 }

@@ -12,20 +12,6 @@
 #include "lenet/layers.h"
 #include "lenet/rng.h"
 
-static void add_tensor(ln_lenet *net, const char *name, int ndim, int d0, int d1, int d2, int d3) {
-    ln_tensor_info *t = &net->info[net->n_tensors++];
-    t->name = name;
-    t->ndim = ndim;
-    int d[4] = {d0, d1, d2, d3};
-    t->size = 1;
-    for (int i = 0; i < 4; i++) {
-        t->shape[i] = i < ndim ? d[i] : 0;
-        if (i < ndim) t->size *= (size_t)d[i];
-    }
-    t->offset = net->n_params;
-    net->n_params += t->size;
-}
-
 int ln_lenet_find(const ln_lenet *net, const char *name) {
     for (int i = 0; i < net->n_tensors; i++)
         if (!strcmp(net->info[i].name, name)) return i;
@@ -34,14 +20,19 @@ int ln_lenet_find(const ln_lenet *net, const char *name) {
 
 ln_lenet_views ln_lenet_views_of(const ln_lenet *net, float *buf) {
     ln_lenet_views v;
-    float **slots[LN_MAX_TENSORS] = {&v.conv1_w, &v.conv1_b, &v.conv2_w, &v.conv2_b, &v.fc1_w,
-                                     &v.fc1_b,   &v.fc2_w,   &v.fc2_b,   &v.fc3_w,   &v.fc3_b};
-    static const char *const names[LN_MAX_TENSORS] = {
-        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight",
-        "fc1.bias",     "fc2.weight", "fc2.bias",     "fc3.weight", "fc3.bias"};
-    for (int i = 0; i < LN_MAX_TENSORS; i++) {
-        int k = ln_lenet_find(net, names[i]);
-        *slots[i] = k < 0 ? NULL : buf + net->info[k].offset;
+    /* the fields in the layer table's order: each layer's weight, then bias */
+    float **slots[] = {&v.conv1_w, &v.conv1_b, &v.conv2_w, &v.conv2_b, &v.fc1_w,
+                       &v.fc1_b,   &v.fc2_w,   &v.fc2_b,   &v.fc3_w,   &v.fc3_b};
+    _Static_assert(sizeof slots / sizeof slots[0] == LN_MAX_TENSORS, "a view per tensor");
+    const ln_layer *layers = ln_arch_layers();
+    int n = 0;
+    for (int i = 0; i < LN_ARCH_LAYERS; i++) {
+        if (!layers[i].weight) continue;
+        const char *names[2] = {layers[i].weight, layers[i].bias};
+        for (int j = 0; j < 2; j++) {
+            int k = ln_lenet_find(net, names[j]);
+            *slots[n++] = k < 0 ? NULL : buf + net->info[k].offset;
+        }
     }
     return v;
 }
@@ -62,7 +53,7 @@ typedef struct {
     int ngroups;
     ln_lane_group *groups;
     float *scratch1; /* for the one-image path */
-    float *xsmall;   /* (LANES_SMALL_BATCH - 1, 1024) input of a small forward */
+    float *xsmall;   /* (LANES_SMALL_BATCH - 1, LN_IN_SIZE) input of a small forward */
     int pending;     /* rows of a small forward whose group activations are not set */
     double *prof;    /* (ngroups, LN_PROF_SLOTS) or NULL */
     long prof_fwd, prof_bwd; /* lanes processed while profiling */
@@ -82,14 +73,15 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     s->ngroups = lanes_groups(net->max_batch);
     /* Per-group buffers, in floats (int32 buffers count as floats). */
     const size_t L = LN_LANES;
-    const size_t sizes[] = {1024 * L, 6 * 784 * L, 6 * 196 * L, 6 * 196 * L, 16 * 100 * L, 16 * 25 * L,
-                            400 * L,  120 * L,     84 * L,      10 * L,      10 * L,       84 * L,
-                            120 * L,  400 * L,     16 * 100 * L, 6 * 196 * L, 6 * 784 * L,
-                            L * 400,  L * 128,     net->n_params};
+    const size_t a1 = LN_CONV1_C * LN_CONV1_PX * L, p1 = LN_CONV1_C * LN_POOL1_PX * L;
+    const size_t a2 = LN_CONV2_C * LN_CONV2_PX * L, p2 = LN_FLAT * L;
+    const size_t sizes[] = {LN_IN_SIZE * L, a1, p1, p1, a2, p2, p2, LN_FC1_N * L, LN_FC2_N * L,
+                            LN_CLASSES * L, LN_CLASSES * L, LN_FC2_N * L, LN_FC1_N * L, p2, a2, p1, a1,
+                            L * LN_LANES_TX, L * LN_LANES_TG, net->n_params};
     const size_t nbuf = sizeof sizes / sizeof sizes[0];
     size_t per_group = 0;
     for (size_t i = 0; i < nbuf; i++) per_group += (sizes[i] + 15) & ~(size_t)15; /* 64-byte multiples */
-    const size_t total = per_group * (size_t)s->ngroups + LN_LANES_SCRATCH1 + (LANES_SMALL_BATCH - 1) * 1024;
+    const size_t total = per_group * (size_t)s->ngroups + LN_LANES_SCRATCH1 + (LANES_SMALL_BATCH - 1) * LN_IN_SIZE;
     s->groups = calloc((size_t)s->ngroups, sizeof *s->groups);
     s->mem = aligned_alloc(64, (total * sizeof(float) + 63) & ~(size_t)63); /* size: a multiple of 64 */
     if (!s->groups || !s->mem) return ln_fail(err, LN_E_NOMEM, "out of memory for activations (batch %d)", net->max_batch);
@@ -130,8 +122,8 @@ static void lanes_forward(ln_lenet *net, const float *x, int B) {
     s->pending = 0;
     if (B < LANES_SMALL_BATCH) {
         for (int b = 0; b < B; b++)
-            s->k.forward1(&net->p, x + (long)b * 1024, s->scratch1, net->eng->act.logits + (long)b * 10);
-        memcpy(s->xsmall, x, sizeof(float) * 1024 * (size_t)B);
+            s->k.forward1(&net->p, x + (long)b * LN_IN_SIZE, s->scratch1, net->eng->act.logits + (long)b * LN_CLASSES);
+        memcpy(s->xsmall, x, sizeof(float) * LN_IN_SIZE * (size_t)B);
         s->pending = B;
         return;
     }
@@ -148,12 +140,13 @@ static void groups_forward(ln_lenet *net, const float *x, int B) {
     for (int g = 0; g < ng; g++) {
         ln_lane_group *G = &s->groups[g];
         const int n = group_rows(B, g);
-        const float *src = x + (long)g * LN_LANES * 1024;
-        /* (n, 1024) -> (1024, 16), in 16 x 16 tiles that stay in L1. */
-        for (int i0 = 0; i0 < 1024; i0 += 16) {
+        const float *src = x + (long)g * LN_LANES * LN_IN_SIZE;
+        /* (n, LN_IN_SIZE) -> (LN_IN_SIZE, 16), in 16 x 16 tiles that stay in L1. */
+        _Static_assert(LN_IN_SIZE % 16 == 0, "the input transposes in 16 x 16 tiles");
+        for (int i0 = 0; i0 < LN_IN_SIZE; i0 += 16) {
             float *d = G->x + (long)i0 * LN_LANES;
             for (int l = 0; l < n; l++) {
-                const float *r = src + (long)l * 1024 + i0;
+                const float *r = src + (long)l * LN_IN_SIZE + i0;
                 for (int i = 0; i < 16; i++) d[i * LN_LANES + l] = r[i];
             }
             for (int l = n; l < LN_LANES; l++)
@@ -161,8 +154,8 @@ static void groups_forward(ln_lenet *net, const float *x, int B) {
         }
         s->k.forward(&p, G);
         for (int l = 0; l < n; l++)
-            for (int o = 0; o < 10; o++)
-                net->eng->act.logits[((long)g * LN_LANES + l) * 10 + o] = G->lo[o * LN_LANES + l];
+            for (int o = 0; o < LN_CLASSES; o++)
+                net->eng->act.logits[((long)g * LN_LANES + l) * LN_CLASSES + o] = G->lo[o * LN_LANES + l];
     }
 }
 
@@ -179,9 +172,9 @@ static void lanes_backward(ln_lenet *net, const float *dlogits, int B) {
     for (int g = 0; g < ng; g++) {
         ln_lane_group *G = &s->groups[g];
         const int n = group_rows(B, g);
-        for (int o = 0; o < 10; o++)
+        for (int o = 0; o < LN_CLASSES; o++)
             for (int l = 0; l < LN_LANES; l++)
-                G->dlo[o * LN_LANES + l] = l < n ? dlogits[((long)g * LN_LANES + l) * 10 + o] : 0.f;
+                G->dlo[o * LN_LANES + l] = l < n ? dlogits[((long)g * LN_LANES + l) * LN_CLASSES + o] : 0.f;
         ln_lenet_views dg = ln_lenet_views_of(net, G->grads);
         s->k.backward(&p, &dg, G);
     }
@@ -221,16 +214,7 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
     net->conv_bias = conv_bias;
     net->max_batch = max_batch;
     net->threads = threads < 1 ? 1 : threads;
-    add_tensor(net, "conv1.weight", 4, 6, 1, 5, 5);
-    if (conv_bias) add_tensor(net, "conv1.bias", 1, 6, 0, 0, 0);
-    add_tensor(net, "conv2.weight", 4, 16, 6, 5, 5);
-    if (conv_bias) add_tensor(net, "conv2.bias", 1, 16, 0, 0, 0);
-    add_tensor(net, "fc1.weight", 2, 120, 400, 0, 0);
-    add_tensor(net, "fc1.bias", 1, 120, 0, 0, 0);
-    add_tensor(net, "fc2.weight", 2, 84, 120, 0, 0);
-    add_tensor(net, "fc2.bias", 1, 84, 0, 0, 0);
-    add_tensor(net, "fc3.weight", 2, 10, 84, 0, 0);
-    add_tensor(net, "fc3.bias", 1, 10, 0, 0, 0);
+    net->n_tensors = ln_arch_tensors(conv_bias, net->info, &net->n_params);
     net->params = calloc(net->n_params * 2, sizeof(float));
     if (!net->params) {
         ln_lenet_free(net);
@@ -249,18 +233,22 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
      * engine needs only logits and dlogits here. */
     const size_t B = (size_t)max_batch;
     const size_t G = net->engine == LN_ENGINE_GEMM ? B : 0;
+    const size_t KK = LN_KERNEL * LN_KERNEL;
+    const size_t col1 = LN_IN_C * KK * G * LN_CONV1_PX, col2 = LN_CONV1_C * KK * G * LN_CONV2_PX;
+    const size_t a1 = LN_CONV1_C * G * LN_CONV1_PX, p1 = LN_CONV1_C * G * LN_POOL1_PX;
+    const size_t a2 = LN_CONV2_C * G * LN_CONV2_PX, p2 = G * LN_FLAT;
     struct { float **f; uint8_t **u; size_t n; } plan[] = {
-        {&net->eng->act.logits, NULL, B * 10},    {&net->eng->act.dlogits, NULL, B * 10},
-        {&net->eng->act.x, NULL, G * 1024},       {&net->eng->act.col1, NULL, 25 * G * 784},
-        {&net->eng->act.a1, NULL, 6 * G * 784},   {&net->eng->act.p1, NULL, 6 * G * 196},
-        {&net->eng->act.col2, NULL, 150 * G * 100}, {&net->eng->act.a2, NULL, 16 * G * 100},
-        {&net->eng->act.p2, NULL, 16 * G * 25},   {&net->eng->act.f0, NULL, G * 400},
-        {&net->eng->act.h1, NULL, G * 120},       {&net->eng->act.h2, NULL, G * 84},
-        {&net->eng->act.dh2, NULL, G * 84},       {&net->eng->act.dh1, NULL, G * 120},
-        {&net->eng->act.df0, NULL, G * 400},      {&net->eng->act.dp2, NULL, 16 * G * 25},
-        {&net->eng->act.da2, NULL, 16 * G * 100}, {&net->eng->act.dcol2, NULL, 150 * G * 100},
-        {&net->eng->act.dp1, NULL, 6 * G * 196},  {&net->eng->act.da1, NULL, 6 * G * 784},
-        {NULL, &net->eng->act.arg1, 6 * G * 196}, {NULL, &net->eng->act.arg2, 16 * G * 25},
+        {&net->eng->act.logits, NULL, B * LN_CLASSES}, {&net->eng->act.dlogits, NULL, B * LN_CLASSES},
+        {&net->eng->act.x, NULL, G * LN_IN_SIZE},      {&net->eng->act.col1, NULL, col1},
+        {&net->eng->act.a1, NULL, a1},                 {&net->eng->act.p1, NULL, p1},
+        {&net->eng->act.col2, NULL, col2},             {&net->eng->act.a2, NULL, a2},
+        {&net->eng->act.p2, NULL, p2},                 {&net->eng->act.f0, NULL, p2},
+        {&net->eng->act.h1, NULL, G * LN_FC1_N},       {&net->eng->act.h2, NULL, G * LN_FC2_N},
+        {&net->eng->act.dh2, NULL, G * LN_FC2_N},      {&net->eng->act.dh1, NULL, G * LN_FC1_N},
+        {&net->eng->act.df0, NULL, p2},                {&net->eng->act.dp2, NULL, p2},
+        {&net->eng->act.da2, NULL, a2},                {&net->eng->act.dcol2, NULL, col2},
+        {&net->eng->act.dp1, NULL, p1},                {&net->eng->act.da1, NULL, a1},
+        {NULL, &net->eng->act.arg1, p1},               {NULL, &net->eng->act.arg2, p2},
     };
     const size_t nplan = sizeof plan / sizeof plan[0];
     size_t total = 0;
@@ -311,22 +299,26 @@ void ln_lenet_init_weights(ln_lenet *net, uint32_t seed) {
      * weights and data order do not consume the same random numbers. */
     ln_mt32 r;
     ln_mt32_seed(&r, (uint32_t)(mix64((uint64_t)seed + 0x9e3779b97f4a7c15ull) >> 32));
-    for (int t = 0; t < net->n_tensors; t++) {
-        const ln_tensor_info *ti = &net->info[t];
-        float *w = net->params + ti->offset;
-        const int is_conv = ti->name[0] == 'c';
-        const int is_weight = strstr(ti->name, "weight") != NULL;
-        if (is_conv) {
-            /* fan_in of the layer = in * kh * kw of its weight */
-            int wi = ln_lenet_find(net, ti->name[4] == '1' ? "conv1.weight" : "conv2.weight");
-            const ln_tensor_info *wt = &net->info[wi];
-            const double bound = 1.0 / sqrt((double)(wt->shape[1] * wt->shape[2] * wt->shape[3]));
-            for (size_t i = 0; i < ti->size; i++)
-                w[i] = (float)((2.0 * ln_mt32_uniform(&r) - 1.0) * bound);
-        } else if (is_weight) {
-            for (size_t i = 0; i < ti->size; i++) w[i] = (float)(0.02 * ln_mt32_normal(&r));
-        } else {
-            memset(w, 0, ti->size * sizeof(float));
+    /* Tensors in checkpoint order (the draws' order): per layer, weight then bias. */
+    const ln_layer *layers = ln_arch_layers();
+    for (int i = 0; i < LN_ARCH_LAYERS; i++) {
+        const ln_layer *l = &layers[i];
+        if (!l->weight) continue;
+        const char *names[2] = {l->weight, l->bias};
+        for (int j = 0; j < 2; j++) {
+            const int t = ln_lenet_find(net, names[j]);
+            if (t < 0) continue; /* a conv bias of the variant without */
+            float *w = net->params + net->info[t].offset;
+            const size_t n = net->info[t].size;
+            if (l->kind == LN_LAYER_CONV) {
+                /* fan_in = in_c * kernel * kernel */
+                const double bound = 1.0 / sqrt((double)(l->in_c * l->kernel * l->kernel));
+                for (size_t k = 0; k < n; k++) w[k] = (float)((2.0 * ln_mt32_uniform(&r) - 1.0) * bound);
+            } else if (j == 0) {
+                for (size_t k = 0; k < n; k++) w[k] = (float)(0.02 * ln_mt32_normal(&r));
+            } else {
+                memset(w, 0, n * sizeof(float));
+            }
         }
     }
 }
@@ -341,23 +333,27 @@ void ln_lenet_forward(ln_lenet *net, const float *x, int B) {
     ln_lenet_acts *a = &net->eng->act;
     const ln_gemm_kernels *g = &net->eng->gemm;
     const int T = net->threads;
-    memcpy(a->x, x, sizeof(float) * (size_t)B * 1024);
-    /* x (B,1,32,32) is (1,B,32,32) channel-major: C = 1. */
-    ln_conv2d_forward(g, a->x, net->p.conv1_w, net->p.conv1_b, B, 1, 32, 32, 6, 5, a->col1, a->a1, T);
-    ln_relu_forward(a->a1, 6L * B * 784);
-    ln_maxpool2_forward(a->a1, 6L * B, 28, 28, a->p1, a->arg1, T);
-    ln_conv2d_forward(g, a->p1, net->p.conv2_w, net->p.conv2_b, B, 6, 14, 14, 16, 5, a->col2, a->a2, T);
-    ln_relu_forward(a->a2, 16L * B * 100);
-    ln_maxpool2_forward(a->a2, 16L * B, 10, 10, a->p2, a->arg2, T);
-    /* flatten: (16, B, 25) -> (B, 400) in C,H,W order */
+    memcpy(a->x, x, sizeof(float) * (size_t)B * LN_IN_SIZE);
+    /* x (B, 1, S, S) is (1, B, S, S) channel-major: one input channel. */
+    _Static_assert(LN_IN_C == 1 && LN_POOL == 2, "the GEMM engine's layout and pooling");
+    ln_conv2d_forward(g, a->x, net->p.conv1_w, net->p.conv1_b, B, LN_IN_C, LN_IN_SIDE, LN_IN_SIDE, LN_CONV1_C,
+                      LN_KERNEL, a->col1, a->a1, T);
+    ln_relu_forward(a->a1, (long)LN_CONV1_C * B * LN_CONV1_PX);
+    ln_maxpool2_forward(a->a1, (long)LN_CONV1_C * B, LN_CONV1_SIDE, LN_CONV1_SIDE, a->p1, a->arg1, T);
+    ln_conv2d_forward(g, a->p1, net->p.conv2_w, net->p.conv2_b, B, LN_CONV1_C, LN_POOL1_SIDE, LN_POOL1_SIDE,
+                      LN_CONV2_C, LN_KERNEL, a->col2, a->a2, T);
+    ln_relu_forward(a->a2, (long)LN_CONV2_C * B * LN_CONV2_PX);
+    ln_maxpool2_forward(a->a2, (long)LN_CONV2_C * B, LN_CONV2_SIDE, LN_CONV2_SIDE, a->p2, a->arg2, T);
+    /* flatten: (C, B, H*W) -> (B, C*H*W) in C,H,W order */
     for (int b = 0; b < B; b++)
-        for (int c = 0; c < 16; c++)
-            memcpy(a->f0 + (long)b * 400 + c * 25, a->p2 + ((long)c * B + b) * 25, sizeof(float) * 25);
-    ln_dense_forward(g, a->f0, net->p.fc1_w, net->p.fc1_b, B, 400, 120, a->h1, T);
-    ln_relu_forward(a->h1, 120L * B);
-    ln_dense_forward(g, a->h1, net->p.fc2_w, net->p.fc2_b, B, 120, 84, a->h2, T);
-    ln_relu_forward(a->h2, 84L * B);
-    ln_dense_forward(g, a->h2, net->p.fc3_w, net->p.fc3_b, B, 84, 10, a->logits, T);
+        for (int c = 0; c < LN_CONV2_C; c++)
+            memcpy(a->f0 + (long)b * LN_FLAT + c * LN_POOL2_PX, a->p2 + ((long)c * B + b) * LN_POOL2_PX,
+                   sizeof(float) * LN_POOL2_PX);
+    ln_dense_forward(g, a->f0, net->p.fc1_w, net->p.fc1_b, B, LN_FLAT, LN_FC1_N, a->h1, T);
+    ln_relu_forward(a->h1, (long)LN_FC1_N * B);
+    ln_dense_forward(g, a->h1, net->p.fc2_w, net->p.fc2_b, B, LN_FC1_N, LN_FC2_N, a->h2, T);
+    ln_relu_forward(a->h2, (long)LN_FC2_N * B);
+    ln_dense_forward(g, a->h2, net->p.fc3_w, net->p.fc3_b, B, LN_FC2_N, LN_CLASSES, a->logits, T);
 }
 
 void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B) {
@@ -368,22 +364,24 @@ void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B) {
     ln_lenet_acts *a = &net->eng->act;
     const ln_gemm_kernels *g = &net->eng->gemm;
     const int T = net->threads;
-    ln_dense_backward(g, dlogits, a->h2, net->p.fc3_w, B, 84, 10, net->g.fc3_w, net->g.fc3_b, a->dh2, T);
-    ln_relu_backward(a->h2, a->dh2, 84L * B);
-    ln_dense_backward(g, a->dh2, a->h1, net->p.fc2_w, B, 120, 84, net->g.fc2_w, net->g.fc2_b, a->dh1, T);
-    ln_relu_backward(a->h1, a->dh1, 120L * B);
-    ln_dense_backward(g, a->dh1, a->f0, net->p.fc1_w, B, 400, 120, net->g.fc1_w, net->g.fc1_b, a->df0, T);
+    ln_dense_backward(g, dlogits, a->h2, net->p.fc3_w, B, LN_FC2_N, LN_CLASSES, net->g.fc3_w, net->g.fc3_b,
+                      a->dh2, T);
+    ln_relu_backward(a->h2, a->dh2, (long)LN_FC2_N * B);
+    ln_dense_backward(g, a->dh2, a->h1, net->p.fc2_w, B, LN_FC1_N, LN_FC2_N, net->g.fc2_w, net->g.fc2_b, a->dh1, T);
+    ln_relu_backward(a->h1, a->dh1, (long)LN_FC1_N * B);
+    ln_dense_backward(g, a->dh1, a->f0, net->p.fc1_w, B, LN_FLAT, LN_FC1_N, net->g.fc1_w, net->g.fc1_b, a->df0, T);
     for (int b = 0; b < B; b++)
-        for (int c = 0; c < 16; c++)
-            memcpy(a->dp2 + ((long)c * B + b) * 25, a->df0 + (long)b * 400 + c * 25, sizeof(float) * 25);
-    ln_maxpool2_backward(a->dp2, a->arg2, 16L * B, 10, 10, a->da2, T);
-    ln_relu_backward(a->a2, a->da2, 16L * B * 100);
-    ln_conv2d_backward(g, a->da2, a->col2, net->p.conv2_w, B, 6, 14, 14, 16, 5, net->g.conv2_w,
-                       net->g.conv2_b, a->dcol2, a->dp1, T);
-    ln_maxpool2_backward(a->dp1, a->arg1, 6L * B, 28, 28, a->da1, T);
-    ln_relu_backward(a->a1, a->da1, 6L * B * 784);
-    ln_conv2d_backward(g, a->da1, a->col1, net->p.conv1_w, B, 1, 32, 32, 6, 5, net->g.conv1_w,
-                       net->g.conv1_b, NULL, NULL, T);
+        for (int c = 0; c < LN_CONV2_C; c++)
+            memcpy(a->dp2 + ((long)c * B + b) * LN_POOL2_PX, a->df0 + (long)b * LN_FLAT + c * LN_POOL2_PX,
+                   sizeof(float) * LN_POOL2_PX);
+    ln_maxpool2_backward(a->dp2, a->arg2, (long)LN_CONV2_C * B, LN_CONV2_SIDE, LN_CONV2_SIDE, a->da2, T);
+    ln_relu_backward(a->a2, a->da2, (long)LN_CONV2_C * B * LN_CONV2_PX);
+    ln_conv2d_backward(g, a->da2, a->col2, net->p.conv2_w, B, LN_CONV1_C, LN_POOL1_SIDE, LN_POOL1_SIDE, LN_CONV2_C,
+                       LN_KERNEL, net->g.conv2_w, net->g.conv2_b, a->dcol2, a->dp1, T);
+    ln_maxpool2_backward(a->dp1, a->arg1, (long)LN_CONV1_C * B, LN_CONV1_SIDE, LN_CONV1_SIDE, a->da1, T);
+    ln_relu_backward(a->a1, a->da1, (long)LN_CONV1_C * B * LN_CONV1_PX);
+    ln_conv2d_backward(g, a->da1, a->col1, net->p.conv1_w, B, LN_IN_C, LN_IN_SIDE, LN_IN_SIDE, LN_CONV1_C, LN_KERNEL,
+                       net->g.conv1_w, net->g.conv1_b, NULL, NULL, T);
 }
 
 int ln_lenet_set_profiling(ln_lenet *net, int on) {
@@ -401,37 +399,24 @@ int ln_lenet_set_profiling(ln_lenet *net, int on) {
 }
 
 void ln_lenet_get_profile(const ln_lenet *net, ln_lenet_profile *out) {
-    static const char *const names[LN_PROF_LAYERS] = {"conv1", "pool1", "conv2", "pool2", "fc1", "fc2", "fc3"};
-    /* multiply-adds x 2 per sample; backward: weight and input gradients */
-    static const double fwd[LN_PROF_LAYERS] = {2.0 * 6 * 784 * 25, 0, 2.0 * 16 * 100 * 150, 0,
-                                               2.0 * 400 * 120,    2.0 * 120 * 84, 2.0 * 84 * 10};
     memset(out, 0, sizeof *out);
     const lanes_state *s = net->eng->lanes;
-    for (int l = 0; l < LN_PROF_LAYERS; l++) {
-        out->name[l] = names[l];
-        out->fwd_flops[l] = fwd[l];
-        out->bwd_flops[l] = l == 0 ? fwd[l] : 2 * fwd[l]; /* conv1 needs no input gradient */
+    /* The profiled layers: the table's rows that do work of their own (ReLU
+     * is fused into the layers around it, flatten is free). */
+    const ln_layer *layers = ln_arch_layers();
+    int l = 0;
+    for (int i = 0; i < LN_ARCH_LAYERS && l < LN_PROF_LAYERS; i++) {
+        const ln_layer *y = &layers[i];
+        if (y->kind == LN_LAYER_RELU || y->kind == LN_LAYER_FLATTEN) continue;
+        out->name[l] = y->name;
+        out->fwd_flops[l] = ln_arch_layer_flops(y);
+        /* backward: weight and input gradients; the first layer needs no input gradient */
+        out->bwd_flops[l] = i == 0 ? out->fwd_flops[l] : 2 * out->fwd_flops[l];
         for (int g = 0; s && s->prof && g < s->ngroups; g++) {
             out->fwd_seconds[l] += s->prof[(size_t)g * LN_PROF_SLOTS + l];
             out->bwd_seconds[l] += s->prof[(size_t)g * LN_PROF_SLOTS + LN_PROF_LAYERS + l];
         }
+        l++;
     }
     if (s) out->samples_fwd = s->prof_fwd, out->samples_bwd = s->prof_bwd;
-}
-
-int ln_lenet_layers(const ln_lenet *net, ln_layer_info *rows) {
-    const ln_tensor_info *t = net->info;
-    size_t c1 = t[ln_lenet_find(net, "conv1.weight")].size, c2 = t[ln_lenet_find(net, "conv2.weight")].size;
-    if (net->conv_bias) c1 += 6, c2 += 16;
-    const ln_layer_info L[] = {
-        {"conv1", 3, {6, 28, 28}, c1},     {"relu1", 3, {6, 28, 28}, 0},
-        {"pool1", 3, {6, 14, 14}, 0},      {"conv2", 3, {16, 10, 10}, c2},
-        {"relu2", 3, {16, 10, 10}, 0},     {"pool2", 3, {16, 5, 5}, 0},
-        {"flatten", 1, {400, 0, 0}, 0},    {"fc1", 1, {120, 0, 0}, 120 * 400 + 120},
-        {"relu3", 1, {120, 0, 0}, 0},      {"fc2", 1, {84, 0, 0}, 84 * 120 + 84},
-        {"relu4", 1, {84, 0, 0}, 0},       {"fc3", 1, {10, 0, 0}, 10 * 84 + 10},
-    };
-    int n = (int)(sizeof L / sizeof L[0]);
-    memcpy(rows, L, sizeof L);
-    return n;
 }

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "lenet/arch.h"
+
 #define COEF_BITS 11
 #define COEF_SCALE (1 << COEF_BITS)
 #define MAX_SIDE 4096
@@ -90,7 +92,7 @@ void ln_normalize_lut(float lut[256]) {
 }
 
 void ln_transform_image(const uint8_t *src, int sh, int sw, float *out) {
-    uint8_t tmp[32 * 32];
-    ln_resize_linear_u8(src, sh, sw, tmp, 32, 32);
-    for (int i = 0; i < 32 * 32; i++) out[i] = ln_normalize_px((float)tmp[i]);
+    uint8_t tmp[LN_IN_SIDE * LN_IN_SIDE];
+    ln_resize_linear_u8(src, sh, sw, tmp, LN_IN_SIDE, LN_IN_SIDE);
+    for (int i = 0; i < LN_IN_SIDE * LN_IN_SIDE; i++) out[i] = ln_normalize_px((float)tmp[i]);
 }

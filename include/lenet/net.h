@@ -1,16 +1,9 @@
 /* net.h - LeNet-5: parameters in one buffer with named views, activations
  * allocated once for up to `max_batch` rows, forward and backward.
  *
- *   input (B,1,32,32) -> conv1 5x5 (6) -> ReLU -> maxpool 2 -> conv2 5x5 (16)
- *   -> ReLU -> maxpool 2 -> flatten (400, C,H,W order) -> fc1 120 -> ReLU
- *   -> fc2 84 -> ReLU -> fc3 10 (logits)
- *
- * Parameter order (= checkpoint order): conv1.weight (6,1,5,5), [conv1.bias
- * (6)], conv2.weight (16,6,5,5), [conv2.bias (16)], fc1.weight (120,400),
- * fc1.bias, fc2.weight (84,120), fc2.bias, fc3.weight (10,84), fc3.bias.
- * Conv biases exist only with conv_bias = 1 (the seed's network: 61,706
- * parameters; without: 61,684, MindSpore's default). `grads` is laid out
- * exactly like `params`.
+ * The layers, their shapes and the parameter order (= checkpoint order) are
+ * arch.h's table; `info` is ln_arch_tensors of the variant (conv biases only
+ * with conv_bias = 1). `grads` is laid out exactly like `params`.
  */
 #ifndef LENET_NET_H
 #define LENET_NET_H
@@ -18,30 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lenet/arch.h"
 #include "lenet/error.h"
 
-#define LN_CLASSES 10
-#define LN_MAX_TENSORS 10
-
+/* Named views into a parameter-shaped buffer, one per tensor in the layer
+ * table's order (weight, then bias, per layer); absent tensors are NULL. */
 typedef struct {
-    const char *name;
-    int ndim;
-    int shape[4];
-    size_t offset, size; /* in floats, within params / grads */
-} ln_tensor_info;
-
-/* Named views into a parameter-shaped buffer; absent tensors are NULL. */
-typedef struct {
-    float *conv1_w; /* (6, 1, 5, 5) */
-    float *conv1_b; /* (6) or NULL */
-    float *conv2_w; /* (16, 6, 5, 5) */
-    float *conv2_b; /* (16) or NULL */
-    float *fc1_w;   /* (120, 400) */
-    float *fc1_b;   /* (120) */
-    float *fc2_w;   /* (84, 120) */
-    float *fc2_b;   /* (84) */
-    float *fc3_w;   /* (10, 84) */
-    float *fc3_b;   /* (10) */
+    float *conv1_w, *conv1_b; /* conv1.weight, conv1.bias (or NULL) */
+    float *conv2_w, *conv2_b; /* conv2.weight, conv2.bias (or NULL) */
+    float *fc1_w, *fc1_b;
+    float *fc2_w, *fc2_b;
+    float *fc3_w, *fc3_b;
 } ln_lenet_views;
 
 /* Compute engines. Both give the same results to float rounding; each is
@@ -118,16 +98,5 @@ typedef struct {
  * (returns -1 for the GEMM engine). Costs two clock reads per layer. */
 int ln_lenet_set_profiling(ln_lenet *net, int on);
 void ln_lenet_get_profile(const ln_lenet *net, ln_lenet_profile *out);
-
-/* Per-layer description for `summary`. */
-typedef struct {
-    const char *name;
-    int ndim;
-    int shape[3]; /* output shape without the batch dimension */
-    size_t params;
-} ln_layer_info;
-
-/* Fill up to 16 layer rows; returns the count. */
-int ln_lenet_layers(const ln_lenet *net, ln_layer_info *rows);
 
 #endif

@@ -17,10 +17,11 @@
 
 #include <stdint.h>
 
+#include "lenet/arch.h"
 #include "lenet/error.h"
 #include "lenet/idx.h"
 
-#define LN_IMG 32 /* side of the network's input */
+#define LN_IMG LN_IN_SIDE /* side of the network's input (arch.h) */
 
 typedef struct {
     int batch_size;     /* rows per batch (>= 1) */

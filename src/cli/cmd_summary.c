@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "lenet/net.h"
+#include "lenet/arch.h"
 
 int cmd_summary(int argc, char **argv) {
     int conv_bias = 1, json = 0;
@@ -25,31 +25,29 @@ int cmd_summary(int argc, char **argv) {
         }
     }
     if (optind < argc) { cli_error("summary: unexpected argument '%s'", argv[optind]); return 2; }
-    ln_lenet net;
-    ln_error err;
-    if (ln_lenet_init(&net, conv_bias, 1, 1, NULL, &err)) return cli_fail(&err);
-    ln_layer_info rows[16];
-    int n = ln_lenet_layers(&net, rows);
+    const ln_layer *layers = ln_arch_layers();
+    size_t total = 0;
+    for (int i = 0; i < LN_ARCH_LAYERS; i++) total += ln_arch_layer_params(&layers[i], conv_bias);
     if (json) {
         printf("{\"layers\": [");
-        for (int i = 0; i < n; i++) {
-            printf("%s{\"name\": \"%s\", \"output_shape\": [", i ? ", " : "", rows[i].name);
-            for (int d = 0; d < rows[i].ndim; d++) printf("%s%d", d ? ", " : "", rows[i].shape[d]);
-            printf("], \"params\": %zu}", rows[i].params);
+        for (int i = 0; i < LN_ARCH_LAYERS; i++) {
+            const ln_layer *l = &layers[i];
+            printf("%s{\"name\": \"%s\", \"output_shape\": [", i ? ", " : "", l->name);
+            for (int d = 0; d < l->ndim; d++) printf("%s%d", d ? ", " : "", l->out[d]);
+            printf("], \"params\": %zu}", ln_arch_layer_params(l, conv_bias));
         }
-        printf("], \"total_params\": %zu}\n", net.n_params);
+        printf("], \"total_params\": %zu}\n", total);
     } else {
         printf("%-8s %-16s %10s\n", "layer", "output shape", "params");
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < LN_ARCH_LAYERS; i++) {
+            const ln_layer *l = &layers[i];
             char shape[48];
-            if (rows[i].ndim == 3)
-                snprintf(shape, sizeof shape, "(%d, %d, %d)", rows[i].shape[0], rows[i].shape[1], rows[i].shape[2]);
-            else
-                snprintf(shape, sizeof shape, "(%d)", rows[i].shape[0]);
-            printf("%-8s %-16s %10zu\n", rows[i].name, shape, rows[i].params);
+            if (l->ndim == 3) snprintf(shape, sizeof shape, "(%d, %d, %d)", l->out[0], l->out[1], l->out[2]);
+            else snprintf(shape, sizeof shape, "(%d)", l->out[0]);
+            printf("%-8s %-16s %10zu\n", l->name, shape, ln_arch_layer_params(l, conv_bias));
         }
-        printf("total params: %zu (input (1, 32, 32), conv bias %s)\n", net.n_params, conv_bias ? "on" : "off");
+        printf("total params: %zu (input (%d, %d, %d), conv bias %s)\n", total, LN_IN_C, LN_IN_SIDE, LN_IN_SIDE,
+               conv_bias ? "on" : "off");
     }
-    ln_lenet_free(&net);
     return 0;
 }

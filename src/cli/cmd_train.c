@@ -98,11 +98,9 @@ static void usage(void) {
 
 /* Network parameter names in order, for --order-params net. */
 static int net_order(int conv_bias, const char **names) {
-    static const char *const all[] = {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight",
-                                      "fc1.bias",     "fc2.weight", "fc2.bias",     "fc3.weight", "fc3.bias"};
-    int n = 0;
-    for (int i = 0; i < 10; i++)
-        if (conv_bias || !strstr(all[i], "conv") || !strstr(all[i], "bias")) names[n++] = all[i];
+    ln_tensor_info info[LN_MAX_TENSORS];
+    const int n = ln_arch_tensors(conv_bias, info, NULL);
+    for (int i = 0; i < n; i++) names[i] = info[i].name;
     return n;
 }
 
