@@ -7,7 +7,7 @@
 # is printed and the script exits 1.
 set -euo pipefail
 pkgs=(gcc make zlib1g-dev libpng-dev)
-[ "${1:-}" = "--test" ] && pkgs+=(clang libomp-dev libclang-rt-14-dev protobuf-compiler python3-numpy python3-onnx strace)
+[ "${1:-}" = "--test" ] && pkgs+=(clang libomp-dev libclang-rt-14-dev protobuf-compiler python3-numpy python3-onnx strace pkg-config)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
