@@ -1,6 +1,7 @@
 /* bytebuf.c - growable byte buffer (see include/lenet/bytebuf.h). */
 #include "lenet/bytebuf.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,20 @@ void ln_buf_json_str(ln_buf *b, const char *s) {
         }
     }
     ln_buf_append(b, "\"", 1);
+}
+
+void ln_buf_json_float(ln_buf *b, float v) {
+    char num[32];
+    if (isfinite(v)) ln_fmt_float(num, sizeof num, v);
+    else snprintf(num, sizeof num, "null");
+    ln_buf_printf(b, "%s", num);
+}
+
+void ln_fmt_float(char *buf, size_t size, float v) {
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, size, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v) return;
+    }
 }
 
 int ln_buf_ok(const ln_buf *b) { return !b->oom; }

@@ -22,6 +22,21 @@ const char *ln_lr_kind_name(ln_lr_kind k) {
     return (unsigned)k < sizeof NAMES / sizeof NAMES[0] ? NAMES[k] : "?";
 }
 
+void ln_lr_defaults(ln_lr_schedule *s) {
+    memset(s, 0, sizeof *s);
+    s->kind = LN_LR_FIXED;
+    s->decay_rate = 0.9;
+    s->power = 1.0;
+}
+
+void ln_lr_fit(ln_lr_schedule *s, long steps_per_epoch, long epochs, long max_steps) {
+    if (s->step_per_epoch == 0) s->step_per_epoch = steps_per_epoch;
+    if (s->decay_epoch == 0)
+        s->decay_epoch = s->kind == LN_LR_COSINE || s->kind == LN_LR_POLYNOMIAL || s->kind == LN_LR_WARMUP ? epochs : 1;
+    if (s->total_step == 0)
+        s->total_step = max_steps > 0 && max_steps < epochs * steps_per_epoch ? max_steps : epochs * steps_per_epoch;
+}
+
 ln_status ln_lr_check(const ln_lr_schedule *s, ln_error *err) {
     const char *name = ln_lr_kind_name(s->kind);
     if (!isfinite(s->lr) || s->lr < 0)

@@ -1,4 +1,5 @@
-/* trainlog.c - the metrics log reader (see include/lenet/trainlog.h). */
+/* trainlog.c - the metrics log: its writers and its reader (see
+ * include/lenet/trainlog.h). */
 #include "lenet/trainlog.h"
 
 #include <errno.h>
@@ -6,6 +7,67 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lenet/bytebuf.h"
+
+/* ---- writing ---- */
+
+/* Write b's line to f in one piece; frees b. */
+static ln_status put_line(FILE *f, const char *what, ln_buf *b, ln_error *err) {
+    ln_status s = LN_OK;
+    if (!ln_buf_ok(b)) s = ln_fail(err, LN_E_NOMEM, "%s: out of memory for a log line", what);
+    else if (fwrite(b->p, 1, b->len, f) != b->len || fflush(f) != 0)
+        s = ln_fail(err, LN_E_SYSTEM, "%s: cannot write the metrics log (%s)", what, strerror(errno));
+    ln_buf_free(b);
+    return s;
+}
+
+ln_status ln_trainlog_write_config(FILE *f, const char *what, const ln_log_field *fields, int n, ln_error *err) {
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_printf(&b, "{\"event\": \"config\"");
+    for (int i = 0; i < n; i++) {
+        ln_buf_printf(&b, ", ");
+        ln_buf_json_str(&b, fields[i].key);
+        ln_buf_printf(&b, ": %s", fields[i].value);
+    }
+    ln_buf_printf(&b, "}\n");
+    return put_line(f, what, &b, err);
+}
+
+ln_status ln_trainlog_write_step(FILE *f, const char *what, const ln_log_step *s, ln_error *err) {
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_printf(&b, "{\"event\": \"step\", \"epoch\": %d, \"step\": %d, \"global_step\": %ld, \"loss\": ", s->epoch,
+                  s->step, s->global_step);
+    ln_buf_json_float(&b, (float)s->loss);
+    ln_buf_printf(&b, ", \"lr\": ");
+    ln_buf_json_float(&b, (float)s->lr);
+    ln_buf_printf(&b, "}\n");
+    return put_line(f, what, &b, err);
+}
+
+ln_status ln_trainlog_write_epoch(FILE *f, const char *what, const ln_log_epoch *e, ln_error *err) {
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_printf(&b, "{\"event\": \"epoch\", \"epoch\": %d, \"steps\": %d, \"loss\": %.6f, \"test_accuracy\": %.6f, "
+                  "\"test_loss\": %.6f, \"train_seconds\": %.3f, \"images_per_second\": %.1f, \"lr\": ", e->epoch,
+                  e->steps, e->loss, e->test_accuracy, e->test_loss, e->seconds, e->images_per_second);
+    ln_buf_json_float(&b, (float)e->lr);
+    ln_buf_printf(&b, "}\n");
+    return put_line(f, what, &b, err);
+}
+
+ln_status ln_trainlog_write_done(FILE *f, const char *what, const char *checkpoint, ln_error *err) {
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_printf(&b, "{\"event\": \"done\", \"checkpoint\": ");
+    ln_buf_json_str(&b, checkpoint);
+    ln_buf_printf(&b, "}\n");
+    return put_line(f, what, &b, err);
+}
+
+/* ---- reading ---- */
 
 /* ---- a flat JSON object: key -> number | string | true/false/null | raw nested text ---- */
 

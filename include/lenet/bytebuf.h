@@ -26,7 +26,13 @@ void ln_buf_fill(ln_buf *b, uint8_t c, size_t n);
 void ln_buf_printf(ln_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string literal with quotes and escapes. */
 void ln_buf_json_str(ln_buf *b, const char *s);
+/* Append v as float32's shortest repr (JSON null when not finite). */
+void ln_buf_json_float(ln_buf *b, float v);
 /* 1 if every append succeeded. */
 int ln_buf_ok(const ln_buf *b);
+
+/* The shortest decimal (printf %g) that reads back as the float32 v, as
+ * numpy prints it ("nan", "inf" for those); size >= 16. */
+void ln_fmt_float(char *buf, size_t size, float v);
 
 #endif

@@ -54,6 +54,17 @@ typedef struct {
     double values[LN_LR_MAX_PIECES];
 } ln_lr_schedule;
 
+/* The defaults for parameters a caller does not choose: s zeroed, kind
+ * LN_LR_FIXED, decay_rate 0.9, power 1. */
+void ln_lr_defaults(ln_lr_schedule *s);
+
+/* Fit a schedule to a run of `epochs` epochs of `steps_per_epoch` steps,
+ * stopping after `max_steps` steps (0 = no limit): parameters left at 0
+ * take the run's values - step_per_epoch the run's; decay_epoch `epochs`
+ * for cosine, polynomial and warmup (they end with the run), 1 for the
+ * others; total_step the steps the run takes. */
+void ln_lr_fit(ln_lr_schedule *s, long steps_per_epoch, long epochs, long max_steps);
+
 /* Name <-> kind: "fixed", "piecewise", "exponential", "natural-exp",
  * "inverse", "cosine", "polynomial", "warmup". Returns -1 if unknown. */
 int ln_lr_kind_from_name(const char *name);

@@ -1,4 +1,5 @@
-/* trainlog.h - reading the metrics log `lenet train --log FILE.jsonl` writes.
+/* trainlog.h - the metrics log of a training run (JSON lines): writing it
+ * as training goes, and reading it back (for the report).
  *
  * One JSON object per line, told apart by "event":
  *   {"event": "config", ...}                       the run's settings
@@ -20,6 +21,8 @@
  */
 #ifndef LENET_TRAINLOG_H
 #define LENET_TRAINLOG_H
+
+#include <stdio.h>
 
 #include "lenet/error.h"
 
@@ -48,6 +51,23 @@ typedef struct {
     char checkpoint[4096];  /* from the last "done" line, "" if none */
 } ln_trainlog;
 
+/* Writing. Each call writes one line to f in one piece, flushes it, and
+ * returns LN_E_SYSTEM naming `what` (the file) if that fails. A step's
+ * loss and lr and an epoch's lr are float32 values, written in their
+ * shortest repr (null when not finite); an epoch's loss, test_accuracy and
+ * test_loss get 6 decimals, train_seconds 3, images_per_second 1
+ * (last_global_step is not written). */
+typedef struct {
+    const char *key;
+    const char *value; /* JSON text: a number, true, "a string", [1, 2], ... */
+} ln_log_field;
+
+ln_status ln_trainlog_write_config(FILE *f, const char *what, const ln_log_field *fields, int n, ln_error *err);
+ln_status ln_trainlog_write_step(FILE *f, const char *what, const ln_log_step *s, ln_error *err);
+ln_status ln_trainlog_write_epoch(FILE *f, const char *what, const ln_log_epoch *e, ln_error *err);
+ln_status ln_trainlog_write_done(FILE *f, const char *what, const char *checkpoint, ln_error *err);
+
+/* Reading (see above). */
 ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err);
 void ln_trainlog_free(ln_trainlog *log);
 

@@ -1,6 +1,7 @@
 /* cli.c - option parsing and formatting helpers (see cli.h). */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "train_opts.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,8 +22,50 @@ void cli_error(const char *fmt, ...) {
     va_end(ap);
 }
 
+/* The flag of a setting no `train` option sets. */
+static const struct {
+    const char *setting, *flag;
+} OTHER_FLAGS[] = {{"ckpt", "--ckpt"}};
+
+/* `name` or `name=value` (see error.h) as the CLI flag: 0 and the text in
+ * out, or -1 if name is not a setting. */
+static int flag_for(const char *name, const char *value, char *out, size_t size) {
+    if (!train_setting_flag(name, value, out, size)) return 0;
+    for (size_t i = 0; i < sizeof OTHER_FLAGS / sizeof OTHER_FLAGS[0]; i++)
+        if (!strcmp(name, OTHER_FLAGS[i].setting)) {
+            snprintf(out, size, "%s%s%s", OTHER_FLAGS[i].flag, value ? " " : "", value ? value : "");
+            return 0;
+        }
+    return -1;
+}
+
+void cli_settings_to_flags(const char *msg, char *out, size_t size) {
+    size_t o = 0;
+    while (*msg && o + 1 < size) {
+        const char *end = *msg == '`' ? strchr(msg + 1, '`') : NULL;
+        char inner[256], flag[512];
+        if (end && (size_t)(end - msg) <= sizeof inner) {
+            memcpy(inner, msg + 1, (size_t)(end - msg - 1));
+            inner[end - msg - 1] = 0;
+            char *eq = strchr(inner, '=');
+            if (eq) *eq = 0;
+            if (inner[strspn(inner, "abcdefghijklmnopqrstuvwxyz0123456789_")] == 0 &&
+                !flag_for(inner, eq ? eq + 1 : NULL, flag, sizeof flag)) {
+                o += (size_t)snprintf(out + o, size - o, "%s", flag);
+                if (o >= size) o = size - 1;
+                msg = end + 1;
+                continue;
+            }
+        }
+        out[o++] = *msg++;
+    }
+    out[o] = 0;
+}
+
 int cli_fail(const ln_error *err) {
-    cli_error("%s", err->msg);
+    char msg[sizeof err->msg * 2];
+    cli_settings_to_flags(err->msg, msg, sizeof msg);
+    cli_error("%s", msg);
     return ln_status_exit_code(err->status);
 }
 
@@ -58,13 +101,6 @@ int cli_onoff(const char *opt, const char *s, int *out) {
         return -1;
     }
     return 0;
-}
-
-void cli_fmt_float(char *buf, int size, float v) {
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, (size_t)size, "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v) return;
-    }
 }
 
 /* Every CPU the process may use. The re-executed train/eval/predict run with

@@ -4,6 +4,7 @@
 #ifndef LENET_CLI_H
 #define LENET_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -11,16 +12,18 @@
 
 /* Print "lenet: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Report a library error and return its exit code. */
+/* Report a library error and return its exit code. The settings the
+ * message names are shown as the flags that set them (see below). */
 int cli_fail(const ln_error *err);
+/* A library message with every setting it names in backquotes (error.h),
+ * `batch_size` or `seed=5`, shown as its flag: --batch-size, --seed 5.
+ * Other backquoted text is kept. */
+void cli_settings_to_flags(const char *msg, char *out, size_t size);
 
 /* Parse an option value; on failure print an error naming --opt and return -1. */
 int cli_int(const char *opt, const char *s, long lo, long hi, long *out);
 int cli_float(const char *opt, const char *s, double lo, double hi, float *out);
 int cli_onoff(const char *opt, const char *s, int *out);
-
-/* Shortest decimal that reads back as the same float32 (like numpy prints). */
-void cli_fmt_float(char *buf, int size, float v);
 
 /* Number of CPUs available to this process (>= 1). */
 int cli_ncpus(void);

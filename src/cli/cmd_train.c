@@ -15,6 +15,7 @@
 #include "lenet/lr_schedule.h"
 #include "lenet/model.h"
 #include "lenet/report.h"
+#include "lenet/trainlog.h"
 #include "monitor.h"
 #include "train_opts.h"
 
@@ -40,62 +41,6 @@ static void print_profile(const ln_lenet *net, FILE *f) {
             pr.samples_fwd, pr.samples_bwd);
 }
 
-static void usage(void) {
-    puts("usage: lenet train [options]\n"
-         "  --data DIR          MNIST root (train/ and test/) or flat folder (default datasets/MNIST_Data)\n"
-         "  --epochs N          train until the end of epoch N (default 1; with --resume, the total)\n"
-         "  --batch-size N      rows per step, last short batch dropped (default 32)\n"
-         "  --momentum X        momentum (default 0.9)\n"
-         "  --weight-decay X    L2 weight decay, g += wd*loss_scale*w (default 0)\n"
-         "  --loss-scale X      static loss scale, undone by the optimizer (default 1)\n"
-         "  --nesterov          Nesterov momentum: w -= lr*(g + momentum*v) (default off)\n"
-         "learning rate (MindSpore's nn.dynamic_lr; e = floor(step / steps-per-epoch)):\n"
-         "  --lr X              the rate; the start / maximum of a schedule (default 0.01)\n"
-         "  --lr-file FILE      per-step rates, one number per line (must cover the run)\n"
-         "  --lr-schedule NAME  fixed (default) | piecewise | exponential | natural-exp | inverse |\n"
-         "                      cosine | polynomial | warmup\n"
-         "  --milestones LIST   piecewise: step milestones, e.g. 1000,2000,3000\n"
-         "  --lr-values LIST    piecewise: the rate before each milestone, e.g. 0.1,0.05,0.01\n"
-         "  --decay-rate X      exponential, natural-exp, inverse: decay rate (default 0.9)\n"
-         "  --decay-epochs N    decay_epoch (warmup: warmup_epoch) (default: --epochs for cosine,\n"
-         "                      polynomial, warmup; 1 for the others)\n"
-         "  --decay-steps N     the schedule in steps: steps-per-epoch 1, decay_epoch N\n"
-         "  --stair             exponential, natural-exp, inverse: decay in stairs (is_stair)\n"
-         "  --lr-min X          cosine: min_lr (default 0)\n"
-         "  --lr-end X          polynomial: end_learning_rate (default 0)\n"
-         "  --power X           polynomial: power (default 1)\n"
-         "  --update-decay-epoch polynomial: update_decay_epoch\n"
-         "  --total-steps N     schedule length (default: the run's steps; shorter than the run is an error)\n"
-         "parameter groups (MindSpore's group dicts):\n"
-         "  --group 'PATTERNS[:KEY=V,...]'  repeatable; PATTERNS are globs over parameter names\n"
-         "                      separated by ',' or '|' (e.g. 'conv*', 'fc1.*|fc2.weight'); keys:\n"
-         "                      lr (a number), weight_decay, grad_centralization (0/1). Parameters\n"
-         "                      in no group keep the defaults. Example:\n"
-         "                      --group 'conv*:lr=0.02,weight_decay=0,grad_centralization=1'\n"
-         "  --order-params LIST optimizer parameter order: 'net' or every name once, ',' separated\n"
-         "run:\n"
-         "  --seed S            seed for weights and data order (default 1)\n"
-         "  --threads T         worker threads (default: all CPUs)\n"
-         "  --conv-bias on|off  conv layers with bias (default on; with --init/--resume: as the file)\n"
-         "  --ckpt-dir DIR      checkpoint folder (default checkpoints)\n"
-         "  --prefix NAME       checkpoint prefix (default checkpoint_lenet)\n"
-         "  --save-steps N      save every N steps (default 1875, once per epoch)\n"
-         "  --keep-max N        keep at most N checkpoints (default 10)\n"
-         "  --crc               append MindSpore 2.3's CRC trailer to checkpoints\n"
-         "  --profile           print time and GFLOP/s per layer, forward and backward, at the end\n"
-         "  --report DIR        write the training report (curves, confusion matrix, mistakes) to DIR;\n"
-         "                      the metrics log goes to DIR/metrics.jsonl unless --log is given\n"
-         "  --max-steps N       stop after N steps in all (default 0 = no limit)\n"
-         "  --print-every N     LossMonitor line every N steps (default 125; 0 = never)\n"
-         "  --progress auto|on|off  progress bar (default auto: when the output is a terminal)\n"
-         "  --no-shuffle        keep the files' order\n"
-         "  --init CKPT         start from a checkpoint's network weights (any MindSpore checkpoint)\n"
-         "  --resume CKPT       continue a run exactly where the checkpoint left it\n"
-         "  --log FILE.jsonl    append JSON lines: a config line, one per step, one per epoch\n"
-         "  --kernels NAME      compute kernels (see lenet summary --help; default auto)\n"
-         "  --json              machine-readable lines on stdout");
-}
-
 /* Network parameter names in order, for --order-params net. */
 static int net_order(int conv_bias, const char **names) {
     ln_tensor_info info[LN_MAX_TENSORS];
@@ -114,7 +59,7 @@ int cmd_train(int argc, char **argv) {
     train_opts o;
     int rc = train_parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
-    if (o.help) { usage(); return 0; }
+    if (o.help) { train_usage(stdout); return 0; }
     ln_error err;
     FILE *human = o.json ? stderr : stdout;
     /* --init / --resume's file, read once; the network variant comes from it
@@ -182,16 +127,11 @@ int cmd_train(int argc, char **argv) {
     if (o.lr_file) {
         if (ln_lr_read_list(o.lr_file, &lr_list, &lr_len, &err)) { rc = cli_fail(&err); goto out; }
     } else if (o.sched.kind != LN_LR_FIXED) {
-        ln_lr_schedule s = o.sched;
-        s.lr = o.lr;
-        if (s.step_per_epoch == 0) s.step_per_epoch = nb;
-        if (s.decay_epoch == 0)
-            s.decay_epoch = (s.kind == LN_LR_COSINE || s.kind == LN_LR_POLYNOMIAL || s.kind == LN_LR_WARMUP)
-                                ? o.epochs : 1;
-        if (s.total_step == 0) s.total_step = o.max_steps > 0 && o.max_steps < o.epochs * nb ? o.max_steps : o.epochs * nb;
-        o.sched = s;
-        if (ln_lr_build(&s, &lr_list, &lr_len, &err)) { rc = cli_fail(&err); goto out; }
+        o.sched.lr = o.lr;
+        ln_lr_fit(&o.sched, nb, o.epochs, o.max_steps);
+        if (ln_lr_build(&o.sched, &lr_list, &lr_len, &err)) { rc = cli_fail(&err); goto out; }
     }
+    o.lr_steps = lr_len;
     const char *order[LN_MAX_TENSORS];
     int n_order = o.order_params ? (strcmp(o.order_params, "net") ? o.n_order : net_order(o.conv_bias, order)) : 0;
     ln_model_config mc = {.conv_bias = o.conv_bias, .batch_size = o.batch_size, .lr = o.lr, .momentum = o.momentum,
@@ -199,8 +139,8 @@ int cmd_train(int argc, char **argv) {
                           .seed = o.seed, .threads = o.threads, .kernels = o.kernels, .lr_list = lr_list,
                           .lr_len = lr_len, .n_groups = o.n_groups, .groups = o.groups, .n_order = n_order,
                           .order_params = o.order_params && strcmp(o.order_params, "net") ? o.order_names : order};
-    train_echo_config(&o, human, lr_len);
-    if (log) train_log_config(&o, log, lr_len);
+    train_echo_config(&o, human);
+    if (log && train_log_config(&o, log, o.log, &err)) { rc = cli_fail(&err); goto out; }
     if (ln_model_init(&m, &mc, &err)) { rc = cli_fail(&err); goto out; }
     have_model = 1;
     if (o.profile && ln_lenet_set_profiling(&m.net, 1)) {
@@ -220,7 +160,8 @@ int cmd_train(int argc, char **argv) {
     ln_pipeline_config pc = {o.batch_size, 1, o.shuffle, 10000, o.seed, o.threads};
     if (ln_pipeline_init(&p, &train, &pc, &err)) { rc = cli_fail(&err); goto out; }
     have_pipe = 1;
-    cli_monitor mon = {.human = human, .json = o.json ? stdout : NULL, .log = log, .print_every = o.print_every,
+    cli_monitor mon = {.human = human, .json = o.json ? stdout : NULL, .log = log, .log_name = o.log,
+                       .print_every = o.print_every,
                        .progress = o.progress > 0 || (o.progress < 0 && isatty(fileno(human))), .test = &test};
     ln_checkpoint_config cc = {o.ckpt_dir, o.prefix, o.save_steps, (int)o.keep_max, o.crc, print_saved, &mon};
     if (ln_model_checkpoint_init(&ck, &cc, &err)) { rc = cli_fail(&err); goto out; }
@@ -237,13 +178,10 @@ int cmd_train(int argc, char **argv) {
         final = o.resume ? o.resume : "";
     }
     if (o.profile) print_profile(&m.net, human);
-    for (int k = 0; k < 2; k++) {
-        FILE *f = k ? log : (o.json ? stdout : NULL);
-        if (!f) continue;
-        fputs("{\"event\": \"done\", \"checkpoint\": ", f);
-        train_json_str(f, final);
-        fputs("}\n", f);
-        fflush(f);
+    if ((o.json && ln_trainlog_write_done(stdout, "standard output", final, &err)) ||
+        (log && ln_trainlog_write_done(log, o.log, final, &err))) {
+        rc = cli_fail(&err);
+        goto out;
     }
     if (o.report) {
         if (log) fflush(log);

@@ -7,16 +7,13 @@
 #include <time.h>
 
 #include "cli.h"
+#include "lenet/bytebuf.h"
+#include "lenet/trainlog.h"
 
 static double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-void cli_json_float(char *buf, int size, float v) {
-    if (!isfinite(v)) snprintf(buf, (size_t)size, "null");
-    else cli_fmt_float(buf, size, v);
 }
 
 static void clear_bar(cli_monitor *mon) {
@@ -39,7 +36,7 @@ static void draw_bar(cli_monitor *mon, const ln_step_info *s) {
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
     bar[width] = 0;
     char lb[32];
-    cli_fmt_float(lb, sizeof lb, s->loss);
+    ln_fmt_float(lb, sizeof lb, s->loss);
     fprintf(mon->human, "\r\033[Kepoch %d [%s] %d/%d loss %s %.0f img/s ETA %d:%02d", s->epoch, bar,
             s->step_in_epoch, s->steps_per_epoch, lb, ips, (int)(eta / 60), (int)fmod(eta, 60));
     fflush(mon->human);
@@ -57,30 +54,23 @@ static ln_status on_begin(void *user, ln_model *m, const ln_run_info *r, ln_erro
 }
 
 static ln_status on_step(void *user, ln_model *m, const ln_step_info *s, ln_error *err) {
-    (void)m, (void)err;
+    (void)m;
     cli_monitor *mon = user;
     mon->steps_done++;
     mon->images += s->rows;
-    char lb[32], rb[32];
-    cli_fmt_float(lb, sizeof lb, s->loss);
+    char lb[32];
+    ln_fmt_float(lb, sizeof lb, s->loss);
     if (mon->print_every > 0 && s->global_step % mon->print_every == 0) {
         clear_bar(mon);
         fprintf(mon->human, "epoch: %d step: %d, loss is %s\n", s->epoch, s->step_in_epoch, lb);
         fflush(mon->human);
     }
-    if (mon->log) {
-        cli_json_float(lb, sizeof lb, s->loss);
-        cli_json_float(rb, sizeof rb, s->lr);
-        fprintf(mon->log, "{\"event\": \"step\", \"epoch\": %d, \"step\": %d, \"global_step\": %ld, \"loss\": %s, "
-                "\"lr\": %s}\n", s->epoch, s->step_in_epoch, s->global_step, lb, rb);
-        fflush(mon->log);
-    }
     if (mon->progress) draw_bar(mon, s);
-    return LN_OK;
+    ln_log_step ls = {s->global_step, s->epoch, s->step_in_epoch, s->loss, s->lr};
+    return mon->log ? ln_trainlog_write_step(mon->log, mon->log_name, &ls, err) : LN_OK;
 }
 
 static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_error *err) {
-    (void)err;
     cli_monitor *mon = user;
     clear_bar(mon);
     /* TimeMonitor (MindSpore >= 1.8). */
@@ -93,8 +83,8 @@ static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_er
         acc = ln_metrics_accuracy(&met), tloss = ln_metrics_loss(&met);
     }
     char lr1[32], lr2[32], rates[160];
-    cli_fmt_float(lr1, sizeof lr1, e->lr_first);
-    cli_fmt_float(lr2, sizeof lr2, e->lr_last);
+    ln_fmt_float(lr1, sizeof lr1, e->lr_first);
+    ln_fmt_float(lr2, sizeof lr2, e->lr_last);
     if (e->lr_first == e->lr_last) snprintf(rates, sizeof rates, "lr %s", lr1);
     else snprintf(rates, sizeof rates, "lr %s -> %s", lr1, lr2);
     if (m->opt.group_lr) { /* the groups' own rates too */
@@ -103,7 +93,7 @@ static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_er
         const long i = m->global_step - 1 < m->opt.lr_len ? m->global_step - 1 : m->opt.lr_len - 1;
         for (int g = 0; g < m->opt.n_groups && o < sizeof rates; g++) {
             char gb[32];
-            cli_fmt_float(gb, sizeof gb, m->opt.lr_table[(size_t)g * (size_t)m->opt.lr_len + (size_t)(m->opt.dynamic ? i : 0)]);
+            ln_fmt_float(gb, sizeof gb, m->opt.lr_table[(size_t)g * (size_t)m->opt.lr_len + (size_t)(m->opt.dynamic ? i : 0)]);
             o += (size_t)snprintf(rates + o, sizeof rates - o, " %s", gb);
         }
         if (o < sizeof rates) snprintf(rates + o, sizeof rates - o, ")");
@@ -116,14 +106,12 @@ static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_er
         fprintf(mon->human, "epoch %d: %d steps, mean loss %.4f, %.2f s, %.0f images/s, %s\n", e->epoch, e->steps,
                 e->mean_loss, e->seconds, e->images_per_second, rates);
     fflush(mon->human);
-    char line[512], lrj[32];
-    cli_json_float(lrj, sizeof lrj, e->lr_last);
-    snprintf(line, sizeof line, "{\"event\": \"epoch\", \"epoch\": %d, \"steps\": %d, \"loss\": %.6f, "
-             "\"test_accuracy\": %.6f, \"test_loss\": %.6f, \"train_seconds\": %.3f, \"images_per_second\": %.1f, "
-             "\"lr\": %s}\n", e->epoch, e->steps, e->mean_loss, acc, tloss, e->seconds, e->images_per_second, lrj);
-    if (mon->json) { fputs(line, mon->json); fflush(mon->json); }
-    if (mon->log) { fputs(line, mon->log); fflush(mon->log); }
-    return LN_OK;
+    ln_log_epoch le = {.epoch = e->epoch, .steps = e->steps, .loss = e->mean_loss, .test_accuracy = acc,
+                       .test_loss = tloss, .seconds = e->seconds, .images_per_second = e->images_per_second,
+                       .lr = e->lr_last};
+    ln_status s = mon->json ? ln_trainlog_write_epoch(mon->json, "standard output", &le, err) : LN_OK;
+    if (!s && mon->log) s = ln_trainlog_write_epoch(mon->log, mon->log_name, &le, err);
+    return s;
 }
 
 static ln_status on_end(void *user, ln_model *m, const ln_run_info *r, ln_error *err) {

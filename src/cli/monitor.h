@@ -11,11 +11,8 @@
  *   logs get the plain lines above.
  * - Per epoch: evaluation on the test set, a human line with the rate(s)
  *   used, and with --json {"event": "epoch", ...} on stdout.
- * - Log (--log FILE): JSON lines, appended and flushed as they happen:
- *   {"event": "config", ...} first, then per step {"event": "step",
- *   "epoch", "step", "global_step", "loss", "lr"} and per epoch
- *   {"event": "epoch", "epoch", "steps", "loss", "test_accuracy",
- *   "test_loss", "train_seconds", "images_per_second", "lr"}.
+ * - Log (--log FILE): per step and per epoch a line of the metrics log
+ *   (trainlog.h), flushed as it happens; a failed write stops training.
  */
 #ifndef LENET_CLI_MONITOR_H
 #define LENET_CLI_MONITOR_H
@@ -28,6 +25,7 @@ typedef struct {
     FILE *human;            /* LossMonitor, TimeMonitor, epoch lines */
     FILE *json;             /* --json epoch objects (stdout) or NULL */
     FILE *log;              /* --log file or NULL */
+    const char *log_name;   /* its name, for errors */
     long print_every;       /* LossMonitor period (0 = never) */
     int progress;           /* draw the progress bar on `human` */
     const ln_dataset *test; /* evaluated after each epoch (NULL = skip) */
@@ -43,8 +41,5 @@ ln_callback cli_monitor_callback(cli_monitor *mon);
 /* Print one line on the human stream, clearing the progress bar first
  * (e.g. ModelCheckpoint's "saved checkpoint PATH"). */
 void cli_monitor_line(cli_monitor *mon, const char *line);
-
-/* Shortest repr of a float32 into a JSON-safe number (NaN/Inf -> null). */
-void cli_json_float(char *buf, int size, float v);
 
 #endif

@@ -1,5 +1,11 @@
-/* train_opts.c - parsing and echoing `lenet train`'s options (see
- * train_opts.h). */
+/* train_opts.c - `lenet train`'s options, described once (see train_opts.h).
+ *
+ * OPTIONS[] holds every option: its flag and value, where the value goes (an
+ * offset into train_opts, or a setter for the few that need more than a
+ * bounds check), its default, bounds and help text, its name in the config
+ * lines and in the library's messages. getopt_long's table, the parsing
+ * with its messages, --help, the echoed config lines, the log's JSON config
+ * line and the setting -> flag translation are all made from it. */
 #include "train_opts.h"
 
 #include <getopt.h>
@@ -7,34 +13,163 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lenet/bytebuf.h"
+#include "lenet/trainlog.h"
+
+typedef enum {
+    T_STR,    /* const char * */
+    T_LONG,   /* long, lo..hi */
+    T_INT,    /* int, lo..hi */
+    T_U32,    /* uint32_t, lo..hi */
+    T_FLOAT,  /* float, lo..hi */
+    T_DOUBLE, /* double read as a float32 (as the rate lists are), lo..hi */
+    T_BOOL,   /* int: on|off, or a switch that stores `hi` */
+    T_CUSTOM, /* set() reads it, put() shows it */
+} opt_type;
+
+/* Where an option is shown (besides --help). */
+enum {
+    SHOW_CONFIG = 1, /* the "config:" line */
+    SHOW_LR = 2,     /* the "learning rate:" line, when a schedule is used */
+    SHOW_GROUPS = 4, /* the "parameter groups:" line, when groups or an order are given */
+    SHOW_JSON = 8,   /* the log's {"event": "config", ...} line */
+};
+
+typedef struct opt opt;
+struct opt {
+    const char *flag;    /* --flag; NULL: not an option, only shown */
+    const char *arg;     /* the value's name in --help; NULL: a switch */
+    opt_type type;
+    size_t at;           /* offsetof(train_opts, value) */
+    double lo, hi;       /* bounds of a number; a switch stores hi */
+    double def;          /* default of a number (0 = the zeroed or library default) */
+    const char *def_str; /* default of a string */
+    const char *key;     /* name in the config lines and the log */
+    int show;            /* SHOW_* */
+    const char *setting; /* the library's name for it in messages (NULL: key) */
+    int (*set)(train_opts *o, const opt *d, const char *arg); /* reads it instead of `type` (-1: bad) */
+    void (*put)(const train_opts *o, int json, ln_buf *b);    /* shows it instead of `type` */
+    const char *help;    /* --help text; '\n' continues it on the next line */
+    const char *def_note;/* --help: the default in words, instead of the value */
+    const char *section; /* --help: heading printed before this option */
+};
+
+static void *field(train_opts *o, const opt *d) { return (char *)o + d->at; }
+static const void *cfield(const train_opts *o, const opt *d) { return (const char *)o + d->at; }
+
+/* ---- setters for the options that need more than a bounds check ---- */
+
+/* "--name" for messages. */
+static const char *dashed(const opt *d, char *buf, size_t size) {
+    snprintf(buf, size, "--%s", d->flag);
+    return buf;
+}
+
+static int set_prefix(train_opts *o, const opt *d, const char *arg) {
+    if (!*arg || strchr(arg, '/')) {
+        cli_error("--%s: '%s' must be a non-empty name without '/'", d->flag, arg);
+        return -1;
+    }
+    o->prefix = arg;
+    return 0;
+}
+
+static int set_progress(train_opts *o, const opt *d, const char *arg) {
+    char name[64];
+    if (!strcmp(arg, "auto")) o->progress = -1;
+    else if (cli_onoff(dashed(d, name, sizeof name), arg, &o->progress)) return -1;
+    return 0;
+}
+
+static int set_schedule(train_opts *o, const opt *d, const char *arg) {
+    int k = ln_lr_kind_from_name(arg);
+    if (k < 0) {
+        cli_error("--%s: '%s' is not one of fixed, piecewise, exponential, natural-exp, inverse, cosine, "
+                  "polynomial, warmup", d->flag, arg);
+        return -1;
+    }
+    o->sched.kind = (ln_lr_kind)k;
+    return 0;
+}
+
+/* A comma-separated list of whole numbers (long) or rates (double). */
+static int parse_list(const opt *d, const char *s, long *ints, double *rates) {
+    char buf[2048], name[64];
+    dashed(d, name, sizeof name);
+    snprintf(buf, sizeof buf, "%s", s);
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == LN_LR_MAX_PIECES) {
+            cli_error("%s: at most %d values", name, LN_LR_MAX_PIECES);
+            return -1;
+        }
+        float v;
+        if (ints ? cli_int(name, t, (long)d->lo, (long)d->hi, &ints[n]) : cli_float(name, t, d->lo, d->hi, &v))
+            return -1;
+        if (rates) rates[n] = v;
+        n++;
+    }
+    if (n == 0) {
+        cli_error("%s: give a comma-separated list", name);
+        return -1;
+    }
+    return n;
+}
+
+static int set_milestones(train_opts *o, const opt *d, const char *arg) {
+    int n = parse_list(d, arg, o->sched.milestones, NULL);
+    if (n < 0) return -1;
+    o->sched.n_pieces = n;
+    return 0;
+}
+
+static int set_lr_values(train_opts *o, const opt *d, const char *arg) {
+    int n = parse_list(d, arg, NULL, o->sched.values);
+    if (n < 0) return -1;
+    o->n_lr_values = n;
+    return 0;
+}
+
+/* --decay-steps N: the schedule counts steps, not epochs. */
+static int set_decay_steps(train_opts *o, const opt *d, const char *arg) {
+    char name[64];
+    if (cli_int(dashed(d, name, sizeof name), arg, (long)d->lo, (long)d->hi, &o->sched.decay_epoch)) return -1;
+    o->sched.step_per_epoch = 1;
+    return 0;
+}
 
 /* 'conv*:lr=0.02,weight_decay=0,grad_centralization=1' -> a group spec. */
-static int parse_group(const char *arg, int gi, train_opts *o) {
+static int set_group(train_opts *o, const opt *d, const char *arg) {
+    if (o->n_groups == LN_MAX_GROUPS - 1) {
+        cli_error("--%s: at most %d groups", d->flag, LN_MAX_GROUPS - 1);
+        return -1;
+    }
+    const int gi = o->n_groups;
     ln_group_spec *g = &o->groups[gi];
     memset(g, 0, sizeof *g);
     o->group_arg[gi] = arg;
     const char *colon = strchr(arg, ':');
     size_t plen = colon ? (size_t)(colon - arg) : strlen(arg);
     if (plen == 0 || plen >= sizeof o->group_text[gi]) {
-        cli_error("--group '%s': start with parameter name patterns, e.g. 'conv*:lr=0.02'", arg);
+        cli_error("--%s '%s': start with parameter name patterns, e.g. 'conv*:lr=0.02'", d->flag, arg);
         return -1;
     }
     memcpy(o->group_text[gi], arg, plen);
     o->group_text[gi][plen] = 0;
     g->patterns = o->group_text[gi];
-    if (!colon) return 0;
     char buf[512];
-    snprintf(buf, sizeof buf, "%s", colon + 1);
+    snprintf(buf, sizeof buf, "%s", colon ? colon + 1 : "");
     for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(kv, '=');
         if (!eq) {
-            cli_error("--group '%s': '%s' is not KEY=VALUE (keys: lr, weight_decay, grad_centralization)", arg, kv);
+            cli_error("--%s '%s': '%s' is not KEY=VALUE (keys: lr, weight_decay, grad_centralization)", d->flag,
+                      arg, kv);
             return -1;
         }
         *eq = 0;
         const char *v = eq + 1;
         char what[600];
-        snprintf(what, sizeof what, "--group '%s' %s", arg, kv);
+        snprintf(what, sizeof what, "--%s '%s' %s", d->flag, arg, kv);
         if (!strcmp(kv, "lr")) {
             if (cli_float(what, v, 0, 1e6, &g->lr)) return -1;
             g->set_lr = 1;
@@ -49,157 +184,249 @@ static int parse_group(const char *arg, int gi, train_opts *o) {
                 return -1;
             }
         } else {
-            cli_error("--group '%s': unknown key '%s' (keys: lr, weight_decay, grad_centralization)", arg, kv);
+            cli_error("--%s '%s': unknown key '%s' (keys: lr, weight_decay, grad_centralization)", d->flag, arg, kv);
             return -1;
         }
+    }
+    o->n_groups++;
+    return 0;
+}
+
+static int set_order(train_opts *o, const opt *d, const char *arg) {
+    o->order_params = arg;
+    o->n_order = 0;
+    if (!strcmp(arg, "net")) return 0;
+    snprintf(o->order_buf, sizeof o->order_buf, "%s", arg);
+    for (char *save = NULL, *t = strtok_r(o->order_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (o->n_order == LN_MAX_TENSORS) {
+            cli_error("--%s: more than %d names", d->flag, LN_MAX_TENSORS);
+            return -1;
+        }
+        o->order_names[o->n_order++] = t;
     }
     return 0;
 }
 
-static int parse_list(const char *opt, const char *s, int want_int, train_opts *o) {
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s", s);
-    int n = 0;
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (n == LN_LR_MAX_PIECES) {
-            cli_error("%s: at most %d values", opt, LN_LR_MAX_PIECES);
-            return -1;
-        }
-        if (want_int) {
-            if (cli_int(opt, t, 1, 1L << 40, &o->sched.milestones[n])) return -1;
-        } else {
-            float v;
-            if (cli_float(opt, t, 0, 1e6, &v)) return -1;
-            o->sched.values[n] = v;
-        }
-        n++;
+/* ---- how the values that are not a single field are shown ---- */
+
+static void put_schedule(const train_opts *o, int json, ln_buf *b) {
+    const char *name = json && o->lr_file ? "list" : ln_lr_kind_name(o->sched.kind);
+    if (json) ln_buf_json_str(b, name);
+    else ln_buf_printf(b, "%s", name);
+}
+
+static void put_milestones(const train_opts *o, int json, ln_buf *b) {
+    if (json) ln_buf_printf(b, "[");
+    else if (!o->sched.n_pieces) ln_buf_printf(b, "none");
+    for (int k = 0; k < o->sched.n_pieces; k++) ln_buf_printf(b, "%s%ld", k ? json ? ", " : "," : "", o->sched.milestones[k]);
+    if (json) ln_buf_printf(b, "]");
+}
+
+static void put_lr_values(const train_opts *o, int json, ln_buf *b) {
+    if (json) ln_buf_printf(b, "[");
+    else if (!o->sched.n_pieces) ln_buf_printf(b, "none");
+    for (int k = 0; k < o->sched.n_pieces; k++) {
+        char v[32];
+        ln_fmt_float(v, sizeof v, (float)o->sched.values[k]);
+        ln_buf_printf(b, "%s%s", k ? json ? ", " : "," : "", v);
     }
-    if (n == 0) {
-        cli_error("%s: give a comma-separated list", opt);
-        return -1;
+    if (json) ln_buf_printf(b, "]");
+}
+
+static void put_groups(const train_opts *o, int json, ln_buf *b) {
+    if (json) ln_buf_printf(b, "[");
+    else if (!o->n_groups) ln_buf_printf(b, "none");
+    for (int g = 0; g < o->n_groups; g++) {
+        ln_buf_printf(b, "%s", g ? json ? ", " : ";" : "");
+        if (json) ln_buf_json_str(b, o->group_arg[g]);
+        else ln_buf_printf(b, "%s", o->group_arg[g]);
     }
-    return n;
+    if (json) ln_buf_printf(b, "]");
+}
+
+/* ---- the table ---- */
+
+#define AT(f) offsetof(train_opts, f)
+#define L31 2147483647.0 /* 2^31 - 1 */
+#define L40 1099511627776.0 /* 2^40 */
+static const opt OPTIONS[] = {
+    {.flag = "data", .arg = "DIR", .type = T_STR, .at = AT(data), .def_str = "datasets/MNIST_Data", .key = "data",
+     .show = SHOW_CONFIG | SHOW_JSON, .help = "MNIST root (train/ and test/) or a flat folder"},
+    {.flag = "epochs", .arg = "N", .type = T_LONG, .at = AT(epochs), .lo = 1, .hi = 100000, .def = 1, .key = "epochs",
+     .show = SHOW_CONFIG | SHOW_JSON, .help = "train until the end of epoch N; with --resume, the run's total"},
+    {.flag = "batch-size", .arg = "N", .type = T_INT, .at = AT(batch_size), .lo = 1, .hi = 4096, .def = 32,
+     .key = "batch_size", .show = SHOW_CONFIG | SHOW_JSON, .help = "rows per step, last short batch dropped"},
+    {.flag = "lr", .arg = "X", .type = T_FLOAT, .at = AT(lr), .lo = 0, .hi = 1e6, .def = 0.01, .key = "lr",
+     .show = SHOW_CONFIG | SHOW_JSON, .help = "learning rate; the start / maximum of a schedule"},
+    {.flag = "momentum", .arg = "X", .type = T_FLOAT, .at = AT(momentum), .lo = 0, .hi = 1e6, .def = 0.9,
+     .key = "momentum", .show = SHOW_CONFIG | SHOW_JSON, .help = "momentum"},
+    {.flag = "weight-decay", .arg = "X", .type = T_FLOAT, .at = AT(weight_decay), .lo = 0, .hi = 1e6,
+     .key = "weight_decay", .show = SHOW_CONFIG | SHOW_JSON, .help = "L2 weight decay, g += wd*loss_scale*w"},
+    {.flag = "loss-scale", .arg = "X", .type = T_FLOAT, .at = AT(loss_scale), .lo = 1e-30, .hi = 1e30, .def = 1,
+     .key = "loss_scale", .show = SHOW_CONFIG | SHOW_JSON, .help = "static loss scale, undone by the optimizer"},
+    {.flag = "nesterov", .type = T_BOOL, .at = AT(nesterov), .hi = 1, .key = "nesterov",
+     .show = SHOW_CONFIG | SHOW_JSON, .help = "Nesterov momentum: w -= lr*(g + momentum*v)"},
+    {.flag = "seed", .arg = "S", .type = T_U32, .at = AT(seed), .lo = 0, .hi = 4294967295.0, .def = 1, .key = "seed",
+     .show = SHOW_CONFIG | SHOW_JSON, .help = "seed for weights and data order"},
+    {.flag = "threads", .arg = "T", .type = T_INT, .at = AT(threads), .lo = 1, .hi = 256, .key = "threads",
+     .show = SHOW_CONFIG | SHOW_JSON, .help = "worker threads", .def_note = "all CPUs"},
+    {.flag = "conv-bias", .arg = "on|off", .type = T_BOOL, .at = AT(conv_bias), .def = -1, .key = "conv_bias",
+     .show = SHOW_CONFIG | SHOW_JSON, .help = "conv layers with bias",
+     .def_note = "on; with --init/--resume: as the file"},
+    {.flag = "no-shuffle", .type = T_BOOL, .at = AT(shuffle), .hi = 0, .def = 1, .key = "shuffle",
+     .show = SHOW_CONFIG | SHOW_JSON, .help = "keep the files' order"},
+
+    {.flag = "ckpt-dir", .arg = "DIR", .type = T_STR, .at = AT(ckpt_dir), .def_str = "checkpoints", .key = "ckpt_dir",
+     .show = SHOW_CONFIG | SHOW_JSON, .setting = "directory", .help = "checkpoint folder", .section = "run:"},
+    {.flag = "prefix", .arg = "NAME", .type = T_STR, .at = AT(prefix), .def_str = "checkpoint_lenet", .key = "prefix",
+     .show = SHOW_CONFIG | SHOW_JSON, .set = set_prefix, .help = "checkpoint file name prefix"},
+    {.flag = "save-steps", .arg = "N", .type = T_LONG, .at = AT(save_steps), .lo = 1, .hi = L40, .def = 1875,
+     .key = "save_steps", .show = SHOW_CONFIG | SHOW_JSON, .help = "save every N steps; 1875 is one epoch of 32-row batches"},
+    {.flag = "keep-max", .arg = "N", .type = T_LONG, .at = AT(keep_max), .lo = 1, .hi = 100000, .def = 10,
+     .key = "keep_max", .show = SHOW_CONFIG | SHOW_JSON, .help = "keep at most N checkpoints"},
+    {.flag = "max-steps", .arg = "N", .type = T_LONG, .at = AT(max_steps), .lo = 0, .hi = L31, .key = "max_steps",
+     .show = SHOW_CONFIG | SHOW_JSON, .help = "stop after N steps in all; 0: no limit"},
+    {.flag = "print-every", .arg = "N", .type = T_LONG, .at = AT(print_every), .lo = 0, .hi = L40, .def = 125,
+     .key = "print_every", .show = SHOW_CONFIG | SHOW_JSON, .help = "LossMonitor line every N steps; 0: never"},
+    {.flag = "crc", .type = T_BOOL, .at = AT(crc), .hi = 1, .key = "crc", .show = SHOW_CONFIG | SHOW_JSON,
+     .setting = "with_crc", .help = "append MindSpore 2.3's CRC trailer to checkpoints"},
+    {.flag = "init", .arg = "CKPT", .type = T_STR, .at = AT(init), .key = "init", .show = SHOW_CONFIG | SHOW_JSON,
+     .help = "start from a checkpoint's network weights (any MindSpore checkpoint)"},
+    {.flag = "resume", .arg = "CKPT", .type = T_STR, .at = AT(resume), .key = "resume",
+     .show = SHOW_CONFIG | SHOW_JSON, .help = "continue a run exactly where the checkpoint left it"},
+    {.flag = "log", .arg = "FILE.jsonl", .type = T_STR, .at = AT(log), .key = "log", .show = SHOW_CONFIG,
+     .help = "append JSON lines: a config line, one per step, one per epoch"},
+    {.flag = "kernels", .arg = "NAME", .type = T_STR, .at = AT(kernels), .def_str = "auto", .key = "kernels",
+     .show = SHOW_JSON, .help = "compute kernels, as lenet summary --help lists them"},
+    {.flag = "progress", .arg = "auto|on|off", .type = T_CUSTOM, .at = AT(progress), .def = -1, .set = set_progress,
+     .help = "progress bar", .def_note = "auto: when the output is a terminal"},
+    {.flag = "profile", .type = T_BOOL, .at = AT(profile), .hi = 1,
+     .help = "print time and GFLOP/s per layer, forward and backward, at the end"},
+    {.flag = "report", .arg = "DIR", .type = T_STR, .at = AT(report),
+     .help = "write the training report (curves, confusion matrix, mistakes) to DIR;\n"
+             "the metrics log goes to DIR/metrics.jsonl unless --log is given"},
+    {.flag = "json", .type = T_BOOL, .at = AT(json), .hi = 1, .help = "machine-readable lines on stdout"},
+    {.flag = "help", .type = T_BOOL, .at = AT(help), .hi = 1, .help = "this text"},
+
+    {.flag = "lr-file", .arg = "FILE", .type = T_STR, .at = AT(lr_file), .key = "lr_file", .show = SHOW_JSON,
+     .help = "per-step rates, one number per line (must cover the run)",
+     .section = "learning rate (MindSpore's nn.dynamic_lr; e = floor(step / steps-per-epoch)):"},
+    {.flag = "lr-schedule", .arg = "NAME", .type = T_CUSTOM, .key = "lr_schedule", .show = SHOW_JSON,
+     .set = set_schedule, .put = put_schedule,
+     .help = "fixed | piecewise | exponential | natural-exp | inverse |\ncosine | polynomial | warmup"},
+    {.key = "lr_steps", .type = T_LONG, .at = AT(lr_steps), .show = SHOW_LR | SHOW_JSON},
+    {.flag = "lr-min", .arg = "X", .type = T_DOUBLE, .at = AT(sched.end_lr), .lo = 0, .hi = 1e6,
+     .key = "lr_min_or_end", .show = SHOW_LR | SHOW_JSON, .setting = "min_lr", .help = "cosine: min_lr"},
+    {.flag = "lr-end", .arg = "X", .type = T_DOUBLE, .at = AT(sched.end_lr), .lo = 0, .hi = 1e6,
+     .setting = "end_learning_rate", .help = "polynomial: end_learning_rate"},
+    {.flag = "decay-rate", .arg = "X", .type = T_DOUBLE, .at = AT(sched.decay_rate), .lo = 1e-30, .hi = 1e6,
+     .key = "decay_rate", .show = SHOW_LR | SHOW_JSON, .help = "exponential, natural-exp, inverse: decay rate"},
+    {.flag = "decay-epochs", .arg = "N", .type = T_LONG, .at = AT(sched.decay_epoch), .lo = 1, .hi = 1073741824.0,
+     .key = "decay_epochs", .show = SHOW_LR | SHOW_JSON, .setting = "decay_epoch",
+     .help = "decay_epoch (warmup: warmup_epoch)", .def_note = "--epochs for cosine, polynomial,\nwarmup; 1 for the others"},
+    {.key = "steps_per_decay_epoch", .type = T_LONG, .at = AT(sched.step_per_epoch), .show = SHOW_LR | SHOW_JSON},
+    {.flag = "decay-steps", .arg = "N", .type = T_CUSTOM, .lo = 1, .hi = 1073741824.0, .set = set_decay_steps,
+     .help = "the schedule in steps: steps-per-epoch 1, decay_epoch N"},
+    {.flag = "stair", .type = T_BOOL, .at = AT(sched.is_stair), .hi = 1, .key = "stair", .show = SHOW_LR | SHOW_JSON,
+     .help = "exponential, natural-exp, inverse: decay in stairs (is_stair)"},
+    {.flag = "power", .arg = "X", .type = T_DOUBLE, .at = AT(sched.power), .lo = 1e-30, .hi = 1e6, .key = "power",
+     .show = SHOW_LR | SHOW_JSON, .help = "polynomial: power"},
+    {.flag = "update-decay-epoch", .type = T_BOOL, .at = AT(sched.update_decay_epoch), .hi = 1,
+     .key = "update_decay_epoch", .show = SHOW_LR | SHOW_JSON, .help = "polynomial: update_decay_epoch"},
+    {.flag = "milestones", .arg = "LIST", .type = T_CUSTOM, .lo = 1, .hi = L40, .key = "milestones",
+     .show = SHOW_LR | SHOW_JSON, .set = set_milestones, .put = put_milestones,
+     .help = "piecewise: step milestones, e.g. 1000,2000,3000"},
+    {.flag = "lr-values", .arg = "LIST", .type = T_CUSTOM, .lo = 0, .hi = 1e6, .key = "lr_values",
+     .show = SHOW_LR | SHOW_JSON, .setting = "values", .set = set_lr_values, .put = put_lr_values,
+     .help = "piecewise: the rate before each milestone, e.g. 0.1,0.05,0.01"},
+    {.flag = "total-steps", .arg = "N", .type = T_LONG, .at = AT(sched.total_step), .lo = 1, .hi = L31,
+     .setting = "total_step", .help = "schedule length; shorter than the run is an error",
+     .def_note = "the run's steps"},
+
+    {.flag = "group", .arg = "'PATTERNS[:KEY=V,...]'", .type = T_CUSTOM, .key = "groups",
+     .show = SHOW_GROUPS | SHOW_JSON, .set = set_group, .put = put_groups,
+     .help = "repeatable; PATTERNS are globs over parameter names\n"
+             "separated by ',' or '|' (e.g. 'conv*', 'fc1.*|fc2.weight'); keys:\n"
+             "lr (a number), weight_decay, grad_centralization (0/1). Parameters\n"
+             "in no group keep the defaults. Example:\n"
+             "--group 'conv*:lr=0.02,weight_decay=0,grad_centralization=1'",
+     .section = "parameter groups (MindSpore's group dicts):"},
+    {.flag = "order-params", .arg = "LIST", .type = T_STR, .at = AT(order_params), .key = "order_params",
+     .show = SHOW_GROUPS | SHOW_JSON, .set = set_order,
+     .help = "optimizer parameter order: 'net' or every name once, ',' separated"},
+};
+#define N_OPTIONS (int)(sizeof OPTIONS / sizeof OPTIONS[0])
+
+/* ---- parsing ---- */
+
+/* The defaults: the library's (the schedule), then the table's. */
+static void set_defaults(train_opts *o) {
+    memset(o, 0, sizeof *o);
+    ln_lr_defaults(&o->sched);
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const opt *d = &OPTIONS[i];
+        void *v = field(o, d);
+        if (d->def_str) *(const char **)v = d->def_str;
+        if (d->def == 0) continue;
+        switch (d->type) {
+        case T_LONG: *(long *)v = (long)d->def; break;
+        case T_INT: case T_BOOL: case T_CUSTOM: *(int *)v = (int)d->def; break;
+        case T_U32: *(uint32_t *)v = (uint32_t)d->def; break;
+        case T_FLOAT: *(float *)v = (float)d->def; break;
+        case T_DOUBLE: *(double *)v = d->def; break;
+        case T_STR: break;
+        }
+    }
+}
+
+/* Read option d's value (arg; NULL for a switch) into o. 0 or -1 (printed). */
+static int set_one(train_opts *o, const opt *d, const char *arg) {
+    if (d->set) return d->set(o, d, arg);
+    char name[64];
+    dashed(d, name, sizeof name);
+    void *v = field(o, d);
+    long n;
+    float f;
+    switch (d->type) {
+    case T_STR: *(const char **)v = arg; return 0;
+    case T_LONG: return cli_int(name, arg, (long)d->lo, (long)d->hi, (long *)v);
+    case T_INT:
+        if (cli_int(name, arg, (long)d->lo, (long)d->hi, &n)) return -1;
+        *(int *)v = (int)n;
+        return 0;
+    case T_U32:
+        if (cli_int(name, arg, (long)d->lo, (long)d->hi, &n)) return -1;
+        *(uint32_t *)v = (uint32_t)n;
+        return 0;
+    case T_FLOAT: return cli_float(name, arg, d->lo, d->hi, (float *)v);
+    case T_DOUBLE:
+        if (cli_float(name, arg, d->lo, d->hi, &f)) return -1;
+        *(double *)v = f;
+        return 0;
+    case T_BOOL:
+        if (!d->arg) { *(int *)v = (int)d->hi; return 0; }
+        return cli_onoff(name, arg, (int *)v);
+    case T_CUSTOM: break;
+    }
+    return -1;
 }
 
 int train_parse(int argc, char **argv, train_opts *o) {
-    memset(o, 0, sizeof *o);
-    o->data = "datasets/MNIST_Data", o->ckpt_dir = "checkpoints", o->prefix = "checkpoint_lenet";
-    o->epochs = 1, o->save_steps = 1875, o->keep_max = 10, o->print_every = 125, o->shuffle = 1;
-    o->progress = -1, o->conv_bias = -1, o->batch_size = 32, o->threads = cli_ncpus(), o->seed = 1;
-    o->lr = 0.01f, o->momentum = 0.9f, o->loss_scale = 1.f;
-    o->sched.decay_rate = 0.9, o->sched.power = 1.0;
-    enum { O_DATA = 256, O_EPOCHS, O_BS, O_LR, O_MOM, O_WD, O_LS, O_NEST, O_SEED, O_THREADS, O_CB, O_CKDIR,
-           O_PREFIX, O_SAVE, O_KEEP, O_MAXS, O_PRINT, O_NOSHUF, O_INIT, O_RESUME, O_KERN, O_JSON, O_LOG, O_HELP,
-           O_LRFILE, O_SCHED, O_MILE, O_LRVALS, O_DRATE, O_DEPOCHS, O_DSTEPS, O_STAIR, O_LRMIN, O_LREND, O_POWER,
-           O_UPDATE, O_TOTAL, O_GROUP, O_ORDER, O_CRC, O_PROGRESS, O_PROFILE, O_REPORT };
-    static const struct option opts[] = {
-        {"data", 1, 0, O_DATA}, {"epochs", 1, 0, O_EPOCHS}, {"batch-size", 1, 0, O_BS}, {"lr", 1, 0, O_LR},
-        {"momentum", 1, 0, O_MOM}, {"weight-decay", 1, 0, O_WD}, {"loss-scale", 1, 0, O_LS},
-        {"nesterov", 0, 0, O_NEST}, {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS},
-        {"conv-bias", 1, 0, O_CB}, {"ckpt-dir", 1, 0, O_CKDIR}, {"prefix", 1, 0, O_PREFIX},
-        {"save-steps", 1, 0, O_SAVE}, {"keep-max", 1, 0, O_KEEP}, {"max-steps", 1, 0, O_MAXS},
-        {"print-every", 1, 0, O_PRINT}, {"no-shuffle", 0, 0, O_NOSHUF}, {"init", 1, 0, O_INIT},
-        {"resume", 1, 0, O_RESUME}, {"kernels", 1, 0, O_KERN}, {"json", 0, 0, O_JSON}, {"log", 1, 0, O_LOG},
-        {"help", 0, 0, O_HELP}, {"lr-file", 1, 0, O_LRFILE}, {"lr-schedule", 1, 0, O_SCHED},
-        {"milestones", 1, 0, O_MILE}, {"lr-values", 1, 0, O_LRVALS}, {"decay-rate", 1, 0, O_DRATE},
-        {"decay-epochs", 1, 0, O_DEPOCHS}, {"decay-steps", 1, 0, O_DSTEPS}, {"stair", 0, 0, O_STAIR},
-        {"lr-min", 1, 0, O_LRMIN}, {"lr-end", 1, 0, O_LREND}, {"power", 1, 0, O_POWER},
-        {"update-decay-epoch", 0, 0, O_UPDATE}, {"total-steps", 1, 0, O_TOTAL}, {"group", 1, 0, O_GROUP},
-        {"order-params", 1, 0, O_ORDER}, {"crc", 0, 0, O_CRC}, {"progress", 1, 0, O_PROGRESS},
-        {"profile", 0, 0, O_PROFILE}, {"report", 1, 0, O_REPORT}, {0, 0, 0, 0}};
-    int c, n_mile = 0, n_vals = 0, decay_steps = 0;
-    long v;
-    float f;
+    set_defaults(o);
+    struct option lo[N_OPTIONS + 1];
+    int n = 0;
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (OPTIONS[i].flag)
+            lo[n++] = (struct option){OPTIONS[i].flag, OPTIONS[i].arg ? required_argument : no_argument, NULL, 256 + i};
+    lo[n] = (struct option){0, 0, 0, 0};
+    int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case O_DATA: o->data = optarg; break;
-        case O_EPOCHS: if (cli_int("--epochs", optarg, 1, 100000, &o->epochs)) return 2; break;
-        case O_BS: if (cli_int("--batch-size", optarg, 1, 4096, &v)) return 2; o->batch_size = (int)v; break;
-        case O_LR: if (cli_float("--lr", optarg, 0, 1e6, &o->lr)) return 2; break;
-        case O_MOM: if (cli_float("--momentum", optarg, 0, 1e6, &o->momentum)) return 2; break;
-        case O_WD: if (cli_float("--weight-decay", optarg, 0, 1e6, &o->weight_decay)) return 2; break;
-        case O_LS: if (cli_float("--loss-scale", optarg, 1e-30, 1e30, &o->loss_scale)) return 2; break;
-        case O_NEST: o->nesterov = 1; break;
-        case O_SEED: if (cli_int("--seed", optarg, 0, 4294967295L, &v)) return 2; o->seed = (uint32_t)v; break;
-        case O_THREADS: if (cli_int("--threads", optarg, 1, 256, &v)) return 2; o->threads = (int)v; break;
-        case O_CB: if (cli_onoff("--conv-bias", optarg, &o->conv_bias)) return 2; break;
-        case O_CKDIR: o->ckpt_dir = optarg; break;
-        case O_PREFIX:
-            if (!*optarg || strchr(optarg, '/')) {
-                cli_error("--prefix: '%s' must be a non-empty name without '/'", optarg);
-                return 2;
-            }
-            o->prefix = optarg;
-            break;
-        case O_SAVE: if (cli_int("--save-steps", optarg, 1, 1L << 40, &o->save_steps)) return 2; break;
-        case O_KEEP: if (cli_int("--keep-max", optarg, 1, 100000, &o->keep_max)) return 2; break;
-        case O_MAXS: if (cli_int("--max-steps", optarg, 0, (1L << 31) - 1, &o->max_steps)) return 2; break;
-        case O_PRINT: if (cli_int("--print-every", optarg, 0, 1L << 40, &o->print_every)) return 2; break;
-        case O_NOSHUF: o->shuffle = 0; break;
-        case O_INIT: o->init = optarg; break;
-        case O_RESUME: o->resume = optarg; break;
-        case O_LOG: o->log = optarg; break;
-        case O_KERN: o->kernels = optarg; break;
-        case O_JSON: o->json = 1; break;
-        case O_CRC: o->crc = 1; break;
-        case O_PROFILE: o->profile = 1; break;
-        case O_REPORT: o->report = optarg; break;
-        case O_PROGRESS:
-            if (!strcmp(optarg, "auto")) o->progress = -1;
-            else if (cli_onoff("--progress", optarg, &o->progress)) return 2;
-            break;
-        case O_HELP: o->help = 1; return 0;
-        case O_LRFILE: o->lr_file = optarg; break;
-        case O_SCHED: {
-            int k = ln_lr_kind_from_name(optarg);
-            if (k < 0) {
-                cli_error("--lr-schedule: '%s' is not one of fixed, piecewise, exponential, natural-exp, inverse, "
-                          "cosine, polynomial, warmup", optarg);
-                return 2;
-            }
-            o->sched.kind = (ln_lr_kind)k;
-            break;
-        }
-        case O_MILE: if ((n_mile = parse_list("--milestones", optarg, 1, o)) < 0) return 2; break;
-        case O_LRVALS: if ((n_vals = parse_list("--lr-values", optarg, 0, o)) < 0) return 2; break;
-        case O_DRATE: if (cli_float("--decay-rate", optarg, 1e-30, 1e6, &f)) return 2; o->sched.decay_rate = f; break;
-        case O_DEPOCHS: if (cli_int("--decay-epochs", optarg, 1, 1L << 30, &o->sched.decay_epoch)) return 2; break;
-        case O_DSTEPS:
-            if (cli_int("--decay-steps", optarg, 1, 1L << 30, &o->sched.decay_epoch)) return 2;
-            decay_steps = 1;
-            break;
-        case O_STAIR: o->sched.is_stair = 1; break;
-        case O_LRMIN: if (cli_float("--lr-min", optarg, 0, 1e6, &f)) return 2; o->sched.end_lr = f; break;
-        case O_LREND: if (cli_float("--lr-end", optarg, 0, 1e6, &f)) return 2; o->sched.end_lr = f; break;
-        case O_POWER: if (cli_float("--power", optarg, 1e-30, 1e6, &f)) return 2; o->sched.power = f; break;
-        case O_UPDATE: o->sched.update_decay_epoch = 1; break;
-        case O_TOTAL: if (cli_int("--total-steps", optarg, 1, (1L << 31) - 1, &o->sched.total_step)) return 2; break;
-        case O_GROUP:
-            if (o->n_groups == LN_MAX_GROUPS - 1) {
-                cli_error("--group: at most %d groups", LN_MAX_GROUPS - 1);
-                return 2;
-            }
-            if (parse_group(optarg, o->n_groups, o)) return 2;
-            o->n_groups++;
-            break;
-        case O_ORDER:
-            o->order_params = optarg;
-            if (strcmp(optarg, "net")) {
-                snprintf(o->order_buf, sizeof o->order_buf, "%s", optarg);
-                o->n_order = 0;
-                for (char *save = NULL, *t = strtok_r(o->order_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                    if (o->n_order == LN_MAX_TENSORS) {
-                        cli_error("--order-params: more than %d names", LN_MAX_TENSORS);
-                        return 2;
-                    }
-                    o->order_names[o->n_order++] = t;
-                }
-            }
-            break;
-        default: return 2;
-        }
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (c < 256 || c >= 256 + N_OPTIONS) return 2; /* getopt_long printed why */
+        if (set_one(o, &OPTIONS[c - 256], optarg)) return 2;
+        if (o->help) return 0;
     }
+    if (!o->threads) o->threads = cli_ncpus();
     if (optind < argc) { cli_error("train: unexpected argument '%s'", argv[optind]); return 2; }
     if (o->init && o->resume) {
         cli_error("--init and --resume exclude each other: --init starts a new run from weights, --resume continues one");
@@ -209,106 +436,162 @@ int train_parse(int argc, char **argv, train_opts *o) {
         cli_error("--lr-file and --lr-schedule exclude each other; give one");
         return 2;
     }
-    if (o->sched.kind == LN_LR_PIECEWISE && n_mile != n_vals) {
-        cli_error("--milestones and --lr-values: give as many rates as milestones (%d vs %d)", n_mile, n_vals);
+    if (o->sched.kind == LN_LR_PIECEWISE && o->sched.n_pieces != o->n_lr_values) {
+        cli_error("--milestones and --lr-values: give as many rates as milestones (%d vs %d)", o->sched.n_pieces,
+                  o->n_lr_values);
         return 2;
     }
-    o->sched.n_pieces = n_mile;
-    if (decay_steps) o->sched.step_per_epoch = 1;
     return 0;
 }
 
-static void group_desc(const train_opts *o, char *buf, size_t sz) {
-    size_t n = 0;
-    buf[0] = 0;
-    for (int g = 0; g < o->n_groups && n < sz; g++)
-        n += (size_t)snprintf(buf + n, sz - n, "%s%s", g ? ";" : "", o->group_arg[g]);
-    if (!o->n_groups) snprintf(buf, sz, "none");
+/* ---- showing ---- */
+
+/* Option d's value as text (json 0) or JSON. */
+static void put_value(const train_opts *o, const opt *d, int json, ln_buf *b) {
+    if (d->put) { d->put(o, json, b); return; }
+    const void *v = cfield(o, d);
+    char num[32];
+    switch (d->type) {
+    case T_STR: {
+        const char *s = *(const char *const *)v;
+        if (json) { if (s) ln_buf_json_str(b, s); else ln_buf_printf(b, "null"); }
+        else ln_buf_printf(b, "%s", s ? s : "none");
+        break;
+    }
+    case T_LONG: ln_buf_printf(b, "%ld", *(const long *)v); break;
+    case T_INT: ln_buf_printf(b, "%d", *(const int *)v); break;
+    case T_U32: ln_buf_printf(b, "%u", *(const uint32_t *)v); break;
+    case T_FLOAT: case T_DOUBLE: {
+        const float f = d->type == T_FLOAT ? *(const float *)v : (float)*(const double *)v;
+        if (json) ln_fmt_float(num, sizeof num, f);
+        else snprintf(num, sizeof num, "%g", d->type == T_FLOAT ? (double)f : *(const double *)v);
+        ln_buf_printf(b, "%s", num);
+        break;
+    }
+    case T_BOOL: ln_buf_printf(b, "%s", *(const int *)v ? json ? "true" : "on" : json ? "false" : "off"); break;
+    case T_CUSTOM: break;
+    }
 }
 
-void train_echo_config(const train_opts *o, FILE *f, long lr_len) {
-    char groups[1024];
-    group_desc(o, groups, sizeof groups);
-    fprintf(f,
-            "config: data=%s epochs=%ld batch_size=%d lr=%g momentum=%g weight_decay=%g loss_scale=%g "
-            "nesterov=%s seed=%u threads=%d conv_bias=%s shuffle=%s ckpt_dir=%s prefix=%s save_steps=%ld "
-            "keep_max=%ld max_steps=%ld print_every=%ld init=%s resume=%s log=%s crc=%s\n",
-            o->data, o->epochs, o->batch_size, o->lr, o->momentum, o->weight_decay, o->loss_scale,
-            o->nesterov ? "on" : "off", o->seed, o->threads, o->conv_bias ? "on" : "off", o->shuffle ? "on" : "off",
-            o->ckpt_dir, o->prefix, o->save_steps, o->keep_max, o->max_steps, o->print_every,
-            o->init ? o->init : "none", o->resume ? o->resume : "none", o->log ? o->log : "none",
-            o->crc ? "on" : "off");
-    const ln_lr_schedule *s = &o->sched;
-    if (o->lr_file) fprintf(f, "learning rate: %ld per-step values from %s\n", lr_len, o->lr_file);
-    else if (s->kind == LN_LR_PIECEWISE) fprintf(f, "learning rate: piecewise, %d pieces, %ld steps\n", s->n_pieces, lr_len);
-    else if (s->kind != LN_LR_FIXED)
-        fprintf(f, "learning rate: %s lr=%g lr_min/end=%g decay_rate=%g decay_epoch=%ld step_per_epoch=%ld "
-                "stair=%s power=%g update_decay_epoch=%s total_steps=%ld\n", ln_lr_kind_name(s->kind), o->lr,
-                s->end_lr, s->decay_rate, s->decay_epoch, s->step_per_epoch, s->is_stair ? "on" : "off", s->power,
-                s->update_decay_epoch ? "on" : "off", lr_len);
-    if (o->n_groups || o->order_params)
-        fprintf(f, "parameter groups: %s; order_params: %s\n", groups, o->order_params ? o->order_params : "none");
+/* " key=value" for every option shown on `line`; the schedule and group
+ * lines leave out what is not given ("none"). */
+static void put_line(const train_opts *o, int line, ln_buf *b) {
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (OPTIONS[i].show & line) {
+            const size_t start = b->len;
+            ln_buf_printf(b, " %s=", OPTIONS[i].key);
+            const size_t value = b->len;
+            put_value(o, &OPTIONS[i], 0, b);
+            if (line != SHOW_CONFIG && ln_buf_ok(b) && b->len - value == 4 && !memcmp(b->p + value, "none", 4))
+                b->len = start;
+        }
+}
+
+static void write_buf(ln_buf *b, FILE *f) {
+    if (ln_buf_ok(b)) fwrite(b->p, 1, b->len, f);
+    ln_buf_free(b);
+    ln_buf_init(b);
+}
+
+void train_echo_config(const train_opts *o, FILE *f) {
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_printf(&b, "config:");
+    put_line(o, SHOW_CONFIG, &b);
+    ln_buf_printf(&b, "\n");
+    if (o->lr_file) ln_buf_printf(&b, "learning rate: %ld per-step values from %s\n", o->lr_steps, o->lr_file);
+    else if (o->sched.kind != LN_LR_FIXED) {
+        ln_buf_printf(&b, "learning rate: %s", ln_lr_kind_name(o->sched.kind));
+        put_line(o, SHOW_LR, &b);
+        ln_buf_printf(&b, "\n");
+    }
+    if (o->n_groups || o->order_params) {
+        ln_buf_printf(&b, "parameter groups:");
+        put_line(o, SHOW_GROUPS, &b);
+        ln_buf_printf(&b, "\n");
+    }
+    write_buf(&b, f);
     fflush(f);
 }
 
-void train_json_str(FILE *f, const char *s) {
-    if (!s) { fputs("null", f); return; }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", (unsigned char)*s);
-        else fputc(*s, f);
+ln_status train_log_config(const train_opts *o, FILE *f, const char *what, ln_error *err) {
+    ln_log_field fields[N_OPTIONS];
+    size_t at[N_OPTIONS];
+    int n = 0;
+    ln_buf b;
+    ln_buf_init(&b);
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (OPTIONS[i].show & SHOW_JSON) {
+            at[n] = b.len;
+            fields[n].key = OPTIONS[i].key;
+            put_value(o, &OPTIONS[i], 1, &b);
+            ln_buf_append(&b, "", 1);
+            n++;
+        }
+    ln_status s;
+    if (!ln_buf_ok(&b)) s = ln_fail(err, LN_E_NOMEM, "out of memory");
+    else {
+        for (int i = 0; i < n; i++) fields[i].value = (const char *)b.p + at[i];
+        s = ln_trainlog_write_config(f, what, fields, n, err);
     }
-    fputc('"', f);
+    ln_buf_free(&b);
+    return s;
 }
 
-void train_log_config(const train_opts *o, FILE *f, long lr_len) {
-    const ln_lr_schedule *s = &o->sched;
-    fputs("{\"event\": \"config\", \"data\": ", f);
-    train_json_str(f, o->data);
-    char lr[32], mom[32], wd[32], ls[32];
-    cli_fmt_float(lr, sizeof lr, o->lr), cli_fmt_float(mom, sizeof mom, o->momentum);
-    cli_fmt_float(wd, sizeof wd, o->weight_decay), cli_fmt_float(ls, sizeof ls, o->loss_scale);
-    fprintf(f, ", \"epochs\": %ld, \"batch_size\": %d, \"lr\": %s, \"momentum\": %s, \"weight_decay\": %s, "
-            "\"loss_scale\": %s, \"nesterov\": %s, \"seed\": %u, \"threads\": %d, \"conv_bias\": %s, "
-            "\"shuffle\": %s, \"ckpt_dir\": ", o->epochs, o->batch_size, lr, mom, wd, ls,
-            o->nesterov ? "true" : "false", o->seed, o->threads, o->conv_bias ? "true" : "false",
-            o->shuffle ? "true" : "false");
-    train_json_str(f, o->ckpt_dir);
-    fputs(", \"prefix\": ", f);
-    train_json_str(f, o->prefix);
-    fprintf(f, ", \"save_steps\": %ld, \"keep_max\": %ld, \"max_steps\": %ld, \"print_every\": %ld, \"crc\": %s, "
-            "\"init\": ", o->save_steps, o->keep_max, o->max_steps, o->print_every, o->crc ? "true" : "false");
-    train_json_str(f, o->init);
-    fputs(", \"resume\": ", f);
-    train_json_str(f, o->resume);
-    fputs(", \"kernels\": ", f);
-    train_json_str(f, o->kernels ? o->kernels : "auto");
-    fputs(", \"lr_file\": ", f);
-    train_json_str(f, o->lr_file);
-    fputs(", \"lr_schedule\": ", f);
-    train_json_str(f, o->lr_file ? "list" : ln_lr_kind_name(s->kind));
-    char em[32], dr[32], pw[32];
-    cli_fmt_float(em, sizeof em, (float)s->end_lr), cli_fmt_float(dr, sizeof dr, (float)s->decay_rate);
-    cli_fmt_float(pw, sizeof pw, (float)s->power);
-    fprintf(f, ", \"lr_steps\": %ld, \"lr_min_or_end\": %s, \"decay_rate\": %s, \"decay_epochs\": %ld, "
-            "\"steps_per_decay_epoch\": %ld, \"stair\": %s, \"power\": %s, \"update_decay_epoch\": %s, "
-            "\"milestones\": [", lr_len, em, dr, s->decay_epoch, s->step_per_epoch, s->is_stair ? "true" : "false", pw,
-            s->update_decay_epoch ? "true" : "false");
-    for (int k = 0; k < s->n_pieces; k++) fprintf(f, "%s%ld", k ? ", " : "", s->milestones[k]);
-    fputs("], \"lr_values\": [", f);
-    for (int k = 0; k < s->n_pieces; k++) {
-        char v[32];
-        cli_fmt_float(v, sizeof v, (float)s->values[k]);
-        fprintf(f, "%s%s", k ? ", " : "", v);
+void train_usage(FILE *f) {
+    train_opts def;
+    set_defaults(&def);
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_printf(&b, "usage: lenet train [options]\n");
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const opt *d = &OPTIONS[i];
+        if (!d->flag) continue;
+        if (d->section) ln_buf_printf(&b, "%s\n", d->section);
+        char head[64];
+        snprintf(head, sizeof head, "--%s%s%s", d->flag, d->arg ? " " : "", d->arg ? d->arg : "");
+        /* The default, in words or as the value; none for a switch, an
+         * unset string or an empty list. */
+        ln_buf dv;
+        ln_buf_init(&dv);
+        if (d->def_note) ln_buf_printf(&dv, "%s", d->def_note);
+        else if (d->arg && (d->type != T_CUSTOM || d->put)) put_value(&def, d, 0, &dv);
+        ln_buf_append(&dv, "", 1);
+        const char *dtext = ln_buf_ok(&dv) ? (const char *)dv.p : "";
+        if (!strcmp(dtext, "none")) dtext = "";
+        ln_buf_printf(&b, "  %-19s ", head);
+        for (const char *h = d->help; *h; h++) {
+            ln_buf_append(&b, h, 1);
+            if (*h == '\n') ln_buf_printf(&b, "%22s", "");
+        }
+        if (*dtext) {
+            ln_buf_printf(&b, " (default ");
+            for (const char *h = dtext; *h; h++) {
+                ln_buf_append(&b, h, 1);
+                if (*h == '\n') ln_buf_printf(&b, "%22s", "");
+            }
+            ln_buf_printf(&b, ")");
+        }
+        ln_buf_printf(&b, "\n");
+        ln_buf_free(&dv);
     }
-    fputs("], \"groups\": [", f);
-    for (int g = 0; g < o->n_groups; g++) {
-        if (g) fputs(", ", f);
-        train_json_str(f, o->group_arg[g]);
+    write_buf(&b, f);
+}
+
+/* ---- settings -> flags ---- */
+
+int train_setting_flag(const char *setting, const char *value, char *out, size_t size) {
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const opt *d = &OPTIONS[i];
+        const char *name = d->setting ? d->setting : d->key;
+        if (!d->flag || !name || strcmp(name, setting)) continue;
+        if (!value) snprintf(out, size, "--%s", d->flag);
+        else if (d->arg) snprintf(out, size, "--%s %s", d->flag, value);
+        else { /* a switch: given with the value it stores, or without it */
+            const int on = !strcmp(value, "on") || !strcmp(value, "1") || !strcmp(value, "true");
+            snprintf(out, size, "%s--%s", on == (d->hi != 0) ? "" : "no ", d->flag);
+        }
+        return 0;
     }
-    fputs("], \"order_params\": ", f);
-    train_json_str(f, o->order_params);
-    fputs("}\n", f);
-    fflush(f);
+    return -1;
 }
