@@ -65,14 +65,14 @@ ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_c
     memset(c, 0, sizeof *c);
     c->cfg = *cfg;
     if (cfg->save_steps < 1 || cfg->keep_max < 1)
-        return ln_fail(err, LN_E_USAGE, "--save-steps and --keep-max must be >= 1");
+        return ln_fail(err, LN_E_USAGE, "`save_steps` and `keep_max` must be >= 1");
     if (!cfg->prefix[0] || strchr(cfg->prefix, '/') || strlen(cfg->prefix) > 200)
-        return ln_fail(err, LN_E_USAGE, "--prefix: '%s' must be a non-empty name without '/'", cfg->prefix);
+        return ln_fail(err, LN_E_USAGE, "`prefix`: '%s' must be a non-empty name without '/'", cfg->prefix);
     if (mkdir(cfg->directory, 0755) != 0 && errno != EEXIST)
-        return ln_fail(err, LN_E_SYSTEM, "--ckpt-dir %s: cannot create (%s)", cfg->directory, strerror(errno));
+        return ln_fail(err, LN_E_SYSTEM, "`directory` %s: cannot create (%s)", cfg->directory, strerror(errno));
     struct stat st;
     if (stat(cfg->directory, &st) != 0 || !S_ISDIR(st.st_mode))
-        return ln_fail(err, LN_E_SYSTEM, "--ckpt-dir %s: not a folder", cfg->directory);
+        return ln_fail(err, LN_E_SYSTEM, "`directory` %s: not a folder", cfg->directory);
     c->saved = calloc((size_t)cfg->keep_max, sizeof *c->saved);
     if (!c->saved) return ln_fail(err, LN_E_NOMEM, "out of memory");
     c->stale_removed = remove_stale_tmp(cfg->directory, cfg->prefix);
@@ -89,7 +89,7 @@ static ln_status save(ln_model_checkpoint *c, ln_model *m, ln_error *err) {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s-%d_%d.ckpt", c->cfg.directory, c->prefix, c->last_epoch,
                  c->last_step) >= (int)sizeof path)
-        return ln_fail(err, LN_E_USAGE, "--ckpt-dir: path too long");
+        return ln_fail(err, LN_E_USAGE, "`directory`: path too long");
     ln_ckpt_write_opts o = {.with_crc = c->cfg.with_crc, .no_replace = 1};
     ln_status s = ln_model_save_ex(m, path, &o, err);
     if (s) return s;

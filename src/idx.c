@@ -213,8 +213,7 @@ ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, l
         return ln_fail(err, LN_E_USAGE, "split must be train or test, not '%s'", split);
     struct stat st;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
-        return ln_fail(err, LN_E_INPUT, "%s: no such data folder; run `make data` or pass --data DIR",
-                       root);
+        return ln_fail(err, LN_E_INPUT, "%s: no such data folder; run `make data` or give `data=DIR`", root);
     const char *prefix = train ? "train" : "t10k";
     char sub[1024];
     snprintf(sub, sizeof sub, "%s/%s", root, split);
@@ -226,7 +225,7 @@ ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, l
     if (!found)
         return ln_fail(err, LN_E_INPUT,
                        "%s: no %s-images-idx3-ubyte / %s-labels-idx1-ubyte pair in %s/ or %s/; run "
-                       "`make data` or pass --data DIR", root, prefix, prefix, split, ".");
+                       "`make data` or give `data=DIR`", root, prefix, prefix, split, ".");
     ln_status s = ln_idx_read_images(ds->images_path, &ds->images, err);
     if (!s) s = ln_idx_read_labels(ds->labels_path, &ds->labels, err);
     if (!s && ds->images.count != ds->labels.count)

@@ -59,10 +59,10 @@ ln_status ln_ckpt_check_net(const ln_ckpt *c, const char *path, const ln_lenet *
     if (s) return s;
     if (cb && !net->conv_bias)
         return ln_fail(err, LN_E_INPUT, "%s: the checkpoint has conv biases but the network has none; load it with "
-                       "conv_bias on", path);
+                       "`conv_bias=on`", path);
     return ln_ckpt_check_tensors(c, path, net->info, net->n_tensors, "",
                                  cb == net->conv_bias ? NULL
-                                                      : "the checkpoint has no conv biases; load it with conv_bias off",
+                                                      : "the checkpoint has no conv biases; load it with `conv_bias=off`",
                                  err);
 }
 

@@ -40,43 +40,43 @@ void ln_lr_fit(ln_lr_schedule *s, long steps_per_epoch, long epochs, long max_st
 ln_status ln_lr_check(const ln_lr_schedule *s, ln_error *err) {
     const char *name = ln_lr_kind_name(s->kind);
     if (!isfinite(s->lr) || s->lr < 0)
-        return ln_fail(err, LN_E_USAGE, "--lr must be a finite number >= 0 (got %g)", s->lr);
+        return ln_fail(err, LN_E_USAGE, "`lr` must be a finite number >= 0 (got %g)", s->lr);
     if (s->kind == LN_LR_FIXED) return LN_OK;
     if (s->kind == LN_LR_PIECEWISE) {
         if (s->n_pieces < 1 || s->n_pieces > LN_LR_MAX_PIECES)
-            return ln_fail(err, LN_E_USAGE, "piecewise schedule: give 1 to %d milestones (--milestones) with as "
-                           "many rates (--lr-values)", LN_LR_MAX_PIECES);
+            return ln_fail(err, LN_E_USAGE, "piecewise schedule: give 1 to %d `milestones` with as many rates "
+                           "(`values`)", LN_LR_MAX_PIECES);
         for (int k = 0; k < s->n_pieces; k++) {
             if (s->milestones[k] < 1 || (k && s->milestones[k] < s->milestones[k - 1]))
-                return ln_fail(err, LN_E_USAGE, "--milestones: must be positive and increasing (milestone %d is "
+                return ln_fail(err, LN_E_USAGE, "`milestones`: must be positive and increasing (milestone %d is "
                                "%ld)", k + 1, s->milestones[k]);
             if (!isfinite(s->values[k]) || s->values[k] < 0)
-                return ln_fail(err, LN_E_USAGE, "--lr-values: rate %d must be a finite number >= 0", k + 1);
+                return ln_fail(err, LN_E_USAGE, "`values`: rate %d must be a finite number >= 0", k + 1);
         }
         return LN_OK;
     }
-    if (s->total_step < 1) return ln_fail(err, LN_E_USAGE, "%s schedule: total steps must be >= 1", name);
+    if (s->total_step < 1) return ln_fail(err, LN_E_USAGE, "%s schedule: `total_step` must be >= 1", name);
     if (s->step_per_epoch < 1)
         return ln_fail(err, LN_E_USAGE, "%s schedule: steps per epoch must be >= 1", name);
     if (s->decay_epoch < 1)
-        return ln_fail(err, LN_E_USAGE, "%s schedule: --decay-epochs must be >= 1", name);
+        return ln_fail(err, LN_E_USAGE, "%s schedule: `decay_epoch` must be >= 1", name);
     switch (s->kind) {
     case LN_LR_EXPONENTIAL: case LN_LR_NATURAL_EXP: case LN_LR_INVERSE:
-        if (!(s->lr > 0)) return ln_fail(err, LN_E_USAGE, "%s schedule: --lr must be > 0", name);
+        if (!(s->lr > 0)) return ln_fail(err, LN_E_USAGE, "%s schedule: `lr` must be > 0", name);
         if (!isfinite(s->decay_rate) || !(s->decay_rate > 0))
-            return ln_fail(err, LN_E_USAGE, "%s schedule: --decay-rate must be a finite number > 0", name);
+            return ln_fail(err, LN_E_USAGE, "%s schedule: `decay_rate` must be a finite number > 0", name);
         break;
     case LN_LR_COSINE:
         if (!isfinite(s->end_lr) || s->end_lr < 0 || !(s->end_lr < s->lr))
-            return ln_fail(err, LN_E_USAGE, "cosine schedule: --lr-min (%g) must be >= 0 and below --lr (%g)",
+            return ln_fail(err, LN_E_USAGE, "cosine schedule: `min_lr` (%g) must be >= 0 and below `lr` (%g)",
                            s->end_lr, s->lr);
         break;
     case LN_LR_POLYNOMIAL:
-        if (!(s->lr > 0)) return ln_fail(err, LN_E_USAGE, "polynomial schedule: --lr must be > 0");
+        if (!(s->lr > 0)) return ln_fail(err, LN_E_USAGE, "polynomial schedule: `lr` must be > 0");
         if (!isfinite(s->end_lr) || s->end_lr < 0)
-            return ln_fail(err, LN_E_USAGE, "polynomial schedule: --lr-end must be a finite number >= 0");
+            return ln_fail(err, LN_E_USAGE, "polynomial schedule: `end_learning_rate` must be a finite number >= 0");
         if (!isfinite(s->power) || !(s->power > 0))
-            return ln_fail(err, LN_E_USAGE, "polynomial schedule: --power must be a finite number > 0");
+            return ln_fail(err, LN_E_USAGE, "polynomial schedule: `power` must be a finite number > 0");
         break;
     default: break;
     }

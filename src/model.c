@@ -23,7 +23,7 @@ ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) 
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->cfg.lr_list = NULL; /* copied into the optimizer; not kept */
-    if (cfg->batch_size < 1) return ln_fail(err, LN_E_USAGE, "--batch-size must be >= 1 (got %d)", cfg->batch_size);
+    if (cfg->batch_size < 1) return ln_fail(err, LN_E_USAGE, "`batch_size` must be >= 1 (got %d)", cfg->batch_size);
     ln_status s = ln_lenet_init(&m->net, cfg->conv_bias, cfg->batch_size, cfg->threads, cfg->kernels, err);
     if (s) return s;
     ln_momentum_config oc = {.lr = cfg->lr, .lr_list = cfg->lr_list, .lr_len = cfg->lr_len,
@@ -70,7 +70,7 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
     float *dlogits = ln_lenet_acts_of(&m->net)->dlogits;
     const double loss = ln_softmax_xent(ln_lenet_logits(&m->net), m->ybuf, rows, LN_CLASSES, dlogits, NULL);
     if (!isfinite(loss))
-        return ln_fail(err, LN_E_SYSTEM, "epoch: %d step: %d, loss is NAN or INF; lower --lr", epoch, b + 1);
+        return ln_fail(err, LN_E_SYSTEM, "epoch: %d step: %d, loss is NAN or INF; lower `lr`", epoch, b + 1);
     /* Loss scaling: MindSpore multiplies the loss's gradient by the scale and
      * the optimizer divides it out again. */
     if (m->cfg.loss_scale != 1.0f)
@@ -87,7 +87,7 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
                          int n_cbs, ln_error *err) {
     const int nb = ln_pipeline_num_batches(p), bs = ln_pipeline_batch_size(p);
     if (nb < 1)
-        return ln_fail(err, LN_E_USAGE, "%u training images make no full batch of %d; lower --batch-size",
+        return ln_fail(err, LN_E_USAGE, "%u training images make no full batch of %d; lower `batch_size`",
                        ln_pipeline_size(p), bs);
     if (bs > m->net.max_batch)
         return ln_fail(err, LN_E_USAGE, "pipeline batch %d exceeds the model's batch size %d", bs, m->net.max_batch);
@@ -107,7 +107,7 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
     if (max_steps > 0 && max_steps - m->global_step < todo) todo = max_steps - m->global_step;
     if (todo > 0 && ln_momentum_steps_left(&m->opt) < todo)
         return ln_fail(err, LN_E_USAGE, "the learning-rate list has %ld steps but the run needs %ld (from step %ld); "
-                       "give a longer list or fewer --epochs / --max-steps", m->opt.lr_len,
+                       "give a longer list or fewer `epochs` / `max_steps`", m->opt.lr_len,
                        m->global_step + todo, m->global_step);
     ln_run_info run = {epochs, start_e, start_b, nb, m->global_step, max_steps, bs};
     m->stop = 0;

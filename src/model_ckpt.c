@@ -1,5 +1,5 @@
 /* model_ckpt.c - the Model's checkpoints: save (network, optimizer state,
- * training position), load weights (--init) and load state (--resume).
+ * training position), load weights (to start a run) and load state (to resume one).
  * See include/lenet/model.h and optim.h for the entries. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +124,7 @@ static const int32_t *get_int(const ln_ckpt *c, const char *path, const char *na
     const ln_ckpt_entry *e = ln_ckpt_get(c, name);
     if (!e) {
         *s = ln_fail(err, LN_E_INPUT, "%s: no %s entry: this checkpoint holds no training position (written by "
-                     "MindSpore or an older lenet?); use --init to start a new run from its weights", path, name);
+                     "MindSpore or an older lenet?); start a new run from its weights instead (`init`)", path, name);
         return NULL;
     }
     const int scalar = e->ndim == 1 && e->dims[0] == 0;
@@ -140,7 +140,7 @@ ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *pa
     ln_status s = ln_ckpt_check_net(c, path, &m->net, err);
     if (!s)
         s = ln_ckpt_check_tensors(c, path, m->net.info, m->net.n_tensors, "moments.",
-                                  "a checkpoint without optimizer state can only start a new run (--init)", err);
+                                  "a checkpoint without optimizer state can only start a new run (`init`)", err);
     const int32_t *ep = get_int(c, path, "train.epoch", 0, &s, err);
     const int32_t *st = get_int(c, path, "train.step", 0, &s, err);
     const int32_t *spe = get_int(c, path, "train.steps_per_epoch", 0, &s, err);

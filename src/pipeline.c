@@ -23,7 +23,7 @@ ln_status ln_pipeline_init(ln_pipeline *pl, const ln_dataset *ds, const ln_pipel
                            ln_error *err) {
     pl->s = NULL;
     if (cfg->batch_size < 1)
-        return ln_fail(err, LN_E_USAGE, "--batch-size must be >= 1 (got %d)", cfg->batch_size);
+        return ln_fail(err, LN_E_USAGE, "`batch_size` must be >= 1 (got %d)", cfg->batch_size);
     if (cfg->shuffle && cfg->buffer_size < 2)
         return ln_fail(err, LN_E_USAGE, "shuffle buffer size must be >= 2 (got %d)", cfg->buffer_size);
     struct ln_pipeline_state *p = calloc(1, sizeof *p);
@@ -164,14 +164,15 @@ void ln_pipeline_save(const ln_pipeline *pl, ln_pipeline_pos *pos) {
 ln_status ln_pipeline_restore(ln_pipeline *pl, const ln_pipeline_pos *q, int epoch, ln_error *err) {
     struct ln_pipeline_state *p = pl->s;
     if (q->seed != p->cfg.seed)
-        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with --seed %u, not %u; pass --seed %u to "
-                       "continue it", q->seed, p->cfg.seed, q->seed);
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with `seed=%u`, not %u; continue it with "
+                       "`seed=%u`", q->seed, p->cfg.seed, q->seed);
     if (q->batch_size != p->cfg.batch_size)
-        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with --batch-size %d, not %d; pass "
-                       "--batch-size %d to continue it", q->batch_size, p->cfg.batch_size, q->batch_size);
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with `batch_size=%d`, not %d; continue it "
+                       "with `batch_size=%d`", q->batch_size, p->cfg.batch_size, q->batch_size);
     if (q->shuffle != p->cfg.shuffle)
-        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained %s shuffling; %s --no-shuffle to continue it",
-                       q->shuffle ? "with" : "without", q->shuffle ? "drop" : "pass");
+        return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with `shuffle=%s` but this run has "
+                       "`shuffle=%s`; continue it with the checkpoint's setting", q->shuffle ? "on" : "off",
+                       p->cfg.shuffle ? "on" : "off");
     if ((uint32_t)q->rows != p->n)
         return ln_fail(err, LN_E_INPUT, "the checkpoint was trained on %d images, this data set has %u; use the "
                        "same training data", q->rows, p->n);

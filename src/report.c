@@ -160,7 +160,7 @@ ln_status ln_report_write_ex(const char *dir, const char *log_path, const char *
     }
     if (!*r->ckpt_path)
         s = ln_fail(err, LN_E_USAGE, "%s names no checkpoint (no \"done\" line); give the checkpoint to judge "
-                    "with --ckpt FILE", log_path);
+                    "(`ckpt=FILE`)", log_path);
     if (!s) s = make_dir(dir, err);
     if (!s) s = judge(r, err);
     if (!s) s = ln_report_charts(r, err);

@@ -233,7 +233,9 @@ static int grow(void **p, int n, int *cap, size_t elem) {
 ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
     memset(out, 0, sizeof *out);
     FILE *fp = fopen(path, "r");
-    if (!fp) return ln_fail(err, LN_E_INPUT, "%s: cannot open the metrics log (%s); write one with `lenet train --log FILE.jsonl`", path, strerror(errno));
+    if (!fp)
+        return ln_fail(err, LN_E_INPUT, "%s: cannot open the metrics log (%s); training writes one when given "
+                       "`log=FILE.jsonl`", path, strerror(errno));
     char *line = NULL;
     size_t lcap = 0;
     long lineno = 0;
@@ -244,7 +246,7 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
     ssize_t len;
     while ((len = getline(&line, &lcap, fp)) != -1) {
         lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[len - 1] = 0, len--;
         const char *q = line;
         while (*q == ' ' || *q == '\t') q++;
         if (!*q) continue;
@@ -252,7 +254,7 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
         const jfield *ev = n >= 0 ? get(f, n, "event") : NULL;
         if (n < 0 || !ev || ev->kind != V_STR) {
             s = ln_fail(err, LN_E_INPUT, "%s:%ld: not a metrics line (a JSON object with an \"event\"); is this "
-                        "a `lenet train --log` file?", path, lineno);
+                        "the metrics log of a training run (`log`)?", path, lineno);
             break;
         }
         if (!strcmp(ev->str, "config")) {
@@ -315,7 +317,8 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
     }
     if (!s && ferror(fp)) s = ln_fail(err, LN_E_INPUT, "%s: read error", path);
     if (!s && out->n_steps == 0 && out->n_epochs == 0)
-        s = ln_fail(err, LN_E_INPUT, "%s: no step or epoch lines; write the log with `lenet train --log FILE.jsonl`", path);
+        s = ln_fail(err, LN_E_INPUT, "%s: no step or epoch lines; training writes them when given "
+                    "`log=FILE.jsonl`", path);
     free(line);
     free(f);
     fclose(fp);

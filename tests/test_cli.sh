@@ -50,6 +50,12 @@ expect_error "train --seed -5: exit 2, names --seed" 2 "--seed" -- train --seed 
 expect_error "train --momentum x: exit 2, names --momentum" 2 "--momentum" -- train --momentum x
 expect_error "train --prefix a/b: exit 2, names --prefix" 2 "--prefix" -- train --prefix a/b
 expect_error "train --epochs (no value): exit 2" 2 "epochs" -- train --epochs
+
+# Library messages name settings (`batch_size`, `seed=5`), never the CLI's
+# flags; the CLI shows them as flags (the checks naming flags in library
+# errors, here and in test_train_cli.sh).
+lib_flags=$(cd "$repo" && find src -name '*.c' -not -path 'src/cli/*' -exec grep -Hn -e '"--' -e '--[a-z]' {} +)
+check "no library source names a CLI flag${lib_flags:+: $lib_flags}" [ -z "$lib_flags" ]
 expect_error "eval --batch-size 0: exit 2, names --batch-size" 2 "--batch-size" -- eval --batch-size 0 --ckpt x
 expect_error "eval --threads 0: exit 2, names --threads" 2 "--threads" -- eval --threads 0 --ckpt x
 expect_error "eval --conv-bias maybe: exit 2, names --conv-bias" 2 "--conv-bias" -- eval --conv-bias maybe --ckpt x
@@ -80,7 +86,8 @@ check "summary --json --conv-bias off: total_params 61684" eval '[ "$rc" -eq 0 ]
 
 # ------------------------------------------------------- bad data sets ---
 
-expect_error "train --data /nonexistent: exit 2, names the path" 2 "/nonexistent" -- train --data /nonexistent --threads 1
+expect_error "train --data /nonexistent: exit 2, names the path and the flag" 2 "/nonexistent" "--data DIR" -- \
+    train --data /nonexistent --threads 1
 expect_error "eval --data /nonexistent: exit 2, names the path" 2 "/nonexistent" -- \
     eval --data /nonexistent --ckpt /nonexistent.ckpt --conv-bias on --threads 1
 mkdir -p "$tmp/empty"

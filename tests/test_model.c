@@ -139,8 +139,8 @@ static void test_resume(test_ctx *t, const ln_dataset *d) {
     ok = !ln_model_init(&e, &CFG, &err) && !ln_model_load_state(&e, pb, &err) && !ln_pipeline_init(&p, d, &pc2, &err);
     if (ok) {
         ln_status s = ln_model_train(&e, &p, 3, 0, NULL, 0, &err);
-        CHECK(t, s == LN_E_INPUT && strstr(err.msg, "--seed 5") && e.global_step == 13,
-              "resuming with another data seed: LN_E_INPUT naming --seed 5, nothing trained");
+        CHECK(t, s == LN_E_INPUT && strstr(err.msg, "`seed=5`") && e.global_step == 13,
+              "resuming with another data seed: LN_E_INPUT naming `seed=5`, nothing trained");
         ln_pipeline_free(&p);
     }
     ln_model_free(&e);
@@ -164,8 +164,8 @@ static void test_resume(test_ctx *t, const ln_dataset *d) {
     ln_model_init(&f, &CFG, &err);
     float w0 = f.net.params[0];
     ln_status s = ln_model_load_state(&f, pw, &err);
-    CHECK(t, s == LN_E_INPUT && strstr(err.msg, "train.epoch") && strstr(err.msg, "--init") && f.net.params[0] == w0 &&
-                 f.global_step == 0, "no training position: LN_E_INPUT naming the entry and suggesting --init; nothing changed");
+    CHECK(t, s == LN_E_INPUT && strstr(err.msg, "train.epoch") && strstr(err.msg, "`init`") && f.net.params[0] == w0 &&
+                 f.global_step == 0, "no training position: LN_E_INPUT naming the entry and suggesting `init`; nothing changed");
     int32_t bad_step = 99; /* step 99 of 8 */
     n = 0;
     for (int i = 0; i < ck.n; i++) {

@@ -187,7 +187,7 @@ static void test_groups(test_ctx *t) {
     CHECK(t, fails_with(e, "zz*", NULL), "one pattern of a list matching nothing: error naming it");
     const char *bad1[1] = {"a.weight"};
     e = base, e.n_order = 1, e.order_params = bad1;
-    CHECK(t, fails_with(e, "--order-params", "all 2"), "order_params missing a parameter: error");
+    CHECK(t, fails_with(e, "`order_params`", "all 2"), "order_params missing a parameter: error");
     const char *bad2[2] = {"a.weight", "a.weight"};
     e.n_order = 2, e.order_params = bad2;
     CHECK(t, fails_with(e, "twice", NULL), "order_params listing one twice: error");
@@ -195,9 +195,9 @@ static void test_groups(test_ctx *t) {
     e.order_params = bad3;
     CHECK(t, fails_with(e, "b.bias", NULL), "order_params naming an unknown parameter: error");
     e = base, e.momentum = -1.f;
-    CHECK(t, fails_with(e, "--momentum", NULL), "negative momentum: error");
+    CHECK(t, fails_with(e, "`momentum`", NULL), "negative momentum: error");
     e = base, e.loss_scale = 0.f;
-    CHECK(t, fails_with(e, "--loss-scale", NULL), "loss scale 0: error");
+    CHECK(t, fails_with(e, "`loss_scale`", NULL), "loss scale 0: error");
 }
 
 static void test_dynamic(test_ctx *t) {
@@ -308,13 +308,13 @@ static void test_schedules(test_ctx *t) {
     ln_error err;
     s = sched(LN_LR_COSINE, 0.1, 0, 6, 2, 2, 0);
     s.end_lr = 0.2;
-    CHECK(t, ln_lr_check(&s, &err) == LN_E_USAGE && strstr(err.msg, "--lr-min"), "cosine with min >= max: error naming --lr-min");
+    CHECK(t, ln_lr_check(&s, &err) == LN_E_USAGE && strstr(err.msg, "`min_lr`"), "cosine with min >= max: error naming `min_lr`");
     s = sched(LN_LR_EXPONENTIAL, 0.1, 0, 6, 2, 2, 0);
-    CHECK(t, ln_lr_check(&s, &err) == LN_E_USAGE && strstr(err.msg, "--decay-rate"), "exponential with rate 0: error");
+    CHECK(t, ln_lr_check(&s, &err) == LN_E_USAGE && strstr(err.msg, "`decay_rate`"), "exponential with rate 0: error");
     s = sched(LN_LR_WARMUP, 0.1, 0, 6, 2, 0, 0);
-    CHECK(t, ln_lr_check(&s, &err) == LN_E_USAGE && strstr(err.msg, "--decay-epochs"), "decay_epoch 0: error");
+    CHECK(t, ln_lr_check(&s, &err) == LN_E_USAGE && strstr(err.msg, "`decay_epoch`"), "decay_epoch 0: error");
     ln_lr_schedule pwb = {.kind = LN_LR_PIECEWISE, .n_pieces = 2, .milestones = {5, 3}, .values = {0.1, 0.2}};
-    CHECK(t, ln_lr_check(&pwb, &err) == LN_E_USAGE && strstr(err.msg, "--milestones"), "decreasing milestones: error");
+    CHECK(t, ln_lr_check(&pwb, &err) == LN_E_USAGE && strstr(err.msg, "`milestones`"), "decreasing milestones: error");
 }
 
 static void test_read_list(test_ctx *t) {
@@ -373,7 +373,7 @@ static void test_model_state(test_ctx *t) {
                  !memcmp(snap, m.net.params, m.net.n_params * sizeof(float)),
           "rate list shorter than the run: LN_E_USAGE at start-up, nothing trained");
     s = ln_model_train(&m, &p, 2, 10, NULL, 0, &err);
-    CHECK(t, s == LN_OK && m.global_step == 10 && m.opt.global_step == 10, "... with --max-steps 10 it runs 10 steps");
+    CHECK(t, s == LN_OK && m.global_step == 10 && m.opt.global_step == 10, "... with max_steps 10 it runs 10 steps");
     char path[] = "/tmp/lenet_optim_ckpt_XXXXXX";
     int fd = mkstemp(path);
     close(fd);

@@ -216,8 +216,8 @@ static void test_report(test_ctx *t) {
     }
     CHECK(t, links && !strstr(html, "<script") && strstr(html, "</html>"), "index.html shows every picture, no script");
     /* The log's "done" checkpoint is used when none is given; without one it is a usage error. */
-    CHECK(t, ln_report_write(dir, log, NULL, mnist, &err) == LN_E_USAGE && strstr(err.msg, "--ckpt"),
-          "no checkpoint anywhere: LN_E_USAGE asking for --ckpt");
+    CHECK(t, ln_report_write(dir, log, NULL, mnist, &err) == LN_E_USAGE && strstr(err.msg, "`ckpt=FILE`"),
+          "no checkpoint anywhere: LN_E_USAGE asking for `ckpt`");
     CHECK(t, ln_report_write(dir, log, "/nonexistent.ckpt", mnist, &err) == LN_E_INPUT &&
                  strstr(err.msg, "/nonexistent.ckpt"),
           "a missing checkpoint: LN_E_INPUT naming it");

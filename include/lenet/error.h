@@ -2,8 +2,13 @@
  *
  * Every fallible library call takes an `ln_error *` (may be NULL) and returns
  * an ln_status. On failure the struct holds a one-line message that names the
- * file or option and says what to do. The library never prints and never
+ * file or setting and says what to do. The library never prints and never
  * exits; the CLI turns a status into an exit code with ln_status_exit_code().
+ *
+ * A message names a setting by the name the library's configuration gives
+ * it, in backquotes - `batch_size`, or with a value `seed=5` - so that a
+ * front end can show it in its own terms (the CLI writes --batch-size,
+ * --seed 5). Other backquoted text (`make data`) is just quoted.
  */
 #ifndef LENET_ERROR_H
 #define LENET_ERROR_H
