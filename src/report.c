@@ -20,14 +20,22 @@
 #include "lenet/transform.h"
 #include "report_internal.h"
 
-void ln_report_path(const ln_report_ctx *r, const char *name, char *buf, size_t size) {
-    snprintf(buf, size, "%s/%s", r->dir, name);
+/* Write `name` in the report folder atomically. */
+static ln_status save_file(const ln_report_ctx *r, const char *name, const void *data, size_t n, ln_error *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", r->dir, name);
+    return ln_write_file_atomic(path, data, n, err);
 }
 
-ln_status ln_report_file(const ln_report_ctx *r, const char *name, const void *data, size_t n, ln_error *err) {
+/* Save picture `im` as PNG file `name` in the report folder and free it;
+ * *have tells whether it was written. */
+static ln_status save_png(const ln_report_ctx *r, const char *name, ln_image *im, int *have, ln_error *err) {
     char path[4200];
-    ln_report_path(r, name, path, sizeof path);
-    return ln_write_file_atomic(path, data, n, err);
+    snprintf(path, sizeof path, "%s/%s", r->dir, name);
+    ln_status s = ln_image_write_png(path, im, err);
+    ln_image_free(im);
+    *have = !s;
+    return s;
 }
 
 /* mkdir -p */
@@ -109,22 +117,14 @@ static ln_status judge(ln_report_ctx *r, ln_error *err) {
     for (int t = 0; t < LN_CLASSES; t++)
         for (int p = 0; p < LN_CLASSES; p++) r->confusion[t * LN_CLASSES + p] = met.confusion[t][p];
 
-    char title[128], path[4200];
+    char title[128];
     snprintf(title, sizeof title, "Confusion matrix: %ld test images", r->total);
     ln_image im;
-    if (!(s = ln_plot_confusion(r->confusion, LN_CLASSES, title, &im, err))) {
-        ln_report_path(r, "confusion.png", path, sizeof path);
-        s = ln_image_write_png(path, &im, err);
-        ln_image_free(&im);
-        r->have_confusion = !s;
-    }
+    if (!(s = ln_plot_confusion(r->confusion, LN_CLASSES, title, &im, err)))
+        s = save_png(r, "confusion.png", &im, &r->have_confusion, err);
     if (!s && r->shown_mistakes > 0 &&
-        !(s = ln_sample_grid(cells, r->shown_mistakes, (int)ds.images.rows, (int)ds.images.cols, 10, 84, &im, err))) {
-        ln_report_path(r, "misclassified.png", path, sizeof path);
-        s = ln_image_write_png(path, &im, err);
-        ln_image_free(&im);
-        r->have_misclassified = !s;
-    }
+        !(s = ln_sample_grid(cells, r->shown_mistakes, (int)ds.images.rows, (int)ds.images.cols, 10, 84, &im, err)))
+        s = save_png(r, "misclassified.png", &im, &r->have_misclassified, err);
     free(cells);
     free(caps);
 out:
@@ -163,12 +163,18 @@ ln_status ln_report_write_ex(const char *dir, const char *log_path, const char *
                     "(`ckpt=FILE`)", log_path);
     if (!s) s = make_dir(dir, err);
     if (!s) s = judge(r, err);
-    if (!s) s = ln_report_charts(r, err);
+    ln_image charts[LN_N_CHARTS];
+    if (!s && !(s = ln_report_charts(log, charts, err)))
+        for (int k = 0; k < LN_N_CHARTS; k++)
+            if (charts[k].data) {
+                if (!s) s = save_png(r, ln_report_chart_file(k), &charts[k], &r->have_chart[k], err);
+                else ln_image_free(&charts[k]);
+            }
     if (!s) {
         ln_buf b;
         ln_buf_init(&b);
         ln_report_html(r, &b);
-        s = ln_buf_ok(&b) ? ln_report_file(r, "index.html", b.p, b.len, err)
+        s = ln_buf_ok(&b) ? save_file(r, "index.html", b.p, b.len, err)
                           : ln_fail(err, LN_E_NOMEM, "out of memory for index.html");
         ln_buf_free(&b);
     }
@@ -176,8 +182,8 @@ ln_status ln_report_write_ex(const char *dir, const char *log_path, const char *
         summary->correct = r->correct, summary->total = r->total, summary->mistakes = r->mistakes;
         summary->conv_bias = r->conv_bias;
         summary->n_steps = log->n_steps, summary->n_epochs = log->n_epochs;
-        summary->files = 1 + r->have_loss_steps + r->have_loss_epochs + r->have_accuracy + r->have_lr +
-                         r->have_confusion + r->have_misclassified;
+        summary->files = 1 + r->have_confusion + r->have_misclassified;
+        for (int k = 0; k < LN_N_CHARTS; k++) summary->files += r->have_chart[k];
     }
     ln_trainlog_free(log);
     free(log);

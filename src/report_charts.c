@@ -1,6 +1,6 @@
 /* report_charts.c - the report's curves from the metrics log (see
- * include/lenet/report.h): loss per step, loss and accuracy per epoch, the
- * learning rate when it changes. */
+ * report_internal.h): loss per step, loss and accuracy per epoch, the
+ * learning rate when it changes. It draws them; report.c saves them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +16,9 @@
 #define GREEN LN_RGB(30, 140, 60)
 #define PURPLE LN_RGB(120, 60, 160)
 
-static ln_status save(const ln_report_ctx *r, const char *name, ln_image *im, ln_error *err) {
-    char path[4200];
-    ln_report_path(r, name, path, sizeof path);
-    ln_status s = ln_image_write_png(path, im, err);
-    ln_image_free(im);
-    return s;
-}
+static const char *const FILES[LN_N_CHARTS] = {"loss_steps.png", "loss_epochs.png", "accuracy.png", "lr.png"};
+
+const char *ln_report_chart_file(int chart) { return FILES[chart]; }
 
 /* "global step (batches of N images)" when the config tells N. */
 static void step_label(const ln_trainlog *log, char *buf, size_t size) {
@@ -34,8 +30,7 @@ static void step_label(const ln_trainlog *log, char *buf, size_t size) {
     snprintf(buf, size, "global step (batches)");
 }
 
-static ln_status loss_steps(ln_report_ctx *r, ln_error *err) {
-    const ln_trainlog *log = r->log;
+static ln_status loss_steps(const ln_trainlog *log, ln_image *im, ln_error *err) {
     const int n = log->n_steps, ne = log->n_epochs;
     double *x = malloc(sizeof *x * (size_t)(3 * n + 6 * ne + 1));
     if (!x) return ln_fail(err, LN_E_NOMEM, "out of memory for the loss chart");
@@ -68,16 +63,12 @@ static ln_status loss_steps(ln_report_ctx *r, ln_error *err) {
     };
     ln_plot_opts o = {.title = "Training loss per step", .xlabel = xl,
                       .ylabel = "loss (softmax cross-entropy, nats)", .y_from_zero = 1};
-    ln_image im;
-    ln_status st = ln_plot_lines(s, ne ? 3 : 2, &o, &im, err);
+    ln_status st = ln_plot_lines(s, ne ? 3 : 2, &o, im, err);
     free(x);
-    if (!st) st = save(r, "loss_steps.png", &im, err);
-    if (!st) r->have_loss_steps = 1;
     return st;
 }
 
-static ln_status loss_epochs(ln_report_ctx *r, ln_error *err) {
-    const ln_trainlog *log = r->log;
+static ln_status loss_epochs(const ln_trainlog *log, ln_image *im, ln_error *err) {
     const int ne = log->n_epochs;
     double *x = malloc(sizeof *x * (size_t)(3 * ne));
     if (!x) return ln_fail(err, LN_E_NOMEM, "out of memory for the epoch chart");
@@ -93,16 +84,12 @@ static ln_status loss_epochs(ln_report_ctx *r, ln_error *err) {
     ln_plot_opts o = {.title = "Loss per epoch", .xlabel = "epoch", .ylabel = "loss (softmax cross-entropy, nats)",
                       .y_from_zero = 1, .x_integer = 1};
     if (ne == 1) o.fix_x = 1, o.xmin = x[0] - 1, o.xmax = x[0] + 1;
-    ln_image im;
-    ln_status st = ln_plot_lines(s, have_test ? 2 : 1, &o, &im, err);
+    ln_status st = ln_plot_lines(s, have_test ? 2 : 1, &o, im, err);
     free(x);
-    if (!st) st = save(r, "loss_epochs.png", &im, err);
-    if (!st) r->have_loss_epochs = 1;
     return st;
 }
 
-static ln_status accuracy(ln_report_ctx *r, ln_error *err) {
-    const ln_trainlog *log = r->log;
+static ln_status accuracy(const ln_trainlog *log, ln_image *im, ln_error *err) {
     const int ne = log->n_epochs;
     double *x = malloc(sizeof *x * (size_t)(2 * ne));
     if (!x) return ln_fail(err, LN_E_NOMEM, "out of memory for the accuracy chart");
@@ -123,16 +110,12 @@ static ln_status accuracy(ln_report_ctx *r, ln_error *err) {
     o.ymax = fmin(100.0, ceil((hi + step * 0.5) / step) * step);
     if (o.ymin < 0) o.ymin = 0;
     if (o.ymax <= o.ymin) o.ymax = o.ymin + step;
-    ln_image im;
-    ln_status st = ln_plot_lines(&s, 1, &o, &im, err);
+    ln_status st = ln_plot_lines(&s, 1, &o, im, err);
     free(x);
-    if (!st) st = save(r, "accuracy.png", &im, err);
-    if (!st) r->have_accuracy = 1;
     return st;
 }
 
-static ln_status lr_chart(ln_report_ctx *r, ln_error *err) {
-    const ln_trainlog *log = r->log;
+static ln_status lr_chart(const ln_trainlog *log, ln_image *im, ln_error *err) {
     const int n = log->n_steps;
     double *x = malloc(sizeof *x * (size_t)(2 * n));
     if (!x) return ln_fail(err, LN_E_NOMEM, "out of memory for the learning-rate chart");
@@ -143,23 +126,22 @@ static ln_status lr_chart(ln_report_ctx *r, ln_error *err) {
     ln_plot_series s = {x, y, n, BLUE, 2, 0, NULL};
     ln_plot_opts o = {.title = "Learning rate per step", .xlabel = xl, .ylabel = "learning rate (per step)",
                       .y_from_zero = 1};
-    ln_image im;
-    ln_status st = ln_plot_lines(&s, 1, &o, &im, err);
+    ln_status st = ln_plot_lines(&s, 1, &o, im, err);
     free(x);
-    if (!st) st = save(r, "lr.png", &im, err);
-    if (!st) r->have_lr = 1;
     return st;
 }
 
-ln_status ln_report_charts(ln_report_ctx *r, ln_error *err) {
-    const ln_trainlog *log = r->log;
-    ln_status s = LN_OK;
-    if (log->n_steps > 0) s = loss_steps(r, err);
-    if (!s && log->n_epochs > 0) s = loss_epochs(r, err);
+ln_status ln_report_charts(const ln_trainlog *log, ln_image charts[LN_N_CHARTS], ln_error *err) {
+    memset(charts, 0, sizeof *charts * LN_N_CHARTS);
     int have_acc = 0, lr_changes = 0;
     for (int e = 0; e < log->n_epochs; e++) have_acc |= isfinite(log->epochs[e].test_accuracy) != 0;
     for (int i = 1; i < log->n_steps; i++) lr_changes |= log->steps[i].lr != log->steps[0].lr && isfinite(log->steps[i].lr);
-    if (!s && have_acc) s = accuracy(r, err);
-    if (!s && lr_changes) s = lr_chart(r, err);
+    ln_status s = LN_OK;
+    if (log->n_steps > 0) s = loss_steps(log, &charts[LN_CHART_LOSS_STEPS], err);
+    if (!s && log->n_epochs > 0) s = loss_epochs(log, &charts[LN_CHART_LOSS_EPOCHS], err);
+    if (!s && have_acc) s = accuracy(log, &charts[LN_CHART_ACCURACY], err);
+    if (!s && lr_changes) s = lr_chart(log, &charts[LN_CHART_LR], err);
+    if (s)
+        for (int k = 0; k < LN_N_CHARTS; k++) ln_image_free(&charts[k]);
     return s;
 }

@@ -82,18 +82,18 @@ void ln_report_html(const ln_report_ctx *r, ln_buf *b) {
         ln_buf_printf(b, "<p class=\"sub\">The log holds %d runs; this report shows the last one.</p>\n", log->n_runs);
 
     ln_buf_printf(b, "<h2>Training curves</h2>\n");
-    if (r->have_loss_steps)
-        figure(b, "loss_steps.png", "Training loss per step",
+    if (r->have_chart[LN_CHART_LOSS_STEPS])
+        figure(b, ln_report_chart_file(LN_CHART_LOSS_STEPS), "Training loss per step",
                "Softmax cross-entropy of each training batch (light), its moving average (dark) and each "
                "epoch's mean over its steps (level segments).");
-    if (r->have_loss_epochs)
-        figure(b, "loss_epochs.png", "Loss per epoch",
+    if (r->have_chart[LN_CHART_LOSS_EPOCHS])
+        figure(b, ln_report_chart_file(LN_CHART_LOSS_EPOCHS), "Loss per epoch",
                "Per epoch: the mean training loss over its steps and the loss on the test set after it.");
-    if (r->have_accuracy)
-        figure(b, "accuracy.png", "Test accuracy per epoch",
+    if (r->have_chart[LN_CHART_ACCURACY])
+        figure(b, ln_report_chart_file(LN_CHART_ACCURACY), "Test accuracy per epoch",
                "Share of the test images whose predicted digit (the largest logit) is the true one, after each epoch.");
-    if (r->have_lr)
-        figure(b, "lr.png", "Learning rate per step", "The learning rate the optimizer used at each step.");
+    if (r->have_chart[LN_CHART_LR])
+        figure(b, ln_report_chart_file(LN_CHART_LR), "Learning rate per step", "The learning rate the optimizer used at each step.");
 
     if (log->n_epochs) {
         ln_buf_printf(b, "<h2>Per epoch</h2>\n<table>\n<tr><th>epoch</th><th>steps</th><th>mean training loss</th>"

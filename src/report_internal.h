@@ -1,12 +1,25 @@
-/* report_internal.h - what report.c hands to the report's chart and HTML
- * writers (report_charts.c, report_html.c). Not a public API. */
+/* report_internal.h - the parts of the training report (not a public API):
+ * report.c reads the log, judges the checkpoint and writes every file; it
+ * calls report_charts.c to draw the curves and report_html.c to write
+ * index.html, and neither calls back. */
 #ifndef LENET_REPORT_INTERNAL_H
 #define LENET_REPORT_INTERNAL_H
 
 #include "lenet/bytebuf.h"
 #include "lenet/error.h"
+#include "lenet/image.h"
 #include "lenet/net.h"
 #include "lenet/trainlog.h"
+
+/* The curves, in the order index.html shows them. */
+enum { LN_CHART_LOSS_STEPS, LN_CHART_LOSS_EPOCHS, LN_CHART_ACCURACY, LN_CHART_LR, LN_N_CHARTS };
+
+/* Draw the curves the log holds: charts[k] is a picture to free, or empty
+ * (data NULL) when the log has nothing for it (no steps, no test accuracy,
+ * a learning rate that never changes). On failure none is left. */
+ln_status ln_report_charts(const ln_trainlog *log, ln_image charts[LN_N_CHARTS], ln_error *err);
+/* The file a chart is saved as ("loss_steps.png", ...). */
+const char *ln_report_chart_file(int chart);
 
 typedef struct {
     const char *dir, *log_path, *ckpt_path, *data_dir;
@@ -17,16 +30,8 @@ typedef struct {
     double test_loss;
     int shown_mistakes; /* in misclassified.png */
     /* which pictures exist */
-    int have_loss_steps, have_loss_epochs, have_accuracy, have_lr, have_confusion, have_misclassified;
+    int have_chart[LN_N_CHARTS], have_confusion, have_misclassified;
 } ln_report_ctx;
-
-/* Write `name` in the report folder atomically. */
-ln_status ln_report_file(const ln_report_ctx *r, const char *name, const void *data, size_t n, ln_error *err);
-/* Path of `name` in the report folder (buf of size >= 4200). */
-void ln_report_path(const ln_report_ctx *r, const char *name, char *buf, size_t size);
-
-/* The curves from the log: loss_steps, loss_epochs, accuracy, lr. Sets the have_* flags. */
-ln_status ln_report_charts(ln_report_ctx *r, ln_error *err);
 
 /* index.html into b. */
 void ln_report_html(const ln_report_ctx *r, ln_buf *b);
