@@ -18,24 +18,24 @@ CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -ffp-contract=off -fopenmp -Iinclude
 LDLIBS  += -lz -lm -fopenmp
 SANFLAGS =
 
-LIB_SRC := src/version.c src/arch.c src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/gemm.c src/layers.c \
-           src/net.c src/loss.c src/metrics.c src/optim.c src/ckpt.c src/model.c \
-           src/bytebuf.c src/pbwrite.c src/fileio.c src/export_net.c src/export_onnx.c \
-           src/export_safetensors.c src/export_mindspore.c \
-           src/trainlog.c src/plot_lines.c src/plot_confusion.c src/report.c src/report_charts.c \
-           src/report_html.c
-CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_export.c src/cli/cmd_report.c
-TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train test_export test_report
-# Data-set inspection: images in (PNG via libpng, PGM) and out (PNG), drawing, statistics.
-LIB_SRC += src/image.c src/image_png.c src/image_pgm.c src/font.c src/draw.c src/samples.c src/stats.c
-CLI_SRC += src/cli/cmd_inspect.c src/cli/preview.c
-TESTS   += test_image
+# The library, by folder: src/ the network, its data, training and files;
+# src/picture/ images in and out, drawing and charts; src/report/ the
+# training report. The lanes and GEMM kernels are added below, once per ISA.
+LIB_SRC := src/version.c src/arch.c src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/stats.c src/prepare.c \
+           src/gemm.c src/layers.c src/net.c src/loss.c src/metrics.c src/optim.c src/lr_schedule.c \
+           src/ckpt.c src/load.c src/model.c src/model_ckpt.c src/callbacks.c src/trainlog.c \
+           src/bytebuf.c src/pbwrite.c src/fileio.c \
+           src/export_net.c src/export_onnx.c src/export_safetensors.c src/export_mindspore.c
+LIB_SRC += src/picture/image.c src/picture/image_png.c src/picture/image_pgm.c src/picture/font.c \
+           src/picture/draw.c src/picture/samples.c src/picture/plot_lines.c src/picture/plot_confusion.c
+LIB_SRC += src/report/report.c src/report/report_charts.c src/report/report_html.c
+# The lenet command: main.c dispatches to one file per subcommand.
+CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/train_opts.c src/cli/monitor.c src/cli/preview.c \
+           src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_predict.c \
+           src/cli/cmd_export.c src/cli/cmd_report.c src/cli/cmd_inspect.c
+TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train \
+           test_export test_report test_image test_optim test_sgd_ref test_prepare test_model test_load
 LDLIBS  += -lpng
-
-# Model layer, Momentum in full, rate schedules, callbacks (issues 4 and 5).
-LIB_SRC += src/lr_schedule.c src/model_ckpt.c src/callbacks.c src/prepare.c src/load.c
-CLI_SRC += src/cli/train_opts.c src/cli/monitor.c src/cli/cmd_predict.c
-TESTS   += test_optim test_sgd_ref test_prepare test_model test_load
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o \
            $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o
@@ -52,10 +52,10 @@ RUN_ARGS   ?=
 .PHONY: all run test asan data deps clean bench fuzz fuzz-smoke install uninstall shared examples
 all: $(BUILD)/lenet
 
-$(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/cli/*.h) $(wildcard tests/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
-$(BUILD)/pic/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h)
+$(BUILD)/pic/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -fPIC -c $< -o $@
 
@@ -198,10 +198,10 @@ FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitiz
                 -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 FUZZ_TARGETS := fuzz_idx fuzz_image
 FUZZ_SRC_fuzz_idx   := src/error.c src/idx.c
-FUZZ_SRC_fuzz_image := src/error.c src/fileio.c src/image.c src/image_png.c src/image_pgm.c
+FUZZ_SRC_fuzz_image := src/error.c src/fileio.c src/picture/image.c src/picture/image_png.c src/picture/image_pgm.c
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 .SECONDEXPANSION:
-build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_fuzz_$$*) $(wildcard include/lenet/*.h) $(wildcard src/*.h)
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_fuzz_$$*) $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_fuzz_$*) -lpng -lz -lm
 fuzz-smoke: fuzz
