@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_pinned.sh - results pinned by hash. The sha256 of the checkpoint from
 # a fixed short run (the tutorial's plain recipe, and Nesterov + weight
-# decay + a cosine schedule + a parameter group) and of `eval --json` on it,
-# recorded before the architecture refactor (issue 11), must not move: any
+# decay + a cosine schedule + a parameter group) and of `eval --json` on it
+# must not move: any
 # change to the arithmetic, the data order, the initialisation or the
 # checkpoint bytes shows here. The FMA kernels (AVX2, AVX-512) give one set
 # of bits, the generic SSE2 kernels another; both are pinned.

@@ -23,7 +23,7 @@ data=$tmp/mnist
 mnist_subset "$data" 640 100
 T="--data $data --threads 1 --print-every 0"
 
-# ------------------------------------------------------------ predict (issue 5) ---
+# ---------------------------------------------------------------------- predict ---
 # The first 20 test images written out as pictures (a tiny PGM writer, in
 # perl): as they are, inverted (dark ink on white), and enlarged x3 and
 # inverted (84x84). `lenet predict` must give the digit `lenet eval` gives

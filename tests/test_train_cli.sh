@@ -38,7 +38,7 @@ data=$tmp/mnist
 mnist_subset "$data" 640 100
 T="--data $data --threads 1 --print-every 0"
 
-# ------------------------------------------------ rate schedules (issue 4) ---
+# --------------------------------------------------------- rate schedules ---
 # shellcheck disable=SC2086
 run train $T --epochs 3 --nesterov --weight-decay 1e-4 --lr-schedule cosine --lr 0.05 --lr-min 0.005 \
     --ckpt-dir "$tmp/ck-cos" --json
@@ -98,7 +98,7 @@ expect_error "a pattern matching nothing: exit 2, names it" 2 "bn*" "matches no 
 expect_error "--order-params missing names: exit 2" 2 "--order-params" -- \
     train $T --max-steps 1 --order-params conv1.weight --ckpt-dir "$tmp/ck-e3"
 
-# ------------------------------------------------------------ resume (issue 5) ---
+# ----------------------------------------------------------------- resume ---
 # 2 epochs straight == 1 epoch + resume; and == 1.35 epochs + resume (mid-epoch),
 # with Nesterov, weight decay and a cosine schedule so the optimizer state and
 # global_step matter.

@@ -9,13 +9,14 @@
 
 /* A training step has short serial sections (loss, optimizer bookkeeping)
  * between its parallel ones. With OpenMP's defaults the idle thread may fall
- * asleep in them, and threads may share a core for a while: 2-thread epochs
- * here measured 0.94-1.73 s, against 0.91-0.93 s with threads kept spinning
- * (OMP_WAIT_POLICY=active) and one per core (OMP_PROC_BIND=true,
- * OMP_PLACES=cores). The runtime reads these when it loads, before main, so
- * `train`, `eval` and `predict` set them and re-execute themselves once -
- * only when they will run more than one thread (a pinned single-threaded run
- * would share core 0 with any other) and the user has set none of them. */
+ * asleep in them, and two threads may share a core for a while, which makes
+ * multi-threaded epochs slower and their times uneven; threads kept
+ * spinning (OMP_WAIT_POLICY=active), one per core (OMP_PROC_BIND=true,
+ * OMP_PLACES=cores), avoid both. The runtime reads these when it loads,
+ * before main, so `train`, `eval` and `predict` set them and re-execute
+ * themselves once - only when they will run more than one thread (a pinned
+ * single-threaded run would share core 0 with any other) and the user has
+ * set none of them. */
 static void prefer_one_spinning_thread_per_core(int argc, char **argv) {
     if (getenv("OMP_WAIT_POLICY") || getenv("OMP_PROC_BIND") || getenv("OMP_PLACES")) return;
     long threads = cli_ncpus();
