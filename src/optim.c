@@ -45,8 +45,8 @@ static ln_status check_patterns(const char *patterns, int gi, const ln_tensor_in
     char buf[512];
     size_t len = strlen(patterns);
     if (len == 0 || len >= sizeof buf)
-        return ln_fail(err, LN_E_USAGE, "group %d (`groups`): give name patterns before ':' (e.g. 'conv*'), at most 511 "
-                       "characters", gi + 1);
+        return ln_fail(err, LN_E_USAGE, "group %d (`groups`): give name patterns before ':' (e.g. 'conv*'), at "
+                       "most 511 characters", gi + 1);
     memcpy(buf, patterns, len + 1);
     for (char *save = NULL, *p = strtok_r(buf, ",|", &save); p; p = strtok_r(NULL, ",|", &save)) {
         int hit = 0;
