@@ -315,6 +315,23 @@ static void test_schedules(test_ctx *t) {
     CHECK(t, ln_lr_check(&s, &err) == LN_E_USAGE && strstr(err.msg, "`decay_epoch`"), "decay_epoch 0: error");
     ln_lr_schedule pwb = {.kind = LN_LR_PIECEWISE, .n_pieces = 2, .milestones = {5, 3}, .values = {0.1, 0.2}};
     CHECK(t, ln_lr_check(&pwb, &err) == LN_E_USAGE && strstr(err.msg, "`milestones`"), "decreasing milestones: error");
+
+    /* Defaults, and fitting a schedule to a run (3 epochs of 100 steps). */
+    ln_lr_defaults(&s);
+    CHECK(t, s.kind == LN_LR_FIXED && s.decay_rate == 0.9 && s.power == 1.0 && s.decay_epoch == 0 && s.total_step == 0,
+          "defaults: fixed, decay_rate 0.9, power 1, the rest left to the run");
+    s.kind = LN_LR_COSINE;
+    ln_lr_fit(&s, 100, 3, 0);
+    CHECK(t, s.step_per_epoch == 100 && s.decay_epoch == 3 && s.total_step == 300,
+          "cosine fitted to 3 x 100 steps: decay_epoch 3 (ends with the run), 300 steps");
+    ln_lr_defaults(&s);
+    s.kind = LN_LR_EXPONENTIAL;
+    ln_lr_fit(&s, 100, 3, 250);
+    CHECK(t, s.decay_epoch == 1 && s.total_step == 250, "exponential: decay_epoch 1, the list stops at max_steps");
+    ln_lr_defaults(&s);
+    s.kind = LN_LR_WARMUP, s.step_per_epoch = 1, s.decay_epoch = 7, s.total_step = 40;
+    ln_lr_fit(&s, 100, 3, 1000);
+    CHECK(t, s.step_per_epoch == 1 && s.decay_epoch == 7 && s.total_step == 40, "values given are kept");
 }
 
 static void test_read_list(test_ctx *t) {

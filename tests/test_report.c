@@ -1,6 +1,6 @@
-/* test_report.c - the training report's parts: the metrics-log reader
- * (fields, nulls, nested values, several runs, resumed runs, errors naming
- * file:line), tick steps, the line chart and the confusion matrix pictures
+/* test_report.c - the training report's parts: the metrics-log writers
+ * (read back as written) and reader (fields, nulls, nested values, several
+ * runs, resumed runs, errors naming file:line), tick steps, the line chart and the confusion matrix pictures
  * (sizes, colours where they must be), and ln_report_write end to end on a
  * hand-written log and a checkpoint (needs MNIST; skipped without it). */
 #include <math.h>
@@ -104,6 +104,44 @@ static void test_log(test_ctx *t) {
 static int is_rgb(const ln_image *im, int x, int y, int r, int g, int b) {
     const uint8_t *p = im->data + ((size_t)y * im->width + x) * 3;
     return p[0] == r && p[1] == g && p[2] == b;
+}
+
+/* The writers' lines read back as written (float32 values to the same float32). */
+static void test_log_writers(test_ctx *t) {
+    ln_error err;
+    char path[512];
+    snprintf(path, sizeof path, "%s/w.jsonl", g_tmp);
+    FILE *f = fopen(path, "w");
+    const ln_log_field cfg[] = {{"batch_size", "32"}, {"data", "\"d\""}, {"milestones", "[1, 2]"}};
+    const ln_log_step s1 = {1, 1, 1, 2.3035038f, 0.01f}, s2 = {2, 1, 2, NAN, 0.005f};
+    const ln_log_epoch e1 = {.epoch = 1, .steps = 2, .loss = 1.25, .test_accuracy = 0.5, .test_loss = 1.5,
+                             .seconds = 0.25, .images_per_second = 256, .lr = 0.005f};
+    ln_status s = ln_trainlog_write_config(f, path, cfg, 3, &err);
+    if (!s) s = ln_trainlog_write_step(f, path, &s1, &err);
+    if (!s) s = ln_trainlog_write_step(f, path, &s2, &err);
+    if (!s) s = ln_trainlog_write_epoch(f, path, &e1, &err);
+    if (!s) s = ln_trainlog_write_done(f, path, "ck/\"q\".ckpt", &err);
+    fclose(f);
+    CHECK(t, s == LN_OK, "the four writers succeed");
+    ln_trainlog log;
+    CHECK(t, ln_trainlog_read(path, &log, &err) == LN_OK, "their file reads back");
+    CHECK(t, log.n_steps == 2 && (float)log.steps[0].loss == 2.3035038f && (float)log.steps[0].lr == 0.01f &&
+                 log.steps[1].global_step == 2 && isnan(log.steps[1].loss),
+          "steps: float32 loss and lr read back to the same float32, a NaN loss as null");
+    CHECK(t, log.n_epochs == 1 && log.epochs[0].loss == 1.25 && log.epochs[0].test_accuracy == 0.5 &&
+                 log.epochs[0].images_per_second == 256 && (float)log.epochs[0].lr == 0.005f,
+          "epoch line as written");
+    CHECK(t, log.n_config == 3 && !strcmp(log.config_key[2], "milestones") && !strcmp(log.config_val[2], "[1, 2]") &&
+                 !strcmp(log.config_val[1], "d"),
+          "config fields in order, values as JSON");
+    CHECK(t, !strcmp(log.checkpoint, "ck/\"q\".ckpt"), "done: the checkpoint, escaped and read back");
+    ln_trainlog_free(&log);
+    f = fopen("/dev/full", "w");
+    if (f) {
+        CHECK(t, ln_trainlog_write_done(f, "/dev/full", "x", &err) == LN_E_SYSTEM && strstr(err.msg, "/dev/full"),
+              "a failed write: LN_E_SYSTEM naming the file");
+        fclose(f);
+    }
 }
 
 static void test_plots(test_ctx *t) {
@@ -234,6 +272,7 @@ int main(void) {
         return 1;
     }
     test_log(&t);
+    test_log_writers(&t);
     test_plots(&t);
     test_report(&t);
     char cmd[600];
