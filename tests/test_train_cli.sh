@@ -128,6 +128,10 @@ expect_error "resume with another --seed: exit 2, names --seed" 2 "--seed 1" -- 
 # shellcheck disable=SC2086
 expect_error "resume with another --batch-size: exit 2, names --batch-size" 2 "--batch-size 32" -- \
     train $T $O --epochs 2 --batch-size 16 --resume "$tmp/B/checkpoint_lenet-1_20.ckpt" --ckpt-dir "$tmp/F"
+# shellcheck disable=SC2086
+expect_error "resume with --no-shuffle a shuffled run: exit 2, names --no-shuffle both ways" 2 \
+    "trained with no --no-shuffle but this run has --no-shuffle" -- \
+    train $T $O --epochs 2 --no-shuffle --resume "$tmp/B/checkpoint_lenet-1_20.ckpt" --ckpt-dir "$tmp/F"
 head -c 300000 "$tmp/B/checkpoint_lenet-1_20.ckpt" >"$tmp/cut.ckpt"
 # shellcheck disable=SC2086
 expect_error "resume from a truncated checkpoint: exit 2, names the file" 2 "$tmp/cut.ckpt" -- \
