@@ -149,7 +149,8 @@ ln_status ln_model_load_weights_ckpt(ln_model *m, const ln_ckpt *c, const char *
 /* Resume: weights, moments.<param> for every parameter, global_step and the
  * training position (train.* entries) - all validated before anything
  * changes. A checkpoint without optimizer state or position (e.g. one
- * MindSpore wrote) is LN_E_INPUT naming what is missing (use --init). */
+ * MindSpore wrote) is LN_E_INPUT naming what is missing (start a new run
+ * from its weights instead: ln_model_load_weights). */
 ln_status ln_model_load_state(ln_model *m, const char *path, ln_error *err);
 ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *path, ln_error *err);
 

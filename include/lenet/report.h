@@ -2,7 +2,7 @@
  * (plain HTML + CSS, no scripts, relative links: opens from disk in any
  * browser) that ties them together.
  *
- * Inputs: the metrics log `lenet train --log` writes (trainlog.h), the
+ * Inputs: the metrics log of a training run (trainlog.h), the
  * checkpoint to judge (NULL: the log's last "done" checkpoint, looked for
  * where it is named, else next to the log) and the MNIST
  * folder whose test split is evaluated (all images, file order).
