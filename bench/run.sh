@@ -28,6 +28,10 @@ if [ -z "${OMP_WAIT_POLICY:-}${OMP_PROC_BIND:-}${OMP_PLACES:-}" ]; then
     omp_env=(env OMP_WAIT_POLICY=active OMP_PROC_BIND=true OMP_PLACES=cores)
 fi
 
+# The machine's FMA peak (bench/fma_peak.c), 1 thread and every CPU, before
+# the runs; the epochs and layers are reported against it.
+"$BUILD/fma_peak" > "$out/peak.json"
+
 for r in $(seq 1 "$RUNS"); do
     echo "== run $r of $RUNS" >&2
     for t in 1 2; do
@@ -36,6 +40,9 @@ for r in $(seq 1 "$RUNS"); do
             "$BUILD/lenet" train --data "$DATA" --epochs 1 --threads "$t" --seed 1 --print-every 0 \
             --ckpt-dir "$out/ck_${t}_$r" --json > "$out/train_${t}_$r.json" 2>/dev/null
     done
+    # per-layer thread time of a 1-thread epoch (separate run: timing every layer costs a little)
+    "$BUILD/lenet" train --data "$DATA" --epochs 1 --threads 1 --seed 1 --print-every 0 --profile \
+        --ckpt-dir "$out/ckp_$r" --json > "$out/prof_$r.json" 2>/dev/null
     "${omp_env[@]}" "$BUILD/bench_infer" "$DATA" 2 > "$out/infer_$r.json"
     if [ "$have_torch" = 1 ]; then
         $PY bench/torch_lenet.py "$DATA" > "$out/torch_$r.json"
@@ -103,6 +110,31 @@ if th:
     best = min(th["train1"], th["train2"])
     lines += ["", f"PyTorch's best epoch: {best:.2f} s; ours with 2 threads: {ours['train2']:.2f} s "
               f"= 1/{best / ours['train2']:.1f} of it. Our 1 -> 2 threads speed-up: {ours['train1'] / ours['train2']:.2f}x."]
+# Efficiency against the measured FMA peak. FLOP per training sample from
+# the profile's per-layer counts (forward + backward), times 60,000 samples.
+peak = json.load(open(f"{out}/peak.json"))
+profs = [next(json.loads(l) for l in open(f"{out}/prof_{r}.json") if '"profile"' in l) for r in range(1, runs + 1)]
+flop_sample = sum(l["forward_flops"] + l["backward_flops"] for l in profs[0]["layers"])
+epoch_gflop = flop_sample * 60000 / 1e9
+p1, pn = peak["gflops_1"], peak["gflops_n"]
+lines += ["", f"FMA peak (bench/fma_peak.c, {peak['isa']}, 12 independent FMA chains, best of 60 trials): "
+          f"{p1:.0f} GFLOP/s on 1 thread, {pn:.0f} on {peak['threads']}. CPU: {peak['cpu']}.",
+          f"A training epoch is {epoch_gflop:.1f} GFLOP ({flop_sample / 1e6:.3f} MFLOP per sample, 60,000 samples): "
+          f"1 thread {epoch_gflop / ours['train1']:.0f} GFLOP/s = {100 * epoch_gflop / ours['train1'] / p1:.0f}% of "
+          f"the 1-thread peak; 2 threads {epoch_gflop / ours['train2']:.0f} GFLOP/s = "
+          f"{100 * epoch_gflop / ours['train2'] / pn:.0f}% of the {peak['threads']}-thread peak.", "",
+          "Per layer (`lenet train --threads 1 --profile`, medians of the runs; thread time per training sample, "
+          "forward includes the evaluation's samples):", "",
+          "| layer | fwd us | fwd GFLOP/s | fwd % of peak | bwd us | bwd GFLOP/s | bwd % of peak |",
+          "|---|---|---|---|---|---|---|"]
+for i, lay in enumerate(profs[0]["layers"]):
+    fs = med(p["layers"][i]["forward_seconds"] / p["samples_forward"] for p in profs)
+    bs = med(p["layers"][i]["backward_seconds"] / p["samples_backward"] for p in profs)
+    def cell(fl, sec):
+        return ("-", "-") if not fl else (f"{fl / sec / 1e9:.0f}", f"{100 * fl / sec / 1e9 / p1:.0f}%")
+    fg, fp = cell(lay["forward_flops"], fs)
+    bg, bp = cell(lay["backward_flops"], bs)
+    lines.append(f"| {lay['name']} | {fs * 1e6:.2f} | {fg} | {fp} | {bs * 1e6:.2f} | {bg} | {bp} |")
 text = "\n".join(lines)
 print(text)
 open("bench/results.md", "w").write("# `make bench` results\n\nWritten by bench/run.sh.\n\n" + text + "\n")

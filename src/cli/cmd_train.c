@@ -41,6 +41,19 @@ static void print_profile(const ln_lenet *net, FILE *f) {
             pr.samples_fwd, pr.samples_bwd);
 }
 
+/* --profile --json: the same figures as one JSON line (bench/run.sh reads it). */
+static void json_profile(const ln_lenet *net, FILE *f) {
+    ln_lenet_profile pr;
+    ln_lenet_get_profile(net, &pr);
+    fprintf(f, "{\"event\": \"profile\", \"samples_forward\": %ld, \"samples_backward\": %ld, \"layers\": [",
+            pr.samples_fwd, pr.samples_bwd);
+    for (int l = 0; l < LN_PROF_LAYERS; l++)
+        fprintf(f, "%s{\"name\": \"%s\", \"forward_seconds\": %.6f, \"backward_seconds\": %.6f, "
+                "\"forward_flops\": %.0f, \"backward_flops\": %.0f}", l ? ", " : "", pr.name[l],
+                pr.fwd_seconds[l], pr.bwd_seconds[l], pr.fwd_flops[l], pr.bwd_flops[l]);
+    fputs("]}\n", f);
+}
+
 /* Network parameter names in order, for --order-params net. */
 static int net_order(int conv_bias, const char **names) {
     ln_tensor_info info[LN_MAX_TENSORS];
@@ -178,6 +191,7 @@ int cmd_train(int argc, char **argv) {
         final = o.resume ? o.resume : "";
     }
     if (o.profile) print_profile(&m.net, human);
+    if (o.profile && o.json) json_profile(&m.net, stdout);
     if ((o.json && ln_trainlog_write_done(stdout, "standard output", final, &err)) ||
         (log && ln_trainlog_write_done(log, o.log, final, &err))) {
         rc = cli_fail(&err);
