@@ -391,21 +391,34 @@ typedef float vfu __attribute__((vector_size(64), aligned(4)));
 
 
 
-/* out row stride os, in row stride is; OW <= 32. */
-static void conv_fwd1(const float *in, int IC, int H, int is, const float *w, const float *bias, int OC, int OW,
-                      float *out, int os) {
+/* out row stride os, in row stride is; OW <= 32. OCB output channels x RB
+ * output rows are computed at once: independent accumulation chains that
+ * keep the FMA units busy (each still sums bias, then the taps in (ic, ky,
+ * kx) order). OC % OCB == 0, OH % RB == 0. */
+static inline __attribute__((always_inline)) void conv_fwd1(const float *in, int IC, int H, int is, const float *w,
+                                                            const float *bias, int OC, int OW, float *out, int os,
+                                                            int OCB, int RB) {
     const int OH = H - K + 1, NV = (OW + L - 1) / L;
-    for (int oc = 0; oc < OC; oc++)
-        for (int oy = 0; oy < OH; oy++)
+    for (int oc0 = 0; oc0 < OC; oc0 += OCB)
+        for (int oy0 = 0; oy0 < OH; oy0 += RB)
             for (int v = 0; v < NV; v++) {
-                vf acc = bcast(bias ? bias[oc] : 0.f);
+                vf acc[MAX_OCB][MAX_PX];
+                for (int j = 0; j < OCB; j++)
+                    for (int r = 0; r < RB; r++) acc[j][r] = bcast(bias ? bias[oc0 + j] : 0.f);
                 for (int ic = 0; ic < IC; ic++)
                     for (int ky = 0; ky < K; ky++) {
-                        const float *r = in + ((long)ic * H + oy + ky) * is + v * L;
-                        const float *wr = w + (((long)oc * IC + ic) * K + ky) * K;
-                        for (int kx = 0; kx < K; kx++) FMA_ACC(acc, bcast(wr[kx]), *(const vfu *)(r + kx));
+                        const float *rw = in + ((long)ic * H + oy0 + ky) * is + v * L;
+                        const float *wr = w + (((long)oc0 * IC + ic) * K + ky) * K;
+                        for (int kx = 0; kx < K; kx++)
+                            for (int j = 0; j < OCB; j++) {
+                                const vf wv = bcast(wr[(long)j * IC * K * K + kx]);
+                                for (int r = 0; r < RB; r++)
+                                    FMA_ACC(acc[j][r], wv, *(const vfu *)(rw + (long)r * is + kx));
+                            }
                     }
-                *(vfu *)(out + ((long)oc * OH + oy) * os + v * L) = relu(acc);
+                for (int j = 0; j < OCB; j++)
+                    for (int r = 0; r < RB; r++)
+                        *(vfu *)(out + ((long)(oc0 + j) * OH + oy0 + r) * os + v * L) = relu(acc[j][r]);
             }
 }
 
@@ -449,9 +462,9 @@ void KFN(ln_lanes_forward1)(const ln_lenet_views *p, const float *x, float *s, f
     float *xin = s, *a1 = xin + LN_IN_SIZE + 64, *p1 = a1 + C1 * S1 * R1 + 64, *a2 = p1 + C1 * P1 * RP1 + 64;
     float *p2 = a2 + C2 * S2 * R2 + 64, *h1 = p2 + LN_FLAT, *h2 = h1 + F1;
     memcpy(xin, x, sizeof(float) * LN_IN_SIZE);
-    conv_fwd1(xin, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, C1, S1, a1, R1);
+    conv_fwd1(xin, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, C1, S1, a1, R1, 2, 4);
     pool_fwd1(a1, C1, S1, S1, R1, p1, RP1);
-    conv_fwd1(p1, C1, P1, RP1, p->conv2_w, p->conv2_b, C2, S2, a2, R2);
+    conv_fwd1(p1, C1, P1, RP1, p->conv2_w, p->conv2_b, C2, S2, a2, R2, 4, 2);
     pool_fwd1(a2, C2, S2, S2, R2, p2, P2);
     fc_fwd1(p2, LN_FLAT, p->fc1_w, p->fc1_b, F1, h1, 1);
     fc_fwd1(h1, F1, p->fc2_w, p->fc2_b, F2, h2, 1);
