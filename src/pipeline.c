@@ -15,6 +15,7 @@ struct ln_pipeline_state {
     uint32_t *order;      /* this epoch's final row order */
     uint32_t *buf;        /* shuffle buffer scratch */
     uint8_t *resized;     /* (n, 32, 32) every image after Resize */
+    int owns_resized;     /* 0: `resized` is the data set's own (already 32x32) pixels */
     ln_mt64 shuffle_rng;  /* continues across epochs */
     int epoch;            /* epochs prepared so far */
 };
@@ -35,14 +36,17 @@ ln_status ln_pipeline_init(ln_pipeline *pl, const ln_dataset *ds, const ln_pipel
     p->perm = malloc(sizeof(uint32_t) * p->n);
     p->order = malloc(sizeof(uint32_t) * p->n);
     p->buf = malloc(sizeof(uint32_t) * (size_t)(cfg->buffer_size > 0 ? cfg->buffer_size : 1));
-    p->resized = malloc((size_t)p->n * LN_IMG * LN_IMG);
+    const ln_idx_images *im = &ds->images;
+    const int have32 = im->rows == LN_IMG && im->cols == LN_IMG; /* resized already (ln_dataset_resize32) */
+    p->resized = have32 ? im->pixels : malloc((size_t)p->n * LN_IMG * LN_IMG);
+    p->owns_resized = !have32;
     if (!p->perm || !p->order || !p->buf || !p->resized) {
         ln_pipeline_free(pl);
         return ln_fail(err, LN_E_NOMEM, "out of memory for the data pipeline");
     }
     for (uint32_t i = 0; i < p->n; i++) p->perm[i] = i;
     ln_mt64_seed(&p->shuffle_rng, cfg->seed);
-    const ln_idx_images *im = &ds->images;
+    if (have32) return LN_OK;
     const long n = (long)p->n;
     #pragma omp parallel for num_threads(cfg->threads > 0 ? cfg->threads : 1) schedule(static)
     for (long i = 0; i < n; i++)
@@ -54,7 +58,7 @@ ln_status ln_pipeline_init(ln_pipeline *pl, const ln_dataset *ds, const ln_pipel
 void ln_pipeline_free(ln_pipeline *pl) {
     struct ln_pipeline_state *p = pl->s;
     if (p) {
-        free(p->resized);
+        if (p->owns_resized) free(p->resized);
         free(p->perm);
         free(p->order);
         free(p->buf);
@@ -67,6 +71,41 @@ int ln_pipeline_epoch(const ln_pipeline *p) { return p->s->epoch; }
 uint32_t ln_pipeline_size(const ln_pipeline *p) { return p->s->n; }
 int ln_pipeline_batch_size(const ln_pipeline *p) { return p->s->cfg.batch_size; }
 const uint32_t *ln_pipeline_order(const ln_pipeline *p) { return p->s->order; }
+
+ln_status ln_dataset_resize32(ln_dataset *ds, int threads, ln_error *err) {
+    ln_idx_images *im = &ds->images;
+    const size_t n = im->count, ssz = (size_t)im->rows * im->cols, dsz = LN_IMG * LN_IMG;
+    if (im->rows == LN_IMG && im->cols == LN_IMG) return LN_OK;
+    if (ssz > dsz)
+        return ln_fail(err, LN_E_USAGE, "%s: images of %ux%u are larger than the network's %dx%d input",
+                       ds->images_path, im->rows, im->cols, LN_IMG, LN_IMG);
+    /* Grow the buffer (a large block grows by remapping, not by copying), then
+     * resize from the last image to the first: image i's result ends at
+     * (i+1)*dsz and starts at i*dsz >= i*ssz, past every source image before
+     * i, so only the sources of images >= i are overwritten - those of a
+     * block are copied aside first, and later blocks are done already. */
+    enum { BLOCK = 512 };
+    uint8_t *block = malloc(BLOCK * ssz);
+    uint8_t *px = block ? realloc(im->pixels, n * dsz) : NULL;
+    if (!px) {
+        free(block);
+        return ln_fail(err, LN_E_NOMEM, "%s: out of memory to resize %zu images", ds->images_path, n);
+    }
+    im->pixels = px;
+    const int sh = (int)im->rows, sw = (int)im->cols;
+    for (size_t end = n; end > 0;) {
+        const size_t first = end > BLOCK ? end - BLOCK : 0;
+        const long cnt = (long)(end - first);
+        memcpy(block, px + first * ssz, (size_t)cnt * ssz);
+        #pragma omp parallel for num_threads(threads > 0 ? threads : 1) schedule(static)
+        for (long i = 0; i < cnt; i++)
+            ln_resize_linear_u8(block + (size_t)i * ssz, sh, sw, px + (first + (size_t)i) * dsz, LN_IMG, LN_IMG);
+        end = first;
+    }
+    free(block);
+    im->rows = im->cols = LN_IMG;
+    return LN_OK;
+}
 
 /* MindSpore's ShuffleOp over the sampler's output `in` (n rows) -> `out`. */
 static void shuffle_buffer(const uint32_t *in, uint32_t n, uint32_t *buf, int bufsize, ln_mt64 *rng,

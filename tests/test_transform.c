@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "lenet/pipeline.h"
 #include "lenet/transform.h"
 
 static uint32_t le32(const uint8_t *p) {
@@ -182,10 +183,54 @@ static void test_resize_invariants(test_ctx *t) {
     CHECK(t, mono && rows_close, "ramp 9*x: monotonic in x, rows within 1, every row ends 0 and 243");
 }
 
+static uint8_t noise_px(uint32_t image, uint32_t k) { return (uint8_t)((image * 2654435761u + k * 40503u) >> 7); }
+
+/* ln_dataset_resize32 resizes in place, block by block from the end: every
+ * image must equal ln_resize_linear_u8 of its original (1300 images: more
+ * than two blocks, the first one short), and a pipeline on the resized set
+ * gives the same batches as one on the original. */
+static void test_resize_in_place(test_ctx *t) {
+    ln_dataset a, b;
+    test_dataset(&a, 1300, noise_px);
+    test_dataset(&b, 1300, noise_px);
+    ln_error err;
+    CHECK(t, ln_dataset_resize32(&b, 2, &err) == LN_OK, "ln_dataset_resize32 succeeds");
+    CHECK(t, b.images.rows == 32 && b.images.cols == 32 && b.images.count == 1300, "images are now 1300 x 32x32");
+    long bad = 0;
+    uint8_t want[1024];
+    for (uint32_t i = 0; i < 1300; i++) {
+        ln_resize_linear_u8(a.images.pixels + (size_t)i * 784, 28, 28, want, 32, 32);
+        bad += memcmp(want, b.images.pixels + (size_t)i * 1024, 1024) != 0;
+    }
+    CHECK(t, bad == 0, "every image resized in place equals ln_resize_linear_u8");
+    CHECK(t, ln_dataset_resize32(&b, 1, &err) == LN_OK && !memcmp(want, b.images.pixels + 1299 * 1024, 1024),
+          "resizing a 32x32 set again changes nothing");
+    ln_pipeline pa, pb;
+    const ln_pipeline_config pc = {32, 1, 1, 64, 7, 2};
+    int ok = !ln_pipeline_init(&pa, &a, &pc, &err) && !ln_pipeline_init(&pb, &b, &pc, &err);
+    CHECK(t, ok, "pipelines on both sets");
+    if (ok) {
+        static float xa[32 * 1024], xb[32 * 1024];
+        int32_t ya[32], yb[32];
+        long diff = 0;
+        for (int e = 0; e < 2; e++) {
+            ln_pipeline_next_epoch(&pa), ln_pipeline_next_epoch(&pb);
+            for (int k = 0; k < ln_pipeline_num_batches(&pa); k++) {
+                ln_pipeline_batch(&pa, k, xa, ya), ln_pipeline_batch(&pb, k, xb, yb);
+                diff += memcmp(xa, xb, sizeof xa) != 0 || memcmp(ya, yb, sizeof ya) != 0;
+            }
+        }
+        CHECK(t, diff == 0, "the two pipelines give identical batches for 2 epochs");
+        ln_pipeline_free(&pa), ln_pipeline_free(&pb);
+    }
+    ln_dataset_free(&a), ln_dataset_free(&b);
+}
+
 int main(void) {
     test_ctx t = {"test_transform", 0, 0};
     test_opencv_reference(&t);
     test_lut(&t);
     test_resize_invariants(&t);
+    test_resize_in_place(&t);
     return test_finish(&t);
 }

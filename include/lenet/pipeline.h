@@ -8,8 +8,9 @@
  *    slot into k, and refill `last` from the input while it lasts.
  * 3. batch(batch_size, drop_remainder): consecutive rows.
  * The resize is deterministic per image, so it is done once for the whole
- * data set at init (spread over threads; 1 KiB per image); each batch then
- * only rescales and normalises its pixels. The order of rows never depends on the
+ * data set (spread over threads; 1 KiB per image): at init, or before it in
+ * place by ln_dataset_resize32 (no second copy of the data set); each batch
+ * then only rescales its pixels. The order of rows never depends on the
  * thread count.
  */
 #ifndef LENET_PIPELINE_H
@@ -36,6 +37,14 @@ typedef struct {
 typedef struct {
     struct ln_pipeline_state *s;
 } ln_pipeline;
+
+/* Resize every image of `ds` to 32x32 in place, once, so that a pipeline on
+ * it keeps no second copy of the data set: the pixel buffer grows to
+ * (count, 32, 32) and the raw images are gone (the dataset's rows and cols
+ * become 32). A pipeline on a data set that is already 32x32 uses its pixels
+ * as they are (resizing 32x32 to 32x32 is the identity), so the batches are
+ * the same bits either way. Images larger than 32x32 are LN_E_USAGE. */
+ln_status ln_dataset_resize32(ln_dataset *ds, int threads, ln_error *err);
 
 ln_status ln_pipeline_init(ln_pipeline *p, const ln_dataset *ds, const ln_pipeline_config *cfg,
                            ln_error *err);

@@ -171,7 +171,8 @@ int cmd_train(int argc, char **argv) {
     }
     ln_ckpt_free(&from_ck); /* loaded */
     ln_pipeline_config pc = {o.batch_size, 1, o.shuffle, 10000, o.seed, o.threads};
-    if (ln_pipeline_init(&p, &train, &pc, &err)) { rc = cli_fail(&err); goto out; }
+    /* the raw 28x28 training images are not needed once resized: no second copy */
+    if (ln_dataset_resize32(&train, o.threads, &err) || ln_pipeline_init(&p, &train, &pc, &err)) { rc = cli_fail(&err); goto out; }
     have_pipe = 1;
     cli_monitor mon = {.human = human, .json = o.json ? stdout : NULL, .log = log, .log_name = o.log,
                        .print_every = o.print_every,
