@@ -83,10 +83,12 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     for (size_t i = 0; i < nbuf; i++) per_group += (sizes[i] + 15) & ~(size_t)15; /* 64-byte multiples */
     const size_t total = per_group * (size_t)s->ngroups + LN_LANES_SCRATCH1 + (LANES_SMALL_BATCH - 1) * LN_IN_SIZE;
     s->groups = calloc((size_t)s->ngroups, sizeof *s->groups);
-    s->mem = aligned_alloc(64, (total * sizeof(float) + 63) & ~(size_t)63); /* size: a multiple of 64 */
+    /* calloc, aligned by hand: a large block comes zeroed from the kernel
+     * page by page as it is first touched, so buffers a run never uses (e.g.
+     * the backward ones in evaluation) cost neither a memset nor page faults. */
+    s->mem = calloc(total * sizeof(float) + 64, 1);
     if (!s->groups || !s->mem) return ln_fail(err, LN_E_NOMEM, "out of memory for activations (batch %d)", net->max_batch);
-    memset(s->mem, 0, total * sizeof(float));
-    float *cur = s->mem;
+    float *cur = (float *)(((uintptr_t)s->mem + 63) & ~(uintptr_t)63);
     for (int g = 0; g < s->ngroups; g++) {
         ln_lane_group *G = &s->groups[g];
         float **fields[] = {&G->x,   &G->a1,  NULL,     &G->p1,  &G->a2,  NULL,     &G->p2,
