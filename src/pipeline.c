@@ -47,11 +47,18 @@ ln_status ln_pipeline_init(ln_pipeline *pl, const ln_dataset *ds, const ln_pipel
     for (uint32_t i = 0; i < p->n; i++) p->perm[i] = i;
     ln_mt64_seed(&p->shuffle_rng, cfg->seed);
     if (have32) return LN_OK;
+    ln_resize_plan *plan = malloc(sizeof *plan);
+    if (!plan) {
+        ln_pipeline_free(pl);
+        return ln_fail(err, LN_E_NOMEM, "out of memory for the data pipeline");
+    }
+    ln_resize_plan_init(plan, (int)im->rows, (int)im->cols, LN_IMG, LN_IMG);
     const long n = (long)p->n;
     #pragma omp parallel for num_threads(cfg->threads > 0 ? cfg->threads : 1) schedule(static)
     for (long i = 0; i < n; i++)
-        ln_resize_linear_u8(im->pixels + (size_t)i * im->rows * im->cols, (int)im->rows, (int)im->cols,
-                            p->resized + (size_t)i * LN_IMG * LN_IMG, LN_IMG, LN_IMG);
+        ln_resize_plan_apply(plan, im->pixels + (size_t)i * im->rows * im->cols,
+                             p->resized + (size_t)i * LN_IMG * LN_IMG);
+    free(plan);
     return LN_OK;
 }
 
@@ -86,23 +93,24 @@ ln_status ln_dataset_resize32(ln_dataset *ds, int threads, ln_error *err) {
      * block are copied aside first, and later blocks are done already. */
     enum { BLOCK = 512 };
     uint8_t *block = malloc(BLOCK * ssz);
-    uint8_t *px = block ? realloc(im->pixels, n * dsz) : NULL;
+    ln_resize_plan *pl = malloc(sizeof *pl);
+    uint8_t *px = block && pl ? realloc(im->pixels, n * dsz) : NULL;
     if (!px) {
-        free(block);
+        free(block), free(pl);
         return ln_fail(err, LN_E_NOMEM, "%s: out of memory to resize %zu images", ds->images_path, n);
     }
     im->pixels = px;
-    const int sh = (int)im->rows, sw = (int)im->cols;
+    ln_resize_plan_init(pl, (int)im->rows, (int)im->cols, LN_IMG, LN_IMG);
     for (size_t end = n; end > 0;) {
         const size_t first = end > BLOCK ? end - BLOCK : 0;
         const long cnt = (long)(end - first);
         memcpy(block, px + first * ssz, (size_t)cnt * ssz);
         #pragma omp parallel for num_threads(threads > 0 ? threads : 1) schedule(static)
         for (long i = 0; i < cnt; i++)
-            ln_resize_linear_u8(block + (size_t)i * ssz, sh, sw, px + (first + (size_t)i) * dsz, LN_IMG, LN_IMG);
+            ln_resize_plan_apply(pl, block + (size_t)i * ssz, px + (first + (size_t)i) * dsz);
         end = first;
     }
-    free(block);
+    free(block), free(pl);
     im->rows = im->cols = LN_IMG;
     return LN_OK;
 }
@@ -146,11 +154,6 @@ int ln_pipeline_num_batches(const ln_pipeline *pl) {
     return p->cfg.drop_remainder ? (int)(p->n / (uint32_t)b) : (int)((p->n + (uint32_t)b - 1) / (uint32_t)b);
 }
 
-static void transform_row(const ln_dataset *ds, uint32_t row, float *img, int32_t *lab) {
-    const ln_idx_images *im = &ds->images;
-    ln_transform_image(im->pixels + (size_t)row * im->rows * im->cols, (int)im->rows, (int)im->cols, img);
-    *lab = (int32_t)ds->labels.labels[row];
-}
 
 int ln_pipeline_batch(const ln_pipeline *pl, int b, float *images, int32_t *labels) {
     const struct ln_pipeline_state *p = pl->s;
@@ -177,9 +180,24 @@ int ln_pipeline_batch(const ln_pipeline *pl, int b, float *images, int32_t *labe
 
 void ln_pipeline_rows(const ln_dataset *ds, uint32_t first, int count, int threads, float *images,
                       int32_t *labels) {
+    const ln_idx_images *im = &ds->images;
+    ln_resize_plan *pl = malloc(sizeof *pl);
+    if (!pl) { /* keep going without the plan: the same bits, slower */
+        for (int i = 0; i < count; i++) {
+            ln_transform_image(im->pixels + (size_t)(first + i) * im->rows * im->cols, (int)im->rows, (int)im->cols,
+                               images + (size_t)i * LN_IMG * LN_IMG);
+            labels[i] = (int32_t)ds->labels.labels[first + i];
+        }
+        return;
+    }
+    ln_resize_plan_init(pl, (int)im->rows, (int)im->cols, LN_IMG, LN_IMG);
     #pragma omp parallel for num_threads(threads) schedule(static) if (count >= 16)
-    for (int i = 0; i < count; i++)
-        transform_row(ds, first + (uint32_t)i, images + (size_t)i * LN_IMG * LN_IMG, &labels[i]);
+    for (int i = 0; i < count; i++) {
+        ln_transform_planned(pl, im->pixels + (size_t)(first + i) * im->rows * im->cols,
+                             images + (size_t)i * LN_IMG * LN_IMG);
+        labels[i] = (int32_t)ds->labels.labels[first + i];
+    }
+    free(pl);
 }
 
 /* FNV-1a 64 of the epoch's row order (ids as 4 little-endian bytes). */

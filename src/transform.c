@@ -8,7 +8,6 @@
 
 #define COEF_BITS 11
 #define COEF_SCALE (1 << COEF_BITS)
-#define MAX_SIDE 4096
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -48,51 +47,90 @@ static uint8_t vlinear_scalar(int h0, int h1, short b0, short b1) {
     return sat_u8((h0 * b0 + h1 * b1 + (1 << 21)) >> 22);
 }
 
-void ln_resize_linear_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw) {
-    int xofs[MAX_SIDE], xofs1[MAX_SIDE], yofs[MAX_SIDE];
-    short ax0[MAX_SIDE], ax1[MAX_SIDE], by0[MAX_SIDE], by1[MAX_SIDE];
-    if (dw > MAX_SIDE || dh > MAX_SIDE || sw < 1 || sh < 1) return;
-    axis_coefs(sw, dw, 1, xofs, ax0, ax1);
-    axis_coefs(sh, dh, 0, yofs, by0, by1);
-    for (int x = 0; x < dw; x++) xofs1[x] = xofs[x] + 1 < sw ? xofs[x] + 1 : xofs[x];
+void ln_resize_plan_init(ln_resize_plan *pl, int sh, int sw, int dh, int dw) {
+    pl->sh = sh, pl->sw = sw, pl->dh = dh, pl->dw = dw, pl->ok = 0;
+    if (dw > LN_RESIZE_MAX || dh > LN_RESIZE_MAX || sw < 1 || sh < 1 || dw < 1 || dh < 1) return;
+    int yofs[LN_RESIZE_MAX];
+    axis_coefs(sw, dw, 1, pl->xofs, pl->ax0, pl->ax1);
+    axis_coefs(sh, dh, 0, yofs, pl->by0, pl->by1);
+    for (int x = 0; x < dw; x++) pl->xofs1[x] = pl->xofs[x] + 1 < sw ? pl->xofs[x] + 1 : pl->xofs[x];
+    pl->lo = sh, pl->hi = -1; /* range of source rows used */
+    for (int y = 0; y < dh; y++) {
+        pl->r0[y] = clampi(yofs[y], 0, sh - 1), pl->r1[y] = clampi(yofs[y] + 1, 0, sh - 1);
+        pl->lo = pl->r0[y] < pl->lo ? pl->r0[y] : pl->lo;
+        pl->hi = pl->r1[y] > pl->hi ? pl->r1[y] : pl->hi;
+    }
+    /* OpenCV vectorises the vertical pass in blocks of 16, then 8, pixels;
+     * what is left uses the scalar formula. */
+    pl->vec_end = (dw / 16) * 16;
+    while (pl->vec_end + 8 <= dw) pl->vec_end += 8;
+    pl->ok = 1;
+}
+
+/* Integer arithmetic only, so every instruction set gives the same bits:
+ * the body is compiled twice, for x86-64 and for AVX2, and
+ * ln_resize_plan_apply picks one at run time. */
+static inline __attribute__((always_inline)) void plan_apply(const ln_resize_plan *pl, const uint8_t *src,
+                                                             uint8_t *dst) {
+    if (!pl->ok) return;
+    const int sw = pl->sw, dw = pl->dw, dh = pl->dh, vec_end = pl->vec_end;
     /* Horizontal pass once per source row that any output row uses, kept in
      * hbuf (sh x dw int32): on the stack for small images such as MNIST's. */
     enum { STACK_INTS = 8192 };
     int stack_buf[STACK_INTS], *hbuf = stack_buf;
-    const size_t need = (size_t)sh * dw;
+    const size_t need = (size_t)pl->sh * dw;
     if (need > STACK_INTS && !(hbuf = malloc(sizeof(int) * need))) return;
-    int lo = sh, hi = -1; /* range of source rows used */
-    for (int y = 0; y < dh; y++) {
-        int r0 = clampi(yofs[y], 0, sh - 1), r1 = clampi(yofs[y] + 1, 0, sh - 1);
-        lo = r0 < lo ? r0 : lo;
-        hi = r1 > hi ? r1 : hi;
-    }
-    for (int r = lo; r <= hi; r++) {
+    for (int r = pl->lo; r <= pl->hi; r++) {
         const uint8_t *row = src + (size_t)r * sw;
-        int *h = hbuf + (size_t)r * dw;
-        for (int x = 0; x < dw; x++) h[x] = ax0[x] * row[xofs[x]] + ax1[x] * row[xofs1[x]];
+        int *restrict h = hbuf + (size_t)r * dw;
+        for (int x = 0; x < dw; x++) h[x] = pl->ax0[x] * row[pl->xofs[x]] + pl->ax1[x] * row[pl->xofs1[x]];
     }
-    /* OpenCV vectorises the vertical pass in blocks of 16, then 8, pixels;
-     * what is left uses the scalar formula. */
-    int vec_end = (dw / 16) * 16;
-    while (vec_end + 8 <= dw) vec_end += 8;
     for (int y = 0; y < dh; y++) {
-        const int *h0 = hbuf + (size_t)clampi(yofs[y], 0, sh - 1) * dw;
-        const int *h1 = hbuf + (size_t)clampi(yofs[y] + 1, 0, sh - 1) * dw;
-        const short b0 = by0[y], b1 = by1[y];
-        uint8_t *out = dst + (size_t)y * dw;
+        const int *restrict h0 = hbuf + (size_t)pl->r0[y] * dw, *restrict h1 = hbuf + (size_t)pl->r1[y] * dw;
+        const short b0 = pl->by0[y], b1 = pl->by1[y];
+        uint8_t *restrict out = dst + (size_t)y * dw;
         for (int x = 0; x < vec_end; x++) out[x] = vlinear_simd(h0[x], h1[x], b0, b1);
         for (int x = vec_end; x < dw; x++) out[x] = vlinear_scalar(h0[x], h1[x], b0, b1);
     }
     if (hbuf != stack_buf) free(hbuf);
 }
 
+__attribute__((target("avx2"))) static void plan_apply_avx2(const ln_resize_plan *pl, const uint8_t *src,
+                                                            uint8_t *dst) {
+    plan_apply(pl, src, dst);
+}
+
+void ln_resize_plan_apply_generic(const ln_resize_plan *pl, const uint8_t *src, uint8_t *dst) {
+    plan_apply(pl, src, dst);
+}
+
+void ln_resize_plan_apply(const ln_resize_plan *pl, const uint8_t *src, uint8_t *dst) {
+    if (__builtin_cpu_supports("avx2")) plan_apply_avx2(pl, src, dst);
+    else ln_resize_plan_apply_generic(pl, src, dst);
+}
+
+void ln_resize_linear_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw) {
+    ln_resize_plan *pl = malloc(sizeof *pl);
+    if (!pl) return;
+    ln_resize_plan_init(pl, sh, sw, dh, dw);
+    ln_resize_plan_apply(pl, src, dst);
+    free(pl);
+}
+
 void ln_normalize_lut(float lut[256]) {
     for (int v = 0; v < 256; v++) lut[v] = ln_normalize_px((float)v);
 }
 
-void ln_transform_image(const uint8_t *src, int sh, int sw, float *out) {
+void ln_transform_planned(const ln_resize_plan *pl, const uint8_t *src, float *out) {
     uint8_t tmp[LN_IN_SIDE * LN_IN_SIDE];
-    ln_resize_linear_u8(src, sh, sw, tmp, LN_IN_SIDE, LN_IN_SIDE);
+    ln_resize_plan_apply(pl, src, tmp);
     for (int i = 0; i < LN_IN_SIDE * LN_IN_SIDE; i++) out[i] = ln_normalize_px((float)tmp[i]);
+}
+
+void ln_transform_image(const uint8_t *src, int sh, int sw, float *out) {
+    ln_resize_plan *pl = malloc(sizeof *pl);
+    if (!pl) return;
+    ln_resize_plan_init(pl, sh, sw, LN_IN_SIDE, LN_IN_SIDE);
+    ln_transform_planned(pl, src, out);
+    free(pl);
 }

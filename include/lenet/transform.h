@@ -16,6 +16,23 @@
  * (tested against committed OpenCV output). Any sizes >= 1. */
 void ln_resize_linear_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw);
 
+/* The same resize with its per-axis indices and weights computed once for a
+ * pair of sizes (sides up to LN_RESIZE_MAX): ln_resize_plan_apply gives the
+ * bits ln_resize_linear_u8 gives, without recomputing them per image (a
+ * data set resizes every image between the same two sizes). `ok` is 0 for
+ * sizes out of range; applying such a plan writes nothing. */
+#define LN_RESIZE_MAX 4096
+typedef struct {
+    int sh, sw, dh, dw, ok, lo, hi, vec_end;
+    int xofs[LN_RESIZE_MAX], xofs1[LN_RESIZE_MAX], r0[LN_RESIZE_MAX], r1[LN_RESIZE_MAX];
+    short ax0[LN_RESIZE_MAX], ax1[LN_RESIZE_MAX], by0[LN_RESIZE_MAX], by1[LN_RESIZE_MAX];
+} ln_resize_plan;
+void ln_resize_plan_init(ln_resize_plan *plan, int sh, int sw, int dh, int dw);
+void ln_resize_plan_apply(const ln_resize_plan *plan, const uint8_t *src, uint8_t *dst);
+/* The plain x86-64 build of the same pass (ln_resize_plan_apply uses an
+ * AVX2 build where the CPU has it); for tests, which compare the two. */
+void ln_resize_plan_apply_generic(const ln_resize_plan *plan, const uint8_t *src, uint8_t *dst);
+
 /* The two Rescale ops on one pixel value v in 0..255:
  * f32(f32(v * f32(1/255) + 0) * f32(1/0.3081) + f32(-0.1307/0.3081)),
  * each op rounded to float32 as MindSpore's convertTo does. (+ 0 is left
@@ -39,5 +56,7 @@ void ln_normalize_lut(float lut[256]);
 /* Full map chain for one 28x28 (any size) uint8 image -> 32x32 floats:
  * resize, then ln_normalize_px on every pixel. */
 void ln_transform_image(const uint8_t *src, int sh, int sw, float *out32x32);
+/* The same with a plan made for (sh, sw) -> (32, 32). */
+void ln_transform_planned(const ln_resize_plan *plan, const uint8_t *src, float *out32x32);
 
 #endif
