@@ -159,6 +159,10 @@ $(BUILD)/dump_logits: $(BUILD)/tests/dump_logits.o $(BUILD)/liblenet.a
 $(BUILD)/bench_infer: $(BUILD)/bench/bench_infer.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
+# Per-layer minimum times of the lanes kernels (A/B on a shared machine).
+$(BUILD)/bench_layers: $(BUILD)/bench/bench_layers.o $(BUILD)/liblenet.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/core_latency: bench/core_latency.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -pthread -o $@ $<

@@ -217,23 +217,27 @@ static void pool_fwd(const float *in, int C, int H, int W, float *out, int32_t *
 }
 
 /* din (C, H, W, L): the pooled gradient routed to each window's maximum,
- * times ReLU's derivative (act > 0) of the pooled activation. */
-static void pool_relu_bwd(const float *dout, const int32_t *arg, const float *act, int C, int H, int W, float *din) {
+ * times ReLU's derivative (act > 0) at that position. The maximum's
+ * activation is the pooled value itself, so the ReLU test is made once per
+ * window on `pooled` (C, H/2, W/2, L) rather than on the four activations. */
+static void pool_relu_bwd(const float *dout, const int32_t *arg, const float *pooled, int C, int H, int W,
+                          float *din) {
     const int OH = H / 2, OW = W / 2;
     for (int c = 0; c < C; c++)
-        for (int oy = 0; oy < OH; oy++)
+        for (int oy = 0; oy < OH; oy++) {
+            const long o0 = ((long)c * OH + oy) * OW;
+            vf *r0 = mvec(din, ((long)c * H + 2 * oy) * W), *r1 = r0 + W;
             for (int ox = 0; ox < OW; ox++) {
-                const long o = ((long)c * OH + oy) * OW + ox;
-                const vf d = *cvec(dout, o);
+                const long o = o0 + ox;
+                const vf d = vsel(*cvec(pooled, o) > (vf){0}, *cvec(dout, o), (vf){0});
                 vi a;
                 memcpy(&a, arg + o * L, sizeof a);
-                const long i0 = ((long)c * H + 2 * oy) * W + 2 * ox;
-                const long pos[4] = {i0, i0 + 1, i0 + W, i0 + W + 1};
-                for (int q = 0; q < 4; q++) {
-                    const vi take = (a == q) & (*cvec(act, pos[q]) > (vf){0});
-                    *mvec(din, pos[q]) = vsel(take, d, (vf){0});
-                }
+                r0[2 * ox] = vsel(a == 0, d, (vf){0});
+                r0[2 * ox + 1] = vsel(a == 1, d, (vf){0});
+                r1[2 * ox] = vsel(a == 2, d, (vf){0});
+                r1[2 * ox + 1] = vsel(a == 3, d, (vf){0});
             }
+        }
 }
 
 /* y (O, L) = [relu](b + w (O, F) x (F, L)), OB outputs at a time. */
@@ -368,12 +372,12 @@ void KFN(ln_lanes_backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane
     fc_dw(g->dh1, F1, g->p2, LN_FLAT, dg->fc1_w, dg->fc1_b, g->tx, g->tg);
     fc_bwd_in(g->dh1, F1, p->fc1_w, LN_FLAT, g->dp2, NULL);
     PROF_MARK(11);
-    pool_relu_bwd(g->dp2, g->arg2, g->a2, C2, S2, S2, g->da2);
+    pool_relu_bwd(g->dp2, g->arg2, g->p2, C2, S2, S2, g->da2);
     PROF_MARK(10);
     conv_dw(g->da2, C2, S2, S2, g->p1, C1, dg->conv2_w, dg->conv2_b, DW2_OCB);
     conv_bwd_in(g->da2, C2, S2, S2, p->conv2_w, C1, g->dp1);
     PROF_MARK(9);
-    pool_relu_bwd(g->dp1, g->arg1, g->a1, C1, S1, S1, g->da1);
+    pool_relu_bwd(g->dp1, g->arg1, g->p1, C1, S1, S1, g->da1);
     PROF_MARK(8);
     conv_dw(g->da1, C1, S1, S1, g->x, LN_IN_C, dg->conv1_w, dg->conv1_b, DW1_OCB);
     PROF_MARK(7);
