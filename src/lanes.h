@@ -27,10 +27,9 @@
 
 /* n rounded up to a whole number of lane vectors. */
 #define LN_LANES_PAD(n) (((n) + LN_LANES - 1) / LN_LANES * LN_LANES)
-/* Per-lane widths of the transposed fc operands (tx, tg): the widest fc
- * input, and the widest fc output, each padded to whole vectors. */
+/* Per-lane width of the transposed fc input (tx): the widest fc input,
+ * padded to whole vectors. */
 #define LN_LANES_TX LN_LANES_PAD(LN_FLAT)
-#define LN_LANES_TG LN_LANES_PAD(LN_FC1_N)
 
 typedef struct {
     float *x;        /* (32, 32, L) input */
@@ -51,7 +50,6 @@ typedef struct {
     float *dp1;      /* (6, 14, 14, L) */
     float *da1;      /* (6, 28, 28, L) */
     float *tx;       /* (L, LN_LANES_TX) transposed fc input, for weight gradients */
-    float *tg;       /* (L, LN_LANES_TG) transposed fc output gradient */
     float *grads;    /* (n_params) this group's gradient, laid out like params */
     double *prof;    /* NULL, or LN_PROF_SLOTS seconds accumulated per layer */
 } ln_lane_group;

@@ -48,8 +48,6 @@ _Static_assert(LN_CONV2_SIDE <= MAX_ROW, "conv2's input gradient row fits the re
 _Static_assert(LN_POOL == 2, "pool_fwd / pool_relu_bwd are 2x2, stride 2");
 _Static_assert(LN_LANES_PAD(LN_FLAT) <= LN_LANES_TX && LN_LANES_PAD(LN_FC1_N) <= LN_LANES_TX &&
                    LN_LANES_PAD(LN_FC2_N) <= LN_LANES_TX, "fc_dw's transposed input fits tx");
-_Static_assert(LN_FC1_N <= LN_LANES_TG && LN_FC2_N <= LN_LANES_TG && LN_CLASSES <= LN_LANES_TG,
-               "fc_dw's transposed gradient fits tg");
 
 /* Helpers are macros, not functions: a 64-byte vector passed by value
  * would have a different ABI in each build. */
@@ -282,36 +280,44 @@ static inline __attribute__((always_inline)) void fc_bwd_in(const float *dy, int
 }
 
 /* dw (O, F) = sum over lanes of dy (O, L) x x (F, L); db (O) = lane sums.
- * Both operands are transposed to lane-major first (tx (L, Fp), tg (L, O))
- * so that 16 consecutive features form a vector. */
-static void fc_dw(const float *dy, int O, const float *x, int F, float *dw, float *db, float *tx, float *tg) {
+ * x is transposed to lane-major first (tx (L, Fp)) so that 16 consecutive
+ * features form a vector; each dw[o][f] is then the chain over lanes
+ * l = 0..15 of dy[o][l] * tx[l][f], starting from 0. FC_OB outputs x one
+ * vector of features are accumulated at once (independent chains); dy[o][l]
+ * is broadcast straight from its lanes layout. */
+static void fc_dw(const float *dy, int O, const float *x, int F, float *dw, float *db, float *tx) {
     const int Fp = (F + L - 1) / L * L, NV = Fp / L;
     for (int l = 0; l < L; l++) {
         for (int f = 0; f < F; f++) tx[(long)l * Fp + f] = x[(long)f * L + l];
         for (int f = F; f < Fp; f++) tx[(long)l * Fp + f] = 0.f;
-        for (int o = 0; o < O; o++) tg[(long)l * O + o] = dy[(long)o * L + l];
     }
     for (int o = 0; o < O; o++) db[o] = hsum(cvec(dy, o));
-    enum { OB = 4 };
-    int o0 = 0;
-    for (; o0 + OB <= O; o0 += OB)
-        for (int v = 0; v < NV; v++) {
-            vf acc[OB] = {(vf){0}};
-            for (int j = 1; j < OB; j++) acc[j] = (vf){0};
-            for (int l = 0; l < L; l++) {
-                const vf t = *cvec(tx + (long)l * Fp, v);
-                for (int j = 0; j < OB; j++) FMA_ACC(acc[j], bcast(tg[(long)l * O + o0 + j]), t);
+    for (int v = 0; v < NV; v++) {
+        const int n = F - v * L < L ? F - v * L : L;
+        int o0 = 0;
+        for (; o0 < O; o0 += FC_OB) {
+            const int nb = O - o0 < FC_OB ? O - o0 : FC_OB;
+            vf acc[FC_OB];
+            for (int j = 0; j < FC_OB; j++) acc[j] = (vf){0};
+            if (nb == FC_OB) {
+                for (int l = 0; l < L; l++) {
+                    const vf t = *cvec(tx + (long)l * Fp, v);
+                    for (int j = 0; j < FC_OB; j++) FMA_ACC(acc[j], bcast(dy[(long)(o0 + j) * L + l]), t);
+                }
+            } else {
+                for (int l = 0; l < L; l++) {
+                    const vf t = *cvec(tx + (long)l * Fp, v);
+                    for (int j = 0; j < nb; j++) FMA_ACC(acc[j], bcast(dy[(long)(o0 + j) * L + l]), t);
+                }
             }
-            const int n = F - v * L < L ? F - v * L : L;
-            for (int j = 0; j < OB; j++) memcpy(dw + (long)(o0 + j) * F + v * L, &acc[j], sizeof(float) * (size_t)n);
+            for (int j = 0; j < nb; j++) {
+                float *d = dw + (long)(o0 + j) * F + v * L;
+                if (n == L) memcpy(d, &acc[j], sizeof acc[j]);
+                else
+                    for (int k = 0; k < n; k++) d[k] = acc[j][k];
+            }
         }
-    for (; o0 < O; o0++)
-        for (int v = 0; v < NV; v++) {
-            vf acc = (vf){0};
-            for (int l = 0; l < L; l++) FMA_ACC(acc, bcast(tg[(long)l * O + o0]), *cvec(tx + (long)l * Fp, v));
-            const int n = F - v * L < L ? F - v * L : L;
-            memcpy(dw + (long)o0 * F + v * L, &acc, sizeof(float) * (size_t)n);
-        }
+    }
 }
 
 /* Profiling: when g->prof is set, each layer's time is added to its slot
@@ -363,13 +369,13 @@ void KFN(ln_lanes_forward)(const ln_lenet_views *p, ln_lane_group *g) {
 
 void KFN(ln_lanes_backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g) {
     PROF_START;
-    fc_dw(g->dlo, NC, g->h2, F2, dg->fc3_w, dg->fc3_b, g->tx, g->tg);
+    fc_dw(g->dlo, NC, g->h2, F2, dg->fc3_w, dg->fc3_b, g->tx);
     fc_bwd_in(g->dlo, NC, p->fc3_w, F2, g->dh2, g->h2);
     PROF_MARK(13);
-    fc_dw(g->dh2, F2, g->h1, F1, dg->fc2_w, dg->fc2_b, g->tx, g->tg);
+    fc_dw(g->dh2, F2, g->h1, F1, dg->fc2_w, dg->fc2_b, g->tx);
     fc_bwd_in(g->dh2, F2, p->fc2_w, F1, g->dh1, g->h1);
     PROF_MARK(12);
-    fc_dw(g->dh1, F1, g->p2, LN_FLAT, dg->fc1_w, dg->fc1_b, g->tx, g->tg);
+    fc_dw(g->dh1, F1, g->p2, LN_FLAT, dg->fc1_w, dg->fc1_b, g->tx);
     fc_bwd_in(g->dh1, F1, p->fc1_w, LN_FLAT, g->dp2, NULL);
     PROF_MARK(11);
     pool_relu_bwd(g->dp2, g->arg2, g->p2, C2, S2, S2, g->da2);

@@ -77,7 +77,7 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     const size_t a2 = LN_CONV2_C * LN_CONV2_PX * L, p2 = LN_FLAT * L;
     const size_t sizes[] = {LN_IN_SIZE * L, a1, p1, p1, a2, p2, p2, LN_FC1_N * L, LN_FC2_N * L,
                             LN_CLASSES * L, LN_CLASSES * L, LN_FC2_N * L, LN_FC1_N * L, p2, a2, p1, a1,
-                            L * LN_LANES_TX, L * LN_LANES_TG, net->n_params};
+                            L * LN_LANES_TX, net->n_params};
     const size_t nbuf = sizeof sizes / sizeof sizes[0];
     size_t per_group = 0;
     for (size_t i = 0; i < nbuf; i++) per_group += (sizes[i] + 15) & ~(size_t)15; /* 64-byte multiples */
@@ -93,7 +93,7 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
         ln_lane_group *G = &s->groups[g];
         float **fields[] = {&G->x,   &G->a1,  NULL,     &G->p1,  &G->a2,  NULL,     &G->p2,
                             &G->h1,  &G->h2,  &G->lo,   &G->dlo, &G->dh2, &G->dh1,  &G->dp2,
-                            &G->da2, &G->dp1, &G->da1, &G->tx,  &G->tg,   &G->grads};
+                            &G->da2, &G->dp1, &G->da1, &G->tx,  &G->grads};
         for (size_t i = 0; i < nbuf; i++) {
             if (fields[i]) *fields[i] = cur;
             else if (i == 2) G->arg1 = (int32_t *)cur;
