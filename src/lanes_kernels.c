@@ -87,12 +87,14 @@ _Static_assert(LN_LANES_PAD(LN_FLAT) <= LN_LANES_TX && LN_LANES_PAD(LN_FC1_N) <=
 #define FMA1(a, b, c) ((c) + (a) * (b))
 #endif
 
-/* Sum of the 16 lanes in a fixed pairwise order. */
+/* Sum of the 16 lanes in a fixed pairwise order: u[i] = t[i] + t[i+8],
+ * w[i] = u[i] + u[i+4], then (w0 + w2) + (w1 + w3) - as vector halves. */
+typedef float vf8 __attribute__((vector_size(32)));
+typedef float vf4 __attribute__((vector_size(16)));
 static inline float hsum(const vf *v) {
-    float t[16], u[8], w[4];
-    memcpy(t, v, sizeof t);
-    for (int i = 0; i < 8; i++) u[i] = t[i] + t[i + 8];
-    for (int i = 0; i < 4; i++) w[i] = u[i] + u[i + 4];
+    const vf8 u = __builtin_shufflevector(*v, *v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                  __builtin_shufflevector(*v, *v, 8, 9, 10, 11, 12, 13, 14, 15);
+    const vf4 w = __builtin_shufflevector(u, u, 0, 1, 2, 3) + __builtin_shufflevector(u, u, 4, 5, 6, 7);
     return (w[0] + w[2]) + (w[1] + w[3]);
 }
 
