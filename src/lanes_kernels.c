@@ -27,11 +27,11 @@ typedef int32_t vi __attribute__((vector_size(64)));
 
 /* Register blocking per instruction set: output channels x pixels. */
 #if defined(__AVX512F__)
-enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, FC_OB = 8 };
+enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, FC_OB = 8, BWD_KXB = 2 };
 #elif defined(__AVX2__)
-enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 4 };
+enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 4, BWD_KXB = 1 };
 #else
-enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 2 };
+enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 2, BWD_KXB = 1 };
 #endif
 #define MAX_OCB 8
 #define MAX_PX 8
@@ -171,7 +171,10 @@ static inline __attribute__((always_inline)) void conv_dw(const float *dout, int
  * L) with w (OC, IC, 5, 5): every input position receives w[oc][ic][ky][kx]
  * * dout[oc][y-ky][x-kx] for each tap that reaches it. For each (ic, ky, kx)
  * and output row, the row (OW <= 16 pixels) is accumulated over oc in
- * registers, then added into din. */
+ * registers, then added into din in kx order. KXB taps (kx, kx+1, ...) are
+ * accumulated at once: they read the same dout vectors with different
+ * weights, so each load feeds KXB multiply-adds; their sums are still added
+ * into din one tap after the other. */
 static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout, int OC, int OH, int OW,
                                                               const float *w, int IC, float *din) {
     const int H = OH + K - 1, W = OW + K - 1;
@@ -181,17 +184,33 @@ static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout,
     for (int oy = 0; oy < OH; oy++)
         for (int ic = 0; ic < IC; ic++)
             for (int ky = 0; ky < K; ky++)
-                for (int kx = 0; kx < K; kx++) {
-                    const float *wk = w + ((long)ic * K + ky) * K + kx; /* w[oc][ic][ky][kx] at oc * IC*K*K */
-                    vf acc[MAX_ROW];
-                    for (int ox = 0; ox < OW; ox++) acc[ox] = (vf){0};
-                    for (int oc = 0; oc < OC; oc++) {
-                        const vf wv = bcast(wk[(long)oc * IC * K * K]);
-                        const vf *d = cvec(dout, ((long)oc * OH + oy) * OW);
-                        for (int ox = 0; ox < OW; ox++) FMA_ACC(acc[ox], wv, d[ox]);
+                for (int kx0 = 0; kx0 < K; kx0 += BWD_KXB) {
+                    const int nk = K - kx0 < BWD_KXB ? K - kx0 : BWD_KXB;
+                    const float *wk = w + ((long)ic * K + ky) * K + kx0; /* w[oc][ic][ky][kx0] at oc * IC*K*K */
+                    vf acc[BWD_KXB][MAX_ROW];
+                    for (int t = 0; t < BWD_KXB; t++)
+                        for (int ox = 0; ox < OW; ox++) acc[t][ox] = (vf){0};
+                    if (nk == BWD_KXB) {
+                        for (int oc = 0; oc < OC; oc++) {
+                            const vf *d = cvec(dout, ((long)oc * OH + oy) * OW);
+                            for (int t = 0; t < BWD_KXB; t++) {
+                                const vf wv = bcast(wk[(long)oc * IC * K * K + t]);
+                                for (int ox = 0; ox < OW; ox++) FMA_ACC(acc[t][ox], wv, d[ox]);
+                            }
+                        }
+                    } else {
+                        for (int oc = 0; oc < OC; oc++) {
+                            const vf *d = cvec(dout, ((long)oc * OH + oy) * OW);
+                            for (int t = 0; t < nk; t++) {
+                                const vf wv = bcast(wk[(long)oc * IC * K * K + t]);
+                                for (int ox = 0; ox < OW; ox++) FMA_ACC(acc[t][ox], wv, d[ox]);
+                            }
+                        }
                     }
-                    vf *o = mvec(din, ((long)ic * H + oy + ky) * W + kx);
-                    for (int ox = 0; ox < OW; ox++) o[ox] += acc[ox];
+                    for (int t = 0; t < nk; t++) {
+                        vf *o = mvec(din, ((long)ic * H + oy + ky) * W + kx0 + t);
+                        for (int ox = 0; ox < OW; ox++) o[ox] += acc[t][ox];
+                    }
                 }
 }
 
