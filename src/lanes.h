@@ -7,6 +7,10 @@
  * weight broadcast - no im2col, no transposes inside the convolutions, and
  * flatten is free ((16, 5, 5, 16) is already (400, 16)).
  *
+ * The conv outputs a1 and a2 are read only by the forward pass (pooling;
+ * the pooling backward tests ReLU on the pooled value), so the backward pass
+ * writes da1 and da2 over them: a group needs ~0.9 MB, not ~1.3 MB.
+ *
  * A group is processed start to finish by one thread (forward, backward into
  * the group's own gradient buffer); gradients of the groups are then summed
  * in group order. Which thread runs a group never changes what it computes,
@@ -46,9 +50,9 @@ typedef struct {
     float *dh2;      /* (84, L) */
     float *dh1;      /* (120, L) */
     float *dp2;      /* (400, L) */
-    float *da2;      /* (16, 10, 10, L) */
+    float *da2;      /* (16, 10, 10, L): the memory of a2 */
     float *dp1;      /* (6, 14, 14, L) */
-    float *da1;      /* (6, 28, 28, L) */
+    float *da1;      /* (6, 28, 28, L): the memory of a1 */
     float *tx;       /* (L, LN_LANES_TX) transposed fc input, for weight gradients */
     float *grads;    /* (n_params) this group's gradient, laid out like params */
     double *prof;    /* NULL, or LN_PROF_SLOTS seconds accumulated per layer */

@@ -71,12 +71,14 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     else
         s->k = (ln_lane_kernels){ln_lanes_forward_generic, ln_lanes_backward_generic, ln_lanes_forward1_generic};
     s->ngroups = lanes_groups(net->max_batch);
-    /* Per-group buffers, in floats (int32 buffers count as floats). */
+    /* Per-group buffers, in floats (int32 buffers count as floats). The
+     * gradients before pooling (da1, da2) reuse the conv outputs' memory (a1,
+     * a2): the backward pass never reads those (lanes.h). */
     const size_t L = LN_LANES;
     const size_t a1 = LN_CONV1_C * LN_CONV1_PX * L, p1 = LN_CONV1_C * LN_POOL1_PX * L;
     const size_t a2 = LN_CONV2_C * LN_CONV2_PX * L, p2 = LN_FLAT * L;
     const size_t sizes[] = {LN_IN_SIZE * L, a1, p1, p1, a2, p2, p2, LN_FC1_N * L, LN_FC2_N * L,
-                            LN_CLASSES * L, LN_CLASSES * L, LN_FC2_N * L, LN_FC1_N * L, p2, a2, p1, a1,
+                            LN_CLASSES * L, LN_CLASSES * L, LN_FC2_N * L, LN_FC1_N * L, p2, p1,
                             L * LN_LANES_TX, net->n_params};
     const size_t nbuf = sizeof sizes / sizeof sizes[0];
     size_t per_group = 0;
@@ -93,13 +95,14 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
         ln_lane_group *G = &s->groups[g];
         float **fields[] = {&G->x,   &G->a1,  NULL,     &G->p1,  &G->a2,  NULL,     &G->p2,
                             &G->h1,  &G->h2,  &G->lo,   &G->dlo, &G->dh2, &G->dh1,  &G->dp2,
-                            &G->da2, &G->dp1, &G->da1, &G->tx,  &G->grads};
+                            &G->dp1, &G->tx,  &G->grads};
         for (size_t i = 0; i < nbuf; i++) {
             if (fields[i]) *fields[i] = cur;
             else if (i == 2) G->arg1 = (int32_t *)cur;
             else G->arg2 = (int32_t *)cur;
             cur += (sizes[i] + 15) & ~(size_t)15;
         }
+        G->da1 = G->a1, G->da2 = G->a2;
     }
     s->scratch1 = cur;
     s->xsmall = cur + LN_LANES_SCRATCH1;
