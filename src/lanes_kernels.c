@@ -467,21 +467,72 @@ static void pool_fwd1(const float *in, int C, int H, int W, int is, float *out, 
             }
 }
 
-/* y (O) = [relu](b + w (O, F) x (F)), each output summed in feature order. */
+/* Transpose a 16 x 16 tile held as 16 vectors (rows) in place: four rounds
+ * that swap the off-diagonal blocks of 8, 4, 2 and 1. */
+#define SWAP_BLOCKS(b, LO, HI)                                                                               \
+    for (int i_ = 0; i_ < 16; i_++)                                                                          \
+        if (!(i_ & (b))) {                                                                                   \
+            const vf a_ = t[i_], c_ = t[i_ + (b)];                                                           \
+            t[i_] = __builtin_shufflevector(a_, c_, LO);                                                     \
+            t[i_ + (b)] = __builtin_shufflevector(a_, c_, HI);                                               \
+        }
+#define IDX8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define IDX8H 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define IDX4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define IDX4H 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define IDX2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define IDX2H 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define IDX1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define IDX1H 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+static inline void transpose16(vf t[16]) {
+    SWAP_BLOCKS(8, IDX8, IDX8H)
+    SWAP_BLOCKS(4, IDX4, IDX4H)
+    SWAP_BLOCKS(2, IDX2, IDX2H)
+    SWAP_BLOCKS(1, IDX1, IDX1H)
+}
+#undef SWAP_BLOCKS
+#undef IDX8
+#undef IDX8H
+#undef IDX4
+#undef IDX4H
+#undef IDX2
+#undef IDX2H
+#undef IDX1
+#undef IDX1H
+
+/* y (O) = [relu](b + w (O, F) x (F)), each output summed in feature order.
+ * 16 outputs at a time in one vector: a 16 x 16 tile of w (16 outputs x 16
+ * features) is transposed in registers so that each vector holds one
+ * feature's weights for the 16 outputs - the same fused multiply-adds, in
+ * the same order, as the batch path's fc_fwd. Outputs past the last 16
+ * take scalar chains. */
 static void fc_fwd1(const float *x, int F, const float *w, const float *b, int O, float *y, int do_relu) {
-    enum { P = 8 }; /* independent chains for instruction-level parallelism */
+    const int F16 = F / L * L;
     int o0 = 0;
-    for (; o0 + P <= O; o0 += P) {
-        float acc[P];
-        for (int j = 0; j < P; j++) acc[j] = b[o0 + j];
-        for (int f = 0; f < F; f++)
-            for (int j = 0; j < P; j++) acc[j] = FMA1(w[(long)(o0 + j) * F + f], x[f], acc[j]);
-        for (int j = 0; j < P; j++) y[o0 + j] = do_relu && !(acc[j] > 0.f) ? 0.f : acc[j];
+    for (; o0 + L <= O; o0 += L) {
+        vf acc = *(const vfu *)(b + o0);
+        const float *wo = w + (long)o0 * F;
+        for (int f0 = 0; f0 < F16; f0 += L) {
+            vf t[16];
+            for (int j = 0; j < L; j++) t[j] = *(const vfu *)(wo + (long)j * F + f0);
+            transpose16(t);
+            for (int k = 0; k < L; k++) FMA_ACC(acc, t[k], bcast(x[f0 + k]));
+        }
+        for (int f = F16; f < F; f++) {
+            vf col;
+            for (int j = 0; j < L; j++) col[j] = wo[(long)j * F + f];
+            FMA_ACC(acc, col, bcast(x[f]));
+        }
+        *(vfu *)(y + o0) = do_relu ? relu(acc) : acc;
     }
-    for (; o0 < O; o0++) {
-        float acc = b[o0];
-        for (int f = 0; f < F; f++) acc = FMA1(w[(long)o0 * F + f], x[f], acc);
-        y[o0] = do_relu && !(acc > 0.f) ? 0.f : acc;
+    enum { P = 8 }; /* independent chains for instruction-level parallelism */
+    for (; o0 < O; o0 += P) {
+        const int np = O - o0 < P ? O - o0 : P;
+        float acc[P];
+        for (int j = 0; j < np; j++) acc[j] = b[o0 + j];
+        for (int f = 0; f < F; f++)
+            for (int j = 0; j < np; j++) acc[j] = FMA1(w[(long)(o0 + j) * F + f], x[f], acc[j]);
+        for (int j = 0; j < np; j++) y[o0 + j] = do_relu && !(acc[j] > 0.f) ? 0.f : acc[j];
     }
 }
 
