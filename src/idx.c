@@ -239,3 +239,27 @@ void ln_dataset_free(ln_dataset *ds) {
     ln_idx_images_free(&ds->images);
     ln_idx_labels_free(&ds->labels);
 }
+
+ln_status ln_dataset_split_tail(ln_dataset *ds, uint32_t n, ln_dataset *tail, ln_error *err) {
+    memset(tail, 0, sizeof *tail);
+    const uint32_t count = ds->images.count;
+    if (n == 0 || n >= count)
+        return ln_fail(err, LN_E_USAGE, "`holdout` must be between 1 and %u (the %s holds %u images); got %u",
+                       count ? count - 1 : 0, ds->images_path, count, n);
+    const size_t px = (size_t)ds->images.rows * ds->images.cols, keep = count - n;
+    tail->images.pixels = malloc(px * n + 1);
+    tail->labels.labels = malloc(n);
+    if (!tail->images.pixels || !tail->labels.labels) {
+        ln_dataset_free(tail);
+        memset(tail, 0, sizeof *tail);
+        return ln_fail(err, LN_E_NOMEM, "out of memory holding out %u images", n);
+    }
+    memcpy(tail->images.pixels, ds->images.pixels + keep * px, px * n);
+    memcpy(tail->labels.labels, ds->labels.labels + keep, n);
+    tail->images.count = tail->labels.count = n;
+    tail->images.rows = ds->images.rows, tail->images.cols = ds->images.cols;
+    memcpy(tail->images_path, ds->images_path, sizeof tail->images_path);
+    memcpy(tail->labels_path, ds->labels_path, sizeof tail->labels_path);
+    ds->images.count = ds->labels.count = (uint32_t)keep;
+    return LN_OK;
+}

@@ -50,9 +50,16 @@ ln_status ln_trainlog_write_step(FILE *f, const char *what, const ln_log_step *s
 ln_status ln_trainlog_write_epoch(FILE *f, const char *what, const ln_log_epoch *e, ln_error *err) {
     ln_buf b;
     ln_buf_init(&b);
-    ln_buf_printf(&b, "{\"event\": \"epoch\", \"epoch\": %d, \"steps\": %d, \"loss\": %.6f, \"test_accuracy\": %.6f, "
-                  "\"test_loss\": %.6f, \"train_seconds\": %.3f, \"images_per_second\": %.1f, \"lr\": ", e->epoch,
-                  e->steps, e->loss, e->test_accuracy, e->test_loss, e->seconds, e->images_per_second);
+    ln_buf_printf(&b, "{\"event\": \"epoch\", \"epoch\": %d, \"steps\": %d, \"loss\": %.6f, \"test_accuracy\": ",
+                  e->epoch, e->steps, e->loss);
+    /* Not evaluated this epoch (or not finite): null. */
+    if (isfinite(e->test_accuracy)) ln_buf_printf(&b, "%.6f", e->test_accuracy);
+    else ln_buf_printf(&b, "null");
+    ln_buf_printf(&b, ", \"test_loss\": ");
+    if (isfinite(e->test_loss)) ln_buf_printf(&b, "%.6f", e->test_loss);
+    else ln_buf_printf(&b, "null");
+    ln_buf_printf(&b, ", \"train_seconds\": %.3f, \"images_per_second\": %.1f, \"lr\": ", e->seconds,
+                  e->images_per_second);
     ln_buf_json_float(&b, (float)e->lr);
     ln_buf_printf(&b, "}\n");
     return put_line(f, what, &b, err);

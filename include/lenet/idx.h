@@ -50,4 +50,9 @@ typedef struct {
 ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, ln_error *err);
 void ln_dataset_free(ln_dataset *ds);
 
+/* Move the last `n` rows of `ds` into `tail` (a copy; `ds` keeps the first
+ * count - n rows): a validation split held out of the training set. `tail`
+ * names the same files. LN_E_USAGE naming `holdout` unless 0 < n < count. */
+ln_status ln_dataset_split_tail(ln_dataset *ds, uint32_t n, ln_dataset *tail, ln_error *err);
+
 #endif

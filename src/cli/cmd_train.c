@@ -110,7 +110,10 @@ int cmd_train(int argc, char **argv) {
         if (log) fclose(log);
         return cli_fail(&err);
     }
-    if (ln_dataset_load(o.data, "test", &test, &err)) {
+    /* Evaluation: the test set, or with --holdout the training set's tail. */
+    if (o.holdout ? ln_dataset_split_tail(&train, (uint32_t)(o.holdout < (long)train.images.count ? o.holdout
+                                                                        : (long)train.images.count), &test, &err)
+                  : ln_dataset_load(o.data, "test", &test, &err)) {
         ln_dataset_free(&train);
         ln_ckpt_free(&from_ck);
         if (log) fclose(log);
@@ -141,6 +144,8 @@ int cmd_train(int argc, char **argv) {
         if (ln_lr_read_list(o.lr_file, &lr_list, &lr_len, &err)) { rc = cli_fail(&err); goto out; }
     } else if (o.sched.kind != LN_LR_FIXED) {
         o.sched.lr = o.lr;
+        if (o.decay_over_run) /* --decay-steps run: per step over all the run's steps */
+            o.sched.decay_epoch = o.max_steps > 0 && o.max_steps < o.epochs * nb ? o.max_steps : o.epochs * nb;
         ln_lr_fit(&o.sched, nb, o.epochs, o.max_steps);
         if (ln_lr_build(&o.sched, &lr_list, &lr_len, &err)) { rc = cli_fail(&err); goto out; }
     }
@@ -161,8 +166,9 @@ int cmd_train(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    fprintf(human, "network: LeNet-5, %zu parameters, kernels %s; data: %u train images (%s), %u test images\n",
-            m.net.n_params, ln_lenet_kernels(&m.net), train.images.count, train.images_path, test.images.count);
+    fprintf(human, "network: LeNet-5, %zu parameters, kernels %s; data: %u train images (%s), %u %s images\n",
+            m.net.n_params, ln_lenet_kernels(&m.net), train.images.count, train.images_path, test.images.count,
+            o.holdout ? "validation (held out of train)" : "test");
     if (o.init && ln_model_load_weights_ckpt(&m, &from_ck, o.init, &err)) { rc = cli_fail(&err); goto out; }
     if (o.resume) {
         if (ln_model_load_state_ckpt(&m, &from_ck, o.resume, &err)) { rc = cli_fail(&err); goto out; }
@@ -176,7 +182,8 @@ int cmd_train(int argc, char **argv) {
     have_pipe = 1;
     cli_monitor mon = {.human = human, .json = o.json ? stdout : NULL, .log = log, .log_name = o.log,
                        .print_every = o.print_every,
-                       .progress = o.progress > 0 || (o.progress < 0 && isatty(fileno(human))), .test = &test};
+                       .progress = o.progress > 0 || (o.progress < 0 && isatty(fileno(human))), .test = &test,
+                       .eval_every = o.eval_every, .eval_name = o.holdout ? "validation" : "test"};
     ln_checkpoint_config cc = {o.ckpt_dir, o.prefix, o.save_steps, (int)o.keep_max, o.crc, print_saved, &mon};
     if (ln_model_checkpoint_init(&ck, &cc, &err)) { rc = cli_fail(&err); goto out; }
     have_ck = 1;

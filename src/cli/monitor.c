@@ -50,6 +50,8 @@ static ln_status on_begin(void *user, ln_model *m, const ln_run_info *r, ln_erro
     long total = r->epochs >= r->start_epoch ? (long)(r->epochs - r->start_epoch + 1) * r->steps_per_epoch - r->start_step : 0;
     if (r->max_steps > 0 && r->max_steps - r->start_global_step < total) total = r->max_steps - r->start_global_step;
     mon->steps_total = total > 0 ? total : 0;
+    mon->last_epoch = r->epochs;
+    mon->max_steps = r->max_steps;
     return LN_OK;
 }
 
@@ -77,8 +79,10 @@ static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_er
     fprintf(mon->human, "Train epoch time: %.3f ms, per step time: %.3f ms\n", e->seconds * 1e3,
             e->steps ? e->seconds * 1e3 / e->steps : 0.0);
     ln_metrics met;
-    double acc = 0, tloss = 0;
-    if (mon->test) {
+    double acc = NAN, tloss = NAN;
+    const int last = e->epoch >= mon->last_epoch || (mon->max_steps > 0 && m->global_step >= mon->max_steps) || m->stop;
+    const int evaluate = mon->test && (last || (mon->eval_every > 0 && e->epoch % mon->eval_every == 0));
+    if (evaluate) {
         ln_model_eval(m, mon->test, 0, &met);
         acc = ln_metrics_accuracy(&met), tloss = ln_metrics_loss(&met);
     }
@@ -98,10 +102,11 @@ static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_er
         }
         if (o < sizeof rates) snprintf(rates + o, sizeof rates - o, ")");
     }
-    if (mon->test)
-        fprintf(mon->human, "epoch %d: %d steps, mean loss %.4f, test accuracy %.2f%% (%ld/%ld), test loss %.4f, "
-                "%.2f s, %.0f images/s, %s\n", e->epoch, e->steps, e->mean_loss, 100.0 * acc, met.correct, met.total,
-                tloss, e->seconds, e->images_per_second, rates);
+    const char *set = mon->eval_name ? mon->eval_name : "test";
+    if (evaluate)
+        fprintf(mon->human, "epoch %d: %d steps, mean loss %.4f, %s accuracy %.2f%% (%ld/%ld), %s loss %.4f, "
+                "%.2f s, %.0f images/s, %s\n", e->epoch, e->steps, e->mean_loss, set, 100.0 * acc, met.correct,
+                met.total, set, tloss, e->seconds, e->images_per_second, rates);
     else
         fprintf(mon->human, "epoch %d: %d steps, mean loss %.4f, %.2f s, %.0f images/s, %s\n", e->epoch, e->steps,
                 e->mean_loss, e->seconds, e->images_per_second, rates);

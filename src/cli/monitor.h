@@ -9,8 +9,10 @@
  * - Progress bar: on a terminal only, one line redrawn in place (steps,
  *   loss, images/s, ETA) at most 10 times a second; elsewhere nothing, so
  *   logs get the plain lines above.
- * - Per epoch: evaluation on the test set, a human line with the rate(s)
- *   used, and with --json {"event": "epoch", ...} on stdout.
+ * - Per epoch: evaluation on the test set (or the validation split) every
+ *   `eval_every` epochs and after the run's last step, a human line with
+ *   the rate(s) used, and with --json {"event": "epoch", ...} on stdout
+ *   (test_accuracy and test_loss null when the epoch was not evaluated).
  * - Log (--log FILE): per step and per epoch a line of the metrics log
  *   (trainlog.h), flushed as it happens; a failed write stops training.
  */
@@ -29,6 +31,10 @@ typedef struct {
     long print_every;       /* LossMonitor period (0 = never) */
     int progress;           /* draw the progress bar on `human` */
     const ln_dataset *test; /* evaluated after each epoch (NULL = skip) */
+    long eval_every;        /* ... only every N-th epoch and the run's last (0: the last only) */
+    const char *eval_name;  /* "test" or "validation", in the epoch line */
+    int last_epoch;         /* state: the run's last epoch */
+    long max_steps;
     /* state */
     double t_start, t_last_draw;
     long steps_done, steps_total, images;

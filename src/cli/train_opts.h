@@ -22,6 +22,10 @@ typedef struct {
     long epochs, save_steps, keep_max, max_steps, print_every;
     int json, shuffle, crc, progress, help; /* progress: -1 auto, 0 off, 1 on */
     int profile;                            /* --profile: per-layer times at the end */
+    long holdout;                           /* evaluate on the last N training images, not the test set */
+    long eval_every;                        /* evaluate every N epochs; 0: only after the last */
+    const char *recipe;                     /* a named preset of defaults (--recipe) */
+    int decay_over_run;                     /* --decay-steps run: decay_epoch = the run's steps */
     int conv_bias;                          /* -1: not given */
     int batch_size, threads, nesterov;      /* threads 0: every CPU */
     uint32_t seed;
