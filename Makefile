@@ -37,6 +37,25 @@ TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test
            test_export test_report test_image test_optim test_sgd_ref test_prepare test_model test_load
 LDLIBS  += -lpng
 
+# Data-parallel training on Open MPI (issue 13): the library has the
+# distributed interface and its single-process world (src/dist.c); the MPI
+# world (src/dist_mpi.c, compiled with mpicc's flags) is linked into the
+# programs only when mpicc exists, else src/dist_nompi.c (world size 1).
+LIB_SRC += src/dist.c
+CLI_SRC += src/cli/train_world.c
+MPICC   ?= $(shell command -v mpicc 2>/dev/null)
+ifneq ($(MPICC),)
+MPI_CFLAGS := $(shell $(MPICC) --showme:compile)
+MPI_LIBS   := $(shell $(MPICC) --showme:link)
+DIST_OBJ   := $(BUILD)/src/dist_mpi.o
+MPI_NOTE   := with MPI support (Open MPI, $(MPICC)): mpirun -np N $(BUILD)/lenet train trains data-parallel
+NOMPI_BIN  := $(BUILD)/lenet-nompi
+else
+DIST_OBJ   := $(BUILD)/src/dist_nompi.o
+MPI_NOTE   := without MPI support (no mpicc; apt-get install openmpi-bin libopenmpi-dev, then make clean all)
+NOMPI_BIN  :=
+endif
+
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o \
            $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -86,7 +105,16 @@ $(eval $(call kernel_rules,$(BUILD)/pic,-fPIC))
 $(BUILD)/liblenet.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/lenet: $(CLI_OBJ) $(BUILD)/liblenet.a
+$(BUILD)/src/dist_mpi.o: src/dist_mpi.c include/lenet/dist.h src/split.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) $(MPI_CFLAGS) -c $< -o $@
+
+$(BUILD)/lenet: $(CLI_OBJ) $(DIST_OBJ) $(BUILD)/liblenet.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
+	@echo "lenet: built $(MPI_NOTE)"
+
+# The same CLI without MPI, for the test that such a build refuses mpirun.
+$(BUILD)/lenet-nompi: $(CLI_OBJ) $(BUILD)/src/dist_nompi.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- the installable library ----
@@ -143,13 +171,19 @@ $(BUILD)/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(BUILD)/lible
 
 # Test-only build of the CLI (never installed): the checkpoint writer pauses
 # mid-write when LENET_TEST_CKPT_PAUSE_MS is set (src/ckpt.c, LN_TEST_HOOKS),
-# so tests/test_train_cli.sh can kill it there. Its ckpt object is linked
-# ahead of the library, whose own ckpt.o is then not pulled in.
+# so tests/test_train_cli.sh can kill it there; under mpirun, train dumps
+# gradients and weights or perturbs a replica (src/cli/train_world.c) for
+# tests/test_mpi.sh. Its ckpt object is linked ahead of the library, whose
+# own ckpt.o is then not pulled in.
 $(BUILD)/src/ckpt_testhooks.o: src/ckpt.c $(wildcard include/lenet/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -DLN_TEST_HOOKS -c $< -o $@
-$(BUILD)/lenet-testhooks: $(CLI_OBJ) $(BUILD)/src/ckpt_testhooks.o $(BUILD)/liblenet.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/src/cli/train_world_testhooks.o: src/cli/train_world.c src/cli/train_world.h $(wildcard include/lenet/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -DLN_TEST_HOOKS -c $< -o $@
+$(BUILD)/lenet-testhooks: $(filter-out %/train_world.o,$(CLI_OBJ)) $(BUILD)/src/cli/train_world_testhooks.o \
+                          $(DIST_OBJ) $(BUILD)/src/ckpt_testhooks.o $(BUILD)/liblenet.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
 
 # Helper for tests/test_onnx.sh: the preprocessed test set and our logits.
 $(BUILD)/dump_logits: $(BUILD)/tests/dump_logits.o $(BUILD)/liblenet.a
@@ -197,7 +231,7 @@ run: deps
 # Tests read MNIST from datasets/ (fetched if absent) for the end-to-end checks.
 test: DEPS_ARGS = --test
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/lenet $(BUILD)/lenet-testhooks $(BUILD)/dump_logits $(TEST_BIN)
+	@$(MAKE) --no-print-directory $(BUILD)/lenet $(BUILD)/lenet-testhooks $(NOMPI_BIN) $(BUILD)/dump_logits $(TEST_BIN)
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TESTS)
 

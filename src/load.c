@@ -119,12 +119,17 @@ void ln_lenet_predict(ln_lenet *net, const float *x, int B, float *probs) {
 
 void ln_lenet_eval_into(ln_lenet *net, const ln_dataset *ds, long limit, ln_metrics *out, float *x, int32_t *y,
                         double *loss) {
-    ln_metrics_reset(out);
     long n = ds->images.count;
     if (limit > 0 && limit < n) n = limit;
+    ln_lenet_eval_range(net, ds, 0, n, out, x, y, loss);
+}
+
+void ln_lenet_eval_range(ln_lenet *net, const ln_dataset *ds, long lo, long hi, ln_metrics *out, float *x,
+                         int32_t *y, double *loss) {
+    ln_metrics_reset(out);
     const int B = net->max_batch;
-    for (long first = 0; first < n; first += B) {
-        const int rows = (int)(n - first < B ? n - first : B);
+    for (long first = lo; first < hi; first += B) {
+        const int rows = (int)(hi - first < B ? hi - first : B);
         ln_pipeline_rows(ds, (uint32_t)first, rows, net->threads, x, y);
         ln_lenet_forward(net, x, rows);
         ln_softmax_xent(ln_lenet_logits(net), y, rows, LN_CLASSES, NULL, loss);

@@ -55,6 +55,42 @@ void ln_model_free(ln_model *m) {
     memset(m, 0, sizeof *m);
 }
 
+static uint64_t fnv1a(uint64_t h, const void *data, size_t bytes) {
+    const unsigned char *b = data;
+    for (size_t i = 0; i < bytes; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Record the data position of the epoch the pipeline just prepared; in a
+ * data-parallel run every rank's order hash (rank 0 saves the checkpoints). */
+static ln_status note_epoch(ln_model *m, const ln_pipeline *p, ln_error *err) {
+    ln_pipeline_save(p, &m->pos.data);
+    m->pos.world_size = ln_dist_size(m->cfg.dist);
+    return ln_dist_allgather(m->cfg.dist, &m->pos.data.order_hash, sizeof(uint64_t), m->pos.rank_hash, err);
+}
+
+/* Every rank must hold the same weights and moments: compare a checksum of
+ * both across the ranks. */
+static ln_status check_replicas(ln_model *m, int epoch, ln_error *err) {
+    const int N = ln_dist_size(m->cfg.dist);
+    if (N < 2) return LN_OK;
+    uint64_t mine = fnv1a(1469598103934665603ull, m->net.params, m->net.n_params * sizeof(float));
+    mine = fnv1a(mine, m->opt.moments, m->net.n_params * sizeof(float));
+    uint64_t *all = malloc(sizeof(uint64_t) * (size_t)N);
+    if (!all) return ln_fail(err, LN_E_NOMEM, "out of memory comparing the replicas");
+    ln_status s = ln_dist_allgather(m->cfg.dist, &mine, sizeof mine, all, err);
+    for (int r = 1; r < N && !s; r++)
+        if (all[r] != all[0]) {
+            m->error_everywhere = 1;
+            s = ln_fail(err, LN_E_SYSTEM, "replicas differ %s epoch %d: rank %d's weights (checksum %016llx) are not "
+                        "rank 0's (%016llx); every rank must run the same lenet build with the same options and "
+                        "files", epoch ? "after" : "before", epoch ? epoch : 1, r, (unsigned long long)all[r],
+                        (unsigned long long)all[0]);
+        }
+    free(all);
+    return s;
+}
+
 #define CALL_HOOKS(hook, arg)                                                          \
     do {                                                                               \
         for (int c_ = 0; c_ < n_cbs && !s; c_++)                                      \
@@ -76,6 +112,10 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
     if (m->cfg.loss_scale != 1.0f)
         for (int i = 0; i < rows * LN_CLASSES; i++) dlogits[i] *= m->cfg.loss_scale;
     ln_lenet_backward(&m->net, dlogits, rows);
+    /* Data parallel: the mean of every rank's gradients, the same bits on
+     * every rank (rank-order sum), so every rank takes the same step. */
+    ln_status s = ln_dist_allreduce_mean(m->cfg.dist, m->net.grads, m->net.n_params, err);
+    if (s) return s;
     ln_momentum_step(&m->opt, m->net.params, m->net.grads);
     m->global_step = m->opt.global_step;
     *loss_out = loss;
@@ -92,10 +132,17 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
     if (bs > m->net.max_batch)
         return ln_fail(err, LN_E_USAGE, "pipeline batch %d exceeds the model's batch size %d", bs, m->net.max_batch);
     ln_status s = LN_OK;
+    m->error_everywhere = 0;
+    if (ln_dist_size(m->cfg.dist) > LN_MAX_WORLD)
+        return ln_fail(err, LN_E_USAGE, "%d processes: at most %d can train together", ln_dist_size(m->cfg.dist),
+                       LN_MAX_WORLD);
     int start_e = 1, start_b = 0;
     if (m->pos.valid) {
-        /* The data the model was trained on so far must be what `p` gives. */
-        if ((s = ln_pipeline_restore(p, &m->pos.data, m->pos.epoch, err))) return s;
+        /* The data the model was trained on so far must be what `p` gives;
+         * in a data-parallel run, this rank's shard. */
+        ln_pipeline_pos mine = m->pos.data;
+        if (m->pos.world_size > 1) mine.order_hash = m->pos.rank_hash[ln_dist_rank(m->cfg.dist)];
+        if ((s = ln_pipeline_restore(p, &mine, m->pos.epoch, err))) return s;
         if (m->pos.steps_per_epoch != nb)
             return ln_fail(err, LN_E_INPUT, "the checkpoint was trained with %d steps per epoch, this pipeline has "
                            "%d; use the same training data and batch size", m->pos.steps_per_epoch, nb);
@@ -111,6 +158,7 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
                        m->global_step + todo, m->global_step);
     ln_run_info run = {epochs, start_e, start_b, nb, m->global_step, max_steps, bs};
     m->stop = 0;
+    if ((s = check_replicas(m, 0, err))) return s;
     CALL_HOOKS(begin, &run);
     for (int e = start_e; e <= epochs && !s && !m->stop; e++) {
         if (max_steps > 0 && m->global_step >= max_steps) break;
@@ -118,7 +166,7 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
             return ln_fail(err, LN_E_USAGE, "the pipeline has prepared %d epochs; training resumes in epoch %d (pass "
                            "a fresh pipeline)", ln_pipeline_epoch(p), e);
         while (ln_pipeline_epoch(p) < e) ln_pipeline_next_epoch(p);
-        ln_pipeline_save(p, &m->pos.data); /* the data fingerprint of this epoch */
+        if ((s = note_epoch(m, p, err))) return s; /* the data fingerprint of this epoch */
         m->pos.steps_per_epoch = nb;
         const double t0 = now_seconds();
         double loss_sum = 0.0;
@@ -139,7 +187,7 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
             ln_step_info si = {e, b + 1, nb, m->global_step, rows, (float)loss, lr};
             CALL_HOOKS(step_end, &si);
         }
-        if (s) return s;
+        if (s || (s = check_replicas(m, e, err))) return s;
         const double dt = now_seconds() - t0;
         ei.mean_loss = ei.steps ? loss_sum / ei.steps : 0.0;
         ei.seconds = dt;
@@ -150,8 +198,31 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
     return s;
 }
 
+/* Data parallel: every rank's counts, summed in rank order. */
+static void sum_over_ranks(ln_model *m, ln_metrics *out) {
+    const int N = ln_dist_size(m->cfg.dist);
+    ln_metrics *all = malloc(sizeof *all * (size_t)N);
+    ln_error err;
+    if (!all || ln_dist_allgather(m->cfg.dist, out, sizeof *out, all, &err)) {
+        free(all);
+        return;
+    }
+    ln_metrics_reset(out);
+    for (int r = 0; r < N; r++) {
+        out->correct += all[r].correct, out->total += all[r].total, out->loss_sum += all[r].loss_sum;
+        for (int i = 0; i < LN_CLASSES; i++)
+            for (int j = 0; j < LN_CLASSES; j++) out->confusion[i][j] += all[r].confusion[i][j];
+    }
+    free(all);
+}
+
 void ln_model_eval(ln_model *m, const ln_dataset *ds, long limit, ln_metrics *out) {
-    ln_lenet_eval_into(&m->net, ds, limit, out, m->xbuf, m->ybuf, m->lossbuf);
+    long n = ds->images.count;
+    if (limit > 0 && limit < n) n = limit;
+    /* Data parallel: rank r evaluates rows [n*r/N, n*(r+1)/N). */
+    const long N = ln_dist_size(m->cfg.dist), r = ln_dist_rank(m->cfg.dist);
+    ln_lenet_eval_range(&m->net, ds, n * r / N, n * (r + 1) / N, out, m->xbuf, m->ybuf, m->lossbuf);
+    if (N > 1) sum_over_ranks(m, out);
 }
 
 void ln_model_predict(ln_model *m, const float *images, int B, float *probs) {

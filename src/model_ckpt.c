@@ -19,6 +19,7 @@ typedef struct {
     int ni;
     uint32_t rng[625];
     uint32_t hash[2];
+    uint32_t rank_hash[2 * LN_MAX_WORLD];
 } item_list;
 
 static void add(item_list *l, const char *name, const char *dtype, int ndim, const int64_t *dims, const void *data) {
@@ -80,6 +81,13 @@ static void build_items(const ln_model *m, item_list *l) {
     for (int i = 0; i < 312; i++) l->rng[2 * i] = (uint32_t)d->rng[i], l->rng[2 * i + 1] = (uint32_t)(d->rng[i] >> 32);
     l->rng[624] = (uint32_t)d->rng_idx;
     add(l, "train.shuffle_rng", "Int32", 1, &nrng, l->rng);
+    if (q->world_size > 1) { /* a data-parallel run: every rank's position */
+        add_int(l, "train.world_size", q->world_size);
+        for (int r = 0; r < q->world_size; r++)
+            l->rank_hash[2 * r] = (uint32_t)q->rank_hash[r], l->rank_hash[2 * r + 1] = (uint32_t)(q->rank_hash[r] >> 32);
+        const int64_t dims[2] = {q->world_size, 2};
+        add(l, "train.rank_order_hash", "Int32", 2, dims, l->rank_hash);
+    }
 }
 
 ln_status ln_model_save_ex(const ln_model *m, const char *path, const ln_ckpt_write_opts *opts, ln_error *err) {
@@ -151,6 +159,20 @@ ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *pa
     const int32_t *rows = get_int(c, path, "train.rows", 0, &s, err);
     const int32_t *hash = get_int(c, path, "train.order_hash", 2, &s, err);
     const int32_t *rng = get_int(c, path, "train.shuffle_rng", 625, &s, err);
+    /* A data-parallel run's checkpoint continues only with as many ranks. */
+    const int32_t one = 1, *ws = ln_ckpt_get(c, "train.world_size") ? get_int(c, path, "train.world_size", 0, &s, err)
+                                                                      : &one;
+    const int32_t *rh = !s && *ws > 1 ? get_int(c, path, "train.rank_order_hash", 2 * (size_t)*ws, &s, err) : NULL;
+    if (!s && (*ws < 1 || *ws > LN_MAX_WORLD))
+        s = ln_fail(err, LN_E_INPUT, "%s: train.world_size is %d; the checkpoint is corrupt", path, *ws);
+    const int here = ln_dist_size(m->cfg.dist);
+    if (!s && *ws != here) {
+        char how[64] = "a single process (no mpirun)";
+        if (*ws > 1) snprintf(how, sizeof how, "mpirun -np %d", *ws);
+        m->error_everywhere = 1;
+        s = ln_fail(err, LN_E_INPUT, "%s was trained by %d process%s and this run has %d; resume it with %s, or start "
+                    "a new run from its weights with --init", path, *ws, *ws > 1 ? "es" : "", here, how);
+    }
     if (!s && (*ep < 1 || *st < 1 || *spe < 1 || *st > *spe || *gs < 1 || *bs < 1 || *rows < 1 ||
                (int64_t)(*ep - 1) * *spe + *st != *gs || (uint32_t)rng[624] > 312))
         s = ln_fail(err, LN_E_INPUT, "%s: inconsistent training position (epoch %d, step %d of %d, global step %d); "
@@ -169,6 +191,9 @@ ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *pa
         d->order_hash = (uint64_t)(uint32_t)hash[0] | (uint64_t)(uint32_t)hash[1] << 32;
         for (int i = 0; i < 312; i++) d->rng[i] = (uint64_t)(uint32_t)rng[2 * i] | (uint64_t)(uint32_t)rng[2 * i + 1] << 32;
         d->rng_idx = rng[624];
+        q->world_size = *ws;
+        for (int r = 0; rh && r < *ws; r++)
+            q->rank_hash[r] = (uint64_t)(uint32_t)rh[2 * r] | (uint64_t)(uint32_t)rh[2 * r + 1] << 32;
     }
     return s;
 }

@@ -11,8 +11,10 @@ struct ln_pipeline_state {
     ln_pipeline_config cfg;
     const ln_dataset *ds;
     uint32_t n;           /* rows in the data set */
+    uint32_t len;         /* rows per epoch of this shard (n when not sharded) */
     uint32_t *perm;       /* sampler permutation (carried across epochs) */
-    uint32_t *order;      /* this epoch's final row order */
+    uint32_t *shard;      /* this epoch's rows of the shard, before the shuffle buffer */
+    uint32_t *order;      /* this epoch's final row order (len rows) */
     uint32_t *buf;        /* shuffle buffer scratch */
     uint8_t *resized;     /* (n, 32, 32) every image after Resize */
     int owns_resized;     /* 0: `resized` is the data set's own (already 32x32) pixels */
@@ -27,20 +29,26 @@ ln_status ln_pipeline_init(ln_pipeline *pl, const ln_dataset *ds, const ln_pipel
         return ln_fail(err, LN_E_USAGE, "`batch_size` must be >= 1 (got %d)", cfg->batch_size);
     if (cfg->shuffle && cfg->buffer_size < 2)
         return ln_fail(err, LN_E_USAGE, "shuffle buffer size must be >= 2 (got %d)", cfg->buffer_size);
+    const int shards = cfg->num_shards > 1 ? cfg->num_shards : 1;
+    if (cfg->shard_id < 0 || cfg->shard_id >= shards)
+        return ln_fail(err, LN_E_USAGE, "shard %d of %d does not exist", cfg->shard_id, shards);
     struct ln_pipeline_state *p = calloc(1, sizeof *p);
     if (!p) return ln_fail(err, LN_E_NOMEM, "out of memory for the data pipeline");
     pl->s = p;
     p->cfg = *cfg;
+    p->cfg.num_shards = shards;
     p->ds = ds;
     p->n = ds->images.count;
-    p->perm = malloc(sizeof(uint32_t) * p->n);
-    p->order = malloc(sizeof(uint32_t) * p->n);
+    p->len = (uint32_t)(((uint64_t)p->n + (uint64_t)shards - 1) / (uint64_t)shards);
+    p->perm = malloc(sizeof(uint32_t) * (p->n ? p->n : 1));
+    p->shard = malloc(sizeof(uint32_t) * (p->len ? p->len : 1));
+    p->order = malloc(sizeof(uint32_t) * (p->len ? p->len : 1));
     p->buf = malloc(sizeof(uint32_t) * (size_t)(cfg->buffer_size > 0 ? cfg->buffer_size : 1));
     const ln_idx_images *im = &ds->images;
     const int have32 = im->rows == LN_IMG && im->cols == LN_IMG; /* resized already (ln_dataset_resize32) */
     p->resized = have32 ? im->pixels : malloc((size_t)p->n * LN_IMG * LN_IMG);
     p->owns_resized = !have32;
-    if (!p->perm || !p->order || !p->buf || !p->resized) {
+    if (!p->perm || !p->shard || !p->order || !p->buf || !p->resized) {
         ln_pipeline_free(pl);
         return ln_fail(err, LN_E_NOMEM, "out of memory for the data pipeline");
     }
@@ -67,6 +75,7 @@ void ln_pipeline_free(ln_pipeline *pl) {
     if (p) {
         if (p->owns_resized) free(p->resized);
         free(p->perm);
+        free(p->shard);
         free(p->order);
         free(p->buf);
         free(p);
@@ -76,6 +85,7 @@ void ln_pipeline_free(ln_pipeline *pl) {
 
 int ln_pipeline_epoch(const ln_pipeline *p) { return p->s->epoch; }
 uint32_t ln_pipeline_size(const ln_pipeline *p) { return p->s->n; }
+uint32_t ln_pipeline_shard_size(const ln_pipeline *p) { return p->s->len; }
 int ln_pipeline_batch_size(const ln_pipeline *p) { return p->s->cfg.batch_size; }
 const uint32_t *ln_pipeline_order(const ln_pipeline *p) { return p->s->order; }
 
@@ -137,21 +147,24 @@ static void shuffle_buffer(const uint32_t *in, uint32_t n, uint32_t *buf, int bu
 
 void ln_pipeline_next_epoch(ln_pipeline *pl) {
     struct ln_pipeline_state *p = pl->s;
-    if (!p->cfg.shuffle) {
-        for (uint32_t i = 0; i < p->n; i++) p->order[i] = i;
-    } else {
+    if (p->cfg.shuffle) {
         ln_mt32 r;
         ln_mt32_seed(&r, p->cfg.seed + (uint32_t)p->epoch);
         ln_std_shuffle(p->perm, p->n, &r, LN_LIBSTDCXX_DOWNSCALE);
-        shuffle_buffer(p->perm, p->n, p->buf, p->cfg.buffer_size, &p->shuffle_rng, p->order);
     }
+    /* DistributedSampler: item k of shard r is perm[(N*k + r) mod n]; one
+     * shard is the whole perm. */
+    const uint64_t N = (uint64_t)p->cfg.num_shards, r = (uint64_t)p->cfg.shard_id;
+    for (uint32_t k = 0; k < p->len; k++) p->shard[k] = p->perm[(N * k + r) % p->n];
+    if (p->cfg.shuffle) shuffle_buffer(p->shard, p->len, p->buf, p->cfg.buffer_size, &p->shuffle_rng, p->order);
+    else memcpy(p->order, p->shard, sizeof(uint32_t) * p->len);
     p->epoch++;
 }
 
 int ln_pipeline_num_batches(const ln_pipeline *pl) {
     const struct ln_pipeline_state *p = pl->s;
     int b = p->cfg.batch_size;
-    return p->cfg.drop_remainder ? (int)(p->n / (uint32_t)b) : (int)((p->n + (uint32_t)b - 1) / (uint32_t)b);
+    return p->cfg.drop_remainder ? (int)(p->len / (uint32_t)b) : (int)((p->len + (uint32_t)b - 1) / (uint32_t)b);
 }
 
 
@@ -159,7 +172,7 @@ int ln_pipeline_batch(const ln_pipeline *pl, int b, float *images, int32_t *labe
     const struct ln_pipeline_state *p = pl->s;
     int bs = p->cfg.batch_size;
     long first = (long)b * bs;
-    int rows = (int)((long)p->n - first < bs ? (long)p->n - first : bs);
+    int rows = (int)((long)p->len - first < bs ? (long)p->len - first : bs);
     const long next = first + bs; /* the next batch's rows: fetched into cache now, read next step */
     #pragma omp parallel for num_threads(p->cfg.threads) schedule(static) if (rows >= 16 && p->cfg.threads > 1)
     for (int i = 0; i < rows; i++) {
@@ -170,7 +183,7 @@ int ln_pipeline_batch(const ln_pipeline *pl, int b, float *images, int32_t *labe
          * ln_normalize_px), about 3x faster because it vectorises. */
         for (int k = 0; k < LN_IMG * LN_IMG; k++) dst[k] = ln_normalize_px((float)src[k]);
         labels[i] = (int32_t)p->ds->labels.labels[row];
-        if (next + i < (long)p->n) {
+        if (next + i < (long)p->len) {
             const char *nx = (const char *)(p->resized + (size_t)p->order[next + i] * LN_IMG * LN_IMG);
             for (int k = 0; k < LN_IMG * LN_IMG; k += 64) __builtin_prefetch(nx + k);
         }
@@ -203,7 +216,7 @@ void ln_pipeline_rows(const ln_dataset *ds, uint32_t first, int count, int threa
 /* FNV-1a 64 of the epoch's row order (ids as 4 little-endian bytes). */
 static uint64_t order_hash(const struct ln_pipeline_state *p) {
     uint64_t h = 1469598103934665603ull;
-    for (uint32_t i = 0; i < p->n; i++)
+    for (uint32_t i = 0; i < p->len; i++)
         for (int k = 0; k < 4; k++) h = (h ^ ((p->order[i] >> (8 * k)) & 0xff)) * 1099511628211ull;
     return h;
 }

@@ -16,6 +16,24 @@
  *   train.order_hash (2,)   FNV-1a 64 of the current epoch's row order
  *   train.shuffle_rng (625,) the shuffle buffer's mt19937_64 (312 words as
  *                            low/high halves, then the index)
+ * and, written by a data-parallel run of N > 1 processes only:
+ *   train.world_size         N (absent: 1)
+ *   train.rank_order_hash (N, 2)  every rank's order_hash (rank r's shard)
+ * (the shuffle generator is the same on every rank: all shards have the
+ * same length, so every rank draws the same numbers). Resuming needs the
+ * same N; --init (ln_model_load_weights) works with any.
+ *
+ * Data parallel (cfg.dist of size N > 1, dist.h): every rank runs the same
+ * calls with the same configuration on its shard of the data (pipeline
+ * num_shards = N, shard_id = rank); after each backward pass the gradients
+ * are averaged over the ranks in a fixed order (ln_dist_allreduce_mean), so
+ * every rank applies the same update and holds the same weights. A
+ * checksum of weights and moments is compared across ranks when training
+ * starts and after every epoch (LN_E_SYSTEM if any rank differs).
+ * ln_model_eval splits the rows between the ranks and sums the counts, so
+ * its accuracy equals a single process's. A callback that sets m->stop must
+ * do so on every rank at the same step. Errors that every rank detects
+ * alike set m->error_everywhere (the CLI prints them once).
  */
 #ifndef LENET_MODEL_H
 #define LENET_MODEL_H
@@ -23,6 +41,7 @@
 #include <stdint.h>
 
 #include "lenet/ckpt.h"
+#include "lenet/dist.h"
 #include "lenet/error.h"
 #include "lenet/idx.h"
 #include "lenet/metrics.h"
@@ -46,7 +65,10 @@ typedef struct {
     const ln_group_spec *groups;
     int n_order;
     const char *const *order_params;
+    ln_dist *dist;       /* data-parallel world (NULL: this process alone) */
 } ln_model_config;
+
+#define LN_MAX_WORLD 1024 /* processes of a data-parallel run */
 
 typedef struct {
     int valid;             /* a step has been taken or loaded */
@@ -54,6 +76,8 @@ typedef struct {
     int32_t step;          /* its step within the epoch (1-based) */
     int32_t steps_per_epoch;
     ln_pipeline_pos data;  /* the pipeline's position after preparing that epoch */
+    int32_t world_size;    /* processes that trained it (1: single process) */
+    uint64_t rank_hash[LN_MAX_WORLD]; /* every rank's data.order_hash (world_size > 1) */
 } ln_train_position;
 
 typedef struct {
@@ -63,6 +87,7 @@ typedef struct {
     long global_step;      /* optimizer steps taken (== opt.global_step) */
     ln_train_position pos;
     int stop;              /* a callback sets it to end training after this step */
+    int error_everywhere;  /* the last error was detected alike by every rank */
     float *xbuf;           /* (batch, 1, 32, 32) */
     int32_t *ybuf;         /* (batch) */
     double *lossbuf;       /* (batch) per-sample losses */

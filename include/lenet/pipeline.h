@@ -3,6 +3,12 @@
  * Sample order per epoch follows MindSpore exactly:
  * 1. RandomSampler (when shuffling): ids 0..n-1 permuted by std::shuffle with
  *    mt19937(seed + epoch); each epoch re-shuffles the previous permutation.
+ *    Without shuffling, the identity.
+ *    Sharded (num_shards N > 1, MindSpore's DistributedSampler for
+ *    MnistDataset(num_shards=N, shard_id=r)): every shard has ceil(n/N)
+ *    rows; item k of shard r is perm[(N*k + r) mod n] (interleaved; the
+ *    last rows wrap to perm[0], perm[1], ... when N does not divide n).
+ *    All shards use the same perm, so together they cover every row.
  * 2. shuffle(buffer_size): mt19937_64(seed), continuing across epochs; fill
  *    the buffer, then repeatedly emit slot k = rng % (last+1), move the last
  *    slot into k, and refill `last` from the input while it lasts.
@@ -31,6 +37,8 @@ typedef struct {
     int buffer_size;    /* shuffle buffer rows (MindSpore tutorial: 10000), >= 2 */
     uint32_t seed;
     int threads;        /* workers for the map ops */
+    int num_shards;     /* data-parallel shards (0 or 1: none) */
+    int shard_id;       /* this shard, 0 <= shard_id < num_shards */
 } ln_pipeline_config;
 
 /* The pipeline's state is private (src/pipeline.c); callers hold this handle. */
@@ -60,10 +68,13 @@ int ln_pipeline_epoch(const ln_pipeline *p);
 uint32_t ln_pipeline_size(const ln_pipeline *p);
 int ln_pipeline_batch_size(const ln_pipeline *p);
 
-/* Number of batches per epoch. */
+/* Rows per epoch of this shard: ceil(size / num_shards) (size unsharded). */
+uint32_t ln_pipeline_shard_size(const ln_pipeline *p);
+
+/* Number of batches per epoch (of this shard). */
 int ln_pipeline_num_batches(const ln_pipeline *p);
 
-/* The current epoch's row order (ln_pipeline_size ids), valid until the next
+/* The current epoch's row order (ln_pipeline_shard_size ids), valid until the next
  * ln_pipeline_next_epoch. */
 const uint32_t *ln_pipeline_order(const ln_pipeline *p);
 

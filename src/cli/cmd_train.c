@@ -18,6 +18,7 @@
 #include "lenet/trainlog.h"
 #include "monitor.h"
 #include "train_opts.h"
+#include "train_world.h"
 
 /* --profile: per-layer thread-time and achieved GFLOP/s (per core). */
 static void print_profile(const ln_lenet *net, FILE *f) {
@@ -68,13 +69,23 @@ static void print_saved(void *user, const char *path) {
     cli_monitor_line(user, line);
 }
 
-int cmd_train(int argc, char **argv) {
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int run_train(int argc, char **argv, train_world *tw) {
     train_opts o;
     int rc = train_parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     if (o.help) { train_usage(stdout); return 0; }
     ln_error err;
-    FILE *human = o.json ? stderr : stdout;
+    /* Data parallel (mpirun -np N): rank 0 alone prints and writes. */
+    const int rank = ln_dist_rank(tw->dist), world = ln_dist_size(tw->dist);
+    o.threads = train_world_threads(tw->dist, argc, argv, o.threads);
+    if (rank != 0) o.report = NULL, o.log = NULL;
+    FILE *human = train_world_human(tw, o.json ? stderr : stdout);
     /* --init / --resume's file, read once; the network variant comes from it
      * unless given. */
     const char *from = o.resume ? o.resume : o.init;
@@ -131,10 +142,11 @@ int cmd_train(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    const long nb = (long)(train.images.count / (uint32_t)o.batch_size);
+    /* Steps per epoch: of this rank's shard (ceil(rows / N) rows). */
+    const long shard_rows = ((long)train.images.count + world - 1) / world, nb = shard_rows / o.batch_size;
     if (nb == 0) {
-        cli_error("%s: %u images make no full batch of %d; lower --batch-size", train.images_path,
-                  train.images.count, o.batch_size);
+        cli_error("%s: %ld images make no full batch of %d; lower --batch-size", train.images_path, shard_rows,
+                  o.batch_size);
         rc = 2;
         goto out;
     }
@@ -156,7 +168,8 @@ int cmd_train(int argc, char **argv) {
                           .weight_decay = o.weight_decay, .loss_scale = o.loss_scale, .nesterov = o.nesterov,
                           .seed = o.seed, .threads = o.threads, .kernels = o.kernels, .lr_list = lr_list,
                           .lr_len = lr_len, .n_groups = o.n_groups, .groups = o.groups, .n_order = n_order,
-                          .order_params = o.order_params && strcmp(o.order_params, "net") ? o.order_names : order};
+                          .order_params = o.order_params && strcmp(o.order_params, "net") ? o.order_names : order,
+                          .dist = tw->dist};
     train_echo_config(&o, human);
     if (log && train_log_config(&o, log, o.log, &err)) { rc = cli_fail(&err); goto out; }
     if (ln_model_init(&m, &mc, &err)) { rc = cli_fail(&err); goto out; }
@@ -176,23 +189,40 @@ int cmd_train(int argc, char **argv) {
                 m.pos.step, m.pos.steps_per_epoch, m.global_step);
     }
     ln_ckpt_free(&from_ck); /* loaded */
-    ln_pipeline_config pc = {o.batch_size, 1, o.shuffle, 10000, o.seed, o.threads};
+    ln_pipeline_config pc = {o.batch_size, 1, o.shuffle, 10000, o.seed, o.threads, world, rank};
     /* the raw 28x28 training images are not needed once resized: no second copy */
     if (ln_dataset_resize32(&train, o.threads, &err) || ln_pipeline_init(&p, &train, &pc, &err)) { rc = cli_fail(&err); goto out; }
     have_pipe = 1;
     cli_monitor mon = {.human = human, .json = o.json ? stdout : NULL, .log = log, .log_name = o.log,
                        .print_every = o.print_every,
-                       .progress = o.progress > 0 || (o.progress < 0 && isatty(fileno(human))), .test = &test,
+                       .progress = o.progress > 0 || (o.progress < 0 && world == 1 && isatty(fileno(human))),
+                       .test = &test, /* mpirun hands every rank a terminal: no bar by default */
                        .eval_every = o.eval_every, .eval_name = o.holdout ? "validation" : "test"};
     ln_checkpoint_config cc = {o.ckpt_dir, o.prefix, o.save_steps, (int)o.keep_max, o.crc, print_saved, &mon};
-    if (ln_model_checkpoint_init(&ck, &cc, &err)) { rc = cli_fail(&err); goto out; }
-    have_ck = 1;
-    if (ck.stale_removed)
+    if (rank == 0) {
+        if (ln_model_checkpoint_init(&ck, &cc, &err)) { rc = cli_fail(&err); goto out; }
+        have_ck = 1;
+    }
+    if (have_ck && ck.stale_removed)
         fprintf(human, "removed %d unfinished temporary checkpoint file%s (%s/%s*.ckpt.tmp.*) left by an "
                 "interrupted run\n", ck.stale_removed, ck.stale_removed > 1 ? "s" : "", o.ckpt_dir, o.prefix);
-    ln_callback cbs[2] = {ln_model_checkpoint_callback(&ck), cli_monitor_callback(&mon)};
-    if (ln_model_train(&m, &p, (int)o.epochs, o.max_steps, cbs, 2, &err)) { rc = cli_fail(&err); goto out; }
-    const char *final = ck.last_path;
+    if (world > 1)
+        fprintf(human, "data parallel: %d processes (mpirun), this shard %u of %u rows per epoch, %d steps of %d; "
+                "global batch %d\n", world, ln_pipeline_shard_size(&p), ln_pipeline_size(&p),
+                ln_pipeline_num_batches(&p), o.batch_size, world * o.batch_size);
+    if ((rc = train_world_agree(tw, 0))) goto out; /* every rank is ready */
+    ln_callback cbs[3];
+    int n_cbs = 0;
+    if (have_ck) cbs[n_cbs++] = ln_model_checkpoint_callback(&ck);
+    cbs[n_cbs++] = cli_monitor_callback(&mon);
+    cbs[n_cbs++] = train_world_test_hooks(tw);
+    const double t0 = now_seconds();
+    if (ln_model_train(&m, &p, (int)o.epochs, o.max_steps, cbs, n_cbs, &err)) {
+        rc = train_world_fail(tw, &m, &err);
+        goto out;
+    }
+    train_world_summary(tw, human, o.threads, now_seconds() - t0);
+    const char *final = have_ck ? ck.last_path : "";
     if (!final[0]) { /* nothing trained: the resumed checkpoint is the result */
         fprintf(human, "nothing to train: the checkpoint is at epoch %d, step %d; --epochs is %ld\n", m.pos.epoch,
                 m.pos.step, o.epochs);
@@ -219,5 +249,23 @@ out:
     ln_dataset_free(&train);
     ln_dataset_free(&test);
     if (log) fclose(log);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv) {
+    ln_dist dist;
+    ln_error err;
+    if (ln_dist_open(&dist, &err)) {
+        /* Started by mpirun without MPI support: say so once (rank 0). */
+        const char *r = getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : getenv("PMIX_RANK");
+        if (!r || atoi(r) == 0) return cli_fail(&err);
+        return ln_status_exit_code(err.status);
+    }
+    train_world tw;
+    train_world_begin(&tw, &dist);
+    int rc = run_train(argc, argv, &tw);
+    rc = train_world_agree(&tw, rc); /* a rank that failed before training */
+    train_world_end(&tw);
+    ln_dist_close(&dist);
     return rc;
 }

@@ -19,6 +19,9 @@
  * set none of them. */
 static void prefer_one_spinning_thread_per_core(int argc, char **argv) {
     if (getenv("OMP_WAIT_POLICY") || getenv("OMP_PROC_BIND") || getenv("OMP_PLACES")) return;
+    /* Several processes of an mpirun on this machine share its cores. */
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (local && atoi(local) > 1) return;
     long threads = cli_ncpus();
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = strtol(argv[i + 1], NULL, 10);
