@@ -27,7 +27,7 @@ static uint8_t hashed_pixel(uint32_t image, uint32_t k) {
 static const ln_model_config CFG = {.conv_bias = 1, .batch_size = 8, .lr = 0.05f, .momentum = 0.9f,
                                     .weight_decay = 1e-3f, .loss_scale = 1.f, .nesterov = 1, .seed = 5,
                                     .threads = 1};
-static const ln_pipeline_config PCFG = {8, 1, 1, 16, 5, 1}; /* 64 rows: 8 steps per epoch */
+static const ln_pipeline_config PCFG = {8, 1, 1, 16, 5, 1, 1, 0}; /* 64 rows: 8 steps per epoch */
 
 /* ---- callbacks ---- */
 typedef struct {

@@ -378,7 +378,7 @@ static void test_model_state(test_ctx *t) {
     ln_model m;
     ln_error err = {0};
     ln_pipeline p;
-    ln_pipeline_config pc = {8, 1, 1, 16, 3, 1};
+    ln_pipeline_config pc = {8, 1, 1, 16, 3, 1, 1, 0};
     if (ln_model_init(&m, &mc, &err) || ln_pipeline_init(&p, &d, &pc, &err)) {
         CHECK(t, 0, "model/pipeline init");
         return;

@@ -306,6 +306,71 @@ static void ref_orders(uint32_t n, uint32_t seed, int bufsize, int epochs, uint3
 
 /* Rows of every batch of the current epoch, decoded from image bytes;
  * labels checked against row % 10. Returns rows seen or -1 on a bad row. */
+/* Reference for a shard (MindSpore's DistributedSampler, then the shard's
+ * own buffer): per epoch the sampler permutation as in ref_orders, item k
+ * of shard r = perm[(N*k + r) mod n] for k < ceil(n/N), then the buffer
+ * with mt19937_64(seed) carried across epochs; shuffle 0: no permutation
+ * and no buffer. */
+static void ref_shard_orders(uint32_t n, uint32_t seed, int shuffle, int bufsize, int epochs, uint32_t N, uint32_t r,
+                             uint32_t *orders /* epochs * ceil(n/N) */) {
+    const uint32_t len = (n + N - 1) / N;
+    uint32_t *perm = malloc(sizeof(uint32_t) * n), *items = malloc(sizeof(uint32_t) * len);
+    for (uint32_t i = 0; i < n; i++) perm[i] = i;
+    ln_mt64 rng;
+    ln_mt64_seed(&rng, seed);
+    for (int e = 0; e < epochs; e++) {
+        ln_mt32 g;
+        ln_mt32_seed(&g, seed + (uint32_t)e);
+        if (shuffle) ln_std_shuffle(perm, n, &g, LN_LIBSTDCXX_DOWNSCALE);
+        for (uint32_t k = 0; k < len; k++) items[k] = perm[(N * k + r) % n];
+        if (shuffle) ref_shuffle_buffer(items, len, bufsize, &rng, orders + (size_t)e * len);
+        else memcpy(orders + (size_t)e * len, items, sizeof(uint32_t) * len);
+    }
+    free(perm);
+    free(items);
+}
+
+/* Sharding: 100 rows over 3 shards (34 rows each, the last two positions
+ * wrapping to the epoch's perm[0], perm[1]), shuffled and not, 2 epochs,
+ * against the reference; the shards' sampler items cover every row. */
+static void test_shards(test_ctx *t, const ln_dataset *ds) {
+    ln_error err;
+    for (int shuffle = 0; shuffle < 2; shuffle++) {
+        int match = 1, cover = 1, sizes = 1;
+        int seen[2][NROWS] = {{0}};
+        for (int r = 0; r < 3; r++) {
+            uint32_t want[2 * 34];
+            ref_shard_orders(NROWS, 99, shuffle, 16, 2, 3, (uint32_t)r, want);
+            ln_pipeline p;
+            ln_pipeline_config c = {.batch_size = 8, .drop_remainder = 1, .shuffle = shuffle, .buffer_size = 16,
+                                    .seed = 99, .threads = 1, .num_shards = 3, .shard_id = r};
+            if (ln_pipeline_init(&p, ds, &c, &err)) { match = 0; continue; }
+            for (int e = 0; e < 2; e++) {
+                ln_pipeline_next_epoch(&p);
+                sizes &= p.len == 34 && ln_pipeline_num_batches(&p) == 4;
+                match &= !memcmp(p.order, want + (size_t)e * 34, sizeof(uint32_t) * 34);
+                for (uint32_t k = 0; k < p.len; k++) seen[e][p.order[k]]++;
+            }
+            ln_pipeline_free(&p);
+        }
+        for (int e = 0; e < 2; e++) {
+            int twice = 0;
+            for (int i = 0; i < NROWS; i++) cover &= seen[e][i] >= 1, twice += seen[e][i] == 2;
+            cover &= twice == 2;
+        }
+        CHECK(t, sizes, shuffle ? "3 shards of 100 rows (shuffled): 34 rows, 4 batches of 8 each"
+                                : "3 shards of 100 rows: 34 rows, 4 batches of 8 each");
+        CHECK(t, match, shuffle ? "3 shards, shuffled: 2 epochs' order == DistributedSampler + buffer reference"
+                                : "3 shards, no shuffle: item k of shard r is row (3k + r) mod 100");
+        CHECK(t, cover, shuffle ? "3 shards, shuffled: together every row, 2 read twice (the wrap)"
+                                : "3 shards, no shuffle: together every row, 2 read twice (the wrap)");
+    }
+    ln_pipeline p;
+    ln_pipeline_config bad = {.batch_size = 8, .drop_remainder = 1, .shuffle = 0, .seed = 1, .threads = 1,
+                              .num_shards = 2, .shard_id = 2};
+    CHECK(t, ln_pipeline_init(&p, ds, &bad, &err) == LN_E_USAGE, "shard_id >= num_shards rejected (LN_E_USAGE)");
+}
+
 static long epoch_rows(ln_pipeline *p, uint32_t *rows, int *label_ok, float *imgs, int32_t *labs) {
     float lut[256];
     ln_normalize_lut(lut);
@@ -381,7 +446,7 @@ static void test_pipeline(test_ctx *t) {
         int ok = 1;
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
             ln_pipeline p;
-            ln_pipeline_config c = {cases[i].bs, cases[i].drop, 1, 16, 3, 1};
+            ln_pipeline_config c = {cases[i].bs, cases[i].drop, 1, 16, 3, 1, 1, 0};
             if (ln_pipeline_init(&p, &ds, &c, &err)) { ok = 0; continue; }
             ln_pipeline_next_epoch(&p);
             if (ln_pipeline_num_batches(&p) != cases[i].want) {
@@ -393,7 +458,7 @@ static void test_pipeline(test_ctx *t) {
         }
         CHECK(t, ok, "drop_remainder batch counts (32: 3/4, 10: 10, 100: 1, 101: 0/1, 1: 100)");
         ln_pipeline p;
-        ln_pipeline_config c = {32, 1, 1, 16, 3, 1};
+        ln_pipeline_config c = {32, 1, 1, 16, 3, 1, 1, 0};
         if (!ln_pipeline_init(&p, &ds, &c, &err)) {
             ln_pipeline_next_epoch(&p);
             int lab_ok;
@@ -401,11 +466,13 @@ static void test_pipeline(test_ctx *t) {
             CHECK(t, got == 96 && lab_ok, "drop_remainder: 3 batches deliver 96 rows");
             ln_pipeline_free(&p);
         }
-        ln_pipeline_config bad = {0, 1, 1, 16, 3, 1};
+        ln_pipeline_config bad = {0, 1, 1, 16, 3, 1, 1, 0};
         CHECK(t, ln_pipeline_init(&p, &ds, &bad, &err) == LN_E_USAGE, "batch_size 0 rejected (LN_E_USAGE)");
-        ln_pipeline_config bad2 = {32, 1, 1, 1, 3, 1};
+        ln_pipeline_config bad2 = {32, 1, 1, 1, 3, 1, 1, 0};
         CHECK(t, ln_pipeline_init(&p, &ds, &bad2, &err) == LN_E_USAGE, "shuffle buffer 1 rejected (LN_E_USAGE)");
     }
+
+    test_shards(t, &ds);
 
     /* Shuffle: against the independent reference, several buffer sizes. */
     static const int bufsizes[] = {2, 7, 16, 99, 100, 10000};
@@ -460,8 +527,8 @@ static void test_pipeline(test_ctx *t) {
      * give identical batch bytes. */
     {
         ln_pipeline p1, p2, p3;
-        ln_pipeline_config c1 = {32, 0, 1, 10000, 77, 1}, c2 = {32, 0, 1, 10000, 77, 2},
-                           c3 = {32, 0, 1, 10000, 78, 1};
+        ln_pipeline_config c1 = {32, 0, 1, 10000, 77, 1, 1, 0}, c2 = {32, 0, 1, 10000, 77, 2, 1, 0},
+                           c3 = {32, 0, 1, 10000, 78, 1, 1, 0};
         int ok = !ln_pipeline_init(&p1, &ds, &c1, &err) && !ln_pipeline_init(&p2, &ds, &c2, &err) &&
                  !ln_pipeline_init(&p3, &ds, &c3, &err);
         CHECK(t, ok, "three pipelines init");

@@ -42,7 +42,7 @@ static double run(const ln_dataset *train, const ln_dataset *test, int threads, 
     ln_pipeline p;
     *ok = 0;
     if (ln_model_init(&m, &mc, &err)) return 0;
-    ln_pipeline_config pc = {32, 1, 1, 10000, 7, threads};
+    ln_pipeline_config pc = {32, 1, 1, 10000, 7, threads, 1, 0};
     if (ln_pipeline_init(&p, train, &pc, &err)) { ln_model_free(&m); return 0; }
     ln_callback cb = {.user = log, .step_end = record_loss};
     log->n = 0;
