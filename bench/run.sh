@@ -2,7 +2,9 @@
 # bench/run.sh - `make bench`: our trainer and PyTorch (bench/torch_lenet.py,
 # the identical recipe) side by side on this machine, RUNS times each
 # (default 5); prints the medians and our/PyTorch ratios, and writes them
-# with the machine's description to bench/results.md.
+# with the machine's description to bench/results.md. With Open MPI (and
+# lenet built with it) also data parallel: 2 ranks x 1 thread against
+# 1 process x 2 threads (epoch time, all-reduce time and bytes per step).
 #   BUILD=build RUNS=3 DATA=datasets/MNIST_Data bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,10 @@ fi
 # The machine's FMA peak (bench/fma_peak.c), 1 thread and every CPU, before
 # the runs; the epochs and layers are reported against it.
 "$BUILD/fma_peak" > "$out/peak.json"
+have_mpi=0
+command -v mpirun >/dev/null 2>&1 && ldd "$BUILD/lenet" 2>/dev/null | grep -q libmpi && have_mpi=1
+[ "$have_mpi" = 0 ] && echo "bench: data-parallel side skipped: no mpirun, or lenet built without MPI" >&2
+[ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 for r in $(seq 1 "$RUNS"); do
     echo "== run $r of $RUNS" >&2
@@ -43,6 +49,10 @@ for r in $(seq 1 "$RUNS"); do
     # per-layer thread time of a 1-thread epoch (separate run: timing every layer costs a little)
     "$BUILD/lenet" train --data "$DATA" --epochs 1 --threads 1 --seed 1 --print-every 0 --profile \
         --ckpt-dir "$out/ckp_$r" --json > "$out/prof_$r.json" 2>/dev/null
+    if [ "$have_mpi" = 1 ]; then # one rank per core, one thread each
+        mpirun -q -np 2 --bind-to core "$BUILD/lenet" train --data "$DATA" --epochs 1 --threads 1 --seed 1 \
+            --print-every 0 --ckpt-dir "$out/ck_mpi_$r" --json > "$out/mpi_$r.json" 2> "$out/mpi_$r.err"
+    fi
     "${omp_env[@]}" "$BUILD/bench_infer" "$DATA" 2 > "$out/infer_$r.json"
     # `lenet eval` of the 10,000 test images as a whole process, default
     # options (reading, preparing, loading the checkpoint, threads, forward)
@@ -57,9 +67,9 @@ for r in $(seq 1 "$RUNS"); do
     fi
 done
 
-$PY - "$out" "$RUNS" "$have_torch" <<'PYEOF'
-import json, os, platform, statistics, subprocess, sys
-out, runs, have_torch = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+$PY - "$out" "$RUNS" "$have_torch" "$have_mpi" <<'PYEOF'
+import json, os, platform, re, statistics, subprocess, sys
+out, runs, have_torch, have_mpi = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
 med = statistics.median
 def train_secs(t):
     """Our epoch seconds with t threads, run by run."""
@@ -149,6 +159,25 @@ for i, lay in enumerate(profs[0]["layers"]):
     fg, fp = cell(lay["forward_flops"], fs)
     bg, bp = cell(lay["backward_flops"], bs)
     lines.append(f"| {lay['name']} | {fs * 1e6:.2f} | {fg} | {fp} | {bs * 1e6:.2f} | {bg} | {bp} |")
+if have_mpi:
+    ep, red, byt, acc2 = [], [], [], None
+    for r in range(1, runs + 1):
+        e = next(json.loads(l) for l in open(f"{out}/mpi_{r}.json") if '"epoch"' in l)
+        ep.append(e["train_seconds"]); acc2 = acc2 if acc2 is not None else e["test_accuracy"]
+        m = re.search(r"all-reduce \(rank-order sum\): ([0-9.]+) ms per step, ([0-9.]+)% of the training time, "
+                      r"([0-9]+) bytes per step", open(f"{out}/mpi_{r}.err").read())
+        red.append(float(m.group(1))); byt = int(m.group(3))
+    t2 = ours["train2"]
+    lines += ["", "Data parallel on Open MPI (`mpirun -np 2 --bind-to core lenet train --threads 1`, global batch 64, "
+              "937 steps):", "",
+              "| measure | 2 ranks x 1 thread | 1 process x 2 threads |", "|---|---|---|",
+              f"| training epoch (s) | {med(ep):.2f} | {t2:.2f} |",
+              f"| speed vs 1 process x 2 threads | {t2 / med(ep):.2f}x | 1 |",
+              f"| gradient all-reduce per step (ms) | {med(red):.3f} | - |",
+              f"| bytes reduced per step (gradient) | {byt:,} | - |",
+              f"| test accuracy after 1 epoch | {acc2:.4f} | {ours['acc']:.4f} |",
+              "", "2-rank epochs run by run: " + ", ".join(f"{x:.2f} s" for x in ep) +
+              "; all-reduce ms per step: " + ", ".join(f"{x:.3f}" for x in red) + "."]
 text = "\n".join(lines)
 print(text)
 open("bench/results.md", "w").write("# `make bench` results\n\nWritten by bench/run.sh.\n\n" + text + "\n")
