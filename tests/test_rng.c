@@ -287,25 +287,6 @@ static void ref_shuffle_buffer(const uint32_t *in, uint32_t n, int bufsize, ln_m
     free(bag);
 }
 
-/* Reference order for `epochs` epochs: sampler permutation re-shuffled with
- * mt19937(seed + e) for e = 0, 1, ... (the e-th prepared epoch, 0-based),
- * then the buffer with one mt19937_64(seed) carried across epochs. */
-static void ref_orders(uint32_t n, uint32_t seed, int bufsize, int epochs, uint32_t *orders /* epochs*n */) {
-    uint32_t *perm = malloc(sizeof(uint32_t) * n);
-    for (uint32_t i = 0; i < n; i++) perm[i] = i;
-    ln_mt64 rng;
-    ln_mt64_seed(&rng, seed);
-    for (int e = 0; e < epochs; e++) {
-        ln_mt32 r;
-        ln_mt32_seed(&r, seed + (uint32_t)e);
-        ln_std_shuffle(perm, n, &r, LN_LIBSTDCXX_DOWNSCALE);
-        ref_shuffle_buffer(perm, n, bufsize, &rng, orders + (size_t)e * n);
-    }
-    free(perm);
-}
-
-/* Rows of every batch of the current epoch, decoded from image bytes;
- * labels checked against row % 10. Returns rows seen or -1 on a bad row. */
 /* Reference for a shard (MindSpore's DistributedSampler, then the shard's
  * own buffer): per epoch the sampler permutation as in ref_orders, item k
  * of shard r = perm[(N*k + r) mod n] for k < ceil(n/N), then the buffer
@@ -328,6 +309,14 @@ static void ref_shard_orders(uint32_t n, uint32_t seed, int shuffle, int bufsize
     }
     free(perm);
     free(items);
+}
+
+/* Reference order for `epochs` epochs without shards: sampler permutation
+ * re-shuffled with mt19937(seed + e) for e = 0, 1, ... (the e-th prepared
+ * epoch, 0-based), then the buffer with one mt19937_64(seed) carried across
+ * epochs. */
+static void ref_orders(uint32_t n, uint32_t seed, int bufsize, int epochs, uint32_t *orders /* epochs*n */) {
+    ref_shard_orders(n, seed, 1, bufsize, epochs, 1, 0, orders);
 }
 
 /* Sharding: 100 rows over 3 shards (34 rows each, the last two positions
@@ -371,6 +360,8 @@ static void test_shards(test_ctx *t, const ln_dataset *ds) {
     CHECK(t, ln_pipeline_init(&p, ds, &bad, &err) == LN_E_USAGE, "shard_id >= num_shards rejected (LN_E_USAGE)");
 }
 
+/* Rows of every batch of the current epoch, decoded from image bytes;
+ * labels checked against row % 10. Returns rows seen or -1 on a bad row. */
 static long epoch_rows(ln_pipeline *p, uint32_t *rows, int *label_ok, float *imgs, int32_t *labs) {
     float lut[256];
     ln_normalize_lut(lut);
