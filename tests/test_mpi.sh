@@ -80,6 +80,10 @@ acc_eval=$(grep -o "accuracy [0-9.]*% ([0-9]*/[0-9]*)" ev.out | head -1)
 check "per-epoch accuracy over 2 ranks = single-process lenet eval ($acc_eval)" \
     eval '[ -n "$acc_eval" ] && [ "$acc_train" = "test $acc_eval" ]'
 
+mpi 2 train $T --max-steps 2 --lr-schedule cosine --epochs 3 --ckpt-dir sch
+check "a schedule counts the shard's steps per epoch (50)" \
+    eval '[ "$rc" -eq 0 ] && grep -q "step_per_epoch=50 " "$tmp/out"'
+
 # ------------------------------------------------- resume, same N ---
 mpi 2 train $T --epochs 2 --save-steps 1000 --max-steps 30 --ckpt-dir r
 r1=$rc
