@@ -21,18 +21,32 @@ if ! command -v mpirun >/dev/null 2>&1; then
     skip "Open MPI is not installed (Debian packages openmpi-bin libopenmpi-dev): data-parallel training untested"
     finish
 fi
-if ! ldd "$lenet" 2>/dev/null | grep -q libmpi; then
-    skip "$lenet was built without MPI support (install libopenmpi-dev, make clean all): data-parallel training untested"
-    finish
-fi
 require_mnist "data-parallel training"
 make_tmp
 cd "$tmp" || exit 1
-
 # mpirun refuses root unless told; ranks may outnumber the cores here.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # ASan builds: Open MPI's own allocations at exit are not ours to report.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0
+
+# ------------------------------------------------ a build without MPI ---
+# $BUILD/lenet-nompi (made by make test when mpicc exists), or $lenet itself
+# when it was built without MPI.
+nompi=$bin/lenet-nompi
+with_mpi=1
+ldd "$lenet" 2>/dev/null | grep -q libmpi || { nompi=$lenet; with_mpi=0; }
+if [ -x "$nompi" ]; then
+    timeout 60 mpirun -q --oversubscribe -np 2 "$nompi" train --data "$mnist" --ckpt-dir nompi >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "a build without MPI under mpirun: exit 2, one line saying so, nothing trained" \
+        eval '[ "$rc" -eq 2 ] && err_is_line "without MPI support" "mpirun" && [ ! -e nompi ]'
+else
+    fail "$nompi not built (make test builds it when mpicc exists)"
+fi
+if [ "$with_mpi" = 0 ]; then
+    skip "$lenet was built without MPI support (install libopenmpi-dev, make clean all): data-parallel training untested"
+    finish
+fi
 mpi() { # mpi NP ARGS... : run $lenet under mpirun -q; stdout $tmp/out, stderr $tmp/err, exit status $rc
     local np=$1
     shift
@@ -45,16 +59,6 @@ mpi() { # mpi NP ARGS... : run $lenet under mpirun -q; stdout $tmp/out, stderr $
 data=$tmp/mnist
 mnist_subset "$data" 3210 500
 T="--data $data --print-every 0 --threads 1"
-
-# ------------------------------------------------ a build without MPI ---
-if [ -x "$bin/lenet-nompi" ]; then
-    timeout 60 mpirun -q --oversubscribe -np 2 "$bin/lenet-nompi" train $T --ckpt-dir nompi >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-    check "a build without MPI under mpirun: exit 2, one line saying so, nothing trained" \
-        eval '[ "$rc" -eq 2 ] && err_is_line "without MPI support" "mpirun" && [ ! -e nompi ]'
-else
-    fail "$bin/lenet-nompi not built (make test builds it when mpicc exists)"
-fi
 
 # --------------------------------------- determinism and one voice ---
 mpi 2 train $T --epochs 2 --save-steps 20 --ckpt-dir a --log a.jsonl
