@@ -336,9 +336,9 @@ static void test_shards(test_ctx *t, const ln_dataset *ds) {
             if (ln_pipeline_init(&p, ds, &c, &err)) { match = 0; continue; }
             for (int e = 0; e < 2; e++) {
                 ln_pipeline_next_epoch(&p);
-                sizes &= p.len == 34 && ln_pipeline_num_batches(&p) == 4;
-                match &= !memcmp(p.order, want + (size_t)e * 34, sizeof(uint32_t) * 34);
-                for (uint32_t k = 0; k < p.len; k++) seen[e][p.order[k]]++;
+                sizes &= ln_pipeline_shard_size(&p) == 34 && ln_pipeline_num_batches(&p) == 4;
+                match &= !memcmp(ln_pipeline_order(&p), want + (size_t)e * 34, sizeof(uint32_t) * 34);
+                for (uint32_t k = 0; k < ln_pipeline_shard_size(&p); k++) seen[e][ln_pipeline_order(&p)[k]]++;
             }
             ln_pipeline_free(&p);
         }
