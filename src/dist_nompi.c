@@ -4,8 +4,6 @@
  * over each other's checkpoints. */
 #include "lenet/dist.h"
 
-int ln_dist_have_mpi(void) { return 0; }
-
 ln_status ln_dist_open(ln_dist *d, ln_error *err) {
     ln_dist_single(d);
     if (ln_dist_launched())

@@ -52,10 +52,10 @@ void ln_dist_single(ln_dist *d);
 
 /* Join the world the launcher started (see above); a single-process world
  * when not launched by mpirun. LN_E_USAGE when launched by mpirun without
- * MPI support. Provided by dist_mpi.c or dist_nompi.c (not liblenet). */
+ * MPI support. NOT in liblenet: the lenet program links src/dist_mpi.c or
+ * src/dist_nompi.c. A program using the library builds its own world by
+ * filling an ln_dist with its transport's ops (size, rank, ops, impl). */
 ln_status ln_dist_open(ln_dist *d, ln_error *err);
-/* 1 if this program was built with MPI support. */
-int ln_dist_have_mpi(void);
 /* 1 if the environment says mpirun (or a PMIx/PMI launcher) started us. */
 int ln_dist_launched(void);
 
