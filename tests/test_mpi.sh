@@ -86,7 +86,7 @@ check "per-epoch accuracy over 2 ranks = single-process lenet eval ($acc_eval)" 
 
 mpi 2 train $T --max-steps 2 --lr-schedule cosine --epochs 3 --ckpt-dir sch
 check "a schedule counts the shard's steps per epoch (50)" \
-    eval '[ "$rc" -eq 0 ] && grep -q "step_per_epoch=50 " "$tmp/out"'
+    eval '[ "$rc" -eq 0 ] && grep -q "steps_per_decay_epoch=50 " "$tmp/out"'
 
 # ------------------------------------------------- resume, same N ---
 mpi 2 train $T --epochs 2 --save-steps 1000 --max-steps 30 --ckpt-dir r

@@ -83,7 +83,9 @@ int train_world_fail(train_world *w, const ln_model *m, const ln_error *err) {
         if (rank(w) == 0) cli_fail(err);
         return code;
     }
-    cli_error("rank %d of %d: %s", rank(w), size(w), err->msg);
+    char msg[sizeof err->msg + 256];
+    cli_settings_to_flags(err->msg, msg, sizeof msg);
+    cli_error("rank %d of %d: %s", rank(w), size(w), msg);
     fflush(stderr);
     ln_dist_abort(w->dist, code);
     return code;
