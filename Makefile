@@ -37,6 +37,12 @@ TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test
            test_export test_report test_image test_optim test_sgd_ref test_prepare test_model test_load
 LDLIBS  += -lpng
 
+# `lenet serve` (issue 14): HTTP on libmicrohttpd, JSON with jansson, SHA-256
+# from nettle; the page is embedded from src/serve/page.html.
+CLI_SRC += src/serve/decode.c src/serve/engine.c src/serve/metrics.c src/serve/http.c src/serve/page.c \
+           src/cli/cmd_serve.c
+LDLIBS  += -lmicrohttpd -ljansson -lnettle -pthread
+
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o \
            $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -82,6 +88,8 @@ $(1)/src/lanes_%.o: src/lanes_kernels.c src/lanes.h src/kernel_suffix.h include/
 endef
 $(eval $(call kernel_rules,$(BUILD),))
 $(eval $(call kernel_rules,$(BUILD)/pic,-fPIC))
+
+$(BUILD)/src/serve/page.o: src/serve/page.html
 
 $(BUILD)/liblenet.a: $(LIB_OBJ)
 	ar rcs $@ $^

@@ -6,7 +6,7 @@
 # installed with apt-get when running as root; otherwise the command to run
 # is printed and the script exits 1.
 set -euo pipefail
-pkgs=(gcc make zlib1g-dev libpng-dev)
+pkgs=(gcc make zlib1g-dev libpng-dev libmicrohttpd-dev libjansson-dev nettle-dev)
 [ "${1:-}" = "--test" ] && pkgs+=(clang libomp-dev libclang-rt-14-dev protobuf-compiler python3-numpy python3-onnx strace pkg-config)
 missing=()
 for p in "${pkgs[@]}"; do

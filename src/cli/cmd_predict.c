@@ -96,7 +96,7 @@ int cmd_predict(int argc, char **argv) {
                     else putchar(*s);
                 }
                 printf("\", \"digit\": %d, \"probabilities\": [", digit);
-                for (int k = 0; k < LN_CLASSES; k++) printf("%s%.6g", k ? ", " : "", (double)p[k]);
+                for (int k = 0; k < LN_CLASSES; k++) printf("%s%.9g", k ? ", " : "", (double)p[k]); /* float32 exactly */
                 puts("]}");
             } else {
                 printf("%s: %d   (%d %.2f%%, %d %.2f%%, %d %.2f%%)\n", path, digit, order[0], 100.0 * p[order[0]],

@@ -40,6 +40,7 @@ static void usage(FILE *f) {
           "  eval      evaluate a checkpoint on the MNIST test set\n"
           "  predict   classify your own pictures of digits (PNG or PGM, any size)\n"
           "  export    write a checkpoint as ONNX, safetensors or a MindSpore .ckpt\n"
+          "  serve     answer predictions over HTTP (TF Serving / KServe v1) with a draw-a-digit page\n"
           "  report    a training report (curves, confusion matrix, mistakes) as PNGs + index.html\n",
           f);
 }
@@ -67,6 +68,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "predict")) return cmd_predict(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
     cli_error("unknown command '%s'; run `lenet --help` for the list", cmd);
     return 2;
 }
