@@ -369,6 +369,9 @@ void serve_http_stop(serve_http *h, int grace_s) {
     if (!h->daemon) return;
     atomic_store(&h->stopping, 1);
     const MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+    /* Refuse new connections now (and those waiting in the backlog); the
+     * descriptor itself stays open until the daemon has stopped. */
+    if (fd != MHD_INVALID_SOCKET) shutdown(fd, SHUT_RDWR);
     const double end = now_s() + grace_s;
     while (atomic_load(&h->metrics.in_flight) > 0 && now_s() < end) usleep(5000);
     MHD_stop_daemon(h->daemon);
