@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # scripts/deps.sh [--test] - make sure the Debian packages the build needs are
-# installed; with --test also those the test suite needs (clang and libomp
-# for the sanitizer build, protoc to decode checkpoints, numpy and onnx for
-# the independent readers of our exports). Missing packages are
+# installed (libmicrohttpd, jansson and nettle for `lenet serve`); with --test
+# also those the test suite needs (clang and libomp for the sanitizer build,
+# protoc to decode checkpoints, numpy and onnx for the independent readers of
+# our exports, curl and chromium for the server's tests). Missing packages are
 # installed with apt-get when running as root; otherwise the command to run
 # is printed and the script exits 1.
 set -euo pipefail
 pkgs=(gcc make zlib1g-dev libpng-dev libmicrohttpd-dev libjansson-dev nettle-dev)
-[ "${1:-}" = "--test" ] && pkgs+=(clang libomp-dev libclang-rt-14-dev protobuf-compiler python3-numpy python3-onnx strace pkg-config)
+[ "${1:-}" = "--test" ] && pkgs+=(clang libomp-dev libclang-rt-14-dev protobuf-compiler python3-numpy python3-onnx strace pkg-config curl chromium)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
