@@ -213,21 +213,24 @@ asan:
 	$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
-# Fuzzing (clang's libFuzzer + ASan + UBSan): the IDX reader (raw and gzip)
-# and the image reader (PNG, PGM), each with a committed seed corpus in
+# Fuzzing (clang's libFuzzer + ASan + UBSan): the IDX reader (raw and gzip),
+# the image reader (PNG, PGM) and the server's request decoding, each with a committed seed corpus in
 # fuzz/corpus/<target>/. New inputs found go to build-fuzz/corpus-<target>/.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-FUZZ_TARGETS := fuzz_idx fuzz_image
+FUZZ_TARGETS := fuzz_idx fuzz_image fuzz_serve
 FUZZ_SRC_fuzz_idx   := src/error.c src/idx.c
 FUZZ_SRC_fuzz_image := src/error.c src/fileio.c src/picture/image.c src/picture/image_png.c src/picture/image_pgm.c
+# `lenet serve`'s request decoding: JSON bodies (jansson) and pictures.
+FUZZ_SRC_fuzz_serve := $(FUZZ_SRC_fuzz_image) src/prepare.c src/serve/decode.c
+FUZZ_LIBS_fuzz_serve := -ljansson
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 .SECONDEXPANSION:
 build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_fuzz_$$*) $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h)
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_fuzz_$*) -lpng -lz -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_fuzz_$*) $(FUZZ_LIBS_fuzz_$*) -lpng -lz -lm
 fuzz-smoke: fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus-$$t; \
