@@ -6,7 +6,8 @@
 #   make run        fetch MNIST if absent, build, train 1 epoch (tutorial settings), evaluate, save a checkpoint
 #   make test       build and run every test (prints "N passed, M failed")
 #   make asan       the whole test suite under AddressSanitizer + UBSan (build-asan/)
-#   make bench      our trainer and PyTorch side by side on this machine (bench/results.md)
+#   make bench      our trainer and PyTorch side by side on this machine (bench/results.md), then bench-serve
+#   make bench-serve  lenet serve under wrk beside onnxruntime-node (bench/serve_results.md)
 #   make data       fetch MNIST into datasets/MNIST_Data
 #   make fuzz       build the libFuzzer targets (build-fuzz/); make fuzz-smoke runs each for FUZZ_SECONDS (60)
 #   make clean
@@ -55,7 +56,7 @@ MNIST_FROM ?= $(wildcard ../shared/data/mnist)
 DATA_DIR   := datasets/MNIST_Data
 RUN_ARGS   ?=
 
-.PHONY: all run test asan data deps clean bench speedrun fuzz fuzz-smoke install uninstall shared examples
+.PHONY: all run test asan data deps clean bench bench-serve speedrun fuzz fuzz-smoke install uninstall shared examples
 all: $(BUILD)/lenet
 
 $(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard tests/*.h)
@@ -184,6 +185,12 @@ $(BUILD)/fma_peak: bench/fma_peak.c
 bench: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/fma_peak
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash bench/run.sh
+	@BUILD=$(BUILD) bash bench/serve.sh
+
+# `lenet serve` under wrk beside onnxruntime-node behind node:http (bench/serve.sh).
+bench-serve: $(BUILD)/lenet
+	@$(MAKE) --no-print-directory data
+	@BUILD=$(BUILD) bash bench/serve.sh
 
 # The fastest recipe to 99% (lenet train --recipe speedrun), seeds 1-10, and
 # the same recipe in PyTorch (bench/speedrun.sh).
