@@ -78,7 +78,7 @@ static void reload(serve_http *h, const char *ckpt, int max_batch, const char *k
     memcpy(sha, m->sha256, sizeof sha);
     const time_t at = m->loaded_at;
     serve_engine_swap(&h->engine, m);
-    atomic_store(&h->metrics.reloads_ok, atomic_load(&h->metrics.reloads_ok) + 1);
+    atomic_fetch_add(&h->metrics.reloads_ok, 1);
     atomic_store(&h->metrics.loaded_at, (long)at);
     atomic_store(&h->metrics.generation, *generation);
     serve_http_set_error(h, "");

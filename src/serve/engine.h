@@ -11,7 +11,7 @@
  * on the same model, up to max_batch images (a bigger job goes alone), runs
  * one forward pass and calls each job's `done`. When requests are still
  * being received (serve_engine_expect) it first waits for them, at most
- * window_us after the oldest queued job was taken up, so under load a pass
+ * window_us from the moment it takes up the queue, so under load a pass
  * carries many requests while a lone request on an idle server runs at
  * once. A sample's probabilities do not depend on the batch it rides in
  * (the engine computes every sample's logits the same way in any batch;
