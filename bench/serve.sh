@@ -112,10 +112,11 @@ python3 - "$out" "$have_node" "$rss0" "$rss1" "$total" "$DURATION" "$CONNECTIONS
 import os, platform, re, subprocess, sys
 out, have_node, rss0, rss1, total, dur, conn = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7]
 def ms(s):
-    v, u = re.match(r"([\d.]+)(us|ms|s)", s).groups()
-    return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[u]
+    v, u = re.match(r"([\d.]+)(us|ms|s|m)", s).groups()
+    return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[u]
 def parse(f):
     t = open(f).read()
+    sys.stderr.write(t)
     r = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
          "requests": int(re.search(r"(\d+) requests in", t).group(1)),
          "p50": ms(re.search(r"50%\s+(\S+)", t).group(1)), "p99": ms(re.search(r"99%\s+(\S+)", t).group(1)),
