@@ -39,10 +39,11 @@ TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test
 LDLIBS  += -lpng
 
 # `lenet serve` (issue 14): HTTP on libmicrohttpd, JSON with jansson, SHA-256
-# from nettle; the page is embedded from src/serve/page.html.
+# from nettle (the command's libraries, not the library's); the page is
+# embedded from src/serve/page.html.
 CLI_SRC += src/serve/decode.c src/serve/engine.c src/serve/metrics.c src/serve/http.c src/serve/page.c \
            src/cli/cmd_serve.c
-LDLIBS  += -lmicrohttpd -ljansson -lnettle -pthread
+CLI_LIBS := -lmicrohttpd -ljansson -lnettle -pthread
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o \
            $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o
@@ -96,7 +97,7 @@ $(BUILD)/liblenet.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/lenet: $(CLI_OBJ) $(BUILD)/liblenet.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(CLI_LIBS)
 
 # ---- the installable library ----
 # Version: the three numbers of include/lenet/version.h; the soname carries the major.

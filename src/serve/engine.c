@@ -45,22 +45,16 @@ ln_status serve_model_load(const char *path, int max_batch, const char *kernels,
     char before[65], after[65];
     ln_status s = file_sha256(path, before, err);
     if (s) return s;
-    ln_ckpt ck;
-    if ((s = ln_ckpt_read(path, &ck, err))) return s;
-    const int conv_bias = ln_ckpt_get(&ck, "conv1.bias") != NULL;
-    ln_ckpt_free(&ck);
     serve_model *m = calloc(1, sizeof *m);
     if (!m) return ln_fail(err, LN_E_NOMEM, "out of memory loading %s", path);
     /* One thread: the batcher is one worker beside the HTTP threads. */
-    ln_model_config mc = {.conv_bias = conv_bias, .batch_size = max_batch, .lr = 0.01f, .momentum = 0.9f,
-                          .loss_scale = 1.f, .threads = 1, .kernels = kernels};
-    if ((s = ln_model_init(&m->m, &mc, err))) {
+    const ln_load_opts lo = {.conv_bias = -1, .max_batch = max_batch, .threads = 1, .kernels = kernels};
+    if ((s = ln_lenet_load(&m->net, path, &lo, err))) {
         free(m);
         return s;
     }
-    if ((s = ln_model_load_weights(&m->m, path, err))) goto fail;
-    for (size_t i = 0; i < m->m.net.n_params; i++)
-        if (!isfinite(m->m.net.params[i])) {
+    for (size_t i = 0; i < m->net.n_params; i++)
+        if (!isfinite(m->net.params[i])) {
             s = ln_fail(err, LN_E_INPUT, "%s: parameter %zu is not finite (NaN or infinity); refusing to serve it", path, i);
             goto fail;
         }
@@ -71,20 +65,20 @@ ln_status serve_model_load(const char *path, int max_batch, const char *kernels,
     }
     strcpy(m->path, path);
     memcpy(m->sha256, before, sizeof m->sha256);
-    m->conv_bias = conv_bias;
-    m->n_params = m->m.net.n_params;
+    m->conv_bias = m->net.conv_bias;
+    m->n_params = m->net.n_params;
     m->loaded_at = time(NULL);
     *out = m;
     return LN_OK;
 fail:
-    ln_model_free(&m->m);
+    ln_lenet_free(&m->net);
     free(m);
     return s;
 }
 
 void serve_model_free(serve_model *m) {
     if (!m) return;
-    ln_model_free(&m->m);
+    ln_lenet_free(&m->net);
     free(m);
 }
 
@@ -127,14 +121,14 @@ static serve_job *take_locked(serve_engine *e, int *images) {
 static void run_batch(serve_engine *e, serve_job *jobs, int images) {
     serve_model *m = jobs->model;
     if (!jobs->next) { /* one job: no copies */
-        ln_model_predict(&m->m, jobs->x, jobs->n, jobs->probs);
+        ln_lenet_predict(&m->net, jobs->x, jobs->n, jobs->probs);
     } else {
         int at = 0;
         for (serve_job *j = jobs; j; j = j->next) {
             memcpy(e->xbuf + (size_t)at * LN_IMG * LN_IMG, j->x, sizeof(float) * (size_t)j->n * LN_IMG * LN_IMG);
             at += j->n;
         }
-        ln_model_predict(&m->m, e->xbuf, images, e->pbuf);
+        ln_lenet_predict(&m->net, e->xbuf, images, e->pbuf);
         at = 0;
         for (serve_job *j = jobs; j; j = j->next) {
             memcpy(j->probs, e->pbuf + (size_t)at * LN_CLASSES, sizeof(float) * (size_t)j->n * LN_CLASSES);

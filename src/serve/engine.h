@@ -26,10 +26,10 @@
 #include <time.h>
 
 #include "lenet/error.h"
-#include "lenet/model.h"
+#include "lenet/load.h"
 
 typedef struct serve_model {
-    ln_model m;
+    ln_lenet net;         /* ln_lenet_load: weights only, one thread */
     char path[1024];
     char sha256[65];      /* hex digest of the checkpoint file */
     int conv_bias;
@@ -40,8 +40,9 @@ typedef struct serve_model {
 } serve_model;
 
 /* Load `path` as a network to serve: variant taken from the file, every
- * tensor checked (ln_model_load_weights), every weight finite, and the file
- * unchanged while it was read (its SHA-256 before and after). max_batch is
+ * tensor checked, every weight finite, and the file
+ * unchanged while it was read (its SHA-256 before and after), loaded with
+ * ln_lenet_load (load.h) for forward passes only. max_batch is
  * the forward pass size. LN_E_INPUT / LN_E_NOMEM / LN_E_SYSTEM with a
  * message naming the file; *out is NULL then. */
 ln_status serve_model_load(const char *path, int max_batch, const char *kernels, serve_model **out,
