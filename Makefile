@@ -159,7 +159,7 @@ $(BUILD)/src/ckpt_testhooks.o: src/ckpt.c $(wildcard include/lenet/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -DLN_TEST_HOOKS -c $< -o $@
 $(BUILD)/lenet-testhooks: $(CLI_OBJ) $(BUILD)/src/ckpt_testhooks.o $(BUILD)/liblenet.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(CLI_LIBS)
 
 # Helper for tests/test_onnx.sh: the preprocessed test set and our logits.
 $(BUILD)/dump_logits: $(BUILD)/tests/dump_logits.o $(BUILD)/liblenet.a
