@@ -40,8 +40,8 @@ LDLIBS  += -lpng
 
 # `lenet serve` (issue 14): HTTP on libmicrohttpd, JSON with jansson, SHA-256
 # from nettle (the command's libraries, not the library's); the page is
-# embedded from src/serve/page.html.
-CLI_SRC += src/serve/decode.c src/serve/engine.c src/serve/metrics.c src/serve/http.c src/serve/page.c \
+# embedded from src/cli/serve/page.html.
+CLI_SRC += src/cli/serve/decode.c src/cli/serve/engine.c src/cli/serve/metrics.c src/cli/serve/http.c src/cli/serve/page.c \
            src/cli/cmd_serve.c
 CLI_LIBS := -lmicrohttpd -ljansson -lnettle -pthread
 
@@ -60,7 +60,7 @@ RUN_ARGS   ?=
 .PHONY: all run test asan data deps clean bench bench-serve speedrun fuzz fuzz-smoke install uninstall shared examples
 all: $(BUILD)/lenet
 
-$(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard tests/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard src/cli/serve/*.h) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
 $(BUILD)/pic/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h)
@@ -91,7 +91,7 @@ endef
 $(eval $(call kernel_rules,$(BUILD),))
 $(eval $(call kernel_rules,$(BUILD)/pic,-fPIC))
 
-$(BUILD)/src/serve/page.o: src/serve/page.html
+$(BUILD)/src/cli/serve/page.o: src/cli/serve/page.html
 
 $(BUILD)/liblenet.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -232,11 +232,11 @@ FUZZ_TARGETS := fuzz_idx fuzz_image fuzz_serve
 FUZZ_SRC_fuzz_idx   := src/error.c src/idx.c
 FUZZ_SRC_fuzz_image := src/error.c src/fileio.c src/picture/image.c src/picture/image_png.c src/picture/image_pgm.c
 # `lenet serve`'s request decoding: JSON bodies (jansson) and pictures.
-FUZZ_SRC_fuzz_serve := $(FUZZ_SRC_fuzz_image) src/prepare.c src/serve/decode.c
+FUZZ_SRC_fuzz_serve := $(FUZZ_SRC_fuzz_image) src/prepare.c src/cli/serve/decode.c
 FUZZ_LIBS_fuzz_serve := -ljansson
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 .SECONDEXPANSION:
-build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_fuzz_$$*) $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h)
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_fuzz_$$*) $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard src/cli/serve/*.h)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_fuzz_$*) $(FUZZ_LIBS_fuzz_$*) -lpng -lz -lm
 fuzz-smoke: fuzz

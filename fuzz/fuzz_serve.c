@@ -1,5 +1,5 @@
 /* fuzz_serve.c - libFuzzer target for what `lenet serve` does with a
- * request body before any network code (src/serve/decode.c): the first byte
+ * request body before any network code (src/cli/serve/decode.c): the first byte
  * picks the route - even: a `:predict` JSON body (jansson, then our checks
  * of shape and grey levels), odd: a `:classify-image` picture (the PNG/PGM
  * reader, then ln_prepare_digit) - and the rest is the body. A success must
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/serve/decode.h"
+#include "../src/cli/serve/decode.h"
 
 enum { MAX_INSTANCES = 64 };
 

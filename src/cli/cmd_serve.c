@@ -1,4 +1,4 @@
-/* cmd_serve.c - `lenet serve`: answer predictions over HTTP (src/serve/):
+/* cmd_serve.c - `lenet serve`: answer predictions over HTTP (src/cli/serve/):
  * options, the model's loading and reloading (SIGHUP, --watch), and a
  * graceful stop on SIGTERM / SIGINT. Signals are taken synchronously by the
  * main thread (blocked everywhere, sigtimedwait), so nothing runs in a
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../serve/engine.h"
-#include "../serve/http.h"
+#include "serve/engine.h"
+#include "serve/http.h"
 #include "cli.h"
 
 static void usage(void) {
