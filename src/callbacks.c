@@ -36,8 +36,8 @@ static void choose_prefix(const char *dir, const char *prefix, char *out, size_t
     else snprintf(out, outsz, "%s_%ld", prefix, maxn + 1);
 }
 
-/* Remove <prefix>*.ckpt.tmp.<pid> left in `dir` by a writer that was killed
- * mid-write (ln_write_file_atomic's temporary names), when process <pid> no
+/* Remove <prefix>*.ckpt.tmp.<pid>.<random> left in `dir` by a writer that was
+ * killed mid-write (fileio.h's temporary names), when process <pid> no
  * longer exists. Files of a live process (another trainer writing into the
  * same folder) are left alone. Returns how many were removed. */
 static int remove_stale_tmp(const char *dir, const char *prefix) {
@@ -52,7 +52,7 @@ static int remove_stale_tmp(const char *dir, const char *prefix) {
         char *end;
         errno = 0;
         const long pid = strtol(t + 10, &end, 10);
-        if (end == t + 10 || *end || errno || pid <= 0 || pid == (long)getpid()) continue;
+        if (end == t + 10 || (*end && *end != '.') || errno || pid <= 0 || pid == (long)getpid()) continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
         char path[4400];
         if (snprintf(path, sizeof path, "%s/%s", dir, n) < (int)sizeof path && unlink(path) == 0) removed++;

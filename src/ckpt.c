@@ -326,29 +326,6 @@ ln_status ln_ckpt_write(const char *path, const ln_ckpt_item *items, int n, int 
     return ln_ckpt_write_ex(path, items, n, &o, err);
 }
 
-/* Put the finished temporary file at `path`: rename, or - never replacing -
- * link (fails with EEXIST atomically) then unlink the temporary name. */
-static ln_status place(const char *tmp, const char *path, int no_replace, ln_error *err) {
-    if (!no_replace) {
-        if (rename(tmp, path) == 0) return LN_OK;
-        return ln_fail(err, LN_E_SYSTEM, "%s: cannot rename into place (%s)", path, strerror(errno));
-    }
-    if (link(tmp, path) == 0) {
-        unlink(tmp);
-        return LN_OK;
-    }
-    if (errno == EEXIST)
-        return ln_fail(err, LN_E_USAGE, "%s already exists; not overwriting it (choose another name or folder)", path);
-    if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP) { /* no hard links here */
-        struct stat st;
-        if (lstat(path, &st) == 0)
-            return ln_fail(err, LN_E_USAGE, "%s already exists; not overwriting it (choose another name or folder)",
-                           path);
-        if (rename(tmp, path) == 0) return LN_OK;
-    }
-    return ln_fail(err, LN_E_SYSTEM, "%s: cannot move into place (%s)", path, strerror(errno));
-}
-
 /* Test-only build (-DLN_TEST_HOOKS, the Makefile's $(BUILD)/lenet-testhooks,
  * never installed): with LENET_TEST_CKPT_PAUSE_MS set, pause that long after
  * the middle record of every write, so a test can kill the writer there. */
@@ -367,9 +344,8 @@ static void test_pause_mid_write(int index, int n) {
 ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, const ln_ckpt_write_opts *opts,
                            ln_error *err) {
     const int with_crc = opts && opts->with_crc;
-    char tmp[4200];
-    int fd;
-    ln_status s = ln_tmp_create(path, tmp, sizeof tmp, &fd, err);
+    ln_out out;
+    ln_status s = ln_out_begin(&out, path, err);
     if (s) return s;
     uLong crc = crc32(0L, Z_NULL, 0);
     for (int i = 0; i < n && !s; i++) {
@@ -377,7 +353,7 @@ ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, c
         uint8_t *rec = encode_record(&items[i], &len);
         if (!rec) { s = ln_fail(err, LN_E_NOMEM, "out of memory writing %s", path); break; }
         crc = crc32(crc, rec, (uInt)len);
-        s = ln_write_all(fd, rec, len, tmp, err);
+        s = ln_out_write(&out, rec, len, err);
         free(rec);
         if (!s) test_pause_mid_write(i, n);
     }
@@ -388,11 +364,7 @@ ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, c
         memcpy(trailer, "crc_num", 7);
         uint64_t v = crc;
         for (int i = 16; i >= 7; i--, v >>= 8) trailer[i] = (uint8_t)v;
-        s = ln_write_all(fd, trailer, sizeof trailer, tmp, err);
+        s = ln_out_write(&out, trailer, sizeof trailer, err);
     }
-    s = ln_sync_close(fd, tmp, s, err);
-    if (!s) s = place(tmp, path, opts && opts->no_replace, err);
-    if (s) { unlink(tmp); return s; }
-    ln_fsync_parent_dir(path); /* make the rename durable */
-    return LN_OK;
+    return ln_out_commit(&out, s, opts && opts->no_replace, err);
 }

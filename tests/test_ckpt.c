@@ -610,7 +610,7 @@ static void test_write_errors(test_ctx *t, ln_model *m) {
     CHECK(t, s == LN_E_SYSTEM && err.msg[0] && !strchr(err.msg, '\n') && strstr(err.msg, "no/such/dir"),
           "save into a missing folder: LN_E_SYSTEM, one line naming the path");
     CHECK(t, count_entries(g_tmp) == before && !has_tmp_file(g_tmp), "... and no file or temp file left behind");
-    /* rename fails: the target is a directory; the temp file is removed. */
+    /* the target is a directory: refused before anything is written. */
     char sub[300];
     tpath(sub, sizeof sub, "wdir");
     mkdir(sub, 0755);
@@ -618,8 +618,9 @@ static void test_write_errors(test_ctx *t, ln_model *m) {
     mkdir(p, 0755);
     memset(&err, 0, sizeof err);
     s = ln_model_save(m, p, &err);
-    CHECK(t, s == LN_E_SYSTEM && !strchr(err.msg, '\n'), "save onto a directory: LN_E_SYSTEM");
-    CHECK(t, count_entries(sub) == 1 && !has_tmp_file(sub), "... and its temp file is removed");
+    CHECK(t, s == LN_E_USAGE && !strchr(err.msg, '\n') && strstr(err.msg, "a folder") && strstr(err.msg, p),
+          "save onto a directory: refused (LN_E_USAGE) naming it and its kind");
+    CHECK(t, count_entries(sub) == 1 && !has_tmp_file(sub), "... and no temp file is left");
     /* read-only folder (skipped as root, who may write anyway) */
     if (geteuid() != 0) {
         char ro[300];

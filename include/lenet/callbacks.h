@@ -13,7 +13,7 @@
  *   no_replace: an existing file is never overwritten.
  * - Keeps at most keep_max of the files it wrote, deleting the oldest.
  * - Writes are atomic (ckpt.h); on_saved reports each path written. A
- *   writer killed mid-write leaves only <final name>.tmp.<pid>; setting up
+ *   writer killed mid-write leaves only <final name>.tmp.<pid>.<random>; setting up
  *   the callback removes such files of <prefix> whose process is gone
  *   (stale_removed counts them).
  */
