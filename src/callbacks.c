@@ -90,8 +90,10 @@ static ln_status save(ln_model_checkpoint *c, ln_model *m, ln_error *err) {
     if (snprintf(path, sizeof path, "%s/%s-%d_%d.ckpt", c->cfg.directory, c->prefix, c->last_epoch,
                  c->last_step) >= (int)sizeof path)
         return ln_fail(err, LN_E_USAGE, "`directory`: path too long");
+    ln_status s = ln_model_check_finite(m, err); /* never save a diverged model */
+    if (s) return s;
     ln_ckpt_write_opts o = {.with_crc = c->cfg.with_crc, .no_replace = 1};
-    ln_status s = ln_model_save_ex(m, path, &o, err);
+    s = ln_model_save_ex(m, path, &o, err);
     if (s) return s;
     if (c->nsaved == c->cfg.keep_max) { /* rotation: drop the oldest */
         remove(c->saved[0]);

@@ -103,11 +103,68 @@ static int parse_tensor(cursor c, ln_ckpt_entry *e, const char **why) {
     return 0;
 }
 
-/* A tensor's content (all its slices) must be exactly count * element size. */
+/* "[2147483648, 2147483648]" into buf. */
+typedef struct { char s[LN_CKPT_MAX_DIMS * 22 + 3]; } dims_buf;
+static const char *dims_text(const ln_ckpt_entry *e, dims_buf *b) {
+    char *buf = b->s;
+    size_t k = (size_t)snprintf(buf, sizeof b->s, "[");
+    for (int d = 0; d < e->ndim; d++)
+        k += (size_t)snprintf(buf + k, sizeof b->s - k, "%s%lld", d ? ", " : "", (long long)e->dims[d]);
+    snprintf(buf + k, sizeof b->s - k, "]");
+    return buf;
+}
+
+/* Index of the first NaN/Inf element of a floating-point tensor, or -1. */
+static long first_non_finite(const ln_ckpt_entry *e) {
+    const uint8_t *p = e->data;
+    if (!strcmp(e->dtype, "Float32")) {
+        for (size_t i = 0; i < e->count; i++, p += 4)
+            if (((uint32_t)p[3] << 8 | p[2]) >> 7 == 0xff || (((uint32_t)p[3] << 8 | p[2]) >> 7) == 0x1ff)
+                return (long)i;
+    } else if (!strcmp(e->dtype, "Float64")) {
+        for (size_t i = 0; i < e->count; i++, p += 8)
+            if ((((uint32_t)p[7] << 8 | p[6]) >> 4 & 0x7ff) == 0x7ff) return (long)i;
+    } else if (!strcmp(e->dtype, "Float16")) {
+        for (size_t i = 0; i < e->count; i++, p += 2)
+            if ((p[1] & 0x7c) == 0x7c) return (long)i;
+    } else if (!strcmp(e->dtype, "BFloat16")) {
+        for (size_t i = 0; i < e->count; i++, p += 2)
+            if (((uint32_t)p[1] << 8 | p[0]) >> 7 == 0xff || ((uint32_t)p[1] << 8 | p[0]) >> 7 == 0x1ff)
+                return (long)i;
+    }
+    return -1;
+}
+
+/* A tensor's content (all its slices) must be exactly count * element size,
+ * and a floating-point tensor must hold finite numbers only. */
 static ln_status check_complete(const ln_ckpt_entry *e, const char *path, ln_error *err) {
-    if (!strcmp(e->dtype, "str") || e->nbytes == e->count * dtype_size(e->dtype)) return LN_OK;
-    return ln_fail(err, LN_E_INPUT, "%s: tensor %s: %zu content bytes do not fit its shape and dtype %s; "
-                   "the checkpoint is corrupt", path, e->name, e->nbytes, e->dtype);
+    dims_buf db;
+    if (strcmp(e->dtype, "str") && e->nbytes != e->count * dtype_size(e->dtype))
+        return ln_fail(err, LN_E_INPUT, "%zu content bytes do not fit shape %s and dtype %s of tensor %s; the "
+                       "checkpoint %s is corrupt or truncated", e->nbytes, dims_text(e, &db), e->dtype, e->name, path);
+    const long bad = first_non_finite(e);
+    if (bad >= 0)
+        return ln_fail(err, LN_E_INPUT, "non-finite value (NaN or Inf) at index %ld of tensor %s; the checkpoint "
+                       "%s is corrupt or from a diverged run", bad, e->name, path);
+    return LN_OK;
+}
+
+static int cmp_name(const void *a, const void *b) {
+    return strcmp((*(const ln_ckpt_entry *const *)a)->name, (*(const ln_ckpt_entry *const *)b)->name);
+}
+
+/* Two tensors of one name (not consecutive slices): LN_E_INPUT naming it. */
+static ln_status check_unique(ln_ckpt_entry *e, int n, const char *path, ln_error *err) {
+    ln_ckpt_entry **by = malloc(sizeof *by * (size_t)(n ? n : 1));
+    if (!by) return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path);
+    for (int i = 0; i < n; i++) by[i] = &e[i];
+    qsort(by, (size_t)n, sizeof *by, cmp_name);
+    ln_status s = LN_OK;
+    for (int i = 1; i < n && !s; i++)
+        if (!strcmp(by[i - 1]->name, by[i]->name))
+            s = ln_fail(err, LN_E_INPUT, "tensor %s appears twice; the checkpoint %s is corrupt", by[i]->name, path);
+    free(by);
+    return s;
 }
 
 static void free_entries(ln_ckpt_entry *e, int n) {
@@ -205,18 +262,15 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
             s = LN_E_INPUT;
             goto done;
         }
-        size_t count = 1;
-        int scalar = e->ndim == 1 && e->dims[0] == 0;
+        size_t count = 1, total = 0;
+        int scalar = e->ndim == 1 && e->dims[0] == 0, bad_dim = 0;
         if (!scalar)
-            for (int d = 0; d < e->ndim; d++) {
-                if (e->dims[d] <= 0 || (uint64_t)e->dims[d] > MAX_CKPT_BYTES || count > MAX_CKPT_BYTES) {
-                    count = 0;
-                    break;
-                }
-                count *= (size_t)e->dims[d];
-            }
-        if (count == 0) {
-            ln_fail(err, LN_E_INPUT, "%s: tensor %s has an invalid shape; the checkpoint is corrupt", path, e->name);
+            for (int d = 0; d < e->ndim && !bad_dim; d++)
+                bad_dim = e->dims[d] <= 0 || __builtin_mul_overflow(count, (size_t)e->dims[d], &count);
+        if (bad_dim || __builtin_mul_overflow(count, esz, &total) || total > MAX_CKPT_BYTES) {
+            dims_buf db;
+            ln_fail(err, LN_E_INPUT, "invalid shape %s of tensor %s (a dimension not positive, or more than 4 GiB "
+                    "of data); the checkpoint %s is corrupt", dims_text(e, &db), e->name, path);
             s = LN_E_INPUT;
             goto done;
         }
@@ -249,6 +303,7 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
         n++;
     }
     if (!why && n > 0 && (s = check_complete(&ents[n - 1], path, err))) goto done;
+    if (!why && (s = check_unique(ents, n, path, err))) goto done;
     if (why) {
         ln_fail(err, LN_E_INPUT, "%s: corrupt or truncated checkpoint at byte %ld (%s)", path,
                 (long)(c.p - buf), why);

@@ -14,11 +14,22 @@
 #include <unistd.h>
 
 void cli_error(const char *fmt, ...) {
-    va_list ap;
+    va_list ap, aq;
     va_start(ap, fmt);
-    fputs("lenet: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    va_copy(aq, ap);
+    const int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (msg) {
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        ln_msg_shorten(msg); /* long paths cut in the middle, one line */
+        fprintf(stderr, "lenet: %s\n", msg);
+        free(msg);
+    } else {
+        fputs("lenet: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
     va_end(ap);
 }
 

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "lenet/callbacks.h"
+#include "lenet/fileio.h"
 #include "lenet/load.h"
 #include "lenet/lr_schedule.h"
 #include "lenet/model.h"
@@ -68,6 +69,21 @@ static void print_saved(void *user, const char *path) {
     cli_monitor_line(user, line);
 }
 
+/* --log: appended to (runs accumulate), a regular file only (fileio.h), and
+ * never one of the run's inputs. */
+static int open_log(const train_opts *o, FILE **log, ln_error *err) {
+    int fd;
+    if (ln_out_distinct(o->log, o->init, "--init", err) || ln_out_distinct(o->log, o->resume, "--resume", err) ||
+        ln_out_distinct(o->log, o->lr_file, "--lr-file", err) || ln_append_open(o->log, "--log", &fd, err))
+        return cli_fail(err);
+    if (!(*log = fdopen(fd, "a"))) {
+        close(fd);
+        cli_error("out of memory opening --log %s", o->log);
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     train_opts o;
     int rc = train_parse(argc, argv, &o);
@@ -99,10 +115,9 @@ int cmd_train(int argc, char **argv) {
         }
     }
     FILE *log = NULL;
-    if (o.log && !(log = fopen(o.log, "a"))) {
-        cli_error("--log %s: cannot open for appending; check the folder exists and is writable", o.log);
+    if (o.log && (rc = open_log(&o, &log, &err))) {
         ln_ckpt_free(&from_ck);
-        return 2;
+        return rc;
     }
     ln_dataset train, test;
     if (ln_dataset_load(o.data, "train", &train, &err)) {

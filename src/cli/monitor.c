@@ -2,6 +2,7 @@
  * JSON-lines log for `lenet train` (see monitor.h). */
 #include "monitor.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -116,6 +117,10 @@ static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_er
                        .lr = e->lr_last};
     ln_status s = mon->json ? ln_trainlog_write_epoch(mon->json, "standard output", &le, err) : LN_OK;
     if (!s && mon->log) s = ln_trainlog_write_epoch(mon->log, mon->log_name, &le, err);
+    if (!s && mon->test && !isfinite(tloss))
+        s = ln_fail(err, LN_E_SYSTEM, "training diverged at step %ld: the test loss is %s after epoch %d; lower "
+                    "`lr` (the last checkpoint saved before it is kept)", m->global_step,
+                    isnan(tloss) ? "NaN" : "infinite", e->epoch);
     return s;
 }
 
