@@ -174,12 +174,14 @@ static void free_entries(ln_ckpt_entry *e, int n) {
 
 ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ln_fail(err, LN_E_INPUT, "%s: cannot open checkpoint (%s)", path, strerror(errno));
+    int fd;
+    if (ln_input_open(path, 0, "the checkpoint", &fd, err)) return LN_E_INPUT;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) { close(fd); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > MAX_CKPT_BYTES) {
+    if (fstat(fd, &st) != 0 || (unsigned long long)st.st_size > MAX_CKPT_BYTES) {
         fclose(f);
-        return ln_fail(err, LN_E_INPUT, "%s: not a regular checkpoint file of at most 4 GiB", path);
+        return ln_fail(err, LN_E_INPUT, "checkpoint larger than 4 GiB: %s", path);
     }
     size_t size = (size_t)st.st_size;
     uint8_t *buf = malloc(size ? size : 1);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 #include "train_opts.h"
+#include "lenet/bytebuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -112,6 +113,21 @@ int cli_onoff(const char *opt, const char *s, int *out) {
         return -1;
     }
     return 0;
+}
+
+void cli_json_str(FILE *f, const char *s) {
+    if (!s) { fputs("null", f); return; }
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_json_str(&b, s);
+    if (ln_buf_ok(&b)) fwrite(b.p, 1, b.len, f);
+    else fputs("null", f);
+    ln_buf_free(&b);
+}
+
+void cli_json_num(char *buf, int size, const char *fmt, double v) {
+    if (isfinite(v)) snprintf(buf, (size_t)size, fmt, v);
+    else snprintf(buf, (size_t)size, "null");
 }
 
 /* Every CPU the process may use. The re-executed train/eval/predict run with

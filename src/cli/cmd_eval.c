@@ -17,8 +17,11 @@ static void class_counts(const ln_metrics *met, int c, long *correct, long *tota
 }
 
 static void print_json(const ln_metrics *met) {
-    printf("{\"accuracy\": %.6f, \"loss\": %.6f, \"correct\": %ld, \"total\": %ld, \"per_class_accuracy\": [",
-           ln_metrics_accuracy(met), ln_metrics_loss(met), met->correct, met->total);
+    char acc[32], loss[32];
+    cli_json_num(acc, sizeof acc, "%.6f", ln_metrics_accuracy(met));
+    cli_json_num(loss, sizeof loss, "%.6f", ln_metrics_loss(met));
+    printf("{\"accuracy\": %s, \"loss\": %s, \"correct\": %ld, \"total\": %ld, \"per_class_accuracy\": [", acc,
+           loss, met->correct, met->total);
     for (int c = 0; c < LN_CLASSES; c++) {
         long k, n;
         class_counts(met, c, &k, &n);

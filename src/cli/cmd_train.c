@@ -209,17 +209,25 @@ int cmd_train(int argc, char **argv) {
     if (ln_model_train(&m, &p, (int)o.epochs, o.max_steps, cbs, 2, &err)) { rc = cli_fail(&err); goto out; }
     const char *final = ck.last_path;
     if (!final[0]) { /* nothing trained: the resumed checkpoint is the result */
-        fprintf(human, "nothing to train: the checkpoint is at epoch %d, step %d; --epochs is %ld\n", m.pos.epoch,
-                m.pos.step, o.epochs);
+        if (o.max_steps > 0 && m.global_step >= o.max_steps)
+            fprintf(human, "nothing to train: the checkpoint is at global step %ld; --max-steps is %ld (the run's "
+                    "total, counted from its start)\n", m.global_step, o.max_steps);
+        else
+            fprintf(human, "nothing to train: the checkpoint is at epoch %d, step %d; --epochs is %ld\n", m.pos.epoch,
+                    m.pos.step, o.epochs);
         final = o.resume ? o.resume : "";
     }
     if (o.profile) print_profile(&m.net, human);
     if (o.profile && o.json) json_profile(&m.net, stdout);
-    if ((o.json && ln_trainlog_write_done(stdout, "standard output", final, &err)) ||
-        (log && ln_trainlog_write_done(log, o.log, final, &err))) {
+    /* A failed stdout is reported by `lenet` at its end (exit 1); the log's
+     * failure is this run's. */
+    if (o.json) (void)ln_trainlog_write_done(stdout, "standard output", final, NULL);
+    if (log && ln_trainlog_write_done(log, o.log, final, &err)) {
         rc = cli_fail(&err);
         goto out;
     }
+    if ((fflush(stdout) != 0 || ferror(stdout)) && final[0]) /* main reports the lost output (exit 1) */
+        fprintf(stderr, "lenet: training finished; last checkpoint %s\n", final);
     if (o.report) {
         if (log) fflush(log);
         if (ln_report_write(o.report, o.log, final[0] ? final : NULL, o.data, &err)) { rc = cli_fail(&err); goto out; }
