@@ -280,7 +280,7 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
                                     "writes (%s)", LN_LOG_MAX_BYTES >> 20, path);
             break;
         }
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[len - 1] = 0, len--;
         const char *q = line;
         while (*q == ' ' || *q == '\t') q++;
         if (!*q) continue;

@@ -198,8 +198,8 @@ fi
 # shellcheck disable=SC2086
 (ulimit -f 1; exec "$lenet" train $T --epochs 5 --save-steps 1000 --ckpt-dir ck_fsz --log fsz.jsonl) >/dev/null 2>fsz.err
 rc=$?
-check "--log under ulimit -f: exit 1, one line naming --log and the reason" \
-    eval '[ "$rc" -eq 1 ] && [ "$(wc -l <fsz.err)" -eq 1 ] && grep -q "\-\-log" fsz.err && grep -qi "too large" fsz.err'
+check "--log under ulimit -f: exit 1, one line naming the log and the reason" \
+    eval '[ "$rc" -eq 1 ] && [ "$(wc -l <fsz.err)" -eq 1 ] && grep -q "fsz.jsonl" fsz.err && grep -qi "too large" fsz.err'
 # A closed stdout during training (`lenet train --json | head -1`): training
 # goes on quietly to the end, saves its checkpoints, exit 1 at the end.
 # shellcheck disable=SC2086
