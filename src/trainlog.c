@@ -53,16 +53,14 @@ ln_status ln_trainlog_write_step(FILE *f, const char *what, const ln_log_step *s
 ln_status ln_trainlog_write_epoch(FILE *f, const char *what, const ln_log_epoch *e, ln_error *err) {
     ln_buf b;
     ln_buf_init(&b);
-    ln_buf_printf(&b, "{\"event\": \"epoch\", \"epoch\": %d, \"steps\": %d, \"loss\": %.6f, \"test_accuracy\": ",
-                  e->epoch, e->steps, e->loss);
-    /* Not evaluated this epoch (or not finite): null. */
-    if (isfinite(e->test_accuracy)) ln_buf_printf(&b, "%.6f", e->test_accuracy);
-    else ln_buf_printf(&b, "null");
-    ln_buf_printf(&b, ", \"test_loss\": ");
-    if (isfinite(e->test_loss)) ln_buf_printf(&b, "%.6f", e->test_loss);
-    else ln_buf_printf(&b, "null");
-    ln_buf_printf(&b, ", \"train_seconds\": %.3f, \"images_per_second\": %.1f, \"lr\": ", e->seconds,
-                  e->images_per_second);
+    /* JSON has no nan or inf: such a number is written as null */
+    char loss[32], acc[32], tloss[32];
+    snprintf(loss, sizeof loss, isfinite(e->loss) ? "%.6f" : "null", e->loss);
+    snprintf(acc, sizeof acc, isfinite(e->test_accuracy) ? "%.6f" : "null", e->test_accuracy);
+    snprintf(tloss, sizeof tloss, isfinite(e->test_loss) ? "%.6f" : "null", e->test_loss);
+    ln_buf_printf(&b, "{\"event\": \"epoch\", \"epoch\": %d, \"steps\": %d, \"loss\": %s, \"test_accuracy\": %s, "
+                  "\"test_loss\": %s, \"train_seconds\": %.3f, \"images_per_second\": %.1f, \"lr\": ", e->epoch,
+                  e->steps, loss, acc, tloss, e->seconds, e->images_per_second);
     ln_buf_json_float(&b, (float)e->lr);
     ln_buf_printf(&b, "}\n");
     return put_line(f, what, &b, err);
