@@ -188,7 +188,7 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
     if (!buf) { fclose(f); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
     size_t got = fread(buf, 1, size, f);
     fclose(f);
-    if (got != size) { free(buf); return ln_fail(err, LN_E_INPUT, "short read (the file shrank while read): %s", path); }
+    if (got != size) { free(buf); return ln_fail(err, LN_E_INPUT, "%s: short read", path); }
 
     ln_status s = LN_OK;
     cursor c = {buf, buf + size};
@@ -206,8 +206,8 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
             for (int i = 0; i < 10; i++) want = (want << 8) | t[i];
             if (t[0] || t[1]) want = ~0ull; /* more than 64 bits: cannot match */
             if (want != (uint64_t)crc) {
-                ln_fail(err, LN_E_INPUT, "CRC mismatch (file says %llu, data gives %lu); the checkpoint %s is "
-                        "corrupt", (unsigned long long)want, (unsigned long)crc, path);
+                ln_fail(err, LN_E_INPUT, "%s: CRC mismatch (file says %llu, data gives %lu); the "
+                        "checkpoint is corrupt", path, (unsigned long long)want, (unsigned long)crc);
                 s = LN_E_INPUT;
                 goto done;
             }
@@ -260,7 +260,7 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
         if (!have_name || !have_tensor) { why = "record without a name or a tensor"; break; }
         size_t esz = dtype_size(e->dtype);
         if (!esz) {
-            ln_fail(err, LN_E_INPUT, "unknown dtype '%s' of tensor %s in the checkpoint %s", e->dtype, e->name, path);
+            ln_fail(err, LN_E_INPUT, "%s: tensor %s has unknown dtype '%s'", path, e->name, e->dtype);
             s = LN_E_INPUT;
             goto done;
         }
@@ -285,8 +285,8 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
             int same = p->ndim == e->ndim && !strcmp(p->dtype, e->dtype);
             for (int d = 0; same && d < e->ndim; d++) same = p->dims[d] == e->dims[d];
             if (!same || p->nbytes + e->nbytes > p->count * esz) {
-                ln_fail(err, LN_E_INPUT, "tensor %s appears twice or its slices do not fit its shape; the "
-                        "checkpoint %s is corrupt", e->name, path);
+                ln_fail(err, LN_E_INPUT, "%s: tensor %s appears twice or its slices do not fit its shape; "
+                        "the checkpoint is corrupt", path, e->name);
                 s = LN_E_INPUT;
                 goto done;
             }
@@ -307,11 +307,11 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
     if (!why && n > 0 && (s = check_complete(&ents[n - 1], path, err))) goto done;
     if (!why && (s = check_unique(ents, n, path, err))) goto done;
     if (why) {
-        ln_fail(err, LN_E_INPUT, "corrupt or truncated checkpoint at byte %ld (%s): %s", (long)(c.p - buf), why,
-                path);
+        ln_fail(err, LN_E_INPUT, "%s: corrupt or truncated checkpoint at byte %ld (%s)", path,
+                (long)(c.p - buf), why);
         s = LN_E_INPUT;
     } else if (n == 0) {
-        s = ln_fail(err, LN_E_INPUT, "checkpoint holds no tensors: %s", path);
+        s = ln_fail(err, LN_E_INPUT, "%s: checkpoint holds no tensors", path);
     }
 done:
     free(buf);
