@@ -119,7 +119,7 @@ static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_er
     if (mon->json) (void)ln_trainlog_write_epoch(mon->json, "standard output", &le, NULL);
     ln_status s = LN_OK;
     if (mon->log) s = ln_trainlog_write_epoch(mon->log, mon->log_name, &le, err);
-    if (!s && mon->test && !isfinite(tloss))
+    if (!s && evaluate && !isfinite(tloss))
         s = ln_fail(err, LN_E_SYSTEM, "training diverged at step %ld: the test loss is %s after epoch %d; lower "
                     "`lr` (the last checkpoint saved before it is kept)", m->global_step,
                     isnan(tloss) ? "NaN" : "infinite", e->epoch);
