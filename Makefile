@@ -6,7 +6,8 @@
 #   make run        fetch MNIST if absent, build, train 1 epoch (tutorial settings), evaluate, save a checkpoint
 #   make test       build and run every test (prints "N passed, M failed")
 #   make asan       the whole test suite under AddressSanitizer + UBSan (build-asan/)
-#   make bench      our trainer and PyTorch side by side on this machine (bench/results.md)
+#   make bench      our trainer and PyTorch side by side on this machine (bench/results.md), then bench-serve
+#   make bench-serve  lenet serve under wrk beside onnxruntime-node (bench/serve_results.md)
 #   make data       fetch MNIST into datasets/MNIST_Data
 #   make fuzz       build the libFuzzer targets (build-fuzz/); make fuzz-smoke runs each for FUZZ_SECONDS (60)
 #   make clean
@@ -37,7 +38,7 @@ TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test
            test_export test_report test_image test_optim test_sgd_ref test_prepare test_model test_load
 LDLIBS  += -lpng
 
-# Data-parallel training on Open MPI (issue 13): the library has the
+# Data-parallel training on Open MPI: the library has the
 # distributed interface and its single-process world (src/dist.c); the MPI
 # world (src/dist_mpi.c, compiled with mpicc's flags) is linked into the
 # programs only when mpicc exists, else src/dist_nompi.c (world size 1).
@@ -55,6 +56,12 @@ DIST_OBJ   := $(BUILD)/src/dist_nompi.o
 MPI_NOTE   := without MPI support (no mpicc; apt-get install openmpi-bin libopenmpi-dev, then make clean all)
 NOMPI_BIN  :=
 endif
+# `lenet serve`: HTTP on libmicrohttpd, JSON with jansson, SHA-256
+# from nettle (the command's libraries, not the library's); the page is
+# embedded from src/cli/serve/page.html.
+CLI_SRC += src/cli/serve/decode.c src/cli/serve/engine.c src/cli/serve/metrics.c src/cli/serve/http.c src/cli/serve/page.c \
+           src/cli/cmd_serve.c
+CLI_LIBS := -lmicrohttpd -ljansson -lnettle -pthread
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o \
            $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o
@@ -68,10 +75,10 @@ MNIST_FROM ?= $(wildcard ../shared/data/mnist)
 DATA_DIR   := datasets/MNIST_Data
 RUN_ARGS   ?=
 
-.PHONY: all run test asan data deps clean bench speedrun fuzz fuzz-smoke install uninstall shared examples
+.PHONY: all run test asan data deps clean bench bench-serve speedrun fuzz fuzz-smoke install uninstall shared examples
 all: $(BUILD)/lenet
 
-$(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard tests/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard src/cli/serve/*.h) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
 $(BUILD)/pic/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h)
@@ -102,6 +109,8 @@ endef
 $(eval $(call kernel_rules,$(BUILD),))
 $(eval $(call kernel_rules,$(BUILD)/pic,-fPIC))
 
+$(BUILD)/src/cli/serve/page.o: src/cli/serve/page.html
+
 $(BUILD)/liblenet.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
@@ -110,12 +119,12 @@ $(BUILD)/src/dist_mpi.o: src/dist_mpi.c include/lenet/dist.h src/split.h
 	$(CC) $(CFLAGS) $(SANFLAGS) $(MPI_CFLAGS) -c $< -o $@
 
 $(BUILD)/lenet: $(CLI_OBJ) $(DIST_OBJ) $(BUILD)/liblenet.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS) $(CLI_LIBS)
 	@echo "lenet: built $(MPI_NOTE)"
 
 # The same CLI without MPI, for the test that such a build refuses mpirun.
 $(BUILD)/lenet-nompi: $(CLI_OBJ) $(BUILD)/src/dist_nompi.o $(BUILD)/liblenet.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(CLI_LIBS)
 
 # ---- the installable library ----
 # Version: the three numbers of include/lenet/version.h; the soname carries the major.
@@ -183,7 +192,7 @@ $(BUILD)/src/cli/train_world_testhooks.o: src/cli/train_world.c src/cli/train_wo
 	$(CC) $(CFLAGS) $(SANFLAGS) -DLN_TEST_HOOKS -c $< -o $@
 $(BUILD)/lenet-testhooks: $(filter-out %/train_world.o,$(CLI_OBJ)) $(BUILD)/src/cli/train_world_testhooks.o \
                           $(DIST_OBJ) $(BUILD)/src/ckpt_testhooks.o $(BUILD)/liblenet.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS) $(CLI_LIBS)
 
 # Helper for tests/test_onnx.sh: the preprocessed test set and our logits.
 $(BUILD)/dump_logits: $(BUILD)/tests/dump_logits.o $(BUILD)/liblenet.a
@@ -210,6 +219,12 @@ $(BUILD)/fma_peak: bench/fma_peak.c
 bench: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/fma_peak
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash bench/run.sh
+	@BUILD=$(BUILD) bash bench/serve.sh
+
+# `lenet serve` under wrk beside onnxruntime-node behind node:http (bench/serve.sh).
+bench-serve: $(BUILD)/lenet
+	@$(MAKE) --no-print-directory data
+	@BUILD=$(BUILD) bash bench/serve.sh
 
 # The fastest recipe to 99% (lenet train --recipe speedrun), seeds 1-10, and
 # the same recipe in PyTorch (bench/speedrun.sh).
@@ -239,21 +254,24 @@ asan:
 	$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
-# Fuzzing (clang's libFuzzer + ASan + UBSan): the IDX reader (raw and gzip)
-# and the image reader (PNG, PGM), each with a committed seed corpus in
+# Fuzzing (clang's libFuzzer + ASan + UBSan): the IDX reader (raw and gzip),
+# the image reader (PNG, PGM) and the server's request decoding, each with a committed seed corpus in
 # fuzz/corpus/<target>/. New inputs found go to build-fuzz/corpus-<target>/.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-FUZZ_TARGETS := fuzz_idx fuzz_image
+FUZZ_TARGETS := fuzz_idx fuzz_image fuzz_serve
 FUZZ_SRC_fuzz_idx   := src/error.c src/idx.c
 FUZZ_SRC_fuzz_image := src/error.c src/fileio.c src/picture/image.c src/picture/image_png.c src/picture/image_pgm.c
+# `lenet serve`'s request decoding: JSON bodies (jansson) and pictures.
+FUZZ_SRC_fuzz_serve := $(FUZZ_SRC_fuzz_image) src/prepare.c src/cli/serve/decode.c
+FUZZ_LIBS_fuzz_serve := -ljansson
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 .SECONDEXPANSION:
-build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_fuzz_$$*) $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h)
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_fuzz_$$*) $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard src/cli/serve/*.h)
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_fuzz_$*) -lpng -lz -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_fuzz_$*) $(FUZZ_LIBS_fuzz_$*) -lpng -lz -lm
 fuzz-smoke: fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus-$$t; \

@@ -5,6 +5,7 @@ the formats. Standard library only; deterministic output. Run from the repo:
     python3 fuzz/make_corpus.py
 """
 import gzip
+import json
 import os
 import struct
 import zlib
@@ -111,6 +112,22 @@ def main():
         b"".join(struct.pack(">H", v * 1000 // 255) for r in gray for v in r))
     put("fuzz_image", "p2.pgm", ("P2\n%d %d\n# comment\n15\n" % (W, H) +
                                  "\n".join(" ".join(str(v >> 4) for v in r) for r in gray) + "\n").encode())
+
+    # fuzz_serve: first byte J (even) = a :predict JSON body, I (odd) = a picture.
+    digit = [[255 if 3 <= x <= 8 and 2 <= y <= 9 and (x in (3, 8) or y in (2, 9)) else 0 for x in range(12)]
+             for y in range(12)]
+    flat = [v for r in digit for v in r] + [0] * (784 - 144)
+    rows = [flat[i * 28:(i + 1) * 28] for i in range(28)]
+    put("fuzz_serve", "flat.json", b"J" + json.dumps({"instances": [flat]}).encode())
+    put("fuzz_serve", "nested2.json", b"J" + json.dumps({"instances": [rows, [[0] * 28] * 28],
+                                                          "signature_name": "serving_default"}).encode())
+    put("fuzz_serve", "reals.json", b"J" + json.dumps({"instances": [[float(v) for v in flat]]}).encode())
+    put("fuzz_serve", "bad-level.json", b"J" + json.dumps({"instances": [[256] + flat[1:]]}).encode())
+    put("fuzz_serve", "bad-row.json", b"J" + json.dumps({"instances": [rows[:27] + [[0] * 27]]}).encode())
+    put("fuzz_serve", "digit.png", b"I" + png(12, 12, 0, 8, [bytes(r) for r in digit]))
+    put("fuzz_serve", "digit-inverted.pgm", b"I" + b"P5\n12 12\n255\n" + bytes(255 - v for r in digit for v in r))
+    put("fuzz_serve", "digit-p2.pgm", b"I" + ("P2\n12 12\n255\n" + "\n".join(" ".join(map(str, r)) for r in digit) +
+                                               "\n").encode())
 
 
 if __name__ == "__main__":

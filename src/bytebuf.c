@@ -55,17 +55,40 @@ void ln_buf_printf(ln_buf *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
+/* Length of the valid UTF-8 sequence at c (1-4), or 0 if it is not one
+ * (a stray continuation byte, a truncated or overlong sequence, a surrogate,
+ * beyond U+10FFFF). */
+static int utf8_len(const unsigned char *c) {
+    int n;
+    unsigned v;
+    if (c[0] < 0x80) return 1;
+    if (c[0] >= 0xc2 && c[0] <= 0xdf) n = 2, v = c[0] & 0x1f;
+    else if (c[0] >= 0xe0 && c[0] <= 0xef) n = 3, v = c[0] & 0x0f;
+    else if (c[0] >= 0xf0 && c[0] <= 0xf4) n = 4, v = c[0] & 0x07;
+    else return 0;
+    for (int i = 1; i < n; i++) {
+        if ((c[i] & 0xc0) != 0x80) return 0;
+        v = v << 6 | (c[i] & 0x3f);
+    }
+    if ((n == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) || (n == 4 && (v < 0x10000 || v > 0x10ffff))) return 0;
+    return n;
+}
+
 void ln_buf_json_str(ln_buf *b, const char *s) {
     ln_buf_append(b, "\"", 1);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    for (const unsigned char *c = (const unsigned char *)s; *c;) {
+        const int n = utf8_len(c);
         if (*c == '"' || *c == '\\') {
             uint8_t esc[2] = {'\\', *c};
             ln_buf_append(b, esc, 2);
-        } else if (*c < 0x20) {
+        } else if (*c < 0x20 || *c == 0x7f) {
             ln_buf_printf(b, "\\u%04x", *c);
+        } else if (n == 0) { /* not UTF-8 (a file name in another encoding): U+FFFD */
+            ln_buf_printf(b, "\\ufffd");
         } else {
-            ln_buf_append(b, c, 1);
+            ln_buf_append(b, c, (size_t)n);
         }
+        c += n ? n : 1;
     }
     ln_buf_append(b, "\"", 1);
 }

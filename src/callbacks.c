@@ -36,8 +36,8 @@ static void choose_prefix(const char *dir, const char *prefix, char *out, size_t
     else snprintf(out, outsz, "%s_%ld", prefix, maxn + 1);
 }
 
-/* Remove <prefix>*.ckpt.tmp.<pid> left in `dir` by a writer that was killed
- * mid-write (ln_write_file_atomic's temporary names), when process <pid> no
+/* Remove <prefix>*.ckpt.tmp.<pid>.<random> left in `dir` by a writer that was
+ * killed mid-write (fileio.h's temporary names), when process <pid> no
  * longer exists. Files of a live process (another trainer writing into the
  * same folder) are left alone. Returns how many were removed. */
 static int remove_stale_tmp(const char *dir, const char *prefix) {
@@ -52,7 +52,7 @@ static int remove_stale_tmp(const char *dir, const char *prefix) {
         char *end;
         errno = 0;
         const long pid = strtol(t + 10, &end, 10);
-        if (end == t + 10 || *end || errno || pid <= 0 || pid == (long)getpid()) continue;
+        if (end == t + 10 || (*end && *end != '.') || errno || pid <= 0 || pid == (long)getpid()) continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
         char path[4400];
         if (snprintf(path, sizeof path, "%s/%s", dir, n) < (int)sizeof path && unlink(path) == 0) removed++;
@@ -90,8 +90,10 @@ static ln_status save(ln_model_checkpoint *c, ln_model *m, ln_error *err) {
     if (snprintf(path, sizeof path, "%s/%s-%d_%d.ckpt", c->cfg.directory, c->prefix, c->last_epoch,
                  c->last_step) >= (int)sizeof path)
         return ln_fail(err, LN_E_USAGE, "`directory`: path too long");
+    ln_status s = ln_model_check_finite(m, err); /* never save a diverged model */
+    if (s) return s;
     ln_ckpt_write_opts o = {.with_crc = c->cfg.with_crc, .no_replace = 1};
-    ln_status s = ln_model_save_ex(m, path, &o, err);
+    s = ln_model_save_ex(m, path, &o, err);
     if (s) return s;
     if (c->nsaved == c->cfg.keep_max) { /* rotation: drop the oldest */
         remove(c->saved[0]);

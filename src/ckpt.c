@@ -103,11 +103,68 @@ static int parse_tensor(cursor c, ln_ckpt_entry *e, const char **why) {
     return 0;
 }
 
-/* A tensor's content (all its slices) must be exactly count * element size. */
+/* "[2147483648, 2147483648]" into buf. */
+typedef struct { char s[LN_CKPT_MAX_DIMS * 22 + 3]; } dims_buf;
+static const char *dims_text(const ln_ckpt_entry *e, dims_buf *b) {
+    char *buf = b->s;
+    size_t k = (size_t)snprintf(buf, sizeof b->s, "[");
+    for (int d = 0; d < e->ndim; d++)
+        k += (size_t)snprintf(buf + k, sizeof b->s - k, "%s%lld", d ? ", " : "", (long long)e->dims[d]);
+    snprintf(buf + k, sizeof b->s - k, "]");
+    return buf;
+}
+
+/* Index of the first NaN/Inf element of a floating-point tensor, or -1. */
+static long first_non_finite(const ln_ckpt_entry *e) {
+    const uint8_t *p = e->data;
+    if (!strcmp(e->dtype, "Float32")) {
+        for (size_t i = 0; i < e->count; i++, p += 4)
+            if (((uint32_t)p[3] << 8 | p[2]) >> 7 == 0xff || (((uint32_t)p[3] << 8 | p[2]) >> 7) == 0x1ff)
+                return (long)i;
+    } else if (!strcmp(e->dtype, "Float64")) {
+        for (size_t i = 0; i < e->count; i++, p += 8)
+            if ((((uint32_t)p[7] << 8 | p[6]) >> 4 & 0x7ff) == 0x7ff) return (long)i;
+    } else if (!strcmp(e->dtype, "Float16")) {
+        for (size_t i = 0; i < e->count; i++, p += 2)
+            if ((p[1] & 0x7c) == 0x7c) return (long)i;
+    } else if (!strcmp(e->dtype, "BFloat16")) {
+        for (size_t i = 0; i < e->count; i++, p += 2)
+            if (((uint32_t)p[1] << 8 | p[0]) >> 7 == 0xff || ((uint32_t)p[1] << 8 | p[0]) >> 7 == 0x1ff)
+                return (long)i;
+    }
+    return -1;
+}
+
+/* A tensor's content (all its slices) must be exactly count * element size,
+ * and a floating-point tensor must hold finite numbers only. */
 static ln_status check_complete(const ln_ckpt_entry *e, const char *path, ln_error *err) {
-    if (!strcmp(e->dtype, "str") || e->nbytes == e->count * dtype_size(e->dtype)) return LN_OK;
-    return ln_fail(err, LN_E_INPUT, "%s: tensor %s: %zu content bytes do not fit its shape and dtype %s; "
-                   "the checkpoint is corrupt", path, e->name, e->nbytes, e->dtype);
+    dims_buf db;
+    if (strcmp(e->dtype, "str") && e->nbytes != e->count * dtype_size(e->dtype))
+        return ln_fail(err, LN_E_INPUT, "%zu content bytes do not fit shape %s and dtype %s of tensor %s; the "
+                       "checkpoint %s is corrupt or truncated", e->nbytes, dims_text(e, &db), e->dtype, e->name, path);
+    const long bad = first_non_finite(e);
+    if (bad >= 0)
+        return ln_fail(err, LN_E_INPUT, "non-finite value (NaN or Inf) at index %ld of tensor %s; the checkpoint "
+                       "%s is corrupt or from a diverged run", bad, e->name, path);
+    return LN_OK;
+}
+
+static int cmp_name(const void *a, const void *b) {
+    return strcmp((*(const ln_ckpt_entry *const *)a)->name, (*(const ln_ckpt_entry *const *)b)->name);
+}
+
+/* Two tensors of one name (not consecutive slices): LN_E_INPUT naming it. */
+static ln_status check_unique(ln_ckpt_entry *e, int n, const char *path, ln_error *err) {
+    ln_ckpt_entry **by = malloc(sizeof *by * (size_t)(n ? n : 1));
+    if (!by) return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path);
+    for (int i = 0; i < n; i++) by[i] = &e[i];
+    qsort(by, (size_t)n, sizeof *by, cmp_name);
+    ln_status s = LN_OK;
+    for (int i = 1; i < n && !s; i++)
+        if (!strcmp(by[i - 1]->name, by[i]->name))
+            s = ln_fail(err, LN_E_INPUT, "tensor %s appears twice; the checkpoint %s is corrupt", by[i]->name, path);
+    free(by);
+    return s;
 }
 
 static void free_entries(ln_ckpt_entry *e, int n) {
@@ -117,12 +174,14 @@ static void free_entries(ln_ckpt_entry *e, int n) {
 
 ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ln_fail(err, LN_E_INPUT, "%s: cannot open checkpoint (%s)", path, strerror(errno));
+    int fd;
+    if (ln_input_open(path, 0, "the checkpoint", &fd, err)) return LN_E_INPUT;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) { close(fd); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > MAX_CKPT_BYTES) {
+    if (fstat(fd, &st) != 0 || (unsigned long long)st.st_size > MAX_CKPT_BYTES) {
         fclose(f);
-        return ln_fail(err, LN_E_INPUT, "%s: not a regular checkpoint file of at most 4 GiB", path);
+        return ln_fail(err, LN_E_INPUT, "checkpoint larger than 4 GiB: %s", path);
     }
     size_t size = (size_t)st.st_size;
     uint8_t *buf = malloc(size ? size : 1);
@@ -205,18 +264,15 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
             s = LN_E_INPUT;
             goto done;
         }
-        size_t count = 1;
-        int scalar = e->ndim == 1 && e->dims[0] == 0;
+        size_t count = 1, total = 0;
+        int scalar = e->ndim == 1 && e->dims[0] == 0, bad_dim = 0;
         if (!scalar)
-            for (int d = 0; d < e->ndim; d++) {
-                if (e->dims[d] <= 0 || (uint64_t)e->dims[d] > MAX_CKPT_BYTES || count > MAX_CKPT_BYTES) {
-                    count = 0;
-                    break;
-                }
-                count *= (size_t)e->dims[d];
-            }
-        if (count == 0) {
-            ln_fail(err, LN_E_INPUT, "%s: tensor %s has an invalid shape; the checkpoint is corrupt", path, e->name);
+            for (int d = 0; d < e->ndim && !bad_dim; d++)
+                bad_dim = e->dims[d] <= 0 || __builtin_mul_overflow(count, (size_t)e->dims[d], &count);
+        if (bad_dim || __builtin_mul_overflow(count, esz, &total) || total > MAX_CKPT_BYTES) {
+            dims_buf db;
+            ln_fail(err, LN_E_INPUT, "invalid shape %s of tensor %s (a dimension not positive, or more than 4 GiB "
+                    "of data); the checkpoint %s is corrupt", dims_text(e, &db), e->name, path);
             s = LN_E_INPUT;
             goto done;
         }
@@ -249,6 +305,7 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
         n++;
     }
     if (!why && n > 0 && (s = check_complete(&ents[n - 1], path, err))) goto done;
+    if (!why && (s = check_unique(ents, n, path, err))) goto done;
     if (why) {
         ln_fail(err, LN_E_INPUT, "%s: corrupt or truncated checkpoint at byte %ld (%s)", path,
                 (long)(c.p - buf), why);
@@ -326,29 +383,6 @@ ln_status ln_ckpt_write(const char *path, const ln_ckpt_item *items, int n, int 
     return ln_ckpt_write_ex(path, items, n, &o, err);
 }
 
-/* Put the finished temporary file at `path`: rename, or - never replacing -
- * link (fails with EEXIST atomically) then unlink the temporary name. */
-static ln_status place(const char *tmp, const char *path, int no_replace, ln_error *err) {
-    if (!no_replace) {
-        if (rename(tmp, path) == 0) return LN_OK;
-        return ln_fail(err, LN_E_SYSTEM, "%s: cannot rename into place (%s)", path, strerror(errno));
-    }
-    if (link(tmp, path) == 0) {
-        unlink(tmp);
-        return LN_OK;
-    }
-    if (errno == EEXIST)
-        return ln_fail(err, LN_E_USAGE, "%s already exists; not overwriting it (choose another name or folder)", path);
-    if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP) { /* no hard links here */
-        struct stat st;
-        if (lstat(path, &st) == 0)
-            return ln_fail(err, LN_E_USAGE, "%s already exists; not overwriting it (choose another name or folder)",
-                           path);
-        if (rename(tmp, path) == 0) return LN_OK;
-    }
-    return ln_fail(err, LN_E_SYSTEM, "%s: cannot move into place (%s)", path, strerror(errno));
-}
-
 /* Test-only build (-DLN_TEST_HOOKS, the Makefile's $(BUILD)/lenet-testhooks,
  * never installed): with LENET_TEST_CKPT_PAUSE_MS set, pause that long after
  * the middle record of every write, so a test can kill the writer there. */
@@ -367,9 +401,8 @@ static void test_pause_mid_write(int index, int n) {
 ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, const ln_ckpt_write_opts *opts,
                            ln_error *err) {
     const int with_crc = opts && opts->with_crc;
-    char tmp[4200];
-    int fd;
-    ln_status s = ln_tmp_create(path, tmp, sizeof tmp, &fd, err);
+    ln_out out;
+    ln_status s = ln_out_begin(&out, path, err);
     if (s) return s;
     uLong crc = crc32(0L, Z_NULL, 0);
     for (int i = 0; i < n && !s; i++) {
@@ -377,7 +410,7 @@ ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, c
         uint8_t *rec = encode_record(&items[i], &len);
         if (!rec) { s = ln_fail(err, LN_E_NOMEM, "out of memory writing %s", path); break; }
         crc = crc32(crc, rec, (uInt)len);
-        s = ln_write_all(fd, rec, len, tmp, err);
+        s = ln_out_write(&out, rec, len, err);
         free(rec);
         if (!s) test_pause_mid_write(i, n);
     }
@@ -388,11 +421,7 @@ ln_status ln_ckpt_write_ex(const char *path, const ln_ckpt_item *items, int n, c
         memcpy(trailer, "crc_num", 7);
         uint64_t v = crc;
         for (int i = 16; i >= 7; i--, v >>= 8) trailer[i] = (uint8_t)v;
-        s = ln_write_all(fd, trailer, sizeof trailer, tmp, err);
+        s = ln_out_write(&out, trailer, sizeof trailer, err);
     }
-    s = ln_sync_close(fd, tmp, s, err);
-    if (!s) s = place(tmp, path, opts && opts->no_replace, err);
-    if (s) { unlink(tmp); return s; }
-    ln_fsync_parent_dir(path); /* make the rename durable */
-    return LN_OK;
+    return ln_out_commit(&out, s, opts && opts->no_replace, err);
 }

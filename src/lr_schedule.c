@@ -2,12 +2,14 @@
  * include/lenet/lr_schedule.h). Each formula keeps the Python's order of
  * operations, in double, so the float32 list matches MindSpore's. */
 #include "lenet/lr_schedule.h"
+#include "lenet/fileio.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const NAMES[] = {"fixed", "piecewise", "exponential", "natural-exp",
                                     "inverse", "cosine",    "polynomial",  "warmup"};
@@ -146,8 +148,10 @@ ln_status ln_lr_build(const ln_lr_schedule *s, float **out, long *n, ln_error *e
 ln_status ln_lr_read_list(const char *path, float **out, long *n, ln_error *err) {
     *out = NULL;
     *n = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) return ln_fail(err, LN_E_INPUT, "%s: cannot open learning-rate list (%s)", path, strerror(errno));
+    int fd;
+    if (ln_input_open(path, 1, "the learning-rate list", &fd, err)) return LN_E_INPUT;
+    FILE *f = fdopen(fd, "r");
+    if (!f) { close(fd); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
     long cap = 0, len = 0, line = 0;
     float *v = NULL;
     char buf[256];

@@ -91,6 +91,29 @@ static ln_status check_replicas(ln_model *m, int epoch, ln_error *err) {
     return s;
 }
 
+/* The first non-finite element of buf (n floats), or -1. */
+static long first_non_finite(const float *buf, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(buf[i])) return (long)i;
+    return -1;
+}
+
+ln_status ln_model_check_finite(const ln_model *m, ln_error *err) {
+    for (int k = 0; k < 2; k++) {
+        const float *buf = k ? m->opt.moments : m->net.params;
+        if (!buf) continue;
+        const long i = first_non_finite(buf, m->net.n_params);
+        if (i < 0) continue;
+        const ln_tensor_info *ti = &m->net.info[0];
+        for (int t = 0; t < m->net.n_tensors; t++)
+            if ((size_t)i >= m->net.info[t].offset) ti = &m->net.info[t];
+        return ln_fail(err, LN_E_SYSTEM, "training diverged at step %ld: %s%s[%zu] is %s; lower `lr` (the last "
+                       "checkpoint saved before it is kept)", m->global_step, k ? "moments." : "", ti->name,
+                       (size_t)i - ti->offset, isnan(buf[i]) ? "NaN" : "infinite");
+    }
+    return LN_OK;
+}
+
 #define CALL_HOOKS(hook, arg)                                                          \
     do {                                                                               \
         for (int c_ = 0; c_ < n_cbs && !s; c_++)                                      \
@@ -106,7 +129,9 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
     float *dlogits = ln_lenet_acts_of(&m->net)->dlogits;
     const double loss = ln_softmax_xent(ln_lenet_logits(&m->net), m->ybuf, rows, LN_CLASSES, dlogits, NULL);
     if (!isfinite(loss))
-        return ln_fail(err, LN_E_SYSTEM, "epoch: %d step: %d, loss is NAN or INF; lower `lr`", epoch, b + 1);
+        return ln_fail(err, LN_E_SYSTEM, "training diverged at step %ld (epoch %d, step %d): the loss is %s; lower "
+                       "`lr` (the last checkpoint saved before it is kept)", m->global_step + 1, epoch, b + 1,
+                       isnan(loss) ? "NaN" : "infinite");
     /* Loss scaling: MindSpore multiplies the loss's gradient by the scale and
      * the optimizer divides it out again. */
     if (m->cfg.loss_scale != 1.0f)
@@ -192,6 +217,7 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
         ei.mean_loss = ei.steps ? loss_sum / ei.steps : 0.0;
         ei.seconds = dt;
         ei.images_per_second = dt > 0 ? images / dt : 0.0;
+        if (ei.steps && (s = ln_model_check_finite(m, err))) return s;
         if (ei.steps) CALL_HOOKS(epoch_end, &ei);
     }
     if (!s) CALL_HOOKS(end, &run);

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "lenet/fileio.h"
 
 #include "lenet/bytebuf.h"
 
@@ -50,16 +53,14 @@ ln_status ln_trainlog_write_step(FILE *f, const char *what, const ln_log_step *s
 ln_status ln_trainlog_write_epoch(FILE *f, const char *what, const ln_log_epoch *e, ln_error *err) {
     ln_buf b;
     ln_buf_init(&b);
-    ln_buf_printf(&b, "{\"event\": \"epoch\", \"epoch\": %d, \"steps\": %d, \"loss\": %.6f, \"test_accuracy\": ",
-                  e->epoch, e->steps, e->loss);
-    /* Not evaluated this epoch (or not finite): null. */
-    if (isfinite(e->test_accuracy)) ln_buf_printf(&b, "%.6f", e->test_accuracy);
-    else ln_buf_printf(&b, "null");
-    ln_buf_printf(&b, ", \"test_loss\": ");
-    if (isfinite(e->test_loss)) ln_buf_printf(&b, "%.6f", e->test_loss);
-    else ln_buf_printf(&b, "null");
-    ln_buf_printf(&b, ", \"train_seconds\": %.3f, \"images_per_second\": %.1f, \"lr\": ", e->seconds,
-                  e->images_per_second);
+    /* JSON has no nan or inf: such a number is written as null */
+    char loss[32], acc[32], tloss[32];
+    snprintf(loss, sizeof loss, isfinite(e->loss) ? "%.6f" : "null", e->loss);
+    snprintf(acc, sizeof acc, isfinite(e->test_accuracy) ? "%.6f" : "null", e->test_accuracy);
+    snprintf(tloss, sizeof tloss, isfinite(e->test_loss) ? "%.6f" : "null", e->test_loss);
+    ln_buf_printf(&b, "{\"event\": \"epoch\", \"epoch\": %d, \"steps\": %d, \"loss\": %s, \"test_accuracy\": %s, "
+                  "\"test_loss\": %s, \"train_seconds\": %.3f, \"images_per_second\": %.1f, \"lr\": ", e->epoch,
+                  e->steps, loss, acc, tloss, e->seconds, e->images_per_second);
     ln_buf_json_float(&b, (float)e->lr);
     ln_buf_printf(&b, "}\n");
     return put_line(f, what, &b, err);
@@ -237,22 +238,46 @@ static int grow(void **p, int n, int *cap, size_t elem) {
     return 0;
 }
 
+/* The next line into buf (LN_LOG_MAX_LINE + 1 bytes), without its newline.
+ * Returns its length, -1 at the end, -2 if too long, -3 if the log is too
+ * long (*total counts the bytes read). */
+static long read_line(FILE *fp, char *buf, long long *total) {
+    long n = 0;
+    int ch;
+    while ((ch = getc(fp)) != EOF) {
+        if (++*total > LN_LOG_MAX_BYTES) return -3;
+        if (ch == '\n') break;
+        if (n == LN_LOG_MAX_LINE) return -2;
+        buf[n++] = (char)ch;
+    }
+    if (ch == EOF && n == 0) return -1;
+    buf[n] = 0;
+    return n;
+}
+
 ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return ln_fail(err, LN_E_INPUT, "%s: cannot open the metrics log (%s); training writes one when given "
-                       "`log=FILE.jsonl`", path, strerror(errno));
-    char *line = NULL;
-    size_t lcap = 0;
+    int fd;
+    if (ln_input_open(path, 1, "the metrics log", &fd, err)) return err ? err->status : LN_E_INPUT;
+    FILE *fp = fdopen(fd, "r");
+    if (!fp) { close(fd); return ln_fail(err, LN_E_NOMEM, "out of memory reading %s", path); }
+    char *line = malloc(LN_LOG_MAX_LINE + 1);
+    long long total = 0;
     long lineno = 0;
     int scap = 0, ecap = 0, new_run_pending = 0;
     ln_status s = LN_OK;
     jfield *f = malloc(sizeof *f * MAX_FIELDS);
-    if (!f) { fclose(fp); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
-    ssize_t len;
-    while ((len = getline(&line, &lcap, fp)) != -1) {
+    if (!f || !line) { free(f), free(line), fclose(fp); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
+    long len;
+    while ((len = read_line(fp, line, &total)) != -1) {
         lineno++;
+        if (len < 0) {
+            s = len == -2 ? ln_fail(err, LN_E_INPUT, "line %ld is longer than %d bytes, so this is not a metrics log "
+                                    "(%s)", lineno, LN_LOG_MAX_LINE, path)
+                          : ln_fail(err, LN_E_INPUT, "the metrics log is longer than %lld MiB, more than any run "
+                                    "writes (%s)", LN_LOG_MAX_BYTES >> 20, path);
+            break;
+        }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[len - 1] = 0, len--;
         const char *q = line;
         while (*q == ' ' || *q == '\t') q++;

@@ -4,6 +4,7 @@
  * rejection of every kind of damaged or mismatched file (LN_E_INPUT, a
  * one-line message naming the tensor or problem, parameters unchanged). */
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 #include <zlib.h>
 
 #include "harness.h"
+#include "lenet/bytebuf.h"
 #include "lenet/ckpt.h"
+#include "lenet/fileio.h"
 #include "lenet/model.h"
 
 static char g_tmp[256];
@@ -610,7 +613,7 @@ static void test_write_errors(test_ctx *t, ln_model *m) {
     CHECK(t, s == LN_E_SYSTEM && err.msg[0] && !strchr(err.msg, '\n') && strstr(err.msg, "no/such/dir"),
           "save into a missing folder: LN_E_SYSTEM, one line naming the path");
     CHECK(t, count_entries(g_tmp) == before && !has_tmp_file(g_tmp), "... and no file or temp file left behind");
-    /* rename fails: the target is a directory; the temp file is removed. */
+    /* the target is a directory: refused before anything is written. */
     char sub[300];
     tpath(sub, sizeof sub, "wdir");
     mkdir(sub, 0755);
@@ -618,8 +621,9 @@ static void test_write_errors(test_ctx *t, ln_model *m) {
     mkdir(p, 0755);
     memset(&err, 0, sizeof err);
     s = ln_model_save(m, p, &err);
-    CHECK(t, s == LN_E_SYSTEM && !strchr(err.msg, '\n'), "save onto a directory: LN_E_SYSTEM");
-    CHECK(t, count_entries(sub) == 1 && !has_tmp_file(sub), "... and its temp file is removed");
+    CHECK(t, s == LN_E_USAGE && !strchr(err.msg, '\n') && strstr(err.msg, "a folder") && strstr(err.msg, p),
+          "save onto a directory: refused (LN_E_USAGE) naming it and its kind");
+    CHECK(t, count_entries(sub) == 1 && !has_tmp_file(sub), "... and no temp file is left");
     /* read-only folder (skipped as root, who may write anyway) */
     if (geteuid() != 0) {
         char ro[300];
@@ -629,6 +633,80 @@ static void test_write_errors(test_ctx *t, ln_model *m) {
         s = ln_model_save(m, p, &err);
         CHECK(t, s == LN_E_SYSTEM && count_entries(ro) == 0, "save into a read-only folder: LN_E_SYSTEM, nothing left");
     }
+}
+
+/* Issue 16: duplicates anywhere, non-finite values, the writer's refusals and
+ * clean-up, divergence, message shortening, JSON strings. */
+static void test_hostile(test_ctx *t, ln_model *m) {
+    ln_ckpt_item items[23];
+    char mnames[10][64];
+    int n = model_items(m, items, mnames);
+    ln_error err = {0};
+    char p[512];
+    ln_ckpt ck;
+    items[n] = items[3]; /* conv2.bias again, at the very end */
+    tpath(p, sizeof p, "dup_far.ckpt");
+    CHECK(t, ln_ckpt_write(p, items, n + 1, 0, &err) == LN_OK, "write a file with conv2.bias at both ends");
+    CHECK(t, ln_ckpt_read(p, &ck, &err) == LN_E_INPUT && strstr(err.msg, "conv2.bias") && strstr(err.msg, "twice"),
+          "a duplicate name anywhere in the file: LN_E_INPUT naming it");
+    for (int k = 0; k < 2; k++) { /* NaN in a weight, Inf in a moment */
+        const int idx = k ? n - 1 : 2;
+        const ln_tensor_info *ti = &m->net.info[k ? m->net.n_tensors - 1 : 2];
+        float *bad = malloc(ti->size * sizeof(float));
+        memcpy(bad, items[idx].data, ti->size * sizeof(float));
+        bad[ti->size - 1] = k ? INFINITY : NAN;
+        const void *keep = items[idx].data;
+        items[idx].data = bad;
+        tpath(p, sizeof p, "nonfinite.ckpt");
+        CHECK(t, ln_ckpt_write(p, items, n, 0, &err) == LN_OK, "write a file with a non-finite value");
+        char want[32];
+        snprintf(want, sizeof want, "index %zu ", ti->size - 1);
+        CHECK(t, ln_ckpt_read(p, &ck, &err) == LN_E_INPUT && strstr(err.msg, items[idx].name) && strstr(err.msg, want),
+              k ? "Inf in the last moment: LN_E_INPUT naming tensor and index" : "NaN in conv2.weight: LN_E_INPUT naming tensor and index");
+        items[idx].data = keep;
+        free(bad);
+    }
+    /* the writer: a FIFO target is refused, a folder appearing mid-write
+     * fails the rename step and the temporary file is removed */
+    tpath(p, sizeof p, "fifo.out");
+    mkfifo(p, 0644);
+    CHECK(t, ln_write_file_atomic(p, "x", 1, &err) == LN_E_USAGE && strstr(err.msg, "FIFO") && strstr(err.msg, p),
+          "a FIFO as output: LN_E_USAGE naming it");
+    char sub[400];
+    tpath(sub, sizeof sub, "midway");
+    mkdir(sub, 0755);
+    snprintf(p, sizeof p, "%s/late.ckpt", sub);
+    ln_out out;
+    ln_status s = ln_out_begin(&out, p, &err);
+    if (!s) s = ln_out_write(&out, "data", 4, &err);
+    mkdir(p, 0755); /* a folder appears at the target while it is written */
+    CHECK(t, ln_out_commit(&out, s, 0, &err) == LN_E_USAGE && strstr(err.msg, "folder"),
+          "a folder planted at the target mid-write: refused at the rename");
+    CHECK(t, count_entries(sub) == 1 && !has_tmp_file(sub), "... and the temporary file is removed");
+    CHECK(t, ln_out_distinct(p, p, "--ckpt", &err) == LN_E_USAGE, "an output that is its input: LN_E_USAGE");
+    /* divergence */
+    const float w = m->net.params[5];
+    m->net.params[5] = NAN;
+    CHECK(t, ln_model_check_finite(m, &err) == LN_E_SYSTEM && strstr(err.msg, "diverged") &&
+                 strstr(err.msg, "conv1.weight[5]"), "a NaN weight: 'diverged' naming conv1.weight[5]");
+    m->net.params[5] = w;
+    CHECK(t, ln_model_check_finite(m, &err) == LN_OK, "finite weights and moments pass");
+    /* a 100 kB path keeps the reason after it */
+    char *longp = malloc(100001);
+    memset(longp, 'a', 100000);
+    longp[100000] = 0;
+    ln_fail(&err, LN_E_INPUT, "cannot open %s (%s); check the path", longp, "No such file");
+    CHECK(t, strstr(err.msg, "...") && strstr(err.msg, "(No such file); check the path") && strlen(err.msg) < 300,
+          "a 100 kB path is cut in the middle, the reason kept");
+    free(longp);
+    /* JSON strings are valid UTF-8 */
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_json_str(&b, "a\xff\xc3\xa9\xed\xa0\x80\n");
+    CHECK(t, b.len == strlen("\"a\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd\\u000a\"") &&
+                 !memcmp(b.p, "\"a\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd\\u000a\"", b.len),
+          "JSON string: stray and surrogate bytes become \\ufffd, valid UTF-8 kept");
+    ln_buf_free(&b);
 }
 
 int main(void) {
@@ -658,6 +736,7 @@ int main(void) {
     test_crc(&t, &m);
     test_duplicate(&t, &m);
     test_write_errors(&t, &m);
+    test_hostile(&t, &m);
     ln_model_free(&m);
     test_rm_tmpdir(g_tmp);
     return test_finish(&t);

@@ -24,7 +24,9 @@ void ln_buf_append(ln_buf *b, const void *data, size_t n);
 void ln_buf_fill(ln_buf *b, uint8_t c, size_t n);
 /* Append printf-formatted text (no terminating NUL is kept in the buffer). */
 void ln_buf_printf(ln_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append s as a JSON string literal with quotes and escapes. */
+/* Append s as a JSON string literal with quotes and escapes; always valid
+ * JSON: bytes that are not UTF-8 (a file name in another encoding) become
+ * \ufffd, the replacement character. */
 void ln_buf_json_str(ln_buf *b, const char *s);
 /* Append v as float32's shortest repr (JSON null when not finite). */
 void ln_buf_json_float(ln_buf *b, float v);

@@ -12,8 +12,10 @@
  *   <prefix>_<max N + 1> (MindSpore's rule), and files are written with
  *   no_replace: an existing file is never overwritten.
  * - Keeps at most keep_max of the files it wrote, deleting the oldest.
+ * - Before each save every weight and moment must be finite
+ *   (ln_model_check_finite): a diverged model is never saved.
  * - Writes are atomic (ckpt.h); on_saved reports each path written. A
- *   writer killed mid-write leaves only <final name>.tmp.<pid>; setting up
+ *   writer killed mid-write leaves only <final name>.tmp.<pid>.<random>; setting up
  *   the callback removes such files of <prefix> whose process is gone
  *   (stale_removed counts them).
  */

@@ -9,9 +9,13 @@
  * it, in backquotes - `batch_size`, or with a value `seed=5` - so that a
  * front end can show it in its own terms (the CLI writes --batch-size,
  * --seed 5). Other backquoted text (`make data`) is just quoted.
+ * Long paths in a message are shortened in the middle (ln_msg_shorten), so
+ * the reason around them always fits.
  */
 #ifndef LENET_ERROR_H
 #define LENET_ERROR_H
+
+#include <stddef.h>
 
 typedef enum {
     LN_OK = 0,
@@ -30,6 +34,14 @@ typedef struct {
  * `status`, so callers can write `return ln_fail(err, LN_E_INPUT, ...)`. */
 ln_status ln_fail(ln_error *err, ln_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Shorten, in place, every space-free word of `msg` longer than
+ * LN_MSG_MAX_WORD characters (a long path) by cutting out its middle
+ * ("/very/long/.../name.ckpt"), so the reason around it always survives;
+ * control characters (a newline in a file name) become '?' (one line).
+ * ln_fail applies it; so does the CLI's error printer. Returns the new length. */
+#define LN_MSG_MAX_WORD 160
+size_t ln_msg_shorten(char *msg);
 
 /* 0 for LN_OK, 2 for bad input or usage, 1 for runtime failures. */
 int ln_status_exit_code(ln_status s);

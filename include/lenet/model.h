@@ -145,10 +145,17 @@ void ln_model_free(ln_model *m);
  * training set; it is advanced to the right epoch, and on resume its data
  * order is checked against the checkpoint's (LN_E_INPUT if the seed, the
  * shuffle setting, the batch size or the data differ). A per-step rate
- * list that ends before the run would is LN_E_USAGE before any step. A
- * NaN/Inf loss stops with LN_E_SYSTEM. */
+ * list that ends before the run would is LN_E_USAGE before any step.
+ * Divergence stops the run with LN_E_SYSTEM "training diverged at step S":
+ * a NaN/Inf loss at any step, or a non-finite weight or moment at the end of
+ * an epoch (ln_model_check_finite; ModelCheckpoint checks before each save,
+ * so no non-finite checkpoint is written). */
 ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps, const ln_callback *cbs,
                          int n_cbs, ln_error *err);
+
+/* LN_E_SYSTEM "training diverged at step S" naming the first non-finite
+ * parameter or moment (tensor and index); LN_OK if all are finite. */
+ln_status ln_model_check_finite(const ln_model *m, ln_error *err);
 
 /* model.eval: every row of `ds` (limit > 0: only the first `limit`); the
  * same as ln_lenet_eval (load.h) on the model's network. */

@@ -18,6 +18,11 @@
  * A line that is not a flat JSON object, or a step/epoch line without its
  * numbers, is LN_E_INPUT naming the file and line. A log without any step
  * or epoch line is LN_E_INPUT too.
+ *
+ * Bounded: the log must be a regular file or a pipe/FIFO (a device such as
+ * /dev/zero or a folder is refused); a line longer than LN_LOG_MAX_LINE
+ * bytes or a log longer than LN_LOG_MAX_BYTES is LN_E_INPUT saying so, read
+ * no further.
  */
 #ifndef LENET_TRAINLOG_H
 #define LENET_TRAINLOG_H
@@ -39,6 +44,8 @@ typedef struct {
 } ln_log_epoch;
 
 #define LN_LOG_MAX_CONFIG 48
+#define LN_LOG_MAX_LINE (64 * 1024)
+#define LN_LOG_MAX_BYTES (256ll << 20)
 
 typedef struct {
     int n_steps, n_epochs;

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 #include "train_opts.h"
+#include "lenet/bytebuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,11 +15,22 @@
 #include <unistd.h>
 
 void cli_error(const char *fmt, ...) {
-    va_list ap;
+    va_list ap, aq;
     va_start(ap, fmt);
-    fputs("lenet: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    va_copy(aq, ap);
+    const int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (msg) {
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        ln_msg_shorten(msg); /* long paths cut in the middle, one line */
+        fprintf(stderr, "lenet: %s\n", msg);
+        free(msg);
+    } else {
+        fputs("lenet: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
     va_end(ap);
 }
 
@@ -101,6 +113,21 @@ int cli_onoff(const char *opt, const char *s, int *out) {
         return -1;
     }
     return 0;
+}
+
+void cli_json_str(FILE *f, const char *s) {
+    if (!s) { fputs("null", f); return; }
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_json_str(&b, s);
+    if (ln_buf_ok(&b)) fwrite(b.p, 1, b.len, f);
+    else fputs("null", f);
+    ln_buf_free(&b);
+}
+
+void cli_json_num(char *buf, int size, const char *fmt, double v) {
+    if (isfinite(v)) snprintf(buf, (size_t)size, fmt, v);
+    else snprintf(buf, (size_t)size, "null");
 }
 
 /* Every CPU the process may use. The re-executed train/eval/predict run with

@@ -25,6 +25,14 @@ int cli_int(const char *opt, const char *s, long lo, long hi, long *out);
 int cli_float(const char *opt, const char *s, double lo, double hi, float *out);
 int cli_onoff(const char *opt, const char *s, int *out);
 
+/* s as a JSON string (quoted, escaped, valid UTF-8: see ln_buf_json_str),
+ * or null for NULL. */
+void cli_json_str(FILE *f, const char *s);
+
+/* v printed with fmt (a JSON number), or null when NaN or infinite: JSON
+ * output never carries a bare nan or inf. */
+void cli_json_num(char *buf, int size, const char *fmt, double v);
+
 /* Number of CPUs available to this process (>= 1). */
 int cli_ncpus(void);
 
@@ -40,5 +48,6 @@ int cmd_predict(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

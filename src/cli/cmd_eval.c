@@ -2,10 +2,12 @@
  * confusion matrix of a checkpoint on the test set. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "lenet/load.h"
+#include "lenet/pipeline.h"
 
 /* Per class: correct / total of row c of the confusion matrix. */
 static void class_counts(const ln_metrics *met, int c, long *correct, long *total) {
@@ -15,8 +17,11 @@ static void class_counts(const ln_metrics *met, int c, long *correct, long *tota
 }
 
 static void print_json(const ln_metrics *met) {
-    printf("{\"accuracy\": %.6f, \"loss\": %.6f, \"correct\": %ld, \"total\": %ld, \"per_class_accuracy\": [",
-           ln_metrics_accuracy(met), ln_metrics_loss(met), met->correct, met->total);
+    char acc[32], loss[32];
+    cli_json_num(acc, sizeof acc, "%.6f", ln_metrics_accuracy(met));
+    cli_json_num(loss, sizeof loss, "%.6f", ln_metrics_loss(met));
+    printf("{\"accuracy\": %s, \"loss\": %s, \"correct\": %ld, \"total\": %ld, \"per_class_accuracy\": [", acc,
+           loss, met->correct, met->total);
     for (int c = 0; c < LN_CLASSES; c++) {
         long k, n;
         class_counts(met, c, &k, &n);
@@ -59,15 +64,43 @@ static void print_text(const char *ckpt, const ln_metrics *met) {
     }
 }
 
+/* One JSON line per test image: what `lenet predict --json` and `lenet serve`
+ * print for it (probabilities to 9 significant digits: float32 exactly). */
+static int print_per_image(ln_lenet *net, const ln_dataset *ds, long limit, int threads) {
+    long n = ds->images.count;
+    if (limit > 0 && limit < n) n = limit;
+    enum { STEP = 256 };
+    float *x = malloc(sizeof(float) * STEP * LN_IMG * LN_IMG), probs[LN_CLASSES * STEP];
+    int32_t labels[STEP];
+    if (!x) {
+        cli_error("eval: out of memory");
+        return 1;
+    }
+    for (long first = 0; first < n; first += STEP) {
+        const int rows = (int)(n - first < STEP ? n - first : STEP);
+        ln_pipeline_rows(ds, (uint32_t)first, rows, threads, x, labels);
+        ln_lenet_predict(net, x, rows, probs);
+        for (int r = 0; r < rows; r++) {
+            const float *p = probs + (size_t)r * LN_CLASSES;
+            printf("{\"index\": %ld, \"label\": %d, \"digit\": %d, \"probabilities\": [", first + r, (int)labels[r],
+                   ln_argmax(p, LN_CLASSES));
+            for (int k = 0; k < LN_CLASSES; k++) printf("%s%.9g", k ? ", " : "", (double)p[k]);
+            puts("]}");
+        }
+    }
+    free(x);
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv) {
     const char *data = "datasets/MNIST_Data", *ckpt = NULL, *kernels = NULL;
     long batch = 256, threads = cli_ncpus(), limit = 0;
-    int json = 0, conv_bias = -1;
-    enum { O_DATA = 256, O_CKPT, O_BS, O_THREADS, O_CB, O_JSON, O_MS, O_KERN, O_HELP };
+    int json = 0, conv_bias = -1, per_image = 0;
+    enum { O_DATA = 256, O_CKPT, O_BS, O_THREADS, O_CB, O_JSON, O_MS, O_KERN, O_PER, O_HELP };
     static const struct option opts[] = {
         {"data", 1, 0, O_DATA}, {"ckpt", 1, 0, O_CKPT}, {"batch-size", 1, 0, O_BS}, {"threads", 1, 0, O_THREADS},
         {"conv-bias", 1, 0, O_CB}, {"json", 0, 0, O_JSON}, {"mindspore-count", 0, 0, O_MS},
-        {"kernels", 1, 0, O_KERN}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"kernels", 1, 0, O_KERN}, {"per-image", 0, 0, O_PER}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -80,6 +113,7 @@ int cmd_eval(int argc, char **argv) {
         case O_JSON: json = 1; break;
         case O_MS: limit = -1; break;
         case O_KERN: kernels = optarg; break;
+        case O_PER: per_image = 1; break;
         case O_HELP:
             puts("usage: lenet eval --ckpt FILE [options]\n"
                  "  --data DIR          MNIST root or flat folder (default datasets/MNIST_Data)\n"
@@ -90,6 +124,8 @@ int cmd_eval(int argc, char **argv) {
                  "  --mindspore-count   count only full batches of 32, as MindSpore's tutorial (9984 images)\n"
                  "  --json              one JSON object: accuracy, loss, correct, total, per_class_accuracy,\n"
                  "                      per_class_total, confusion_matrix (rows: true label)\n"
+                 "  --per-image         instead, one JSON line per image: index, label, digit and the 10\n"
+                 "                      probabilities (9 significant digits, as predict --json and serve)\n"
                  "Prints the accuracy and loss, the accuracy per class and the confusion matrix.");
             return 0;
         default: return 2;
@@ -112,7 +148,8 @@ int cmd_eval(int argc, char **argv) {
     if (ln_lenet_load(&net, ckpt, &lo, &err)) { ln_dataset_free(&test); return cli_fail(&err); }
     ln_metrics met;
     int rc = 0;
-    if (ln_lenet_eval(&net, &test, limit, &met, &err)) rc = cli_fail(&err);
+    if (per_image) rc = print_per_image(&net, &test, limit, (int)threads);
+    else if (ln_lenet_eval(&net, &test, limit, &met, &err)) rc = cli_fail(&err);
     else if (json) print_json(&met);
     else print_text(ckpt, &met);
     ln_lenet_free(&net);

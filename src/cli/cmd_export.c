@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "lenet/bytebuf.h"
 #include "lenet/export.h"
+#include "lenet/fileio.h"
 
 int cmd_export(int argc, char **argv) {
     const char *ckpt = NULL, *format = NULL, *out = NULL;
@@ -60,6 +61,7 @@ int cmd_export(int argc, char **argv) {
     }
 
     ln_error err;
+    if (ln_out_distinct(out, ckpt, "--ckpt", &err)) return cli_fail(&err);
     ln_ckpt ck;
     if (ln_ckpt_read(ckpt, &ck, &err)) return cli_fail(&err);
     ln_export_net net;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lenet/fileio.h"
 #include "lenet/idx.h"
 #include "lenet/image.h"
 #include "lenet/samples.h"
@@ -72,17 +73,8 @@ static int parse(int argc, char **argv, inspect_opts *o) {
     return 0;
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
-static void json_str(const char *s) {
-    if (!s) { fputs("null", stdout); return; }
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p < 0x20) printf("\\u%04x", *p);
-        else putchar(*p);
-    }
-    putchar('"');
-}
+/* A JSON string (cli_json_str) on stdout. */
+static void json_str(const char *s) { cli_json_str(stdout, s); }
 
 static int write_png(const char *path, const ln_dataset *ds, long index, ln_error *err) {
     const ln_idx_images *im = &ds->images;
@@ -127,6 +119,10 @@ static int inspect_image(const inspect_opts *o) {
     ln_pixel_stats st = ln_pixel_stats_compute(im.data, (size_t)im.width * (size_t)im.height);
     if (o->png) {
         ln_image pic;
+        if (ln_out_distinct(o->png, o->image, "--image", &err)) {
+            ln_image_free(&im);
+            return cli_fail(&err);
+        }
         ln_status s = ln_sample_picture(&im, NULL, 224, &pic, &err);
         if (!s) s = ln_image_write_png(o->png, &pic, &err);
         ln_image_free(&pic);
@@ -175,6 +171,14 @@ int cmd_inspect(int argc, char **argv) {
     ln_label_counts(ds.labels.labels, ds.labels.count, classes, LN_IDX_MAX_CLASSES);
     unsigned label = ds.labels.labels[o.index];
 
+    /* Neither picture may be a data file it was drawn from. */
+    for (int k = 0; k < 4; k++) {
+        const char *out = k < 2 ? o.png : o.grid, *in = k % 2 ? ds.labels_path : ds.images_path;
+        if (out && ln_out_distinct(out, in, "data file", &err)) {
+            ln_dataset_free(&ds);
+            return cli_fail(&err);
+        }
+    }
     if (o.png && write_png(o.png, &ds, o.index, &err)) {
         ln_dataset_free(&ds);
         return cli_fail(&err);

@@ -89,14 +89,14 @@ int cmd_predict(int argc, char **argv) {
                     if (p[order[b]] > p[order[a]]) { int t = order[a]; order[a] = order[b]; order[b] = t; }
             const int digit = ln_argmax(p, LN_CLASSES);
             if (json) {
-                fputs("{\"file\": \"", stdout);
-                for (const char *s = path; *s; s++) {
-                    if (*s == '"' || *s == '\\') printf("\\%c", *s);
-                    else if ((unsigned char)*s < 0x20) printf("\\u%04x", (unsigned char)*s);
-                    else putchar(*s);
+                fputs("{\"file\": ", stdout);
+                cli_json_str(stdout, path);
+                printf(", \"digit\": %d, \"probabilities\": [", digit);
+                for (int k = 0; k < LN_CLASSES; k++) {
+                    char num[32];
+                    cli_json_num(num, sizeof num, "%.9g", (double)p[k]); /* float32 exactly */
+                    printf("%s%s", k ? ", " : "", num);
                 }
-                printf("\", \"digit\": %d, \"probabilities\": [", digit);
-                for (int k = 0; k < LN_CLASSES; k++) printf("%s%.6g", k ? ", " : "", (double)p[k]);
                 puts("]}");
             } else {
                 printf("%s: %d   (%d %.2f%%, %d %.2f%%, %d %.2f%%)\n", path, digit, order[0], 100.0 * p[order[0]],

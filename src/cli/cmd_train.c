@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "lenet/callbacks.h"
+#include "lenet/fileio.h"
 #include "lenet/load.h"
 #include "lenet/lr_schedule.h"
 #include "lenet/model.h"
@@ -69,6 +70,21 @@ static void print_saved(void *user, const char *path) {
     cli_monitor_line(user, line);
 }
 
+/* --log: appended to (runs accumulate), a regular file only (fileio.h), and
+ * never one of the run's inputs. */
+static int open_log(const train_opts *o, FILE **log, ln_error *err) {
+    int fd;
+    if (ln_out_distinct(o->log, o->init, "--init", err) || ln_out_distinct(o->log, o->resume, "--resume", err) ||
+        ln_out_distinct(o->log, o->lr_file, "--lr-file", err) || ln_append_open(o->log, "--log", &fd, err))
+        return cli_fail(err);
+    if (!(*log = fdopen(fd, "a"))) {
+        close(fd);
+        cli_error("out of memory opening --log %s", o->log);
+        return 1;
+    }
+    return 0;
+}
+
 static double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -110,10 +126,9 @@ static int run_train(int argc, char **argv, train_world *tw) {
         }
     }
     FILE *log = NULL;
-    if (o.log && !(log = fopen(o.log, "a"))) {
-        cli_error("--log %s: cannot open for appending; check the folder exists and is writable", o.log);
+    if (o.log && (rc = open_log(&o, &log, &err))) {
         ln_ckpt_free(&from_ck);
-        return 2;
+        return rc;
     }
     ln_dataset train, test;
     if (ln_dataset_load(o.data, "train", &train, &err)) {
@@ -224,17 +239,25 @@ static int run_train(int argc, char **argv, train_world *tw) {
     train_world_summary(tw, human, o.threads, now_seconds() - t0);
     const char *final = have_ck ? ck.last_path : "";
     if (!final[0]) { /* nothing trained: the resumed checkpoint is the result */
-        fprintf(human, "nothing to train: the checkpoint is at epoch %d, step %d; --epochs is %ld\n", m.pos.epoch,
-                m.pos.step, o.epochs);
+        if (o.max_steps > 0 && m.global_step >= o.max_steps)
+            fprintf(human, "nothing to train: the checkpoint is at global step %ld; --max-steps is %ld (the run's "
+                    "total, counted from its start)\n", m.global_step, o.max_steps);
+        else
+            fprintf(human, "nothing to train: the checkpoint is at epoch %d, step %d; --epochs is %ld\n", m.pos.epoch,
+                    m.pos.step, o.epochs);
         final = o.resume ? o.resume : "";
     }
     if (o.profile) print_profile(&m.net, human);
     if (o.profile && o.json) json_profile(&m.net, stdout);
-    if ((o.json && ln_trainlog_write_done(stdout, "standard output", final, &err)) ||
-        (log && ln_trainlog_write_done(log, o.log, final, &err))) {
+    /* A failed stdout is reported by `lenet` at its end (exit 1); the log's
+     * failure is this run's. */
+    if (o.json) (void)ln_trainlog_write_done(stdout, "standard output", final, NULL);
+    if (log && ln_trainlog_write_done(log, o.log, final, &err)) {
         rc = cli_fail(&err);
         goto out;
     }
+    if ((fflush(stdout) != 0 || ferror(stdout)) && final[0]) /* main reports the lost output (exit 1) */
+        fprintf(stderr, "lenet: training finished; last checkpoint %s\n", final);
     if (o.report) {
         if (log) fflush(log);
         if (ln_report_write(o.report, o.log, final[0] ? final : NULL, o.data, &err)) { rc = cli_fail(&err); goto out; }

@@ -1,4 +1,6 @@
 /* main.c - `lenet`, the command-line tool: dispatch to subcommands. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,15 +45,24 @@ static void usage(FILE *f) {
           "  eval      evaluate a checkpoint on the MNIST test set\n"
           "  predict   classify your own pictures of digits (PNG or PGM, any size)\n"
           "  export    write a checkpoint as ONNX, safetensors or a MindSpore .ckpt\n"
+          "  serve     answer predictions over HTTP (TF Serving / KServe v1) with a draw-a-digit page\n"
           "  report    a training report (curves, confusion matrix, mistakes) as PNGs + index.html\n",
           f);
 }
 
-int main(int argc, char **argv) {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
+/* Every subcommand's results go to stdout: a failed write (a full disk, a
+ * closed pipe) is exit 1 with one line, never a silent exit 0. */
+static int finish(int rc) {
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write to standard output (%s); results printed there were lost",
+                  errno ? strerror(errno) : "an earlier write failed");
+        return rc ? rc : 1;
     }
+    return rc;
+}
+
+static int run(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
@@ -70,6 +81,21 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "predict")) return cmd_predict(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
     cli_error("unknown command '%s'; run `lenet --help` for the list", cmd);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    /* A closed stdout (`lenet train --json | head -1`) and a file-size limit
+     * (ulimit -f) become ordinary write errors instead of killing the process
+     * mid-run: training goes on, saves its checkpoints, and the failed write
+     * is reported at the end (exit 1). */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    return finish(run(argc, argv));
 }

@@ -2,6 +2,7 @@
  * JSON-lines log for `lenet train` (see monitor.h). */
 #include "monitor.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -114,8 +115,14 @@ static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_er
     ln_log_epoch le = {.epoch = e->epoch, .steps = e->steps, .loss = e->mean_loss, .test_accuracy = acc,
                        .test_loss = tloss, .seconds = e->seconds, .images_per_second = e->images_per_second,
                        .lr = e->lr_last};
-    ln_status s = mon->json ? ln_trainlog_write_epoch(mon->json, "standard output", &le, err) : LN_OK;
-    if (!s && mon->log) s = ln_trainlog_write_epoch(mon->log, mon->log_name, &le, err);
+    /* stdout's failures are left to `lenet`'s end (training goes on): see monitor.h */
+    if (mon->json) (void)ln_trainlog_write_epoch(mon->json, "standard output", &le, NULL);
+    ln_status s = LN_OK;
+    if (mon->log) s = ln_trainlog_write_epoch(mon->log, mon->log_name, &le, err);
+    if (!s && evaluate && !isfinite(tloss))
+        s = ln_fail(err, LN_E_SYSTEM, "training diverged at step %ld: the test loss is %s after epoch %d; lower "
+                    "`lr` (the last checkpoint saved before it is kept)", m->global_step,
+                    isnan(tloss) ? "NaN" : "infinite", e->epoch);
     return s;
 }
 

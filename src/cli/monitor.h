@@ -15,6 +15,10 @@
  *   (test_accuracy and test_loss null when the epoch was not evaluated).
  * - Log (--log FILE): per step and per epoch a line of the metrics log
  *   (trainlog.h), flushed as it happens; a failed write stops training.
+ * - Divergence: a non-finite test loss after an epoch stops the run
+ *   (LN_E_SYSTEM "training diverged at step S").
+ * - stdout: writes to a closed or full stdout are not checked here; the run
+ *   goes on and `lenet` reports the failure when it ends (exit 1).
  */
 #ifndef LENET_CLI_MONITOR_H
 #define LENET_CLI_MONITOR_H

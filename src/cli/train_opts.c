@@ -65,9 +65,18 @@ static const char *dashed(const opt *d, char *buf, size_t size) {
     return buf;
 }
 
+/* --prefix becomes part of file names: refuse what cannot be one, saying why. */
 static int set_prefix(train_opts *o, const opt *d, const char *arg) {
-    if (!*arg || strchr(arg, '/')) {
-        cli_error("--%s: '%s' must be a non-empty name without '/'", d->flag, arg);
+    const char *why = NULL;
+    const size_t n = strlen(arg);
+    if (!n) why = "it is empty";
+    else if (n > 200) why = "it is longer than 200 characters";
+    else if (strchr(arg, '/')) why = "it contains '/'";
+    for (const char *c = arg; !why && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) why = "it contains a control character (e.g. a newline)";
+    if (why) {
+        cli_error("--%s: %s; give a plain file-name prefix of 1 to 200 characters (%.40s%s)", d->flag, why, arg,
+                  n > 40 ? "..." : "");
         return -1;
     }
     o->prefix = arg;
@@ -96,9 +105,17 @@ static int set_schedule(train_opts *o, const opt *d, const char *arg) {
 static int parse_list(const opt *d, const char *s, long *ints, double *rates) {
     char buf[2048], name[64];
     dashed(d, name, sizeof name);
-    snprintf(buf, sizeof buf, "%s", s);
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf) {
+        cli_error("%s: the list is longer than %zu characters", name, sizeof buf - 1);
+        return -1;
+    }
     int n = 0;
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    for (char *t = buf, *next; t; t = next) {
+        if ((next = strchr(t, ','))) *next++ = 0;
+        if (!*t) {
+            cli_error("%s: '%s' has an empty item; give numbers separated by single commas", name, s);
+            return -1;
+        }
         if (n == LN_LR_MAX_PIECES) {
             cli_error("%s: at most %d values", name, LN_LR_MAX_PIECES);
             return -1;
@@ -437,6 +454,47 @@ static const opt OPTIONS[] = {
 
 /* ---- parsing ---- */
 
+/* Which --lr-schedule kinds each schedule option applies to: one given
+ * without a schedule it applies to is refused, not silently ignored. */
+#define K(k) (1u << (k))
+static const struct {
+    const char *flag;
+    unsigned kinds;
+    const char *which;
+} SCHED_OPTS[] = {
+    {"milestones", K(LN_LR_PIECEWISE), "piecewise"},
+    {"lr-values", K(LN_LR_PIECEWISE), "piecewise"},
+    {"decay-rate", K(LN_LR_EXPONENTIAL) | K(LN_LR_NATURAL_EXP) | K(LN_LR_INVERSE), "exponential, natural-exp, inverse"},
+    {"decay-epochs", ~(K(LN_LR_FIXED) | K(LN_LR_PIECEWISE)), "every schedule but piecewise"},
+    {"decay-steps", ~(K(LN_LR_FIXED) | K(LN_LR_PIECEWISE)), "every schedule but piecewise"},
+    {"stair", K(LN_LR_EXPONENTIAL) | K(LN_LR_NATURAL_EXP) | K(LN_LR_INVERSE), "exponential, natural-exp, inverse"},
+    {"lr-min", K(LN_LR_COSINE), "cosine"},
+    {"lr-end", K(LN_LR_POLYNOMIAL), "polynomial"},
+    {"power", K(LN_LR_POLYNOMIAL), "polynomial"},
+    {"update-decay-epoch", K(LN_LR_POLYNOMIAL), "polynomial"},
+    {"total-steps", ~K(LN_LR_FIXED), "every schedule"},
+};
+#undef K
+
+static int sched_opt_index(const char *flag) {
+    for (size_t i = 0; flag && i < sizeof SCHED_OPTS / sizeof SCHED_OPTS[0]; i++)
+        if (!strcmp(SCHED_OPTS[i].flag, flag)) return (int)i;
+    return -1;
+}
+
+static int check_sched_opts(unsigned given, ln_lr_kind kind) {
+    for (size_t i = 0; i < sizeof SCHED_OPTS / sizeof SCHED_OPTS[0]; i++) {
+        if (!(given & (1u << i)) || (SCHED_OPTS[i].kinds & (1u << kind))) continue;
+        if (kind == LN_LR_FIXED)
+            cli_error("--%s needs --lr-schedule NAME (it applies to %s)", SCHED_OPTS[i].flag, SCHED_OPTS[i].which);
+        else
+            cli_error("--%s does not apply to --lr-schedule %s (only to %s)", SCHED_OPTS[i].flag,
+                      ln_lr_kind_name(kind), SCHED_OPTS[i].which);
+        return 2;
+    }
+    return 0;
+}
+
 /* The defaults: the library's (the schedule), then the table's. */
 static void set_defaults(train_opts *o) {
     memset(o, 0, sizeof *o);
@@ -515,9 +573,12 @@ int train_parse(int argc, char **argv, train_opts *o) {
             lo[n++] = (struct option){OPTIONS[i].flag, OPTIONS[i].arg ? required_argument : no_argument, NULL, 256 + i};
     lo[n] = (struct option){0, 0, 0, 0};
     int c;
+    unsigned sched_given = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         if (c < 256 || c >= 256 + N_OPTIONS) return 2; /* getopt_long printed why */
+        const int si = sched_opt_index(OPTIONS[c - 256].flag);
+        if (si >= 0) sched_given |= 1u << si;
         if (set_one(o, &OPTIONS[c - 256], optarg)) return 2;
         if (o->help) return 0;
     }
@@ -531,6 +592,7 @@ int train_parse(int argc, char **argv, train_opts *o) {
         cli_error("--lr-file and --lr-schedule exclude each other; give one");
         return 2;
     }
+    if (check_sched_opts(sched_given, o->sched.kind)) return 2;
     if (o->sched.kind == LN_LR_PIECEWISE && o->sched.n_pieces != o->n_lr_values) {
         cli_error("--milestones and --lr-values: give as many rates as milestones (%d vs %d)", o->sched.n_pieces,
                   o->n_lr_values);

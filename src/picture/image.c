@@ -96,31 +96,14 @@ ln_status ln_image_read_gray(const char *path, ln_image *out, ln_error *err) {
 ln_status ln_image_write_png(const char *path, const ln_image *im, ln_error *err) {
     if (!im->data || (im->channels != 1 && im->channels != 3) || im->width < 1 || im->height < 1)
         return ln_fail(err, LN_E_USAGE, "%s: nothing to write (empty image or channels not 1 or 3)", path);
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-        return ln_fail(err, LN_E_USAGE, "%s: path too long", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return ln_fail(err, LN_E_SYSTEM, "%s: cannot create (%s); check the folder exists and is writable", path,
-                       strerror(errno));
-    fchmod(fd, 0644); /* mkstemp makes 0600; an image is for everyone to open */
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return ln_fail(err, LN_E_SYSTEM, "%s: cannot write (%s)", path, strerror(e));
-    }
+    /* Encoded in memory, then written the one atomic way (fileio.h). */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return ln_fail(err, LN_E_NOMEM, "out of memory encoding %s", path);
     ln_status s = ln_png_encode(f, im, path, err);
-    if (!s && fflush(f) != 0) s = ln_fail(err, LN_E_SYSTEM, "%s: write failed (%s)", path, strerror(errno));
-    if (!s && fsync(fileno(f)) != 0) s = ln_fail(err, LN_E_SYSTEM, "%s: fsync failed (%s)", path, strerror(errno));
-    if (fclose(f) != 0 && !s) s = ln_fail(err, LN_E_SYSTEM, "%s: write failed (%s)", path, strerror(errno));
-    if (!s && rename(tmp, path) != 0)
-        s = ln_fail(err, LN_E_SYSTEM, "%s: cannot rename into place (%s)", path, strerror(errno));
-    if (s) {
-        unlink(tmp);
-        return s;
-    }
-    ln_fsync_parent_dir(path); /* make the rename durable */
-    return LN_OK;
+    if (fclose(f) != 0 && !s) s = ln_fail(err, LN_E_NOMEM, "out of memory encoding %s", path);
+    if (!s) s = ln_write_file_atomic(path, buf, len, err);
+    free(buf);
+    return s;
 }

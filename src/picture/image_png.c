@@ -76,6 +76,15 @@ ln_status ln_png_decode_gray(const uint8_t *buf, size_t len, const char *name, l
     memset(out, 0, sizeof *out);
     const char *bad = check_framing(buf, len);
     if (bad) return ln_fail(err, LN_E_INPUT, "%s: corrupt PNG (%s); save or export the image again", name, bad);
+    /* Too large, said as such (libpng's own limit check only says "Invalid
+     * IHDR data"): the first chunk is IHDR, width and height first. */
+    if (len >= 24 && !memcmp(buf + 12, "IHDR", 4)) {
+        const uint32_t w = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 | (uint32_t)buf[18] << 8 | buf[19];
+        const uint32_t h = (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 | (uint32_t)buf[22] << 8 | buf[23];
+        if ((w > LN_IMAGE_MAX_SIDE && w <= 0x7fffffffu) || (h > LN_IMAGE_MAX_SIDE && h <= 0x7fffffffu))
+            return ln_fail(err, LN_E_INPUT, "image too large: %u x %u pixels, at most %u a side; scale it down (%s)",
+                           (unsigned)w, (unsigned)h, LN_IMAGE_MAX_SIDE, name);
+    }
     png_ctx ctx = {.buf = buf, .len = len, .pos = 0, .msg = ""};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
     if (!png) return ln_fail(err, LN_E_NOMEM, "%s: out of memory starting libpng", name);

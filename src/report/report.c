@@ -58,6 +58,20 @@ static ln_status make_dir(const char *dir, ln_error *err) {
     return LN_OK;
 }
 
+/* No report file may be the log or the checkpoint it reads. */
+static ln_status outputs_distinct(const ln_report_ctx *r, ln_error *err) {
+    static const char *const files[] = {"loss_steps.png", "loss_epochs.png", "accuracy.png", "lr.png",
+                                        "confusion.png",  "misclassified.png", "index.html"};
+    char path[4200];
+    ln_status s = LN_OK;
+    for (size_t i = 0; i < sizeof files / sizeof files[0] && !s; i++) {
+        snprintf(path, sizeof path, "%s/%s", r->dir, files[i]);
+        s = ln_out_distinct(path, r->log_path, "`log`", err);
+        if (!s) s = ln_out_distinct(path, r->ckpt_path, "`ckpt`", err);
+    }
+    return s;
+}
+
 /* Evaluate the checkpoint on every test image: confusion matrix, and the
  * misclassified images (up to LN_REPORT_MAX_MISTAKES) as a captioned grid. */
 static ln_status judge(ln_report_ctx *r, ln_error *err) {
@@ -162,6 +176,7 @@ ln_status ln_report_write_ex(const char *dir, const char *log_path, const char *
         s = ln_fail(err, LN_E_USAGE, "%s names no checkpoint (no \"done\" line); give the checkpoint to judge "
                     "(`ckpt=FILE`)", log_path);
     if (!s) s = make_dir(dir, err);
+    if (!s) s = outputs_distinct(r, err);
     if (!s) s = judge(r, err);
     ln_image charts[LN_N_CHARTS];
     if (!s && !(s = ln_report_charts(log, charts, err)))

@@ -1,0 +1,45 @@
+"""tests/serve/slow_term.py URL PID IMAGES_IDX - graceful stop: a :predict
+request is half sent when the server gets SIGTERM; new connections must then
+be refused, and the half-sent request, once completed, must still be
+answered 200. Prints one "ok:"/"FAIL:" line per check.
+"""
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import urllib.parse
+
+from client import idx_images
+
+url, pid, idx = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+u = urllib.parse.urlsplit(url)
+body = json.dumps({"instances": [list(idx_images(idx, 1)[0])]}).encode()
+s = socket.create_connection((u.hostname, u.port), timeout=20)
+s.sendall(b"POST /v1/models/lenet:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) +
+          body[:len(body) // 2])
+time.sleep(0.3)
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.5)
+try:
+    c = socket.create_connection((u.hostname, u.port), timeout=2)
+    c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    refused = c.recv(100) == b""
+    c.close()
+except OSError:
+    refused = True
+print(("ok:   " if refused else "FAIL: ") + "after SIGTERM new connections are refused")
+s.sendall(body[len(body) // 2:])
+resp = b""
+try:
+    while True:  # the stopping server closes the connection after its answer
+        b = s.recv(65536)
+        if not b:
+            break
+        resp += b
+except OSError:
+    pass
+ok = resp.startswith(b"HTTP/1.1 200") and b'"predictions"' in resp
+print(("ok:   " if ok else "FAIL: ") + "the request in flight at SIGTERM is answered 200 (%s)" % resp[:40])
+sys.exit(0 if refused and ok else 1)

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# tests/test_serve_reload.sh - `lenet serve` reloads and stops (issue 14):
+#   - SIGHUP loads the checkpoint again: status, X-Model-Sha256 and the answers
+#     (equal to `lenet eval --per-image` on the new file) follow it;
+#   - a checkpoint that fails to load is refused, logged, reported in the
+#     status and /metrics, and the old model keeps answering;
+#   - requests sent without pause while the file is swapped and SIGHUP sent
+#     again and again all succeed, each equal to eval on the model that
+#     answered it (tests/serve/reload_load.py);
+#   - --watch notices a replaced file by itself;
+#   - SIGTERM with a request half-sent: new connections refused, that request
+#     still answered, exit 0 (tests/serve/slow_term.py); SIGINT exits 0 too.
+# Uses $BUILD/lenet, python3, curl and MNIST; servers on free loopback ports,
+# killed when the test exits. Ends with "N passed, M failed".
+# shellcheck disable=SC2016
+set -u
+
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+[ -x "$lenet" ] || { fail "$lenet not built"; finish; }
+make_tmp
+# shellcheck source=tests/serve/serve.sh
+. "$repo/tests/serve/serve.sh"
+cd "$tmp" || exit 1
+require_mnist "reloads"
+command -v python3 >/dev/null 2>&1 && command -v curl >/dev/null 2>&1 ||
+    { skip "python3 or curl not installed: reloads not tested"; finish; }
+py() { timeout 300 python3 "$repo/tests/serve/$1" "${@:2}"; }
+tally() { # FILE: count its ok/FAIL lines as checks
+    cat "$1"
+    passed=$((passed + $(grep -c '^ok:' "$1")))
+    failed=$((failed + $(grep -c '^FAIL:' "$1")))
+}
+
+ckA=$(serve_train "$tmp/A")
+ckB=$(serve_train "$tmp/B" --seed 2 --max-steps 200)
+check "two checkpoints trained (A and B)" eval '[ -f "$ckA" ] && [ -f "$ckB" ]'
+[ -f "$ckA" ] && [ -f "$ckB" ] || finish
+shaA=$(sha256sum "$ckA" | cut -d" " -f1)
+shaB=$(sha256sum "$ckB" | cut -d" " -f1)
+data=$tmp/mnist
+mnist_subset "$data" 0 200
+img=$data/test/t10k-images-idx3-ubyte
+"$lenet" eval --ckpt "$ckA" --data "$data" --per-image --threads 1 >"$tmp/wantA.jsonl"
+"$lenet" eval --ckpt "$ckB" --data "$data" --per-image --threads 1 >"$tmp/wantB.jsonl"
+put() { cp "$1" "$tmp/served.tmp" && mv -f "$tmp/served.tmp" "$tmp/served.ckpt"; } # atomic replace
+status() { curl -s "${url}v1/models/lenet" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]])" "$1"; }
+model_sha() { curl -s -D - -o /dev/null --data-binary "{\"instances\": [[$(printf '0,%.0s' $(seq 783))0]]}" \
+    "${url}v1/models/lenet:predict" | tr -d '\r' | sed -n 's/^[Xx]-[Mm]odel-[Ss]ha256: //p'; }
+wait_for() { # CMD...: retry for up to 10 s
+    local i
+    for i in $(seq 1 100); do "$@" && return 0; sleep 0.1; done
+    return 1
+}
+
+# ------------------------------------------------------------- SIGHUP ---
+put "$ckA"
+serve_start --ckpt "$tmp/served.ckpt" --threads 2 || { fail "server did not start"; finish; }
+check "serving A: status sha256 and X-Model-Sha256 are A's" eval '[ "$(status sha256)" = "$shaA" ] && [ "$(model_sha)" = "$shaA" ]'
+put "$ckB"
+kill -HUP "$spid"
+check "SIGHUP after replacing the file with B: status turns to B, generation 2" \
+    wait_for eval '[ "$(status sha256)" = "$shaB" ] && [ "$(status generation)" = 2 ]'
+check "  ... answers come from B (X-Model-Sha256) and the log says so" \
+    eval '[ "$(model_sha)" = "$shaB" ] && grep -q "reloaded .*generation 2" "$tmp/serve.err"'
+printf 'this is not a checkpoint' >"$tmp/bad.tmp" && mv -f "$tmp/bad.tmp" "$tmp/served.ckpt"
+kill -HUP "$spid"
+check "SIGHUP on a corrupt file: refused and logged in one line naming the file" \
+    wait_for grep -q "reload (SIGHUP) refused: $tmp/served.ckpt" "$tmp/serve.err"
+check "  ... the status still shows B, generation 2, with the refusal as last_reload_error" \
+    eval '[ "$(status sha256)" = "$shaB" ] && [ "$(status generation)" = 2 ] && status last_reload_error | grep -q served.ckpt'
+check "  ... B keeps answering" test "$(model_sha)" = "$shaB"
+check "  ... /metrics counts 1 reload ok and 1 failed" \
+    eval 'curl -s "${url}metrics" | grep -q "^lenet_model_reloads_total{result=\"ok\"} 1$" &&
+          curl -s "${url}metrics" | grep -q "^lenet_model_reloads_total{result=\"failed\"} 1$"'
+: >"$tmp/truncated.ckpt"; head -c 1000 "$ckA" >"$tmp/truncated.ckpt"; put "$tmp/truncated.ckpt"
+kill -HUP "$spid"
+check "SIGHUP on a truncated checkpoint: refused, B still answers" \
+    wait_for eval '[ "$(grep -c "refused" "$tmp/serve.err")" -eq 2 ] && [ "$(model_sha)" = "$shaB" ]'
+
+# Reloads under load: swap A/B and SIGHUP every 0.15 s while 8 clients send.
+put "$ckA"
+py reload_load.py "$url" "$img" 200 "$tmp/wantA.jsonl" "$shaA" "$tmp/wantB.jsonl" "$shaB" 3 >"$tmp/load.out" 2>&1 &
+lpid=$!
+for i in $(seq 1 18); do
+    sleep 0.15
+    if [ $((i % 2)) -eq 0 ]; then put "$ckA"; else put "$ckB"; fi
+    kill -HUP "$spid"
+done
+wait "$lpid"
+tally "$tmp/load.out"
+
+# -------------------------------------------------------------- SIGTERM ---
+py slow_term.py "$url" "$spid" "$img" >"$tmp/term.out" 2>&1
+tally "$tmp/term.out"
+serve_stop
+check "SIGTERM: exit 0 after the request in flight was answered" test "$serve_rc" -eq 0
+
+# --------------------------------------------------------------- --watch ---
+put "$ckA"
+serve_start --ckpt "$tmp/served.ckpt" --watch --threads 1 || { fail "server did not start"; finish; }
+put "$ckB"
+check "--watch: a replaced file is loaded without a signal" wait_for eval '[ "$(status sha256)" = "$shaB" ]'
+printf 'junk' >"$tmp/bad.tmp" && mv -f "$tmp/bad.tmp" "$tmp/served.ckpt"
+check "--watch: a corrupt replacement is refused, B keeps answering" \
+    wait_for eval 'grep -q "reload (--watch) refused" "$tmp/serve.err" && [ "$(model_sha)" = "$shaB" ]'
+kill -INT "$spid"
+for i in $(seq 1 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+wait "$spid"
+rc=$?
+spid=
+check "SIGINT: exit 0" test "$rc" -eq 0
+finish
