@@ -75,6 +75,19 @@ ln_status ln_trainlog_write_done(FILE *f, const char *what, const char *checkpoi
     return put_line(f, what, &b, err);
 }
 
+ln_status ln_trainlog_write_interrupted(FILE *f, const char *what, const char *signal, const char *checkpoint,
+                                        ln_error *err) {
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_printf(&b, "{\"event\": \"interrupted\", \"signal\": ");
+    ln_buf_json_str(&b, signal);
+    ln_buf_printf(&b, ", \"checkpoint\": ");
+    if (checkpoint && *checkpoint) ln_buf_json_str(&b, checkpoint);
+    else ln_buf_printf(&b, "null");
+    ln_buf_printf(&b, "}\n");
+    return put_line(f, what, &b, err);
+}
+
 /* ---- reading ---- */
 
 /* ---- a flat JSON object: key -> number | string | true/false/null | raw nested text ---- */

@@ -73,6 +73,10 @@ ln_status ln_trainlog_write_config(FILE *f, const char *what, const ln_log_field
 ln_status ln_trainlog_write_step(FILE *f, const char *what, const ln_log_step *s, ln_error *err);
 ln_status ln_trainlog_write_epoch(FILE *f, const char *what, const ln_log_epoch *e, ln_error *err);
 ln_status ln_trainlog_write_done(FILE *f, const char *what, const char *checkpoint, ln_error *err);
+/* {"event": "interrupted", "signal": SIGNAL, "checkpoint": PATH} (null when
+ * nothing was saved): a run stopped by a signal (readers ignore it). */
+ln_status ln_trainlog_write_interrupted(FILE *f, const char *what, const char *signal, const char *checkpoint,
+                                        ln_error *err);
 
 /* Reading (see above). */
 ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err);

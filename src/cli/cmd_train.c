@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,6 +17,7 @@
 #include "lenet/report.h"
 #include "lenet/trainlog.h"
 #include "monitor.h"
+#include "train_guard.h"
 #include "train_opts.h"
 
 /* --profile: per-layer thread-time and achieved GFLOP/s (per core). */
@@ -84,11 +84,34 @@ static int open_log(const train_opts *o, FILE **log, ln_error *err) {
     return 0;
 }
 
+/* After SIGINT / SIGTERM: the checkpoint of the last step (ModelCheckpoint
+ * saved it at the end), how to resume, an "interrupted" line in the log and
+ * on --json's stdout; exit status 128 + signal. */
+static int interrupted(const train_opts *o, const ln_model *m, const char *ckpt, FILE *human, FILE *log, int argc,
+                       char **argv) {
+    const int sig = train_guard_signal();
+    const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+    if (ckpt[0]) {
+        fprintf(human, "interrupted by %s after epoch %d step %d (global step %ld); checkpoint %s\n", name,
+                m->pos.epoch, m->pos.step, m->global_step, ckpt);
+        train_guard_print_resume(human, argc, argv, ckpt);
+    } else {
+        fprintf(human, "interrupted by %s before the first step; nothing was saved\n", name);
+    }
+    ln_error err;
+    if ((o->json && ln_trainlog_write_interrupted(stdout, "standard output", name, ckpt, &err)) ||
+        (log && ln_trainlog_write_interrupted(log, o->log, name, ckpt, &err)))
+        cli_fail(&err); /* said; the exit status still tells the signal */
+    return 128 + sig;
+}
+
 int cmd_train(int argc, char **argv) {
     train_opts o;
     int rc = train_parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     if (o.help) { train_usage(stdout); return 0; }
+    train_guard_signals();
+    if ((rc = train_guard_check_paths(&o)) || (rc = train_guard_threads(o.threads))) return rc;
     ln_error err;
     FILE *human = o.json ? stderr : stdout;
     /* --init / --resume's file, read once; the network variant comes from it
@@ -102,27 +125,10 @@ int cmd_train(int argc, char **argv) {
     }
     if (o.conv_bias < 0) o.conv_bias = 1;
     char report_log[4096];
-    if (o.report) {
-        if (mkdir(o.report, 0755) != 0 && errno != EEXIST) {
-            cli_error("--report %s: cannot create the folder (%s)", o.report, strerror(errno));
-            ln_ckpt_free(&from_ck);
-            return 2;
-        }
-        if (!o.log) {
-            snprintf(report_log, sizeof report_log, "%s/metrics.jsonl", o.report);
-            remove(report_log); /* this run's log only */
-            o.log = report_log;
-        }
-    }
     FILE *log = NULL;
-    if (o.log && (rc = open_log(&o, &log, &err))) {
-        ln_ckpt_free(&from_ck);
-        return rc;
-    }
     ln_dataset train, test;
     if (ln_dataset_load(o.data, "train", &train, &err)) {
         ln_ckpt_free(&from_ck);
-        if (log) fclose(log);
         return cli_fail(&err);
     }
     /* Evaluation: the test set, or with --holdout the training set's tail. */
@@ -131,7 +137,6 @@ int cmd_train(int argc, char **argv) {
                   : ln_dataset_load(o.data, "test", &test, &err)) {
         ln_dataset_free(&train);
         ln_ckpt_free(&from_ck);
-        if (log) fclose(log);
         return cli_fail(&err);
     }
     rc = 0;
@@ -173,7 +178,6 @@ int cmd_train(int argc, char **argv) {
                           .lr_len = lr_len, .n_groups = o.n_groups, .groups = o.groups, .n_order = n_order,
                           .order_params = o.order_params && strcmp(o.order_params, "net") ? o.order_names : order};
     train_echo_config(&o, human);
-    if (log && train_log_config(&o, log, o.log, &err)) { rc = cli_fail(&err); goto out; }
     if (ln_model_init(&m, &mc, &err)) { rc = cli_fail(&err); goto out; }
     have_model = 1;
     if (o.profile && ln_lenet_set_profiling(&m.net, 1)) {
@@ -195,10 +199,15 @@ int cmd_train(int argc, char **argv) {
     /* the raw 28x28 training images are not needed once resized: no second copy */
     if (ln_dataset_resize32(&train, o.threads, &err) || ln_pipeline_init(&p, &train, &pc, &err)) { rc = cli_fail(&err); goto out; }
     have_pipe = 1;
+    /* Outputs only now, after the large allocations: running out of memory leaves none. */
+    if ((rc = train_guard_report_dir(&o, report_log, sizeof report_log))) goto out;
+    if (o.log && (rc = open_log(&o, &log, &err))) goto out;
+    if (log && train_log_config(&o, log, o.log, &err)) { rc = cli_fail(&err); goto out; }
     cli_monitor mon = {.human = human, .json = o.json ? stdout : NULL, .log = log, .log_name = o.log,
                        .print_every = o.print_every,
                        .progress = o.progress > 0 || (o.progress < 0 && isatty(fileno(human))), .test = &test,
-                       .eval_every = o.eval_every, .eval_name = o.holdout ? "validation" : "test"};
+                       .eval_every = o.eval_every, .eval_name = o.holdout ? "validation" : "test",
+                       .interrupt = train_guard_flag()};
     ln_checkpoint_config cc = {o.ckpt_dir, o.prefix, o.save_steps, (int)o.keep_max, o.crc, print_saved, &mon};
     if (ln_model_checkpoint_init(&ck, &cc, &err)) { rc = cli_fail(&err); goto out; }
     have_ck = 1;
@@ -208,6 +217,7 @@ int cmd_train(int argc, char **argv) {
     ln_callback cbs[2] = {ln_model_checkpoint_callback(&ck), cli_monitor_callback(&mon)};
     if (ln_model_train(&m, &p, (int)o.epochs, o.max_steps, cbs, 2, &err)) { rc = cli_fail(&err); goto out; }
     const char *final = ck.last_path;
+    if (train_guard_signal()) { rc = interrupted(&o, &m, final, human, log, argc, argv); goto out; }
     if (!final[0]) { /* nothing trained: the resumed checkpoint is the result */
         if (o.max_steps > 0 && m.global_step >= o.max_steps)
             fprintf(human, "nothing to train: the checkpoint is at global step %ld; --max-steps is %ld (the run's "
