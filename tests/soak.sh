@@ -4,7 +4,7 @@
 # steps and --keep-max 3, sampling the process's VmRSS and its open file
 # descriptors (/proc/PID/status, /proc/PID/fd) every SOAK_PERIOD (0.5) s.
 # SOAK_ARGS adds options to `lenet train` (e.g. --threads 1).
-# Checks: after the first epoch, resident memory stays within SOAK_RSS_SLACK_KB
+# Checks: from the first epoch to the last, resident memory stays within SOAK_RSS_SLACK_KB
 # (4096) of its level at the end of epoch 1 and the descriptor count does not
 # move; exactly 3 checkpoints remain, the last one the run's end; the log is
 # complete (every step and epoch line, the done line, every line whole) and
@@ -32,10 +32,9 @@ pid=$!
 # One sample: epochs finished so far, VmRSS (kB), VmHWM (kB), open descriptors.
 while kill -0 "$pid" 2>/dev/null; do
     status=$(cat "/proc/$pid/status" 2>/dev/null)
-    # (a checkpoint being written holds one more, its temporary file: not counted)
-    fds=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c -- ' -> ' )
-    tmpfds=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c -- '\.tmp\.')
-    fds=$((fds - tmpfds))
+    # (a checkpoint being saved holds two more for a moment, its temporary
+    # file and the folder it fsyncs: not counted)
+    fds=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -- ' -> ' | grep -v -e '\.tmp\.' -e " -> $tmp/ck\$" | wc -l)
     ep=$(grep -c '"event": "epoch"' "$log" 2>/dev/null)
     rss=$(awk '/^VmRSS/ {print $2}' <<<"$status")
     hwm=$(awk '/^VmHWM/ {print $2}' <<<"$status")
@@ -49,12 +48,13 @@ check "soak: $epochs epochs trained (exit 0, ${seconds} s)" eval '[ "$rc" -eq 0 
 [ "$rc" -eq 0 ] || sed 's/^/    /' "$tmp/err"
 
 # Figures after the first epoch, against the level at its end.
-read -r n rss1 rss_min rss_max hwm_end fd_min fd_max <<<"$(awk '$1 >= 1 {
+# (up to the last epoch: at the very end the run closes its files)
+read -r n rss1 rss_min rss_max hwm_end fd_min fd_max <<<"$(awk -v last="$epochs" '$1 >= 1 && $1 < last {
     n++; if (n == 1) first = $2
     if (n == 1 || $2 < rmin) rmin = $2; if ($2 > rmax) rmax = $2
     if (n == 1 || $4 < fmin) fmin = $4; if ($4 > fmax) fmax = $4; hwm = $3 }
     END { print n + 0, first + 0, rmin + 0, rmax + 0, hwm + 0, fmin + 0, fmax + 0 }' "$samples")"
-echo "figures: $n samples after epoch 1; VmRSS at the end of epoch 1 ${rss1} kB, then ${rss_min}-${rss_max} kB" \
+echo "figures: $n samples from the end of epoch 1 to the last epoch; VmRSS at the end of epoch 1 ${rss1} kB, then ${rss_min}-${rss_max} kB" \
      "(growth $((rss_max - rss1)) kB); peak VmHWM ${hwm_end} kB; open descriptors ${fd_min}-${fd_max}"
 awk '{print "  sample: epochs " $1 ", VmRSS " $2 " kB, VmHWM " $3 " kB, fds " $4}' "$samples" |
     awk -v e=-1 '{split($3, a, ","); if (a[1] != e) {print; e = a[1]}}'
