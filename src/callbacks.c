@@ -104,13 +104,13 @@ static ln_status choose_and_claim(ln_model_checkpoint *c, ln_error *err) {
             return LN_OK;
         }
         if (fd == -2)
-            return ln_fail(err, LN_E_SYSTEM, "--ckpt-dir %s: cannot create the lock file %s.lock (%s)", dir,
+            return ln_fail(err, LN_E_SYSTEM, "`directory` %s: cannot create the lock file %s.lock (%s)", dir,
                            c->prefix, strerror(errno));
         const char *u = c->prefix + strlen(prefix);
         const long n = *u == '_' ? strtol(u + 1, NULL, 10) : 0;
         snprintf(c->prefix, sizeof c->prefix, "%s_%ld", prefix, n + 1);
     }
-    return ln_fail(err, LN_E_SYSTEM, "--ckpt-dir %s: no free prefix %s_N", dir, prefix);
+    return ln_fail(err, LN_E_SYSTEM, "`directory` %s: no free prefix %s_N", dir, prefix);
 }
 
 ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_config *cfg, ln_error *err) {
