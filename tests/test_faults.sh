@@ -249,8 +249,8 @@ else
     check "ulimit -v 10-128 MB: each run works or says memory in one line (exit 1), no crash, no outputs ($failures failed cleanly)" \
         eval '[ "$bad" -eq 0 ] && [ "$failures" -ge 3 ] && [ "$rc" -eq 0 ]'
     "$lenet" train $T --max-steps 5 --log "$tmp/vm.jsonl" --ckpt-dir "$tmp/vm-ck" >/dev/null 2>&1
-    (ulimit -v 24000; "$lenet" report --log "$tmp/vm.jsonl" --data "$data" -o "$tmp/vm-rep" >"$tmp/out" 2>"$tmp/err"); rc=$?
-    check "ulimit -v 24 MB: report says memory in one line (exit 1), writes no file" \
+    (ulimit -v 16000; "$lenet" report --log "$tmp/vm.jsonl" --data "$data" -o "$tmp/vm-rep" >"$tmp/out" 2>"$tmp/err"); rc=$?
+    check "ulimit -v 16 MB: report says memory in one line (exit 1), writes no file" \
         eval '[ "$rc" -eq 1 ] && err_names "memory" && [ -z "$(ls -A "$tmp/vm-rep" 2>/dev/null)" ]'
 fi
 
