@@ -242,6 +242,8 @@ else
                { ! grep -q "writing" "$tmp/err" && { [ -e "$d-ck" ] || [ -e "$d.jsonl" ]; }; }; then
                 bad=1; echo "    ulimit -v $kb: exit 1 but: $(tr '\n' '|' <"$tmp/err"), outputs: $(ls "$d-ck" "$d.jsonl" 2>&1 | tr '\n' ' ')"
             fi
+        elif [ "$rc" -eq 127 ] && grep -q "error while loading shared libraries" "$tmp/err"; then
+            :   # the dynamic loader gave up before lenet ran: too little even to start
         elif [ "$rc" -ne 0 ]; then
             bad=1; echo "    ulimit -v $kb: exit $rc: $(head -c 300 "$tmp/err" | tr '\n' '|')"
         fi
