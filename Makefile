@@ -6,6 +6,7 @@
 #   make run        fetch MNIST if absent, build, train 1 epoch (tutorial settings), evaluate, save a checkpoint
 #   make test       build and run every test (prints "N passed, M failed")
 #   make asan       the whole test suite under AddressSanitizer + UBSan (build-asan/)
+#   make soak       30 epochs with frequent checkpoints: memory and descriptors stay flat (tests/soak.sh)
 #   make bench      our trainer and PyTorch side by side on this machine (bench/results.md), then bench-serve
 #   make bench-serve  lenet serve under wrk beside onnxruntime-node (bench/serve_results.md)
 #   make data       fetch MNIST into datasets/MNIST_Data
@@ -33,7 +34,7 @@ LIB_SRC += src/report/report.c src/report/report_charts.c src/report/report_html
 # The lenet command: main.c dispatches to one file per subcommand.
 CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/train_opts.c src/cli/monitor.c src/cli/preview.c \
            src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_predict.c \
-           src/cli/cmd_export.c src/cli/cmd_report.c src/cli/cmd_inspect.c
+           src/cli/cmd_export.c src/cli/cmd_report.c src/cli/cmd_inspect.c src/cli/train_guard.c
 TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train \
            test_export test_report test_image test_optim test_sgd_ref test_prepare test_model test_load
 LDLIBS  += -lpng
@@ -75,7 +76,7 @@ MNIST_FROM ?= $(wildcard ../shared/data/mnist)
 DATA_DIR   := datasets/MNIST_Data
 RUN_ARGS   ?=
 
-.PHONY: all run test asan data deps clean bench bench-serve speedrun fuzz fuzz-smoke install uninstall shared examples
+.PHONY: all run test asan data deps clean bench bench-serve speedrun fuzz fuzz-smoke install uninstall shared examples soak
 all: $(BUILD)/lenet
 
 $(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard src/cli/serve/*.h) $(wildcard tests/*.h)
@@ -198,6 +199,19 @@ $(BUILD)/lenet-testhooks: $(filter-out %/train_world.o,$(CLI_OBJ)) $(BUILD)/src/
 $(BUILD)/dump_logits: $(BUILD)/tests/dump_logits.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
+# The fault-injection shim for tests/test_faults.sh (LD_PRELOAD; see the
+# file). Never sanitized: under make asan the executable's interceptors
+# reach it through dlsym(RTLD_NEXT).
+$(BUILD)/faultinject.so: tests/faultinject.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -fPIC -shared -o $@ $< -ldl
+
+# Long run (issue 15): 30 epochs, a checkpoint every 100 steps, --keep-max 3;
+# RSS and open descriptors sampled, figures printed (tests/soak.sh).
+soak: $(BUILD)/lenet
+	@$(MAKE) --no-print-directory data
+	@BUILD=$(BUILD) bash tests/soak.sh
+
 # Benchmark against PyTorch on this machine (bench/run.sh; RUNS=5 by default).
 $(BUILD)/bench_infer: $(BUILD)/bench/bench_infer.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
@@ -246,7 +260,7 @@ run: deps
 # Tests read MNIST from datasets/ (fetched if absent) for the end-to-end checks.
 test: DEPS_ARGS = --test
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/lenet $(BUILD)/lenet-testhooks $(NOMPI_BIN) $(BUILD)/dump_logits $(TEST_BIN)
+	@$(MAKE) --no-print-directory $(BUILD)/lenet $(BUILD)/lenet-testhooks $(NOMPI_BIN) $(BUILD)/dump_logits $(BUILD)/faultinject.so $(TEST_BIN)
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TESTS)
 

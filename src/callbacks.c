@@ -3,10 +3,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,8 +63,59 @@ static int remove_stale_tmp(const char *dir, const char *prefix) {
     return removed;
 }
 
+/* Claim `prefix` in `dir` for this process: open <dir>/<prefix>.lock
+ * (created if missing) and take flock(LOCK_EX | LOCK_NB) on it; the kernel
+ * releases it when the process ends, however it ends. The lock must still
+ * be the file at that name (a run that ends unlinks its lock). Returns the
+ * open descriptor, -1 if another live run holds the prefix, -2 on another
+ * error (errno set). */
+static int claim(const char *dir, const char *prefix) {
+    char path[4400];
+    if (snprintf(path, sizeof path, "%s/%s.lock", dir, prefix) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -2;
+    }
+    for (;;) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0) return -2;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            const int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK) return -1;
+            errno = e;
+            return -2;
+        }
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) return fd;
+        close(fd); /* unlinked by its previous holder meanwhile: take the new one */
+    }
+}
+
+/* MindSpore's prefix rule, safe against runs starting together: choose
+ * <prefix>[_N] from the checkpoints present, and move on to the next N
+ * while another live run holds the chosen one's lock. */
+static ln_status choose_and_claim(ln_model_checkpoint *c, ln_error *err) {
+    const char *dir = c->cfg.directory, *prefix = c->cfg.prefix;
+    choose_prefix(dir, prefix, c->prefix, sizeof c->prefix);
+    for (int tries = 0; tries < 10000; tries++) {
+        const int fd = claim(dir, c->prefix);
+        if (fd >= 0) {
+            c->lock_fd = fd;
+            return LN_OK;
+        }
+        if (fd == -2)
+            return ln_fail(err, LN_E_SYSTEM, "`directory` %s: cannot create the lock file %s.lock (%s)", dir,
+                           c->prefix, strerror(errno));
+        const char *u = c->prefix + strlen(prefix);
+        const long n = *u == '_' ? strtol(u + 1, NULL, 10) : 0;
+        snprintf(c->prefix, sizeof c->prefix, "%s_%ld", prefix, n + 1);
+    }
+    return ln_fail(err, LN_E_SYSTEM, "`directory` %s: no free prefix %s_N", dir, prefix);
+}
+
 ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_config *cfg, ln_error *err) {
     memset(c, 0, sizeof *c);
+    c->lock_fd = -1;
     c->cfg = *cfg;
     if (cfg->save_steps < 1 || cfg->keep_max < 1)
         return ln_fail(err, LN_E_USAGE, "`save_steps` and `keep_max` must be >= 1");
@@ -76,13 +129,20 @@ ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_c
     c->saved = calloc((size_t)cfg->keep_max, sizeof *c->saved);
     if (!c->saved) return ln_fail(err, LN_E_NOMEM, "out of memory");
     c->stale_removed = remove_stale_tmp(cfg->directory, cfg->prefix);
-    choose_prefix(cfg->directory, cfg->prefix, c->prefix, sizeof c->prefix);
-    return LN_OK;
+    ln_status s = choose_and_claim(c, err);
+    if (s) ln_model_checkpoint_free(c);
+    return s;
 }
 
 void ln_model_checkpoint_free(ln_model_checkpoint *c) {
     free(c->saved);
     c->saved = NULL;
+    if (c->lock_fd >= 0) { /* unlink while holding it: a run waiting on it retries (claim) */
+        char path[4400];
+        if (snprintf(path, sizeof path, "%s/%s.lock", c->cfg.directory, c->prefix) < (int)sizeof path) unlink(path);
+        close(c->lock_fd);
+        c->lock_fd = -1;
+    }
 }
 
 static ln_status save(ln_model_checkpoint *c, ln_model *m, ln_error *err) {

@@ -75,6 +75,19 @@ ln_status ln_trainlog_write_done(FILE *f, const char *what, const char *checkpoi
     return put_line(f, what, &b, err);
 }
 
+ln_status ln_trainlog_write_interrupted(FILE *f, const char *what, const char *signal, const char *checkpoint,
+                                        ln_error *err) {
+    ln_buf b;
+    ln_buf_init(&b);
+    ln_buf_printf(&b, "{\"event\": \"interrupted\", \"signal\": ");
+    ln_buf_json_str(&b, signal);
+    ln_buf_printf(&b, ", \"checkpoint\": ");
+    if (checkpoint && *checkpoint) ln_buf_json_str(&b, checkpoint);
+    else ln_buf_printf(&b, "null");
+    ln_buf_printf(&b, "}\n");
+    return put_line(f, what, &b, err);
+}
+
 /* ---- reading ---- */
 
 /* ---- a flat JSON object: key -> number | string | true/false/null | raw nested text ---- */
@@ -240,8 +253,9 @@ static int grow(void **p, int n, int *cap, size_t elem) {
 
 /* The next line into buf (LN_LOG_MAX_LINE + 1 bytes), without its newline.
  * Returns its length, -1 at the end, -2 if too long, -3 if the log is too
- * long (*total counts the bytes read). */
-static long read_line(FILE *fp, char *buf, long long *total) {
+ * long (*total counts the bytes read); *cut tells a last line without its
+ * newline. */
+static long read_line(FILE *fp, char *buf, long long *total, int *cut) {
     long n = 0;
     int ch;
     while ((ch = getc(fp)) != EOF) {
@@ -252,6 +266,7 @@ static long read_line(FILE *fp, char *buf, long long *total) {
     }
     if (ch == EOF && n == 0) return -1;
     buf[n] = 0;
+    *cut = ch == EOF; /* no newline: the last line, perhaps cut short */
     return n;
 }
 
@@ -269,7 +284,8 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
     jfield *f = malloc(sizeof *f * MAX_FIELDS);
     if (!f || !line) { free(f), free(line), fclose(fp); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
     long len;
-    while ((len = read_line(fp, line, &total)) != -1) {
+    int cut = 0;
+    while ((len = read_line(fp, line, &total, &cut)) != -1) {
         lineno++;
         if (len < 0) {
             s = len == -2 ? ln_fail(err, LN_E_INPUT, "line %ld is longer than %d bytes, so this is not a metrics log "
@@ -284,6 +300,10 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
         if (!*q) continue;
         int n = jobject(line, f, MAX_FIELDS);
         const jfield *ev = n >= 0 ? get(f, n, "event") : NULL;
+        if ((n < 0 || !ev || ev->kind != V_STR) && cut) {
+            out->cut_line = lineno; /* a writer killed mid-line: keep what came before */
+            break;
+        }
         if (n < 0 || !ev || ev->kind != V_STR) {
             s = ln_fail(err, LN_E_INPUT, "%s:%ld: not a metrics line (a JSON object with an \"event\"); is this "
                         "the metrics log of a training run (`log`)?", path, lineno);

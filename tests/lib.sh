@@ -25,6 +25,7 @@
 #   expect_error WHAT RC NEEDLE... -- ARGS...
 #                     run ARGS...; pass WHAT if it exits RC with one stderr line
 #                     holding every NEEDLE, else fail it showing exit and stderr
+#   under_asan        true when $lenet was built with AddressSanitizer
 #   be32 N            N as 4 big-endian bytes on stdout
 #   src_file NAME     the raw or .gz MNIST file NAME under $mnist (looked up in
 #                     train/, test/, then $mnist itself), uncompressed on stdout
@@ -91,6 +92,9 @@ require_mnist() {
         finish
     fi
 }
+
+# True when $lenet was built with AddressSanitizer (make asan).
+under_asan() { grep -q __asan_init "$lenet" 2>/dev/null; }
 
 be32() {
     printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"

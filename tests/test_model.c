@@ -253,7 +253,16 @@ static void test_checkpoint_cb(test_ctx *t, const ln_dataset *d) {
     ln_model_checkpoint mc2;
     ln_model_checkpoint_init(&mc2, &cc, &err);
     CHECK(t, !strcmp(mc2.prefix, "lenet_1"), "files with the prefix exist: the next run uses lenet_1 (MindSpore's rule)");
+    /* Two runs at once: the second may not take the prefix the first holds. */
+    ln_model_checkpoint mc3;
+    ln_status s3 = ln_model_checkpoint_init(&mc3, &cc, &err);
+    char lock[256];
+    snprintf(lock, sizeof lock, "%s/lenet_1.lock", dir);
+    CHECK(t, s3 == LN_OK && !strcmp(mc3.prefix, "lenet_2") && stat(lock, &st) == 0,
+          "while a run holds lenet_1 (its lock file), a second one set up meanwhile takes lenet_2");
     ln_model_checkpoint_free(&mc2);
+    ln_model_checkpoint_free(&mc3);
+    CHECK(t, stat(lock, &st) != 0, "freeing the callback removes its lock file");
     /* never-replace */
     ln_ckpt_write_opts o = {.no_replace = 1};
     float v = 1.f;

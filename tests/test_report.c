@@ -79,6 +79,23 @@ static void test_log(test_ctx *t) {
         "{\"event\": \"step\", \"epoch\": 1, \"step\": 2, \"global_step\": 2, \"loss\": 1.0, \"lr\": 0.01}\n");
     CHECK(t, ln_trainlog_read(p, &log, &err) == LN_OK && log.n_steps == 2, "a resumed run continues");
     ln_trainlog_free(&log);
+    const char *two = "{\"event\": \"step\", \"epoch\": 1, \"step\": 1, \"global_step\": 1, \"loss\": 2.0}\n"
+                      "{\"event\": \"step\", \"epoch\": 1, \"step\": 2, \"global_step\": 2, \"loss\": 1.0}\n";
+    char cut[512];
+    snprintf(cut, sizeof cut, "%s{\"event\": \"step\", \"epoch\": 1, \"st", two);
+    p = write_tmp("cut.jsonl", cut);
+    CHECK(t, ln_trainlog_read(p, &log, &err) == LN_OK && log.n_steps == 2 && log.cut_line == 3,
+          "a last line cut short (no newline, not JSON) is skipped and reported as cut_line");
+    ln_trainlog_free(&log);
+    snprintf(cut, sizeof cut, "%.*s", (int)strlen(two) - 1, two);
+    p = write_tmp("cut.jsonl", cut);
+    CHECK(t, ln_trainlog_read(p, &log, &err) == LN_OK && log.n_steps == 2 && log.cut_line == 0,
+          "a complete last line without its newline is kept, not reported as cut");
+    ln_trainlog_free(&log);
+    snprintf(cut, sizeof cut, "{\"event\": \"step\", \"epoch\": 1, \"st\n%s", two);
+    p = write_tmp("cut.jsonl", cut);
+    CHECK(t, ln_trainlog_read(p, &log, &err) == LN_E_INPUT && strstr(err.msg, "cut.jsonl:1"),
+          "a broken line that is not the last is still an error");
 
     struct { const char *what, *text, *needle; } bad[] = {
         {"not JSON", "{\"event\": \"config\"}\nhello\n", "bad.jsonl:2"},

@@ -10,7 +10,12 @@
  *   if missing). If the folder already holds <prefix>-*.ckpt or
  *   <prefix>_N-*.ckpt when the callback is set up, the prefix becomes
  *   <prefix>_<max N + 1> (MindSpore's rule), and files are written with
- *   no_replace: an existing file is never overwritten.
+ *   no_replace: an existing file is never overwritten. The chosen prefix
+ *   is claimed with an exclusive flock on <directory>/<prefix>.lock, held
+ *   until ln_model_checkpoint_free (which removes the file) or the process
+ *   ends; while another live run holds it, the next N is taken, so runs
+ *   started together with the same folder and prefix get <prefix>,
+ *   <prefix>_1, <prefix>_2, ... and never write the same names.
  * - Keeps at most keep_max of the files it wrote, deleting the oldest.
  * - Before each save every weight and moment must be finite
  *   (ln_model_check_finite): a diverged model is never saved.
@@ -43,10 +48,12 @@ typedef struct {
     char (*saved)[4096]; /* rotation queue, oldest first */
     int nsaved;
     int stale_removed; /* stale temporary files removed at set-up */
+    int lock_fd;       /* the prefix's claim (flock), -1 if none */
 } ln_model_checkpoint;
 
-/* Create the folder if needed, remove stale temporary files, choose the
- * prefix. LN_E_SYSTEM naming the folder if it cannot be created. */
+/* Create the folder if needed, remove stale temporary files, choose and
+ * claim the prefix. LN_E_SYSTEM naming the folder if it cannot be created
+ * or the lock file cannot be made. */
 ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_config *cfg, ln_error *err);
 void ln_model_checkpoint_free(ln_model_checkpoint *c);
 /* The callback to pass to ln_model_train (keeps a pointer to c). */

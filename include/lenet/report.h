@@ -37,6 +37,7 @@ typedef struct {
     int conv_bias;
     int n_steps, n_epochs; /* read from the log */
     int files;            /* files written, index.html included */
+    long log_cut_line;    /* the log's last line was cut short (skipped): its number, else 0 */
 } ln_report_summary;
 
 ln_status ln_report_write(const char *dir, const char *log_path, const char *ckpt_path, const char *data_dir,

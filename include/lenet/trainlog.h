@@ -16,7 +16,9 @@
  * run (global steps that go on) is kept as one run.
  *
  * A line that is not a flat JSON object, or a step/epoch line without its
- * numbers, is LN_E_INPUT naming the file and line. A log without any step
+ * numbers, is LN_E_INPUT naming the file and line - except a last line
+ * without its newline that does not parse: the writer was killed in the
+ * middle of it, so it is skipped and cut_line tells its number. A log without any step
  * or epoch line is LN_E_INPUT too.
  *
  * Bounded: the log must be a regular file or a pipe/FIFO (a device such as
@@ -56,6 +58,7 @@ typedef struct {
     char config_key[LN_LOG_MAX_CONFIG][64];
     char config_val[LN_LOG_MAX_CONFIG][256];
     char checkpoint[4096];  /* from the last "done" line, "" if none */
+    long cut_line;          /* the last line, cut short and skipped; 0 if none */
 } ln_trainlog;
 
 /* Writing. Each call writes one line to f in one piece, flushes it, and
@@ -73,6 +76,10 @@ ln_status ln_trainlog_write_config(FILE *f, const char *what, const ln_log_field
 ln_status ln_trainlog_write_step(FILE *f, const char *what, const ln_log_step *s, ln_error *err);
 ln_status ln_trainlog_write_epoch(FILE *f, const char *what, const ln_log_epoch *e, ln_error *err);
 ln_status ln_trainlog_write_done(FILE *f, const char *what, const char *checkpoint, ln_error *err);
+/* {"event": "interrupted", "signal": SIGNAL, "checkpoint": PATH} (null when
+ * nothing was saved): a run stopped by a signal (readers ignore it). */
+ln_status ln_trainlog_write_interrupted(FILE *f, const char *what, const char *signal, const char *checkpoint,
+                                        ln_error *err);
 
 /* Reading (see above). */
 ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err);

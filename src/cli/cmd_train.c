@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,6 +17,7 @@
 #include "lenet/report.h"
 #include "lenet/trainlog.h"
 #include "monitor.h"
+#include "train_guard.h"
 #include "train_opts.h"
 #include "train_world.h"
 
@@ -91,6 +91,27 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* After SIGINT / SIGTERM: the checkpoint of the last step (ModelCheckpoint
+ * saved it at the end), how to resume, an "interrupted" line in the log and
+ * on --json's stdout; exit status 128 + signal. */
+static int interrupted(const train_opts *o, const ln_model *m, const char *ckpt, FILE *human, FILE *log, int argc,
+                       char **argv) {
+    const int sig = train_guard_signal();
+    const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+    if (ckpt[0]) {
+        fprintf(human, "interrupted by %s after epoch %d step %d (global step %ld); checkpoint %s\n", name,
+                m->pos.epoch, m->pos.step, m->global_step, ckpt);
+        train_guard_print_resume(human, argc, argv, ckpt);
+    } else {
+        fprintf(human, "interrupted by %s before the first step; nothing was saved\n", name);
+    }
+    ln_error err;
+    if ((o->json && ln_trainlog_write_interrupted(stdout, "standard output", name, ckpt, &err)) ||
+        (log && ln_trainlog_write_interrupted(log, o->log, name, ckpt, &err)))
+        cli_fail(&err); /* said; the exit status still tells the signal */
+    return 128 + sig;
+}
+
 static int run_train(int argc, char **argv, train_world *tw) {
     train_opts o;
     int rc = train_parse(argc, argv, &o);
@@ -101,6 +122,12 @@ static int run_train(int argc, char **argv, train_world *tw) {
     const int rank = ln_dist_rank(tw->dist), world = ln_dist_size(tw->dist);
     o.threads = train_world_threads(tw->dist, argc, argv, o.threads);
     if (rank != 0) o.report = NULL, o.log = NULL;
+    /* Ctrl-C / SIGTERM end a one-process run after its step with a checkpoint.
+     * Under mpirun every rank would have to stop at the same step, which a
+     * signal arriving at each rank separately does not guarantee: there the
+     * signal ends the job as mpirun ends it, and the last checkpoint stays. */
+    if (world == 1) train_guard_signals();
+    if ((rc = train_guard_check_paths(&o)) || (rc = train_guard_threads(o.threads))) return rc;
     FILE *human = train_world_human(tw, o.json ? stderr : stdout);
     /* --init / --resume's file, read once; the network variant comes from it
      * unless given. */
@@ -113,27 +140,10 @@ static int run_train(int argc, char **argv, train_world *tw) {
     }
     if (o.conv_bias < 0) o.conv_bias = 1;
     char report_log[4096];
-    if (o.report) {
-        if (mkdir(o.report, 0755) != 0 && errno != EEXIST) {
-            cli_error("--report %s: cannot create the folder (%s)", o.report, strerror(errno));
-            ln_ckpt_free(&from_ck);
-            return 2;
-        }
-        if (!o.log) {
-            snprintf(report_log, sizeof report_log, "%s/metrics.jsonl", o.report);
-            remove(report_log); /* this run's log only */
-            o.log = report_log;
-        }
-    }
     FILE *log = NULL;
-    if (o.log && (rc = open_log(&o, &log, &err))) {
-        ln_ckpt_free(&from_ck);
-        return rc;
-    }
     ln_dataset train, test;
     if (ln_dataset_load(o.data, "train", &train, &err)) {
         ln_ckpt_free(&from_ck);
-        if (log) fclose(log);
         return cli_fail(&err);
     }
     /* Evaluation: the test set, or with --holdout the training set's tail. */
@@ -142,7 +152,6 @@ static int run_train(int argc, char **argv, train_world *tw) {
                   : ln_dataset_load(o.data, "test", &test, &err)) {
         ln_dataset_free(&train);
         ln_ckpt_free(&from_ck);
-        if (log) fclose(log);
         return cli_fail(&err);
     }
     rc = 0;
@@ -186,7 +195,6 @@ static int run_train(int argc, char **argv, train_world *tw) {
                           .order_params = o.order_params && strcmp(o.order_params, "net") ? o.order_names : order,
                           .dist = tw->dist};
     train_echo_config(&o, human);
-    if (log && train_log_config(&o, log, o.log, &err)) { rc = cli_fail(&err); goto out; }
     if (ln_model_init(&m, &mc, &err)) { rc = cli_fail(&err); goto out; }
     have_model = 1;
     if (o.profile && ln_lenet_set_profiling(&m.net, 1)) {
@@ -208,11 +216,16 @@ static int run_train(int argc, char **argv, train_world *tw) {
     /* the raw 28x28 training images are not needed once resized: no second copy */
     if (ln_dataset_resize32(&train, o.threads, &err) || ln_pipeline_init(&p, &train, &pc, &err)) { rc = cli_fail(&err); goto out; }
     have_pipe = 1;
+    /* Outputs only now, after the large allocations: running out of memory leaves none. */
+    if ((rc = train_guard_report_dir(&o, report_log, sizeof report_log))) goto out;
+    if (o.log && (rc = open_log(&o, &log, &err))) goto out;
+    if (log && train_log_config(&o, log, o.log, &err)) { rc = cli_fail(&err); goto out; }
     cli_monitor mon = {.human = human, .json = o.json ? stdout : NULL, .log = log, .log_name = o.log,
                        .print_every = o.print_every,
                        .progress = o.progress > 0 || (o.progress < 0 && world == 1 && isatty(fileno(human))),
                        .test = &test, /* mpirun hands every rank a terminal: no bar by default */
-                       .eval_every = o.eval_every, .eval_name = o.holdout ? "validation" : "test"};
+                       .eval_every = o.eval_every, .eval_name = o.holdout ? "validation" : "test",
+                       .interrupt = train_guard_flag()};
     ln_checkpoint_config cc = {o.ckpt_dir, o.prefix, o.save_steps, (int)o.keep_max, o.crc, print_saved, &mon};
     if (rank == 0) {
         if (ln_model_checkpoint_init(&ck, &cc, &err)) { rc = cli_fail(&err); goto out; }
@@ -238,6 +251,7 @@ static int run_train(int argc, char **argv, train_world *tw) {
     }
     train_world_summary(tw, human, o.threads, now_seconds() - t0);
     const char *final = have_ck ? ck.last_path : "";
+    if (train_guard_signal()) { rc = interrupted(&o, &m, final, human, log, argc, argv); goto out; }
     if (!final[0]) { /* nothing trained: the resumed checkpoint is the result */
         if (o.max_steps > 0 && m.global_step >= o.max_steps)
             fprintf(human, "nothing to train: the checkpoint is at global step %ld; --max-steps is %ld (the run's "

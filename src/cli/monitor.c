@@ -45,7 +45,7 @@ static void draw_bar(cli_monitor *mon, const ln_step_info *s) {
 }
 
 static ln_status on_begin(void *user, ln_model *m, const ln_run_info *r, ln_error *err) {
-    (void)m, (void)err;
+    (void)err;
     cli_monitor *mon = user;
     mon->t_start = now_seconds();
     long total = r->epochs >= r->start_epoch ? (long)(r->epochs - r->start_epoch + 1) * r->steps_per_epoch - r->start_step : 0;
@@ -53,12 +53,13 @@ static ln_status on_begin(void *user, ln_model *m, const ln_run_info *r, ln_erro
     mon->steps_total = total > 0 ? total : 0;
     mon->last_epoch = r->epochs;
     mon->max_steps = r->max_steps;
+    if (mon->interrupt && *mon->interrupt) m->stop = 1;
     return LN_OK;
 }
 
 static ln_status on_step(void *user, ln_model *m, const ln_step_info *s, ln_error *err) {
-    (void)m;
     cli_monitor *mon = user;
+    if (mon->interrupt && *mon->interrupt) m->stop = 1;
     mon->steps_done++;
     mon->images += s->rows;
     char lb[32];
@@ -76,6 +77,7 @@ static ln_status on_step(void *user, ln_model *m, const ln_step_info *s, ln_erro
 static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_error *err) {
     cli_monitor *mon = user;
     clear_bar(mon);
+    if (mon->interrupt && *mon->interrupt && !e->complete) return LN_OK;
     /* TimeMonitor (MindSpore >= 1.8). */
     fprintf(mon->human, "Train epoch time: %.3f ms, per step time: %.3f ms\n", e->seconds * 1e3,
             e->steps ? e->seconds * 1e3 / e->steps : 0.0);

@@ -19,10 +19,15 @@
  *   (LN_E_SYSTEM "training diverged at step S").
  * - stdout: writes to a closed or full stdout are not checked here; the run
  *   goes on and `lenet` reports the failure when it ends (exit 1).
+ * - Interruption: once *interrupt is non-zero (train_guard.h's signal
+ *   flag), the step that is running is the last (m->stop); an epoch cut
+ *   short that way gets no evaluation and no epoch line (the resumed run
+ *   finishes it).
  */
 #ifndef LENET_CLI_MONITOR_H
 #define LENET_CLI_MONITOR_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "lenet/model.h"
@@ -39,6 +44,7 @@ typedef struct {
     const char *eval_name;  /* "test" or "validation", in the epoch line */
     int last_epoch;         /* state: the run's last epoch */
     long max_steps;
+    const volatile sig_atomic_t *interrupt; /* non-zero: stop after this step (NULL = never) */
     /* state */
     double t_start, t_last_draw;
     long steps_done, steps_total, images;

@@ -197,6 +197,7 @@ ln_status ln_report_write_ex(const char *dir, const char *log_path, const char *
         summary->correct = r->correct, summary->total = r->total, summary->mistakes = r->mistakes;
         summary->conv_bias = r->conv_bias;
         summary->n_steps = log->n_steps, summary->n_epochs = log->n_epochs;
+        summary->log_cut_line = log->cut_line;
         summary->files = 1 + r->have_confusion + r->have_misclassified;
         for (int k = 0; k < LN_N_CHARTS; k++) summary->files += r->have_chart[k];
     }
