@@ -206,7 +206,7 @@ $(BUILD)/faultinject.so: tests/faultinject.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -fPIC -shared -o $@ $< -ldl
 
-# Long run (issue 15): 30 epochs, a checkpoint every 100 steps, --keep-max 3;
+# Long run: 30 epochs, a checkpoint every 100 steps, --keep-max 3;
 # RSS and open descriptors sampled, figures printed (tests/soak.sh).
 soak: $(BUILD)/lenet
 	@$(MAKE) --no-print-directory data
