@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_faults.sh - faults lose no work (issue 15):
+# tests/test_faults.sh - faults lose no work:
 #   1. SIGINT / SIGTERM during `lenet train`: the step finishes, its checkpoint
 #      is written under the usual name, the resume command is printed, exit
 #      130 / 143; the printed command resumes to checkpoints byte-identical to
@@ -172,11 +172,7 @@ if mount_small_fs "$fs" 700k; then
     run report --log "$tmp/full.jsonl" --data "$data" -o "$fs/rep"
     check "full disk: report: exit 1, one line naming a file in the folder, no temporary file" \
         eval '[ "$rc" -eq 1 ] && err_names "$fs/rep/" && no_temp "$fs/rep"'
-    if grep -q "writing the PNG failed (Write Error)" "$tmp/err"; then
-        skip "full disk: report: the PNG writer reports libpng's 'Write Error', not the OS error (issue 16's writer fixes it)"
-    else
-        check "full disk: report: ... and the OS error" eval 'err_names "No space left on device"'
-    fi
+    check "full disk: report: ... and the OS error" eval 'err_names "No space left on device"'
     rm -rf "${fs:?}"/rep
     run train $T --max-steps 20 --log "$fs/run.jsonl" --ckpt-dir "$tmp/ck-log"
     check "full disk: --log: exit 1, one line naming the log and the OS error" \
@@ -186,14 +182,10 @@ else
 fi
 # ulimit -f (in 1 KiB blocks): a checkpoint is larger than 300 KiB.
 (ulimit -f 300; "$lenet" train $T --max-steps 5 --ckpt-dir "$tmp/ck-fsize" >"$tmp/out" 2>"$tmp/err") 2>/dev/null; rc=$?
-if [ "$rc" -eq $((128 + 25)) ]; then
-    skip "ulimit -f: lenet is killed by SIGXFSZ (issue 16 ignores the signal, making it an ordinary write error)"
-else
-    check "ulimit -f: exit 1 (not killed by SIGXFSZ), one line naming the checkpoint and 'File too large'" \
-        eval '[ "$rc" -eq 1 ] && err_names "checkpoint_lenet-1_5.ckpt" "File too large"'
-    check "ulimit -f: no checkpoint and no temporary file left" \
-        eval 'no_temp "$tmp/ck-fsize" && ! ls "$tmp/ck-fsize"/*.ckpt >/dev/null 2>&1'
-fi
+check "ulimit -f: exit 1 (not killed by SIGXFSZ), one line naming the checkpoint and 'File too large'" \
+    eval '[ "$rc" -eq 1 ] && err_names "checkpoint_lenet-1_5.ckpt" "File too large"'
+check "ulimit -f: no checkpoint and no temporary file left" \
+    eval 'no_temp "$tmp/ck-fsize" && ! ls "$tmp/ck-fsize"/*.ckpt >/dev/null 2>&1'
 
 # ============================================================== 4. races ===
 "$lenet" train $T --max-steps 6 --save-steps 3 --ckpt-dir "$tmp/race-ref" >/dev/null 2>&1

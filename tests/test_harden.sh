@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_harden.sh - the hostile-user cases of issue 16, one section per
+# tests/test_harden.sh - the hostile-user cases, one section per
 # class (README "Reliability"):
 #   1. outputs: a FIFO, a character device, a symlink or a folder given as an
 #      output is refused (exit 2) and left as it was; symlinks planted at the

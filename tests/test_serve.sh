@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_serve.sh - `lenet serve` (issue 14): options and their errors;
+# tests/test_serve.sh - `lenet serve`: options and their errors;
 # the routes (status, health, metrics, predict, classify-image); 1,000 MNIST
 # test images through :predict equal to `lenet eval --per-image` bit for bit,
 # one by one, in one request and under concurrent load with batching
@@ -15,12 +15,8 @@ set -u
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
-[ -x "$lenet" ] || { fail "$lenet not built"; finish; }
-make_tmp
 # shellcheck source=tests/serve/serve.sh
 . "$repo/tests/serve/serve.sh"
-cd "$tmp" || exit 1
-py() { timeout 300 python3 "$repo/tests/serve/$1" "${@:2}"; }
 
 # ---------------------------------------------------------------- options ---
 expect_error "serve without --ckpt: exit 2" 2 "--ckpt FILE is required" -- serve

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tests/test_serve_browser.sh - the `lenet serve` page in a real browser
-# (issue 14): headless Chromium (Debian `chromium`) driven over the DevTools
+# tests/test_serve_browser.sh - the `lenet serve` page in a real browser:
+# headless Chromium (Debian `chromium`) driven over the DevTools
 # protocol by npm puppeteer-core (pinned in tests/serve/package-lock.json,
 # installed there with `npm ci --ignore-scripts` when missing). Draws MNIST
 # test digits of every class with mouse, pen and touch pointer events, chooses
@@ -13,11 +13,8 @@ set -u
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
-[ -x "$lenet" ] || { fail "$lenet not built"; finish; }
-make_tmp
 # shellcheck source=tests/serve/serve.sh
 . "$repo/tests/serve/serve.sh"
-cd "$tmp" || exit 1
 require_mnist "the page"
 chromium=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$chromium" ] || { skip "no $chromium (apt-get install chromium): the page not tested in a browser"; finish; }

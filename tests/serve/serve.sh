@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # tests/serve/serve.sh - what the `lenet serve` shell tests share; source it
-# after tests/lib.sh and make_tmp.
+# right after tests/lib.sh. It ends the test (as a failure) if $lenet is not
+# built, makes $tmp (make_tmp) and works there.
 #
+#   py NAME ARGS...             run tests/serve/NAME with python3 (at most 300 s)
 #   serve_train DIR [ARGS...]   a short training run (300 steps of real MNIST
 #                               unless ARGS say otherwise); prints the checkpoint
 #   serve_start ARGS...         start `lenet serve --port 0 ARGS...` (output in
@@ -12,10 +14,15 @@
 #                               SIGKILL); sets $serve_rc
 # An EXIT trap kills a server still running and removes $tmp.
 
+[ -x "$lenet" ] || { fail "$lenet not built"; finish; }
+make_tmp
+cd "$tmp" || exit 1
 spid=
 url=
 serve_rc=
 trap 'if [ -n "$spid" ]; then kill -KILL "$spid" 2>/dev/null; fi; rm -rf -- "$tmp"' EXIT
+
+py() { timeout 300 python3 "$repo/tests/serve/$1" "${@:2}"; }
 
 serve_train() {
     local dir=$1
