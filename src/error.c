@@ -25,22 +25,31 @@ size_t ln_msg_shorten(char *s) {
     return len;
 }
 
+char *ln_msg_vformat(const char *fmt, va_list ap) {
+    va_list aq;
+    va_copy(aq, ap);
+    const int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!msg) return NULL;
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    ln_msg_shorten(msg);
+    return msg;
+}
+
 ln_status ln_fail(ln_error *err, ln_status status, const char *fmt, ...) {
     if (err) {
         va_list ap, aq;
         va_start(ap, fmt);
         va_copy(aq, ap);
-        const int n = vsnprintf(NULL, 0, fmt, aq);
-        va_end(aq);
-        char *full = n >= 0 ? malloc((size_t)n + 1) : NULL;
+        char *full = ln_msg_vformat(fmt, ap);
         if (full) {
-            vsnprintf(full, (size_t)n + 1, fmt, ap);
-            ln_msg_shorten(full);
             snprintf(err->msg, sizeof err->msg, "%s", full);
             free(full);
         } else {
-            vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+            vsnprintf(err->msg, sizeof err->msg, fmt, aq);
         }
+        va_end(aq);
         va_end(ap);
         err->status = status;
     }

@@ -15,6 +15,8 @@
 #ifndef LENET_ERROR_H
 #define LENET_ERROR_H
 
+#include <stdarg.h>
+
 #include <stddef.h>
 
 typedef enum {
@@ -42,6 +44,11 @@ ln_status ln_fail(ln_error *err, ln_status status, const char *fmt, ...)
  * ln_fail applies it; so does the CLI's error printer. Returns the new length. */
 #define LN_MSG_MAX_WORD 160
 size_t ln_msg_shorten(char *msg);
+
+/* fmt and ap formatted into a new string (free it) and shortened as above;
+ * NULL when out of memory (ap is then used up: va_copy it first to fall
+ * back). ln_fail and the CLI's error printer both format through it. */
+char *ln_msg_vformat(const char *fmt, va_list ap);
 
 /* 0 for LN_OK, 2 for bad input or usage, 1 for runtime failures. */
 int ln_status_exit_code(ln_status s);

@@ -18,19 +18,16 @@ void cli_error(const char *fmt, ...) {
     va_list ap, aq;
     va_start(ap, fmt);
     va_copy(aq, ap);
-    const int n = vsnprintf(NULL, 0, fmt, aq);
-    va_end(aq);
-    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    char *msg = ln_msg_vformat(fmt, ap); /* long paths cut in the middle, one line */
     if (msg) {
-        vsnprintf(msg, (size_t)n + 1, fmt, ap);
-        ln_msg_shorten(msg); /* long paths cut in the middle, one line */
         fprintf(stderr, "lenet: %s\n", msg);
         free(msg);
     } else {
         fputs("lenet: ", stderr);
-        vfprintf(stderr, fmt, ap);
+        vfprintf(stderr, fmt, aq);
         fputc('\n', stderr);
     }
+    va_end(aq);
     va_end(ap);
 }
 
