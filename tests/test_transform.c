@@ -225,7 +225,7 @@ static void test_resize_in_place(test_ctx *t) {
     CHECK(t, ln_dataset_resize32(&b, 1, &err) == LN_OK && !memcmp(want, b.images.pixels + 1299 * 1024, 1024),
           "resizing a 32x32 set again changes nothing");
     ln_pipeline pa, pb;
-    const ln_pipeline_config pc = {32, 1, 1, 64, 7, 2};
+    const ln_pipeline_config pc = {.batch_size = 32, .drop_remainder = 1, .shuffle = 1, .buffer_size = 64, .seed = 7, .threads = 2};
     int ok = !ln_pipeline_init(&pa, &a, &pc, &err) && !ln_pipeline_init(&pb, &b, &pc, &err);
     CHECK(t, ok, "pipelines on both sets");
     if (ok) {
