@@ -2,8 +2,8 @@
  * include/lenet/dist.h): one voice, one set of files, one error message.
  *
  * - Rank 0 prints and writes (monitors, JSON, log, checkpoints, report);
- *   the other ranks' stdout goes to /dev/null and their human stream is
- *   train_world_null().
+ *   the other ranks' stdout goes to /dev/null and so does their human
+ *   stream (train_world_human).
  * - Start-up: the other ranks' stderr is held back (train_world_hold) until
  *   every rank has reached training or failed; train_world_agree then
  *   shows only the first failing rank's message ("rank R of N: ...") and
