@@ -104,13 +104,14 @@ static ln_status choose_and_claim(ln_model_checkpoint *c, ln_error *err) {
             return LN_OK;
         }
         if (fd == -2)
-            return ln_fail(err, LN_E_SYSTEM, "`directory` %s: cannot create the lock file %s.lock (%s)", dir,
-                           c->prefix, strerror(errno));
+            return ln_fail(err, LN_E_SYSTEM, "cannot create the lock file %s.lock (%s): `directory` %s; check "
+                           "the folder is writable", c->prefix, strerror(errno), dir);
         const char *u = c->prefix + strlen(prefix);
         const long n = *u == '_' ? strtol(u + 1, NULL, 10) : 0;
         snprintf(c->prefix, sizeof c->prefix, "%s_%ld", prefix, n + 1);
     }
-    return ln_fail(err, LN_E_SYSTEM, "`directory` %s: no free prefix %s_N", dir, prefix);
+    return ln_fail(err, LN_E_SYSTEM, "no free checkpoint prefix %s_N: `directory` %s; remove old runs' "
+                   "lock files or give another `prefix`", prefix, dir);
 }
 
 ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_config *cfg, ln_error *err) {
@@ -118,14 +119,15 @@ ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_c
     c->lock_fd = -1;
     c->cfg = *cfg;
     if (cfg->save_steps < 1 || cfg->keep_max < 1)
-        return ln_fail(err, LN_E_USAGE, "`save_steps` and `keep_max` must be >= 1");
+        return ln_fail(err, LN_E_USAGE, "must be >= 1: `save_steps` and `keep_max`");
     if (!cfg->prefix[0] || strchr(cfg->prefix, '/') || strlen(cfg->prefix) > 200)
-        return ln_fail(err, LN_E_USAGE, "`prefix`: '%s' must be a non-empty name without '/'", cfg->prefix);
+        return ln_fail(err, LN_E_USAGE, "not a non-empty name without '/': `prefix` '%s'", cfg->prefix);
     if (mkdir(cfg->directory, 0755) != 0 && errno != EEXIST)
-        return ln_fail(err, LN_E_SYSTEM, "`directory` %s: cannot create (%s)", cfg->directory, strerror(errno));
+        return ln_fail(err, LN_E_SYSTEM, "cannot create the folder (%s): `directory` %s", strerror(errno),
+                       cfg->directory);
     struct stat st;
     if (stat(cfg->directory, &st) != 0 || !S_ISDIR(st.st_mode))
-        return ln_fail(err, LN_E_SYSTEM, "`directory` %s: not a folder", cfg->directory);
+        return ln_fail(err, LN_E_SYSTEM, "not a folder: `directory` %s; give a folder for the checkpoints", cfg->directory);
     c->saved = calloc((size_t)cfg->keep_max, sizeof *c->saved);
     if (!c->saved) return ln_fail(err, LN_E_NOMEM, "out of memory");
     c->stale_removed = remove_stale_tmp(cfg->directory, cfg->prefix);
@@ -149,7 +151,7 @@ static ln_status save(ln_model_checkpoint *c, ln_model *m, ln_error *err) {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s-%d_%d.ckpt", c->cfg.directory, c->prefix, c->last_epoch,
                  c->last_step) >= (int)sizeof path)
-        return ln_fail(err, LN_E_USAGE, "`directory`: path too long");
+        return ln_fail(err, LN_E_USAGE, "checkpoint path too long: `directory` %s", c->cfg.directory);
     ln_status s = ln_model_check_finite(m, err); /* never save a diverged model */
     if (s) return s;
     ln_ckpt_write_opts o = {.with_crc = c->cfg.with_crc, .no_replace = 1};

@@ -140,7 +140,7 @@ static long first_non_finite(const ln_ckpt_entry *e) {
 static ln_status check_complete(const ln_ckpt_entry *e, const char *path, ln_error *err) {
     dims_buf db;
     if (strcmp(e->dtype, "str") && e->nbytes != e->count * dtype_size(e->dtype))
-        return ln_fail(err, LN_E_INPUT, "%zu content bytes do not fit shape %s and dtype %s of tensor %s; the "
+        return ln_fail(err, LN_E_INPUT, "content bytes (%zu) do not fit shape %s and dtype %s of tensor %s; the "
                        "checkpoint %s is corrupt or truncated", e->nbytes, dims_text(e, &db), e->dtype, e->name, path);
     const long bad = first_non_finite(e);
     if (bad >= 0)
@@ -156,7 +156,7 @@ static int cmp_name(const void *a, const void *b) {
 /* Two tensors of one name (not consecutive slices): LN_E_INPUT naming it. */
 static ln_status check_unique(ln_ckpt_entry *e, int n, const char *path, ln_error *err) {
     ln_ckpt_entry **by = malloc(sizeof *by * (size_t)(n ? n : 1));
-    if (!by) return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path);
+    if (!by) return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path);
     for (int i = 0; i < n; i++) by[i] = &e[i];
     qsort(by, (size_t)n, sizeof *by, cmp_name);
     ln_status s = LN_OK;
@@ -177,7 +177,7 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
     int fd;
     if (ln_input_open(path, 0, "the checkpoint", &fd, err)) return LN_E_INPUT;
     FILE *f = fdopen(fd, "rb");
-    if (!f) { close(fd); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
+    if (!f) { close(fd); return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path); }
     struct stat st;
     if (fstat(fd, &st) != 0 || (unsigned long long)st.st_size > MAX_CKPT_BYTES) {
         fclose(f);
@@ -185,10 +185,10 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
     }
     size_t size = (size_t)st.st_size;
     uint8_t *buf = malloc(size ? size : 1);
-    if (!buf) { fclose(f); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
+    if (!buf) { fclose(f); return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path); }
     size_t got = fread(buf, 1, size, f);
     fclose(f);
-    if (got != size) { free(buf); return ln_fail(err, LN_E_INPUT, "%s: short read", path); }
+    if (got != size) { free(buf); return ln_fail(err, LN_E_INPUT, "short read (the file shrank while read): %s", path); }
 
     ln_status s = LN_OK;
     cursor c = {buf, buf + size};
@@ -206,8 +206,8 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
             for (int i = 0; i < 10; i++) want = (want << 8) | t[i];
             if (t[0] || t[1]) want = ~0ull; /* more than 64 bits: cannot match */
             if (want != (uint64_t)crc) {
-                ln_fail(err, LN_E_INPUT, "%s: CRC mismatch (file says %llu, data gives %lu); the "
-                        "checkpoint is corrupt", path, (unsigned long long)want, (unsigned long)crc);
+                ln_fail(err, LN_E_INPUT, "CRC mismatch (file says %llu, data gives %lu): %s; the checkpoint is corrupt",
+                        (unsigned long long)want, (unsigned long)crc, path);
                 s = LN_E_INPUT;
                 goto done;
             }
@@ -226,7 +226,7 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
             ln_ckpt_entry *ne = realloc(ents, sizeof *ents * (size_t)cap);
-            if (!ne) { s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); goto done; }
+            if (!ne) { s = ln_fail(err, LN_E_NOMEM, "out of memory: %s", path); goto done; }
             ents = ne;
         }
         ln_ckpt_entry *e = &ents[n];
@@ -260,7 +260,7 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
         if (!have_name || !have_tensor) { why = "record without a name or a tensor"; break; }
         size_t esz = dtype_size(e->dtype);
         if (!esz) {
-            ln_fail(err, LN_E_INPUT, "%s: tensor %s has unknown dtype '%s'", path, e->name, e->dtype);
+            ln_fail(err, LN_E_INPUT, "tensor %s has unknown dtype '%s': %s", e->name, e->dtype, path);
             s = LN_E_INPUT;
             goto done;
         }
@@ -285,13 +285,13 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
             int same = p->ndim == e->ndim && !strcmp(p->dtype, e->dtype);
             for (int d = 0; same && d < e->ndim; d++) same = p->dims[d] == e->dims[d];
             if (!same || p->nbytes + e->nbytes > p->count * esz) {
-                ln_fail(err, LN_E_INPUT, "%s: tensor %s appears twice or its slices do not fit its shape; "
-                        "the checkpoint is corrupt", path, e->name);
+                ln_fail(err, LN_E_INPUT, "tensor %s appears twice or its slices do not fit its shape: %s; the "
+                        "checkpoint is corrupt", e->name, path);
                 s = LN_E_INPUT;
                 goto done;
             }
             uint8_t *nd = realloc(p->data, p->nbytes + e->nbytes);
-            if (!nd) { s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); goto done; }
+            if (!nd) { s = ln_fail(err, LN_E_NOMEM, "out of memory: %s", path); goto done; }
             memcpy(nd + p->nbytes, e->data, e->nbytes);
             p->data = nd;
             p->nbytes += e->nbytes;
@@ -299,7 +299,7 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
         }
         if (n > 0 && (s = check_complete(&ents[n - 1], path, err))) goto done;
         uint8_t *copy = malloc(e->nbytes ? e->nbytes : 1);
-        if (!copy) { s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); goto done; }
+        if (!copy) { s = ln_fail(err, LN_E_NOMEM, "out of memory: %s", path); goto done; }
         memcpy(copy, e->data, e->nbytes);
         e->data = copy;
         n++;
@@ -307,11 +307,11 @@ ln_status ln_ckpt_read(const char *path, ln_ckpt *out, ln_error *err) {
     if (!why && n > 0 && (s = check_complete(&ents[n - 1], path, err))) goto done;
     if (!why && (s = check_unique(ents, n, path, err))) goto done;
     if (why) {
-        ln_fail(err, LN_E_INPUT, "%s: corrupt or truncated checkpoint at byte %ld (%s)", path,
-                (long)(c.p - buf), why);
+        ln_fail(err, LN_E_INPUT, "corrupt or truncated checkpoint at byte %ld (%s): %s",
+                (long)(c.p - buf), why, path);
         s = LN_E_INPUT;
     } else if (n == 0) {
-        s = ln_fail(err, LN_E_INPUT, "%s: checkpoint holds no tensors", path);
+        s = ln_fail(err, LN_E_INPUT, "checkpoint holds no tensors: %s", path);
     }
 done:
     free(buf);

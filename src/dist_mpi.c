@@ -29,7 +29,7 @@ typedef struct {
 static ln_status reduce(void *impl, float *buf, size_t n, ln_error *err) {
     mpi_world *w = impl;
     const int N = w->size;
-    if (n > (size_t)0x7fffffff) return ln_fail(err, LN_E_USAGE, "all-reduce of %zu floats: too many for MPI", n);
+    if (n > (size_t)0x7fffffff) return ln_fail(err, LN_E_USAGE, "too many floats for an MPI all-reduce: %zu", n);
     long lo, hi;
     for (int c = 0; c < N; c++) {
         ln_split_range((long)n, N, c, &lo, &hi);
@@ -58,14 +58,14 @@ static ln_status reduce(void *impl, float *buf, size_t n, ln_error *err) {
 
 static ln_status allgather(void *impl, const void *mine, size_t bytes, void *all, ln_error *err) {
     (void)impl;
-    if (bytes > (size_t)0x7fffffff) return ln_fail(err, LN_E_USAGE, "allgather of %zu bytes: too many", bytes);
+    if (bytes > (size_t)0x7fffffff) return ln_fail(err, LN_E_USAGE, "too many bytes for an MPI allgather: %zu", bytes);
     MPI_Allgather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, MPI_COMM_WORLD);
     return LN_OK;
 }
 
 static ln_status bcast(void *impl, void *buf, size_t bytes, int root, ln_error *err) {
     (void)impl;
-    if (bytes > (size_t)0x7fffffff) return ln_fail(err, LN_E_USAGE, "broadcast of %zu bytes: too many", bytes);
+    if (bytes > (size_t)0x7fffffff) return ln_fail(err, LN_E_USAGE, "too many bytes for an MPI broadcast: %zu", bytes);
     MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD);
     return LN_OK;
 }

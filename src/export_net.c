@@ -47,7 +47,7 @@ static ln_status export_to(const ln_ckpt *c, const char *ckpt_path, const char *
     ln_buf b;
     ln_buf_init(&b);
     s = enc(c, &net, flag, &b, err);
-    if (!s && !ln_buf_ok(&b)) s = ln_fail(err, LN_E_NOMEM, "%s: out of memory while encoding", out_path);
+    if (!s && !ln_buf_ok(&b)) s = ln_fail(err, LN_E_NOMEM, "out of memory while encoding: %s", out_path);
     if (!s) s = ln_write_file_atomic(out_path, b.p, b.len, err);
     ln_buf_free(&b);
     return s;

@@ -173,7 +173,7 @@ ln_status ln_export_onnx_encode(const ln_export_net *net, ln_buf *out, ln_error 
     const int cb = net->conv_bias;
     ln_tensor_info info[LN_MAX_TENSORS];
     if (net->n != ln_arch_tensors(cb, info, NULL))
-        return ln_fail(err, LN_E_USAGE, "ONNX export: incomplete network table");
+        return ln_fail(err, LN_E_USAGE, "incomplete network table for the ONNX export");
 
     /* One node per row of the layer table; each reads the previous node's
      * output ("input" first) and writes "<name>_out" ("logits" last). The

@@ -33,14 +33,14 @@ static long long gz_read_full(gzFile f, const char *path, void *buf, size_t want
         if (n < 0) {
             int zerr;
             const char *m = gz_message(f, path, &zerr);
-            ln_fail(err, LN_E_INPUT, "%s: corrupt gzip data (%s); fetch the file again", path, m);
+            ln_fail(err, LN_E_INPUT, "corrupt gzip data (%s): %s; fetch the file again", m, path);
             return -1;
         }
         if (n == 0) {
             int zerr;
             const char *m = gz_message(f, path, &zerr);
             if (zerr != Z_OK && zerr != Z_STREAM_END) {
-                ln_fail(err, LN_E_INPUT, "%s: corrupt gzip data (%s); fetch the file again", path, m);
+                ln_fail(err, LN_E_INPUT, "corrupt gzip data (%s): %s; fetch the file again", m, path);
                 return -1;
             }
             break;
@@ -62,13 +62,13 @@ static ln_status idx_open(const char *path, idx_file *fh, uint8_t *hdr, size_t h
                           uint32_t magic, const char *kind, ln_error *err) {
     struct stat st;
     if (stat(path, &st) != 0)
-        return ln_fail(err, LN_E_INPUT, "%s: cannot open (%s); check the path or run `make data`",
-                       path, strerror(errno));
+        return ln_fail(err, LN_E_INPUT, "cannot open (%s): %s; check the path or run `make data`", strerror(errno),
+                       path);
     if (!S_ISREG(st.st_mode))
-        return ln_fail(err, LN_E_INPUT, "%s: not a regular file; give the IDX file's path", path);
+        return ln_fail(err, LN_E_INPUT, "not a regular file: %s; give the IDX file's path", path);
     FILE *probe = fopen(path, "rb");
     if (!probe)
-        return ln_fail(err, LN_E_INPUT, "%s: cannot open (%s)", path, strerror(errno));
+        return ln_fail(err, LN_E_INPUT, "cannot open (%s): %s", strerror(errno), path);
     unsigned char m2[2] = {0, 0};
     size_t nm = fread(m2, 1, 2, probe);
     fclose(probe);
@@ -76,18 +76,18 @@ static ln_status idx_open(const char *path, idx_file *fh, uint8_t *hdr, size_t h
     fh->raw_size = (long long)st.st_size;
     fh->f = gzopen(path, "rb");
     if (!fh->f)
-        return ln_fail(err, LN_E_INPUT, "%s: cannot open (%s)", path, strerror(errno));
+        return ln_fail(err, LN_E_INPUT, "cannot open (%s): %s", strerror(errno), path);
     gzbuffer(fh->f, 1 << 17);
     long long n = gz_read_full(fh->f, path, hdr, hdr_len, err);
     if (n < 0) goto fail;
     if (n >= 4 && be32(hdr) != magic) {
-        ln_fail(err, LN_E_INPUT, "%s: bad magic %u, expected %u (IDX %s file); is this the right file?",
-                path, be32(hdr), magic, kind);
+        ln_fail(err, LN_E_INPUT, "bad magic %u, expected %u (IDX %s file): %s; is this the right file?", be32(hdr),
+                magic, kind, path);
         goto fail;
     }
     if ((size_t)n < hdr_len) {
-        ln_fail(err, LN_E_INPUT, "%s: truncated %s header (%lld of %zu bytes); fetch the file again",
-                path, kind, n, hdr_len);
+        ln_fail(err, LN_E_INPUT, "truncated %s header (%lld of %zu bytes): %s; fetch the file again", kind, n, hdr_len,
+                path);
         goto fail;
     }
     return LN_OK;
@@ -101,27 +101,25 @@ fail:
 static ln_status idx_read_payload(idx_file *fh, const char *path, size_t hdr_len, size_t len,
                                   uint8_t **out, ln_error *err) {
     if (fh->is_raw && (unsigned long long)fh->raw_size != hdr_len + len)
-        return ln_fail(err, LN_E_INPUT,
-                       "%s: file is %lld bytes but its header says %zu; the file is truncated or "
-                       "corrupt, fetch it again", path, fh->raw_size, hdr_len + len);
+        return ln_fail(err, LN_E_INPUT, "file is %lld bytes but its header says %zu: %s; the file is truncated or "
+                       "corrupt, fetch it again", fh->raw_size, hdr_len + len, path);
     /* Start small and double: memory follows the data that really arrives. */
     size_t cap = len < (1u << 20) ? len : (1u << 20), got = 0;
     uint8_t *buf = malloc(cap ? cap : 1);
-    if (!buf) return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path);
+    if (!buf) return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path);
     while (got < len) {
         if (got == cap) {
             size_t ncap = cap * 2 < len ? cap * 2 : len;
             uint8_t *nb = realloc(buf, ncap);
-            if (!nb) { free(buf); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
+            if (!nb) { free(buf); return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path); }
             buf = nb, cap = ncap;
         }
         long long n = gz_read_full(fh->f, path, buf + got, cap - got, err);
         if (n < 0) { free(buf); return err ? err->status : LN_E_INPUT; }
         if (n == 0) {
             free(buf);
-            return ln_fail(err, LN_E_INPUT,
-                           "%s: truncated: %zu data bytes, header says %zu; fetch the file again",
-                           path, got, len);
+            return ln_fail(err, LN_E_INPUT, "truncated file (%zu data bytes, header says %zu): %s; fetch the file again",
+                           got, len, path);
         }
         got += (size_t)n;
     }
@@ -130,8 +128,8 @@ static ln_status idx_read_payload(idx_file *fh, const char *path, size_t hdr_len
     if (n != 0) {
         free(buf);
         if (n < 0) return err ? err->status : LN_E_INPUT;
-        return ln_fail(err, LN_E_INPUT, "%s: more data than its header says (%zu bytes); corrupt file",
-                       path, len);
+        return ln_fail(err, LN_E_INPUT, "more data than its header says (%zu bytes): %s; corrupt file", len,
+                       path);
     }
     *out = buf;
     return LN_OK;
@@ -147,9 +145,8 @@ ln_status ln_idx_read_images(const char *path, ln_idx_images *out, ln_error *err
     if (count == 0 || count > LN_IDX_MAX_COUNT || rows == 0 || rows > LN_IDX_MAX_DIM || cols == 0 ||
         cols > LN_IDX_MAX_DIM || (unsigned long long)count * rows * cols > (1ull << 34)) {
         gzclose(fh.f);
-        return ln_fail(err, LN_E_INPUT,
-                       "%s: implausible header (count %u, %u x %u); the file is corrupt", path, count,
-                       rows, cols);
+        return ln_fail(err, LN_E_INPUT, "implausible header (count %u, %u x %u): %s; the file is corrupt", count,
+                       rows, cols, path);
     }
     s = idx_read_payload(&fh, path, sizeof hdr, (size_t)count * rows * cols, &out->pixels, err);
     gzclose(fh.f);
@@ -167,8 +164,8 @@ ln_status ln_idx_read_labels(const char *path, ln_idx_labels *out, ln_error *err
     uint32_t count = be32(hdr + 4);
     if (count == 0 || count > LN_IDX_MAX_COUNT) {
         gzclose(fh.f);
-        return ln_fail(err, LN_E_INPUT, "%s: implausible label count %u; the file is corrupt", path,
-                       count);
+        return ln_fail(err, LN_E_INPUT, "implausible label count %u: %s; the file is corrupt",
+                       count, path);
     }
     s = idx_read_payload(&fh, path, sizeof hdr, count, &out->labels, err);
     gzclose(fh.f);
@@ -176,8 +173,8 @@ ln_status ln_idx_read_labels(const char *path, ln_idx_labels *out, ln_error *err
     out->count = count;
     for (uint32_t i = 0; i < count; i++) {
         if (out->labels[i] >= LN_IDX_MAX_CLASSES) {
-            ln_fail(err, LN_E_INPUT, "%s: label %u at index %u is not a digit 0-9; the file is corrupt",
-                    path, out->labels[i], i);
+            ln_fail(err, LN_E_INPUT, "label %u at index %u is not a digit 0-9: %s; the file is corrupt",
+                    out->labels[i], i, path);
             ln_idx_labels_free(out);
             return LN_E_INPUT;
         }
@@ -213,7 +210,7 @@ ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, l
         return ln_fail(err, LN_E_USAGE, "split must be train or test, not '%s'", split);
     struct stat st;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
-        return ln_fail(err, LN_E_INPUT, "%s: no such data folder; run `make data` or give `data=DIR`", root);
+        return ln_fail(err, LN_E_INPUT, "no such data folder: %s; run `make data` or give `data=DIR`", root);
     const char *prefix = train ? "train" : "t10k";
     char sub[1024];
     snprintf(sub, sizeof sub, "%s/%s", root, split);
@@ -223,14 +220,13 @@ ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, l
         found = find_idx(dirs[d], prefix, "images", 3, ds->images_path, sizeof ds->images_path) &&
                 find_idx(dirs[d], prefix, "labels", 1, ds->labels_path, sizeof ds->labels_path);
     if (!found)
-        return ln_fail(err, LN_E_INPUT,
-                       "%s: no %s-images-idx3-ubyte / %s-labels-idx1-ubyte pair in %s/ or %s/; run "
-                       "`make data` or give `data=DIR`", root, prefix, prefix, split, ".");
+        return ln_fail(err, LN_E_INPUT, "no %s-images-idx3-ubyte / %s-labels-idx1-ubyte pair in the data folder (or its "
+                       "%s/): %s; run `make data` or give `data=DIR`", prefix, prefix, split, root);
     ln_status s = ln_idx_read_images(ds->images_path, &ds->images, err);
     if (!s) s = ln_idx_read_labels(ds->labels_path, &ds->labels, err);
     if (!s && ds->images.count != ds->labels.count)
-        s = ln_fail(err, LN_E_INPUT, "%s: %u images but %s has %u labels; the files do not belong together",
-                    ds->images_path, ds->images.count, ds->labels_path, ds->labels.count);
+        s = ln_fail(err, LN_E_INPUT, "image and label counts differ (%u images, %u labels in %s): %s; the files do not "
+                    "belong together", ds->images.count, ds->labels.count, ds->labels_path, ds->images_path);
     if (s) ln_dataset_free(ds);
     return s;
 }
@@ -244,8 +240,8 @@ ln_status ln_dataset_split_tail(ln_dataset *ds, uint32_t n, ln_dataset *tail, ln
     memset(tail, 0, sizeof *tail);
     const uint32_t count = ds->images.count;
     if (n == 0 || n >= count)
-        return ln_fail(err, LN_E_USAGE, "`holdout` must be between 1 and %u (the %s holds %u images); got %u",
-                       count ? count - 1 : 0, ds->images_path, count, n);
+        return ln_fail(err, LN_E_USAGE, "must be between 1 and %u: `holdout=%u`; the %s holds %u images",
+                       count ? count - 1 : 0, n, ds->images_path, count);
     const size_t px = (size_t)ds->images.rows * ds->images.cols, keep = count - n;
     tail->images.pixels = malloc(px * n + 1);
     tail->labels.labels = malloc(n);

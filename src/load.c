@@ -21,8 +21,8 @@ static void shape_str(char *buf, size_t size, const int64_t *d, int n) {
 ln_status ln_ckpt_conv_bias(const ln_ckpt *c, const char *path, int *conv_bias, ln_error *err) {
     const int b1 = ln_ckpt_get(c, "conv1.bias") != NULL, b2 = ln_ckpt_get(c, "conv2.bias") != NULL;
     if (b1 != b2)
-        return ln_fail(err, LN_E_INPUT, "%s: has %s but not %s; a LeNet-5 checkpoint has both conv biases or "
-                       "neither", path, b1 ? "conv1.bias" : "conv2.bias", b1 ? "conv2.bias" : "conv1.bias");
+        return ln_fail(err, LN_E_INPUT, "the checkpoint has %s but not %s: %s; a LeNet-5 checkpoint has both conv "
+                       "biases or neither", b1 ? "conv1.bias" : "conv2.bias", b1 ? "conv2.bias" : "conv1.bias", path);
     *conv_bias = b1;
     return LN_OK;
 }
@@ -38,17 +38,17 @@ ln_status ln_ckpt_check_tensors(const ln_ckpt *c, const char *path, const ln_ten
         shape_str(ws, sizeof ws, want, ti->ndim);
         const ln_ckpt_entry *e = ln_ckpt_get(c, name);
         if (!e)
-            return ln_fail(err, LN_E_INPUT, "%s: no tensor %s %s in the checkpoint; %s", path, name, ws,
+            return ln_fail(err, LN_E_INPUT, "no tensor %s %s in the checkpoint: %s; %s", name, ws, path,
                            hint ? hint : "not a LeNet-5 checkpoint");
         int same = e->ndim == ti->ndim && e->count == ti->size;
         for (int d = 0; same && d < ti->ndim; d++) same = e->dims[d] == ti->shape[d];
         shape_str(gs, sizeof gs, e->dims, e->ndim);
-        if (!same) return ln_fail(err, LN_E_INPUT, "%s: tensor %s has shape %s, LeNet-5 needs %s", path, name, gs, ws);
+        if (!same) return ln_fail(err, LN_E_INPUT, "tensor %s has shape %s, LeNet-5 needs %s: %s", name, gs, ws, path);
         if (strcmp(e->dtype, "Float32"))
-            return ln_fail(err, LN_E_INPUT, "%s: tensor %s has dtype %s, LeNet-5 needs Float32", path, name, e->dtype);
+            return ln_fail(err, LN_E_INPUT, "tensor %s has dtype %s, LeNet-5 needs Float32: %s", name, e->dtype, path);
         if (e->nbytes != ti->size * sizeof(float))
-            return ln_fail(err, LN_E_INPUT, "%s: tensor %s has %zu content bytes, LeNet-5 needs %zu", path, name,
-                           e->nbytes, ti->size * sizeof(float));
+            return ln_fail(err, LN_E_INPUT, "tensor %s has %zu content bytes, LeNet-5 needs %zu: %s", name,
+                           e->nbytes, ti->size * sizeof(float), path);
     }
     return LN_OK;
 }
@@ -58,7 +58,7 @@ ln_status ln_ckpt_check_net(const ln_ckpt *c, const char *path, const ln_lenet *
     ln_status s = ln_ckpt_conv_bias(c, path, &cb, err);
     if (s) return s;
     if (cb && !net->conv_bias)
-        return ln_fail(err, LN_E_INPUT, "%s: the checkpoint has conv biases but the network has none; load it with "
+        return ln_fail(err, LN_E_INPUT, "the checkpoint has conv biases but the network has none: %s; load it with "
                        "`conv_bias=on`", path);
     return ln_ckpt_check_tensors(c, path, net->info, net->n_tensors, "",
                                  cb == net->conv_bias ? NULL

@@ -42,43 +42,43 @@ void ln_lr_fit(ln_lr_schedule *s, long steps_per_epoch, long epochs, long max_st
 ln_status ln_lr_check(const ln_lr_schedule *s, ln_error *err) {
     const char *name = ln_lr_kind_name(s->kind);
     if (!isfinite(s->lr) || s->lr < 0)
-        return ln_fail(err, LN_E_USAGE, "`lr` must be a finite number >= 0 (got %g)", s->lr);
+        return ln_fail(err, LN_E_USAGE, "not a finite number >= 0: `lr` %g", s->lr);
     if (s->kind == LN_LR_FIXED) return LN_OK;
     if (s->kind == LN_LR_PIECEWISE) {
         if (s->n_pieces < 1 || s->n_pieces > LN_LR_MAX_PIECES)
-            return ln_fail(err, LN_E_USAGE, "piecewise schedule: give 1 to %d `milestones` with as many rates "
-                           "(`values`)", LN_LR_MAX_PIECES);
+            return ln_fail(err, LN_E_USAGE, "no milestones for the piecewise schedule: `milestones`; give 1 to %d "
+                           "with as many rates (`values`)", LN_LR_MAX_PIECES);
         for (int k = 0; k < s->n_pieces; k++) {
             if (s->milestones[k] < 1 || (k && s->milestones[k] < s->milestones[k - 1]))
-                return ln_fail(err, LN_E_USAGE, "`milestones`: must be positive and increasing (milestone %d is "
-                               "%ld)", k + 1, s->milestones[k]);
+                return ln_fail(err, LN_E_USAGE, "not positive and increasing: `milestones` (milestone %d is %ld)",
+                           k + 1, s->milestones[k]);
             if (!isfinite(s->values[k]) || s->values[k] < 0)
-                return ln_fail(err, LN_E_USAGE, "`values`: rate %d must be a finite number >= 0", k + 1);
+                return ln_fail(err, LN_E_USAGE, "rate %d is not a finite number >= 0: `values`", k + 1);
         }
         return LN_OK;
     }
-    if (s->total_step < 1) return ln_fail(err, LN_E_USAGE, "%s schedule: `total_step` must be >= 1", name);
+    if (s->total_step < 1) return ln_fail(err, LN_E_USAGE, "must be >= 1 for the %s schedule: `total_step`", name);
     if (s->step_per_epoch < 1)
-        return ln_fail(err, LN_E_USAGE, "%s schedule: steps per epoch must be >= 1", name);
+        return ln_fail(err, LN_E_USAGE, "steps per epoch must be >= 1 for the %s schedule", name);
     if (s->decay_epoch < 1)
-        return ln_fail(err, LN_E_USAGE, "%s schedule: `decay_epoch` must be >= 1", name);
+        return ln_fail(err, LN_E_USAGE, "must be >= 1 for the %s schedule: `decay_epoch`", name);
     switch (s->kind) {
     case LN_LR_EXPONENTIAL: case LN_LR_NATURAL_EXP: case LN_LR_INVERSE:
-        if (!(s->lr > 0)) return ln_fail(err, LN_E_USAGE, "%s schedule: `lr` must be > 0", name);
+        if (!(s->lr > 0)) return ln_fail(err, LN_E_USAGE, "must be > 0 for the %s schedule: `lr`", name);
         if (!isfinite(s->decay_rate) || !(s->decay_rate > 0))
-            return ln_fail(err, LN_E_USAGE, "%s schedule: `decay_rate` must be a finite number > 0", name);
+            return ln_fail(err, LN_E_USAGE, "must be a finite number > 0 for the %s schedule: `decay_rate`", name);
         break;
     case LN_LR_COSINE:
         if (!isfinite(s->end_lr) || s->end_lr < 0 || !(s->end_lr < s->lr))
-            return ln_fail(err, LN_E_USAGE, "cosine schedule: `min_lr` (%g) must be >= 0 and below `lr` (%g)",
-                           s->end_lr, s->lr);
+            return ln_fail(err, LN_E_USAGE, "must be >= 0 and below `lr` (%g) for the cosine schedule: `min_lr` %g",
+                           s->lr, s->end_lr);
         break;
     case LN_LR_POLYNOMIAL:
-        if (!(s->lr > 0)) return ln_fail(err, LN_E_USAGE, "polynomial schedule: `lr` must be > 0");
+        if (!(s->lr > 0)) return ln_fail(err, LN_E_USAGE, "must be > 0 for the polynomial schedule: `lr`");
         if (!isfinite(s->end_lr) || s->end_lr < 0)
-            return ln_fail(err, LN_E_USAGE, "polynomial schedule: `end_learning_rate` must be a finite number >= 0");
+            return ln_fail(err, LN_E_USAGE, "must be a finite number >= 0 for the polynomial schedule: `end_learning_rate`");
         if (!isfinite(s->power) || !(s->power > 0))
-            return ln_fail(err, LN_E_USAGE, "polynomial schedule: `power` must be a finite number > 0");
+            return ln_fail(err, LN_E_USAGE, "must be a finite number > 0 for the polynomial schedule: `power`");
         break;
     default: break;
     }
@@ -151,7 +151,7 @@ ln_status ln_lr_read_list(const char *path, float **out, long *n, ln_error *err)
     int fd;
     if (ln_input_open(path, 1, "the learning-rate list", &fd, err)) return LN_E_INPUT;
     FILE *f = fdopen(fd, "r");
-    if (!f) { close(fd); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
+    if (!f) { close(fd); return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path); }
     long cap = 0, len = 0, line = 0;
     float *v = NULL;
     char buf[256];
@@ -159,7 +159,7 @@ ln_status ln_lr_read_list(const char *path, float **out, long *n, ln_error *err)
     while (fgets(buf, sizeof buf, f)) {
         line++;
         if (!strchr(buf, '\n') && !feof(f)) {
-            s = ln_fail(err, LN_E_INPUT, "%s:%ld: line too long; write one number per line", path, line);
+            s = ln_fail(err, LN_E_INPUT, "line too long: %s:%ld; write one number per line", path, line);
             break;
         }
         char *p = buf;
@@ -170,21 +170,21 @@ ln_status ln_lr_read_list(const char *path, float **out, long *n, ln_error *err)
         double x = strtod(p, &end);
         while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
         if (errno || end == p || *end || !isfinite(x) || x < 0) {
-            s = ln_fail(err, LN_E_INPUT, "%s:%ld: '%.*s' is not a learning rate (a finite number >= 0)", path,
-                        line, (int)strcspn(p, "\r\n"), p);
+            s = ln_fail(err, LN_E_INPUT, "not a learning rate (a finite number >= 0): '%.*s' at %s:%ld; write one "
+                        "number per line", (int)strcspn(p, "\r\n"), p, path, line);
             break;
         }
         if (len == cap) {
             cap = cap ? cap * 2 : 1024;
             float *nv = realloc(v, sizeof(float) * (size_t)cap);
-            if (!nv) { s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); break; }
+            if (!nv) { s = ln_fail(err, LN_E_NOMEM, "out of memory: %s", path); break; }
             v = nv;
         }
         v[len++] = (float)x;
     }
-    if (!s && ferror(f)) s = ln_fail(err, LN_E_INPUT, "%s: read error", path);
+    if (!s && ferror(f)) s = ln_fail(err, LN_E_INPUT, "read error: %s", path);
     fclose(f);
-    if (!s && len == 0) s = ln_fail(err, LN_E_INPUT, "%s: no learning rates in the file (one number per line)", path);
+    if (!s && len == 0) s = ln_fail(err, LN_E_INPUT, "no learning rates in the file (one number per line): %s", path);
     if (s) { free(v); return s; }
     *out = v;
     *n = len;

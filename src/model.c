@@ -23,7 +23,7 @@ ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) 
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->cfg.lr_list = NULL; /* copied into the optimizer; not kept */
-    if (cfg->batch_size < 1) return ln_fail(err, LN_E_USAGE, "`batch_size` must be >= 1 (got %d)", cfg->batch_size);
+    if (cfg->batch_size < 1) return ln_fail(err, LN_E_USAGE, "must be >= 1: `batch_size=%d`", cfg->batch_size);
     ln_status s = ln_lenet_init(&m->net, cfg->conv_bias, cfg->batch_size, cfg->threads, cfg->kernels, err);
     if (s) return s;
     ln_momentum_config oc = {.lr = cfg->lr, .lr_list = cfg->lr_list, .lr_len = cfg->lr_len,
@@ -152,15 +152,15 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
                          int n_cbs, ln_error *err) {
     const int nb = ln_pipeline_num_batches(p), bs = ln_pipeline_batch_size(p);
     if (nb < 1)
-        return ln_fail(err, LN_E_USAGE, "%u training images make no full batch of %d; lower `batch_size`",
-                       ln_pipeline_size(p), bs);
+        return ln_fail(err, LN_E_USAGE, "no full batch of %d in %u training images: `batch_size`; lower it", bs,
+                       ln_pipeline_size(p));
     if (bs > m->net.max_batch)
         return ln_fail(err, LN_E_USAGE, "pipeline batch %d exceeds the model's batch size %d", bs, m->net.max_batch);
     ln_status s = LN_OK;
     m->error_everywhere = 0;
     if (ln_dist_size(m->cfg.dist) > LN_MAX_WORLD)
-        return ln_fail(err, LN_E_USAGE, "%d processes: at most %d can train together", ln_dist_size(m->cfg.dist),
-                       LN_MAX_WORLD);
+        return ln_fail(err, LN_E_USAGE, "too many processes (%d): at most %d can train together",
+                       ln_dist_size(m->cfg.dist), LN_MAX_WORLD);
     int start_e = 1, start_b = 0;
     if (m->pos.valid) {
         /* The data the model was trained on so far must be what `p` gives;

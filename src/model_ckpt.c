@@ -131,14 +131,14 @@ static const int32_t *get_int(const ln_ckpt *c, const char *path, const char *na
     if (*s) return NULL;
     const ln_ckpt_entry *e = ln_ckpt_get(c, name);
     if (!e) {
-        *s = ln_fail(err, LN_E_INPUT, "%s: no %s entry: this checkpoint holds no training position (written by "
-                     "MindSpore or an older lenet?); start a new run from its weights instead (`init`)", path, name);
+        *s = ln_fail(err, LN_E_INPUT, "no %s entry: this checkpoint holds no training position (written by MindSpore "
+                     "or an older lenet?): %s; start a new run from its weights instead (`init`)", name, path);
         return NULL;
     }
     const int scalar = e->ndim == 1 && e->dims[0] == 0;
     if (strcmp(e->dtype, "Int32") || (count ? scalar || e->count != count : !scalar)) {
-        *s = ln_fail(err, LN_E_INPUT, "%s: entry %s should be Int32 with %zu element(s) (got %s, %zu); the "
-                     "checkpoint is corrupt", path, name, count ? count : 1, e->dtype, e->count);
+        *s = ln_fail(err, LN_E_INPUT, "entry %s should be Int32 with %zu element(s) (got %s, %zu): %s; the "
+                     "checkpoint is corrupt", name, count ? count : 1, e->dtype, e->count, path);
         return NULL;
     }
     return (const int32_t *)(const void *)e->data;
@@ -164,19 +164,19 @@ ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *pa
                                                                       : &one;
     const int32_t *rh = !s && *ws > 1 ? get_int(c, path, "train.rank_order_hash", 2 * (size_t)*ws, &s, err) : NULL;
     if (!s && (*ws < 1 || *ws > LN_MAX_WORLD))
-        s = ln_fail(err, LN_E_INPUT, "%s: train.world_size is %d; the checkpoint is corrupt", path, *ws);
+        s = ln_fail(err, LN_E_INPUT, "train.world_size is %d: %s; the checkpoint is corrupt", *ws, path);
     const int here = ln_dist_size(m->cfg.dist);
     if (!s && *ws != here) {
         char how[64] = "a single process (no mpirun)";
         if (*ws > 1) snprintf(how, sizeof how, "mpirun -np %d", *ws);
         m->error_everywhere = 1;
-        s = ln_fail(err, LN_E_INPUT, "%s was trained by %d process%s and this run has %d; resume it with %s, or start "
-                    "a new run from its weights (`init`)", path, *ws, *ws > 1 ? "es" : "", here, how);
+        s = ln_fail(err, LN_E_INPUT, "trained by %d process%s, and this run has %d: %s; resume it with %s, or start "
+                    "a new run from its weights (`init`)", *ws, *ws > 1 ? "es" : "", here, path, how);
     }
     if (!s && (*ep < 1 || *st < 1 || *spe < 1 || *st > *spe || *gs < 1 || *bs < 1 || *rows < 1 ||
                (int64_t)(*ep - 1) * *spe + *st != *gs || (uint32_t)rng[624] > 312))
-        s = ln_fail(err, LN_E_INPUT, "%s: inconsistent training position (epoch %d, step %d of %d, global step %d); "
-                    "the checkpoint is corrupt", path, *ep, *st, *spe, *gs);
+        s = ln_fail(err, LN_E_INPUT, "inconsistent training position (epoch %d, step %d of %d, global step %d): %s; "
+                    "the checkpoint is corrupt", *ep, *st, *spe, *gs, path);
     if (!s) {
         ln_ckpt_copy_tensors(c, m->net.info, m->net.n_tensors, "", m->net.params);
         ln_ckpt_copy_tensors(c, m->net.info, m->net.n_tensors, "moments.", m->opt.moments);

@@ -13,11 +13,11 @@
 
 static ln_status check_hyper(float momentum, float weight_decay, float loss_scale, ln_error *err) {
     if (!(momentum >= 0.f) || !isfinite(momentum))
-        return ln_fail(err, LN_E_USAGE, "`momentum` must be a finite number >= 0");
+        return ln_fail(err, LN_E_USAGE, "not a finite number >= 0: `momentum`");
     if (!(weight_decay >= 0.f) || !isfinite(weight_decay))
-        return ln_fail(err, LN_E_USAGE, "`weight_decay` must be a finite number >= 0");
+        return ln_fail(err, LN_E_USAGE, "not a finite number >= 0: `weight_decay`");
     if (!(loss_scale > 0.f) || !isfinite(loss_scale))
-        return ln_fail(err, LN_E_USAGE, "`loss_scale` must be a finite number > 0");
+        return ln_fail(err, LN_E_USAGE, "not a finite number > 0: `loss_scale`");
     return LN_OK;
 }
 
@@ -45,15 +45,15 @@ static ln_status check_patterns(const char *patterns, int gi, const ln_tensor_in
     char buf[512];
     size_t len = strlen(patterns);
     if (len == 0 || len >= sizeof buf)
-        return ln_fail(err, LN_E_USAGE, "group %d (`groups`): give name patterns before ':' (e.g. 'conv*'), at "
-                       "most 511 characters", gi + 1);
+        return ln_fail(err, LN_E_USAGE, "no name patterns (or more than 511 characters) in group %d: `groups`; "
+                       "give them before ':' (e.g. 'conv*')", gi + 1);
     memcpy(buf, patterns, len + 1);
     for (char *save = NULL, *p = strtok_r(buf, ",|", &save); p; p = strtok_r(NULL, ",|", &save)) {
         int hit = 0;
         for (int t = 0; t < nt && !hit; t++) hit = !fnmatch(p, info[t].name, 0);
         if (!hit)
-            return ln_fail(err, LN_E_USAGE, "group %d (`groups`): pattern '%s' matches no parameter (names: "
-                           "conv1.weight, conv1.bias, ..., fc3.bias)", gi + 1, p);
+            return ln_fail(err, LN_E_USAGE, "pattern '%s' matches no parameter in group %d: `groups`; the names are "
+                           "conv1.weight, conv1.bias, ..., fc3.bias", p, gi + 1);
     }
     return LN_OK;
 }
@@ -62,22 +62,22 @@ ln_status ln_momentum_create(ln_momentum *o, const ln_momentum_config *cfg, cons
                              int n_tensors, size_t n, ln_error *err) {
     memset(o, 0, sizeof *o);
     if (n_tensors < 1 || n_tensors > LN_MAX_TENSORS)
-        return ln_fail(err, LN_E_USAGE, "optimizer: %d tensors (1..%d allowed)", n_tensors, LN_MAX_TENSORS);
+        return ln_fail(err, LN_E_USAGE, "optimizer over %d tensors (1..%d allowed)", n_tensors, LN_MAX_TENSORS);
     if (cfg->n_groups < 0 || cfg->n_groups >= LN_MAX_GROUPS)
-        return ln_fail(err, LN_E_USAGE, "`groups`: at most %d groups", LN_MAX_GROUPS - 1);
+        return ln_fail(err, LN_E_USAGE, "too many groups: `groups`; give at most %d", LN_MAX_GROUPS - 1);
     ln_status s = check_hyper(cfg->momentum, cfg->weight_decay, cfg->loss_scale, err);
     if (s) return s;
     const int dynamic = cfg->lr_list != NULL;
     if (dynamic && cfg->lr_len < 1) return ln_fail(err, LN_E_USAGE, "learning-rate list is empty");
     if (!dynamic && (!(cfg->lr >= 0.f) || !isfinite(cfg->lr)))
-        return ln_fail(err, LN_E_USAGE, "`lr` must be a finite number >= 0");
+        return ln_fail(err, LN_E_USAGE, "not a finite number >= 0: `lr`");
     for (int g = 0; g < cfg->n_groups; g++) {
         const ln_group_spec *gs = &cfg->groups[g];
         if ((s = check_patterns(gs->patterns ? gs->patterns : "", g, info, n_tensors, err))) return s;
         if (gs->set_lr && (!(gs->lr >= 0.f) || !isfinite(gs->lr)))
-            return ln_fail(err, LN_E_USAGE, "group %d (`groups`): lr must be a finite number >= 0", g + 1);
+            return ln_fail(err, LN_E_USAGE, "lr of group %d is not a finite number >= 0: `groups`", g + 1);
         if (gs->set_weight_decay && (!(gs->weight_decay >= 0.f) || !isfinite(gs->weight_decay)))
-            return ln_fail(err, LN_E_USAGE, "group %d (`groups`): weight_decay must be a finite number >= 0", g + 1);
+            return ln_fail(err, LN_E_USAGE, "weight_decay of group %d is not a finite number >= 0: `groups`", g + 1);
     }
     o->lr = dynamic ? cfg->lr_list[0] : cfg->lr;
     o->momentum = cfg->momentum, o->weight_decay = cfg->weight_decay, o->loss_scale = cfg->loss_scale;
@@ -111,7 +111,7 @@ ln_status ln_momentum_create(ln_momentum *o, const ln_momentum_config *cfg, cons
     /* The optimizer's parameter order. */
     if (cfg->n_order > 0) {
         if (cfg->n_order != n_tensors)
-            return ln_fail(err, LN_E_USAGE, "`order_params`: lists %d names; it must name all %d parameters once",
+            return ln_fail(err, LN_E_USAGE, "wrong number of names (%d, not %d): `order_params`; name every parameter once",
                            cfg->n_order, n_tensors);
         int used[LN_MAX_TENSORS] = {0};
         for (int k = 0; k < n_tensors; k++) {
@@ -119,10 +119,10 @@ ln_status ln_momentum_create(ln_momentum *o, const ln_momentum_config *cfg, cons
             for (int t = 0; t < n_tensors; t++)
                 if (!strcmp(cfg->order_params[k], info[t].name)) found = t;
             if (found < 0)
-                return ln_fail(err, LN_E_USAGE, "`order_params`: '%s' is not a parameter of the network",
+                return ln_fail(err, LN_E_USAGE, "not a parameter of the network: '%s' in `order_params`",
                                cfg->order_params[k]);
             if (used[found]++)
-                return ln_fail(err, LN_E_USAGE, "`order_params`: '%s' is listed twice", cfg->order_params[k]);
+                return ln_fail(err, LN_E_USAGE, "listed twice: '%s' in `order_params`", cfg->order_params[k]);
             o->order[k] = found;
         }
     } else {

@@ -26,7 +26,7 @@ ln_status ln_pipeline_init(ln_pipeline *pl, const ln_dataset *ds, const ln_pipel
                            ln_error *err) {
     pl->s = NULL;
     if (cfg->batch_size < 1)
-        return ln_fail(err, LN_E_USAGE, "`batch_size` must be >= 1 (got %d)", cfg->batch_size);
+        return ln_fail(err, LN_E_USAGE, "must be >= 1: `batch_size=%d`", cfg->batch_size);
     if (cfg->shuffle && cfg->buffer_size < 2)
         return ln_fail(err, LN_E_USAGE, "shuffle buffer size must be >= 2 (got %d)", cfg->buffer_size);
     const int shards = cfg->num_shards > 1 ? cfg->num_shards : 1;
@@ -94,8 +94,8 @@ ln_status ln_dataset_resize32(ln_dataset *ds, int threads, ln_error *err) {
     const size_t n = im->count, ssz = (size_t)im->rows * im->cols, dsz = LN_IMG * LN_IMG;
     if (im->rows == LN_IMG && im->cols == LN_IMG) return LN_OK;
     if (ssz > dsz)
-        return ln_fail(err, LN_E_USAGE, "%s: images of %ux%u are larger than the network's %dx%d input",
-                       ds->images_path, im->rows, im->cols, LN_IMG, LN_IMG);
+        return ln_fail(err, LN_E_USAGE, "images of %ux%u are larger than the network's %dx%d input: %s", im->rows,
+                       im->cols, LN_IMG, LN_IMG, ds->images_path);
     /* Grow the buffer (a large block grows by remapping, not by copying), then
      * resize from the last image to the first: image i's result ends at
      * (i+1)*dsz and starts at i*dsz >= i*ssz, past every source image before
@@ -107,7 +107,7 @@ ln_status ln_dataset_resize32(ln_dataset *ds, int threads, ln_error *err) {
     uint8_t *px = block && pl ? realloc(im->pixels, n * dsz) : NULL;
     if (!px) {
         free(block), free(pl);
-        return ln_fail(err, LN_E_NOMEM, "%s: out of memory to resize %zu images", ds->images_path, n);
+        return ln_fail(err, LN_E_NOMEM, "out of memory to resize %zu images: %s", n, ds->images_path);
     }
     im->pixels = px;
     ln_resize_plan_init(pl, (int)im->rows, (int)im->cols, LN_IMG, LN_IMG);

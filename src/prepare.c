@@ -64,11 +64,11 @@ ln_status ln_prepare_digit(const uint8_t *gray, int w, int h, const char *name, 
     ln_prepare_info inf;
     memset(&inf, 0, sizeof inf);
     memset(out, 0, LN_PREP_SIDE * LN_PREP_SIDE);
-    if (w < 1 || h < 1) return ln_fail(err, LN_E_INPUT, "%s: empty image", name);
+    if (w < 1 || h < 1) return ln_fail(err, LN_E_INPUT, "empty image: %s", name);
     const size_t n = (size_t)w * (size_t)h;
     /* 1. polarity */
     int bg = border_median(gray, w, h);
-    if (bg < 0) return ln_fail(err, LN_E_NOMEM, "%s: out of memory", name);
+    if (bg < 0) return ln_fail(err, LN_E_NOMEM, "out of memory: %s", name);
     inf.inverted = bg > 127;
     if (inf.inverted) bg = 255 - bg;
     inf.background = bg;
@@ -78,11 +78,11 @@ ln_status ln_prepare_digit(const uint8_t *gray, int w, int h, const char *name, 
         if (v > hi) hi = v;
     }
     if (hi - bg < 16)
-        return ln_fail(err, LN_E_INPUT, "%s: no digit found (the picture has almost no contrast); use a dark digit on "
-                       "a light background or the reverse", name);
+        return ln_fail(err, LN_E_INPUT, "no digit found (the picture has almost no contrast): %s; use a dark digit "
+                       "on a light background or the reverse", name);
     /* 2. levels, 3. bounding box */
     uint8_t *lv = malloc(n);
-    if (!lv) return ln_fail(err, LN_E_NOMEM, "%s: out of memory", name);
+    if (!lv) return ln_fail(err, LN_E_NOMEM, "out of memory: %s", name);
     int x0 = w, y0 = h, x1 = -1, y1 = -1;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
@@ -115,7 +115,7 @@ ln_status ln_prepare_digit(const uint8_t *gray, int w, int h, const char *name, 
     float *sc = malloc(sizeof(float) * (size_t)sw * (size_t)sh);
     if (!crop || !tmp || !sc) {
         free(lv), free(crop), free(tmp), free(sc);
-        return ln_fail(err, LN_E_NOMEM, "%s: out of memory", name);
+        return ln_fail(err, LN_E_NOMEM, "out of memory: %s", name);
     }
     for (int y = 0; y < bh; y++)
         for (int x = 0; x < bw; x++) crop[(size_t)y * (size_t)bw + (size_t)x] = lv[(size_t)(y0 + y) * (size_t)w + (size_t)(x0 + x)];
@@ -131,7 +131,7 @@ ln_status ln_prepare_digit(const uint8_t *gray, int w, int h, const char *name, 
     uint8_t *px = malloc((size_t)sw * (size_t)sh);
     if (!px) {
         free(crop), free(tmp), free(sc);
-        return ln_fail(err, LN_E_NOMEM, "%s: out of memory", name);
+        return ln_fail(err, LN_E_NOMEM, "out of memory: %s", name);
     }
     for (int y = 0; y < sh; y++)
         for (int x = 0; x < sw; x++) {

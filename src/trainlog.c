@@ -18,9 +18,9 @@
 /* Write b's line to f in one piece; frees b. */
 static ln_status put_line(FILE *f, const char *what, ln_buf *b, ln_error *err) {
     ln_status s = LN_OK;
-    if (!ln_buf_ok(b)) s = ln_fail(err, LN_E_NOMEM, "%s: out of memory for a log line", what);
+    if (!ln_buf_ok(b)) s = ln_fail(err, LN_E_NOMEM, "out of memory for a log line: %s", what);
     else if (fwrite(b->p, 1, b->len, f) != b->len || fflush(f) != 0)
-        s = ln_fail(err, LN_E_SYSTEM, "%s: cannot write the metrics log (%s)", what, strerror(errno));
+        s = ln_fail(err, LN_E_SYSTEM, "cannot write the metrics log (%s): %s", strerror(errno), what);
     ln_buf_free(b);
     return s;
 }
@@ -282,7 +282,7 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
     int scap = 0, ecap = 0, new_run_pending = 0;
     ln_status s = LN_OK;
     jfield *f = malloc(sizeof *f * MAX_FIELDS);
-    if (!f || !line) { free(f), free(line), fclose(fp); return ln_fail(err, LN_E_NOMEM, "%s: out of memory", path); }
+    if (!f || !line) { free(f), free(line), fclose(fp); return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path); }
     long len;
     int cut = 0;
     while ((len = read_line(fp, line, &total, &cut)) != -1) {
@@ -305,8 +305,8 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
             break;
         }
         if (n < 0 || !ev || ev->kind != V_STR) {
-            s = ln_fail(err, LN_E_INPUT, "%s:%ld: not a metrics line (a JSON object with an \"event\"); is this "
-                        "the metrics log of a training run (`log`)?", path, lineno);
+            s = ln_fail(err, LN_E_INPUT, "not a metrics line (a JSON object with an \"event\"): %s:%ld; is this the "
+                        "metrics log of a training run (`log`)?", path, lineno);
             break;
         }
         if (!strcmp(ev->str, "config")) {
@@ -323,7 +323,7 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
             double ep, st, gs, loss, lr = NAN;
             if (num(f, n, "epoch", &ep) || num(f, n, "step", &st) || num(f, n, "global_step", &gs) ||
                 num(f, n, "loss", &loss) || !isfinite(ep) || !isfinite(st) || !isfinite(gs)) {
-                s = ln_fail(err, LN_E_INPUT, "%s:%ld: a step line needs numbers epoch, step, global_step and loss",
+                s = ln_fail(err, LN_E_INPUT, "a step line needs numbers epoch, step, global_step and loss: %s:%ld",
                             path, lineno);
                 break;
             }
@@ -334,7 +334,7 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
             }
             new_run_pending = 0;
             if (grow((void **)&out->steps, out->n_steps, &scap, sizeof *out->steps)) {
-                s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path);
+                s = ln_fail(err, LN_E_NOMEM, "out of memory: %s", path);
                 break;
             }
             out->steps[out->n_steps++] = (ln_log_step){(long)gs, (int)ep, (int)st, loss, lr};
@@ -343,7 +343,7 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
             double ep, steps;
             if (num(f, n, "epoch", &ep) || num(f, n, "steps", &steps) || num(f, n, "loss", &e.loss) ||
                 !isfinite(ep) || !isfinite(steps)) {
-                s = ln_fail(err, LN_E_INPUT, "%s:%ld: an epoch line needs numbers epoch, steps and loss", path, lineno);
+                s = ln_fail(err, LN_E_INPUT, "an epoch line needs numbers epoch, steps and loss: %s:%ld", path, lineno);
                 break;
             }
             e.epoch = (int)ep;
@@ -358,7 +358,7 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
             e.last_global_step = out->n_steps ? out->steps[out->n_steps - 1].global_step
                                               : (out->n_epochs ? out->epochs[out->n_epochs - 1].last_global_step : 0) + e.steps;
             if (grow((void **)&out->epochs, out->n_epochs, &ecap, sizeof *out->epochs)) {
-                s = ln_fail(err, LN_E_NOMEM, "%s: out of memory", path);
+                s = ln_fail(err, LN_E_NOMEM, "out of memory: %s", path);
                 break;
             }
             out->epochs[out->n_epochs++] = e;
@@ -367,10 +367,10 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
             if (ck && ck->kind == V_STR) snprintf(out->checkpoint, sizeof out->checkpoint, "%s", ck->str);
         }
     }
-    if (!s && ferror(fp)) s = ln_fail(err, LN_E_INPUT, "%s: read error", path);
+    if (!s && ferror(fp)) s = ln_fail(err, LN_E_INPUT, "read error: %s", path);
     if (!s && out->n_steps == 0 && out->n_epochs == 0)
-        s = ln_fail(err, LN_E_INPUT, "%s: no step or epoch lines; training writes them when given "
-                    "`log=FILE.jsonl`", path);
+        s = ln_fail(err, LN_E_INPUT, "no step or epoch lines: %s; training writes them when given `log=FILE.jsonl`",
+                    path);
     free(line);
     free(f);
     fclose(fp);

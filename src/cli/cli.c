@@ -83,7 +83,7 @@ int cli_int(const char *opt, const char *s, long lo, long hi, long *out) {
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi) {
-        cli_error("%s: '%s' is not a whole number from %ld to %ld", opt, s, lo, hi);
+        cli_error("not a whole number from %ld to %ld: %s '%s'", lo, hi, opt, s);
         return -1;
     }
     *out = v;
@@ -95,7 +95,7 @@ int cli_float(const char *opt, const char *s, double lo, double hi, float *out) 
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
-        cli_error("%s: '%s' is not a number from %g to %g", opt, s, lo, hi);
+        cli_error("not a number from %g to %g: %s '%s'", lo, hi, opt, s);
         return -1;
     }
     *out = (float)v;
@@ -106,7 +106,7 @@ int cli_onoff(const char *opt, const char *s, int *out) {
     if (!strcmp(s, "on")) *out = 1;
     else if (!strcmp(s, "off")) *out = 0;
     else {
-        cli_error("%s: '%s' must be on or off", opt, s);
+        cli_error("must be on or off: %s '%s'", opt, s);
         return -1;
     }
     return 0;

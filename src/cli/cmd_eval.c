@@ -73,7 +73,7 @@ static int print_per_image(ln_lenet *net, const ln_dataset *ds, long limit, int 
     float *x = malloc(sizeof(float) * STEP * LN_IMG * LN_IMG), probs[LN_CLASSES * STEP];
     int32_t labels[STEP];
     if (!x) {
-        cli_error("eval: out of memory");
+        cli_error("out of memory for the evaluation");
         return 1;
     }
     for (long first = 0; first < n; first += STEP) {
@@ -131,14 +131,14 @@ int cmd_eval(int argc, char **argv) {
         default: return 2;
         }
     }
-    if (optind < argc) { cli_error("eval: unexpected argument '%s'", argv[optind]); return 2; }
-    if (!ckpt) { cli_error("eval: --ckpt FILE is required (a checkpoint written by `lenet train`)"); return 2; }
+    if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet eval --help`", argv[optind]); return 2; }
+    if (!ckpt) { cli_error("missing option: --ckpt FILE; give a checkpoint written by `lenet train`"); return 2; }
     ln_error err;
     ln_dataset test;
     if (ln_dataset_load(data, "test", &test, &err)) return cli_fail(&err);
     if (test.images.rows != 28 || test.images.cols != 28) {
-        cli_error("%s: images are %ux%u; LeNet-5 here needs 28x28 input", test.images_path, test.images.rows,
-                  test.images.cols);
+        cli_error("images are %ux%u, not 28x28: %s; LeNet-5 here needs 28x28 input", test.images.rows,
+                  test.images.cols, test.images_path);
         ln_dataset_free(&test);
         return 2;
     }

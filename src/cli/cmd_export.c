@@ -43,20 +43,20 @@ int cmd_export(int argc, char **argv) {
         default: return 2;
         }
     }
-    if (optind < argc) { cli_error("export: unexpected argument '%s'", argv[optind]); return 2; }
-    if (!ckpt) { cli_error("export: --ckpt FILE is required (a checkpoint written by `lenet train`)"); return 2; }
-    if (!format) { cli_error("export: --format is required: onnx, safetensors or mindspore"); return 2; }
-    if (!out) { cli_error("export: -o OUT is required (the file to write)"); return 2; }
+    if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet export --help`", argv[optind]); return 2; }
+    if (!ckpt) { cli_error("missing option: --ckpt FILE; give a checkpoint written by `lenet train`"); return 2; }
+    if (!format) { cli_error("missing option: --format; give onnx, safetensors or mindspore"); return 2; }
+    if (!out) { cli_error("missing option: -o OUT; give the file to write"); return 2; }
     const int f_onnx = !strcmp(format, "onnx"), f_st = !strcmp(format, "safetensors"),
               f_ms = !strcmp(format, "mindspore");
     if (!f_onnx && !f_st && !f_ms) {
-        cli_error("export: --format '%s' is unknown; use onnx, safetensors or mindspore", format);
+        cli_error("unknown format: --format '%s'; use onnx, safetensors or mindspore", format);
         return 2;
     }
-    if (crc && !f_ms) { cli_error("export: --crc applies to --format mindspore only"); return 2; }
+    if (crc && !f_ms) { cli_error("option without effect: --crc; it applies to --format mindspore only"); return 2; }
     struct stat st;
     if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
-        cli_error("export: -o %s is a folder; give a file name", out);
+        cli_error("output is a folder: -o %s; give a file name", out);
         return 2;
     }
 

@@ -48,7 +48,7 @@ static int parse(int argc, char **argv, inspect_opts *o) {
         case O_DATA: o->data = optarg; break;
         case O_SPLIT:
             if (strcmp(optarg, "train") && strcmp(optarg, "test")) {
-                cli_error("--split: '%s' must be train or test", optarg);
+                cli_error("not train or test: --split '%s'", optarg);
                 return 2;
             }
             o->split = optarg;
@@ -64,12 +64,12 @@ static int parse(int argc, char **argv, inspect_opts *o) {
         }
     }
     if (optind < argc) {
-        cli_error("inspect: unexpected argument '%s'", argv[optind]);
+        cli_error("unexpected argument '%s'; see `lenet inspect --help`", argv[optind]);
         return 2;
     }
-    if (o->png && !*o->png) { cli_error("--png: give a file name"); return 2; }
-    if (o->grid && !*o->grid) { cli_error("--grid: give a file name"); return 2; }
-    if (o->image && o->grid) { cli_error("--grid: shows a data set; it cannot be used with --image"); return 2; }
+    if (o->png && !*o->png) { cli_error("empty file name: --png; give a file name"); return 2; }
+    if (o->grid && !*o->grid) { cli_error("empty file name: --grid; give a file name"); return 2; }
+    if (o->image && o->grid) { cli_error("options exclude each other: --grid and --image; --grid shows a data set, --image one picture"); return 2; }
     return 0;
 }
 
@@ -95,7 +95,7 @@ static int write_grid(const char *path, const ln_dataset *ds, long count, ln_err
     ln_grid_cell *cells = calloc((size_t)count, sizeof *cells);
     char (*cap)[8] = calloc((size_t)count, sizeof *cap);
     ln_status s = LN_OK;
-    if (!cells || !cap) s = ln_fail(err, LN_E_NOMEM, "--grid: out of memory");
+    if (!cells || !cap) s = ln_fail(err, LN_E_NOMEM, "out of memory for --grid");
     for (long i = 0; !s && i < count; i++) {
         snprintf(cap[i], sizeof cap[i], "%u", ds->labels.labels[i]);
         cells[i] = (ln_grid_cell){im->pixels + (size_t)i * plane, cap[i], LN_RGB(0, 0, 160)};
@@ -159,7 +159,7 @@ int cmd_inspect(int argc, char **argv) {
     if (ln_dataset_load(o.data, o.split, &ds, &err)) return cli_fail(&err);
     const ln_idx_images *im = &ds.images;
     if (o.index >= (long)im->count) {
-        cli_error("--index: %ld is out of range; the %s split has %u items (0..%u)", o.index, o.split, im->count,
+        cli_error("out of range: --index %ld; the %s split has %u items (0..%u)", o.index, o.split, im->count,
                   im->count - 1);
         ln_dataset_free(&ds);
         return 2;

@@ -50,9 +50,9 @@ int cmd_predict(int argc, char **argv) {
         default: return 2;
         }
     }
-    if (!ckpt) { cli_error("predict: --ckpt FILE is required (a checkpoint written by `lenet train`)"); return 2; }
+    if (!ckpt) { cli_error("missing option: --ckpt FILE; give a checkpoint written by `lenet train`"); return 2; }
     const int n = argc - optind;
-    if (n < 1) { cli_error("predict: give at least one IMAGE (PNG or PGM)"); return 2; }
+    if (n < 1) { cli_error("no image given; give at least one IMAGE (PNG or PGM)"); return 2; }
     ln_error err;
     ln_lenet net;
     ln_load_opts lo = {.conv_bias = conv_bias, .max_batch = n < 256 ? n : 256, .threads = (int)threads,
@@ -65,7 +65,7 @@ int cmd_predict(int argc, char **argv) {
     if (!x || !probs || !prepared) {
         free(x), free(probs), free(prepared);
         ln_lenet_free(&net);
-        cli_error("predict: out of memory for %d images", n);
+        cli_error("out of memory for %d images", n);
         return 1;
     }
     int rc = 0;

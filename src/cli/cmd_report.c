@@ -32,15 +32,15 @@ int cmd_report(int argc, char **argv) {
         default: return 2;
         }
     }
-    if (optind < argc) { cli_error("report: unexpected argument '%s'", argv[optind]); return 2; }
-    if (!log) { cli_error("report: --log FILE.jsonl is required (write one with `lenet train --log FILE.jsonl`)"); return 2; }
-    if (!out) { cli_error("report: -o DIR is required (the folder to write the report into)"); return 2; }
+    if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet report --help`", argv[optind]); return 2; }
+    if (!log) { cli_error("missing option: --log FILE.jsonl; write one with `lenet train --log FILE.jsonl`"); return 2; }
+    if (!out) { cli_error("missing option: -o DIR; give the folder to write the report into"); return 2; }
     ln_error err;
     ln_report_summary sum;
     if (ln_report_write_ex(out, log, ckpt, data, &sum, &err)) return cli_fail(&err);
     if (sum.log_cut_line)
-        fprintf(stderr, "lenet: warning: %s:%ld: the last line is cut short (the run was killed while writing it); "
-                "the report shows the lines before it\n", log, sum.log_cut_line);
+        fprintf(stderr, "lenet: warning: last line cut short (the run was killed while writing it): %s:%ld; the "
+                "report shows the lines before it\n", log, sum.log_cut_line);
     printf("report written to %s/index.html (%d files): %d epochs, %d steps logged; checkpoint: test accuracy "
            "%.2f%% (%ld/%ld), %ld misclassified\n", out, sum.files, sum.n_epochs, sum.n_steps,
            sum.total ? 100.0 * (double)sum.correct / (double)sum.total : 0.0, sum.correct, sum.total, sum.mistakes);

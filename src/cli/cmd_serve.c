@@ -69,7 +69,7 @@ static void reload(serve_http *h, const char *ckpt, int max_batch, const char *k
     if (serve_model_load(ckpt, max_batch, kernels, &m, &err)) {
         atomic_fetch_add(&h->metrics.reloads_failed, 1);
         serve_http_set_error(h, err.msg);
-        fprintf(stderr, "lenet serve: reload (%s) refused: %s; still serving generation %ld\n", why, err.msg,
+        fprintf(stderr, "lenet serve: reload refused (%s): %s; still serving generation %ld\n", why, err.msg,
                 *generation);
         return;
     }
@@ -121,8 +121,8 @@ int cmd_serve(int argc, char **argv) {
         default: return 2;
         }
     }
-    if (optind < argc) { cli_error("serve: unexpected argument '%s'", argv[optind]); return 2; }
-    if (!ckpt) { cli_error("serve: --ckpt FILE is required (a checkpoint written by `lenet train`)"); return 2; }
+    if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet serve --help`", argv[optind]); return 2; }
+    if (!ckpt) { cli_error("missing option: --ckpt FILE; give a checkpoint written by `lenet train`"); return 2; }
     o.port = (unsigned)port, o.threads = (int)threads, o.max_body = (size_t)max_body;
     o.max_connections = (unsigned)max_conn, o.timeout_s = (unsigned)timeout;
 
@@ -173,7 +173,7 @@ int cmd_serve(int argc, char **argv) {
             seen = sig_of(ckpt);
             reload(&h, ckpt, (int)max_batch, kernels, &generation, "SIGHUP");
         } else if (s < 0 && errno != EAGAIN && errno != EINTR) {
-            cli_error("serve: sigtimedwait: %s", strerror(errno));
+            cli_error("waiting for signals failed (%s)", strerror(errno));
             break;
         }
         if (watch) {

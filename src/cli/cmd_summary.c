@@ -24,7 +24,7 @@ int cmd_summary(int argc, char **argv) {
         default: return 2;
         }
     }
-    if (optind < argc) { cli_error("summary: unexpected argument '%s'", argv[optind]); return 2; }
+    if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet summary --help`", argv[optind]); return 2; }
     const ln_layer *layers = ln_arch_layers();
     size_t total = 0;
     for (int i = 0; i < LN_ARCH_LAYERS; i++) total += ln_arch_layer_params(&layers[i], conv_bias);

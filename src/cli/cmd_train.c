@@ -161,16 +161,16 @@ static int run_train(int argc, char **argv, train_world *tw) {
     float *lr_list = NULL;
     int have_model = 0, have_pipe = 0, have_ck = 0;
     if (train.images.rows != 28 || train.images.cols != 28 || test.images.rows != 28 || test.images.cols != 28) {
-        cli_error("%s: images are %ux%u; LeNet-5 here needs 28x28 input", train.images_path, train.images.rows,
-                  train.images.cols);
+        cli_error("images are %ux%u, not 28x28: %s; LeNet-5 here needs 28x28 input", train.images.rows,
+                  train.images.cols, train.images_path);
         rc = 2;
         goto out;
     }
     /* Steps per epoch: of this rank's shard (ceil(rows / N) rows). */
     const long shard_rows = ((long)train.images.count + world - 1) / world, nb = shard_rows / o.batch_size;
     if (nb == 0) {
-        cli_error("%s: %ld images make no full batch of %d; lower --batch-size", train.images_path, shard_rows,
-                  o.batch_size);
+        cli_error("no full batch of %d in %ld images: %s; lower --batch-size", o.batch_size, shard_rows,
+                  train.images_path);
         rc = 2;
         goto out;
     }
@@ -198,7 +198,7 @@ static int run_train(int argc, char **argv, train_world *tw) {
     if (ln_model_init(&m, &mc, &err)) { rc = cli_fail(&err); goto out; }
     have_model = 1;
     if (o.profile && ln_lenet_set_profiling(&m.net, 1)) {
-        cli_error("--profile: per-layer timing needs the lanes engine (not --kernels gemm:...)");
+        cli_error("per-layer timing needs the lanes engine: --profile; drop --kernels gemm:... or --profile");
         rc = 2;
         goto out;
     }

@@ -59,32 +59,32 @@ static int check_writable(const char *opt, const char *path, int want_dir) {
     const char *what = want_dir ? "folder" : "file";
     if (stat(path, &st) == 0) {
         if (want_dir && !S_ISDIR(st.st_mode)) {
-            cli_error("%s %s: exists and is not a folder; choose another path", opt, path);
+            cli_error("exists and is not a folder: %s %s; choose another path", opt, path);
             return 1;
         }
         if (!want_dir && S_ISDIR(st.st_mode)) {
-            cli_error("%s %s: is a folder; give a file name", opt, path);
+            cli_error("is a folder: %s %s; give a file name", opt, path);
             return 1;
         }
         if (access(path, want_dir ? W_OK | X_OK : W_OK) != 0) {
-            cli_error("%s %s: cannot write to this %s (%s); choose a writable one", opt, path, what, strerror(errno));
+            cli_error("cannot write to this %s (%s): %s %s; choose a writable one", what, strerror(errno), opt, path);
             return 1;
         }
         return 0;
     }
     if (errno != ENOENT) {
-        cli_error("%s %s: cannot use this path (%s)", opt, path, strerror(errno));
+        cli_error("cannot use this path (%s): %s %s", strerror(errno), opt, path);
         return 1;
     }
     char parent[4096];
     parent_of(path, parent, sizeof parent);
     if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        cli_error("%s %s: cannot create it: the folder %s does not exist", opt, path, parent);
+        cli_error("folder %s does not exist: %s %s; create it or choose another path", parent, opt, path);
         return 1;
     }
     if (access(parent, W_OK | X_OK) != 0) {
-        cli_error("%s %s: cannot create it in %s (%s); choose a writable folder", opt, path, parent,
-                  strerror(errno));
+        cli_error("cannot create a file in %s (%s): %s %s; choose a writable folder", parent, strerror(errno),
+                  opt, path);
         return 1;
     }
     return 0;
@@ -129,7 +129,7 @@ int train_guard_threads(int threads) {
 int train_guard_report_dir(train_opts *o, char *report_log, size_t report_log_size) {
     if (!o->report) return 0;
     if (mkdir(o->report, 0755) != 0 && errno != EEXIST) {
-        cli_error("--report %s: cannot create the folder (%s)", o->report, strerror(errno));
+        cli_error("cannot create the folder (%s): --report %s", strerror(errno), o->report);
         return 1;
     }
     if (!o->log) {

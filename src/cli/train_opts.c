@@ -75,8 +75,8 @@ static int set_prefix(train_opts *o, const opt *d, const char *arg) {
     for (const char *c = arg; !why && *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f) why = "it contains a control character (e.g. a newline)";
     if (why) {
-        cli_error("--%s: %s; give a plain file-name prefix of 1 to 200 characters (%.40s%s)", d->flag, why, arg,
-                  n > 40 ? "..." : "");
+        cli_error("not a file-name prefix (%s): --%s '%.40s%s'; give a plain prefix of 1 to 200 characters",
+                  why, d->flag, arg, n > 40 ? "..." : "");
         return -1;
     }
     o->prefix = arg;
@@ -93,8 +93,8 @@ static int set_progress(train_opts *o, const opt *d, const char *arg) {
 static int set_schedule(train_opts *o, const opt *d, const char *arg) {
     int k = ln_lr_kind_from_name(arg);
     if (k < 0) {
-        cli_error("--%s: '%s' is not one of fixed, piecewise, exponential, natural-exp, inverse, cosine, "
-                  "polynomial, warmup", d->flag, arg);
+        cli_error("unknown schedule: --%s '%s'; use fixed, piecewise, exponential, natural-exp, inverse, "
+                  "cosine, polynomial or warmup", d->flag, arg);
         return -1;
     }
     o->sched.kind = (ln_lr_kind)k;
@@ -106,18 +106,18 @@ static int parse_list(const opt *d, const char *s, long *ints, double *rates) {
     char buf[2048], name[64];
     dashed(d, name, sizeof name);
     if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf) {
-        cli_error("%s: the list is longer than %zu characters", name, sizeof buf - 1);
+        cli_error("list longer than %zu characters: %s", sizeof buf - 1, name);
         return -1;
     }
     int n = 0;
     for (char *t = buf, *next; t; t = next) {
         if ((next = strchr(t, ','))) *next++ = 0;
         if (!*t) {
-            cli_error("%s: '%s' has an empty item; give numbers separated by single commas", name, s);
+            cli_error("empty item in the list: %s '%s'; give numbers separated by single commas", name, s);
             return -1;
         }
         if (n == LN_LR_MAX_PIECES) {
-            cli_error("%s: at most %d values", name, LN_LR_MAX_PIECES);
+            cli_error("more than %d values: %s; give at most %d", LN_LR_MAX_PIECES, name, LN_LR_MAX_PIECES);
             return -1;
         }
         float v;
@@ -127,7 +127,7 @@ static int parse_list(const opt *d, const char *s, long *ints, double *rates) {
         n++;
     }
     if (n == 0) {
-        cli_error("%s: give a comma-separated list", name);
+        cli_error("empty list: %s; give a comma-separated list", name);
         return -1;
     }
     return n;
@@ -165,7 +165,7 @@ static int set_decay_steps(train_opts *o, const opt *d, const char *arg) {
 /* 'conv*:lr=0.02,weight_decay=0,grad_centralization=1' -> a group spec. */
 static int set_group(train_opts *o, const opt *d, const char *arg) {
     if (o->n_groups == LN_MAX_GROUPS - 1) {
-        cli_error("--%s: at most %d groups", d->flag, LN_MAX_GROUPS - 1);
+        cli_error("too many groups: --%s; give at most %d", d->flag, LN_MAX_GROUPS - 1);
         return -1;
     }
     const int gi = o->n_groups;
@@ -175,7 +175,7 @@ static int set_group(train_opts *o, const opt *d, const char *arg) {
     const char *colon = strchr(arg, ':');
     size_t plen = colon ? (size_t)(colon - arg) : strlen(arg);
     if (plen == 0 || plen >= sizeof o->group_text[gi]) {
-        cli_error("--%s '%s': start with parameter name patterns, e.g. 'conv*:lr=0.02'", d->flag, arg);
+        cli_error("no parameter name patterns: --%s '%s'; start with them, e.g. 'conv*:lr=0.02'", d->flag, arg);
         return -1;
     }
     memcpy(o->group_text[gi], arg, plen);
@@ -186,8 +186,8 @@ static int set_group(train_opts *o, const opt *d, const char *arg) {
     for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(kv, '=');
         if (!eq) {
-            cli_error("--%s '%s': '%s' is not KEY=VALUE (keys: lr, weight_decay, grad_centralization)", d->flag,
-                      arg, kv);
+            cli_error("not KEY=VALUE: '%s' in --%s '%s'; the keys are lr, weight_decay, grad_centralization",
+                      kv, d->flag, arg);
             return -1;
         }
         *eq = 0;
@@ -204,11 +204,11 @@ static int set_group(train_opts *o, const opt *d, const char *arg) {
             if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "on")) g->grad_centralization = 1;
             else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "off")) g->grad_centralization = 0;
             else {
-                cli_error("%s: '%s' must be 1 or 0", what, v);
+                cli_error("must be 1 or 0: %s '%s'", what, v);
                 return -1;
             }
         } else {
-            cli_error("--%s '%s': unknown key '%s' (keys: lr, weight_decay, grad_centralization)", d->flag, arg, kv);
+            cli_error("unknown key '%s': --%s '%s'; the keys are lr, weight_decay, grad_centralization", kv, d->flag, arg);
             return -1;
         }
     }
@@ -223,7 +223,7 @@ static int set_order(train_opts *o, const opt *d, const char *arg) {
     snprintf(o->order_buf, sizeof o->order_buf, "%s", arg);
     for (char *save = NULL, *t = strtok_r(o->order_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (o->n_order == LN_MAX_TENSORS) {
-            cli_error("--%s: more than %d names", d->flag, LN_MAX_TENSORS);
+            cli_error("more than %d names: --%s", LN_MAX_TENSORS, d->flag);
             return -1;
         }
         o->order_names[o->n_order++] = t;
@@ -273,7 +273,7 @@ static const recipe *find_recipe(const char *name) {
 static int set_recipe(train_opts *o, const opt *d, const char *arg) {
     const recipe *r = find_recipe(arg);
     if (!r) {
-        cli_error("--%s: '%s' is not a recipe; the recipes are tutorial and speedrun", d->flag, arg);
+        cli_error("unknown recipe: --%s '%s'; the recipes are tutorial and speedrun", d->flag, arg);
         return -1;
     }
     o->recipe = r->name;
@@ -486,10 +486,11 @@ static int check_sched_opts(unsigned given, ln_lr_kind kind) {
     for (size_t i = 0; i < sizeof SCHED_OPTS / sizeof SCHED_OPTS[0]; i++) {
         if (!(given & (1u << i)) || (SCHED_OPTS[i].kinds & (1u << kind))) continue;
         if (kind == LN_LR_FIXED)
-            cli_error("--%s needs --lr-schedule NAME (it applies to %s)", SCHED_OPTS[i].flag, SCHED_OPTS[i].which);
+            cli_error("option without its schedule: --%s; give --lr-schedule NAME (it applies to %s)", SCHED_OPTS[i].flag,
+                      SCHED_OPTS[i].which);
         else
-            cli_error("--%s does not apply to --lr-schedule %s (only to %s)", SCHED_OPTS[i].flag,
-                      ln_lr_kind_name(kind), SCHED_OPTS[i].which);
+            cli_error("option for another schedule: --%s with --lr-schedule %s; it applies only to %s",
+                      SCHED_OPTS[i].flag, ln_lr_kind_name(kind), SCHED_OPTS[i].which);
         return 2;
     }
     return 0;
@@ -583,19 +584,21 @@ int train_parse(int argc, char **argv, train_opts *o) {
         if (o->help) return 0;
     }
     if (!o->threads) o->threads = cli_ncpus();
-    if (optind < argc) { cli_error("train: unexpected argument '%s'", argv[optind]); return 2; }
+    if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet train --help`", argv[optind]); return 2; }
     if (o->init && o->resume) {
-        cli_error("--init and --resume exclude each other: --init starts a new run from weights, --resume continues one");
+        cli_error("options exclude each other: --init and --resume; --init starts a new run from weights, --resume "
+                  "continues one");
         return 2;
     }
     if (o->lr_file && o->sched.kind != LN_LR_FIXED) {
-        cli_error("--lr-file and --lr-schedule exclude each other; give one");
+        cli_error("options exclude each other: --lr-file and --lr-schedule; give one");
         return 2;
     }
     if (check_sched_opts(sched_given, o->sched.kind)) return 2;
     if (o->sched.kind == LN_LR_PIECEWISE && o->sched.n_pieces != o->n_lr_values) {
-        cli_error("--milestones and --lr-values: give as many rates as milestones (%d vs %d)", o->sched.n_pieces,
-                  o->n_lr_values);
+        cli_error("counts differ (%d milestones, %d rates): --milestones and --lr-values; give as many rates as "
+                  "milestones",
+                  o->sched.n_pieces, o->n_lr_values);
         return 2;
     }
     return 0;

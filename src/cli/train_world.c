@@ -125,7 +125,7 @@ static ln_status dump(const char *dir, const char *name, const float *v, size_t 
     FILE *f = fopen(path, "wb");
     int ok = f && fwrite(v, sizeof(float), n, f) == n;
     if (f && fclose(f)) ok = 0;
-    return ok ? LN_OK : ln_fail(err, LN_E_SYSTEM, "LENET_TEST_DUMP_DIR: cannot write %s", path);
+    return ok ? LN_OK : ln_fail(err, LN_E_SYSTEM, "cannot write %s: LENET_TEST_DUMP_DIR", path);
 }
 
 static ln_status on_step(void *user, ln_model *m, const ln_step_info *s, ln_error *err) {

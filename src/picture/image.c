@@ -38,43 +38,43 @@ static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
 ln_status ln_image_decode_gray(const uint8_t *buf, size_t len, const char *name, ln_image *out, ln_error *err) {
     memset(out, 0, sizeof *out);
-    if (len == 0) return ln_fail(err, LN_E_INPUT, "%s: empty file; give a PNG or PGM image", name);
+    if (len == 0) return ln_fail(err, LN_E_INPUT, "empty file: %s; give a PNG or PGM image", name);
     if (len > LN_IMAGE_MAX_FILE)
-        return ln_fail(err, LN_E_INPUT, "%s: file is larger than %u bytes; not an image we read", name,
-                       LN_IMAGE_MAX_FILE);
+        return ln_fail(err, LN_E_INPUT, "file is larger than %u bytes: %s; not an image we read",
+                       LN_IMAGE_MAX_FILE, name);
     if (len >= 8 && !memcmp(buf, png_sig, 8)) return ln_png_decode_gray(buf, len, name, out, err);
     if (len >= 2 && buf[0] == 'P' && (buf[1] == '2' || buf[1] == '5'))
         return ln_pgm_decode_gray(buf, len, name, out, err);
     if (len >= 2 && buf[0] == 'P' && buf[1] >= '1' && buf[1] <= '7')
-        return ln_fail(err, LN_E_INPUT, "%s: a netpbm P%c file, not PGM; convert it to PGM (P2/P5) or PNG", name,
-                       buf[1]);
-    return ln_fail(err, LN_E_INPUT, "%s: not a PNG or PGM image (unknown signature); give a .png or .pgm file",
+        return ln_fail(err, LN_E_INPUT, "a netpbm P%c file, not PGM: %s; convert it to PGM (P2/P5) or PNG",
+                       buf[1], name);
+    return ln_fail(err, LN_E_INPUT, "not a PNG or PGM image (unknown signature): %s; give a .png or .pgm file",
                    name);
 }
 
 ln_status ln_image_read_gray(const char *path, ln_image *out, ln_error *err) {
     memset(out, 0, sizeof *out);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ln_fail(err, LN_E_INPUT, "%s: cannot open (%s); check the path", path, strerror(errno));
+    if (fd < 0) return ln_fail(err, LN_E_INPUT, "cannot open (%s): %s; check the path", strerror(errno), path);
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return ln_fail(err, LN_E_INPUT, "%s: not a regular file; give an image file's path", path);
+        return ln_fail(err, LN_E_INPUT, "not a regular file: %s; give an image file's path", path);
     }
     if (st.st_size <= 0) {
         close(fd);
-        return ln_fail(err, LN_E_INPUT, "%s: empty file; give a PNG or PGM image", path);
+        return ln_fail(err, LN_E_INPUT, "empty file: %s; give a PNG or PGM image", path);
     }
     if ((unsigned long long)st.st_size > LN_IMAGE_MAX_FILE) {
         close(fd);
-        return ln_fail(err, LN_E_INPUT, "%s: file is larger than %u bytes; not an image we read", path,
-                       LN_IMAGE_MAX_FILE);
+        return ln_fail(err, LN_E_INPUT, "file is larger than %u bytes: %s; not an image we read",
+                       LN_IMAGE_MAX_FILE, path);
     }
     size_t len = (size_t)st.st_size, got = 0;
     uint8_t *buf = malloc(len);
     if (!buf) {
         close(fd);
-        return ln_fail(err, LN_E_NOMEM, "%s: out of memory reading %zu bytes", path, len);
+        return ln_fail(err, LN_E_NOMEM, "out of memory reading %zu bytes: %s", len, path);
     }
     while (got < len) {
         ssize_t n = read(fd, buf + got, len - got);
@@ -83,7 +83,8 @@ ln_status ln_image_read_gray(const char *path, ln_image *out, ln_error *err) {
             int e = n < 0 ? errno : 0;
             free(buf);
             close(fd);
-            return ln_fail(err, LN_E_INPUT, "%s: read failed (%s)", path, e ? strerror(e) : "file shrank while reading");
+            return ln_fail(err, LN_E_INPUT, "read failed (%s): %s", e ? strerror(e) : "file shrank while reading",
+                           path);
         }
         got += (size_t)n;
     }
@@ -95,7 +96,7 @@ ln_status ln_image_read_gray(const char *path, ln_image *out, ln_error *err) {
 
 ln_status ln_image_write_png(const char *path, const ln_image *im, ln_error *err) {
     if (!im->data || (im->channels != 1 && im->channels != 3) || im->width < 1 || im->height < 1)
-        return ln_fail(err, LN_E_USAGE, "%s: nothing to write (empty image or channels not 1 or 3)", path);
+        return ln_fail(err, LN_E_USAGE, "nothing to write (empty image or channels not 1 or 3): %s", path);
     /* Encoded in memory, then written the one atomic way (fileio.h). */
     char *buf = NULL;
     size_t len = 0;

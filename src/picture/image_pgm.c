@@ -53,42 +53,42 @@ ln_status ln_pgm_decode_gray(const uint8_t *buf, size_t len, const char *name, l
     cursor c = {buf, len, 2};
     int plain = buf[1] == '2';
     if (len < 3 || !is_space(buf[2]))
-        return ln_fail(err, LN_E_INPUT, "%s: bad PGM header (no space after P%c); the file is corrupt", name, buf[1]);
+        return ln_fail(err, LN_E_INPUT, "bad PGM header (no space after P%c): %s; the file is corrupt", buf[1], name);
     static const char *const field[3] = {"width", "height", "maxval"};
     static const unsigned long limit[3] = {LN_IMAGE_MAX_SIDE, LN_IMAGE_MAX_SIDE, 65535};
     unsigned long v[3];
     for (int i = 0; i < 3; i++) {
         int r = get_uint(&c, limit[i], &v[i]);
         if (r == -1)
-            return ln_fail(err, LN_E_INPUT, "%s: bad PGM header: %s missing or not a number; the file is corrupt",
-                           name, field[i]);
+            return ln_fail(err, LN_E_INPUT, "bad PGM header: %s missing or not a number: %s; the file is corrupt",
+                           field[i], name);
         if (r == -2 || v[i] == 0)
-            return ln_fail(err, LN_E_INPUT, "%s: bad PGM header: %s must be 1..%lu; the file is corrupt", name,
-                           field[i], limit[i]);
+            return ln_fail(err, LN_E_INPUT, "bad PGM header: %s must be 1..%lu: %s; the file is corrupt",
+                           field[i], limit[i], name);
     }
     unsigned long w = v[0], h = v[1], maxval = v[2];
     if ((unsigned long long)w * h > LN_IMAGE_MAX_PIXELS)
-        return ln_fail(err, LN_E_INPUT, "%s: PGM of %lu x %lu pixels is more than the %u we read; scale it down", name, w, h,
-                       LN_IMAGE_MAX_PIXELS);
+        return ln_fail(err, LN_E_INPUT, "PGM of %lu x %lu pixels is more than the %u we read: %s; scale it down", w, h,
+                       LN_IMAGE_MAX_PIXELS, name);
     size_t npix = (size_t)w * h;
     if (!plain) {
         /* Exactly one whitespace byte separates maxval from the raster. */
         if (c.pos >= len)
-            return ln_fail(err, LN_E_INPUT, "%s: PGM ends after its header (no pixel data); the file is truncated",
+            return ln_fail(err, LN_E_INPUT, "PGM ends after its header (no pixel data): %s; the file is truncated",
                            name);
         if (!is_space(buf[c.pos]))
-            return ln_fail(err, LN_E_INPUT, "%s: bad PGM header: no space between maxval and the pixels", name);
+            return ln_fail(err, LN_E_INPUT, "bad PGM header: no space between maxval and the pixels: %s", name);
         c.pos++;
         size_t bps = maxval > 255 ? 2 : 1, need = npix * bps, have = len - c.pos;
         if (have < need)
-            return ln_fail(err, LN_E_INPUT, "%s: truncated PGM: %zu data bytes, header says %zu (%lu x %lu)", name,
-                           have, need, w, h);
+            return ln_fail(err, LN_E_INPUT, "truncated PGM: %zu data bytes, header says %zu (%lu x %lu): %s",
+                           have, need, w, h, name);
         if (have > need)
-            return ln_fail(err, LN_E_INPUT, "%s: %zu bytes after the PGM's %lu x %lu pixels; the file is corrupt",
-                           name, have - need, w, h);
+            return ln_fail(err, LN_E_INPUT, "extra data (%zu bytes) after the PGM's %lu x %lu pixels: %s; the file is corrupt",
+                           have - need, w, h, name);
     }
     uint8_t *pix = malloc(npix);
-    if (!pix) return ln_fail(err, LN_E_NOMEM, "%s: out of memory for %lu x %lu pixels", name, w, h);
+    if (!pix) return ln_fail(err, LN_E_NOMEM, "out of memory for %lu x %lu pixels: %s", w, h, name);
     for (size_t i = 0; i < npix; i++) {
         unsigned long s;
         if (plain) {
@@ -96,10 +96,10 @@ ln_status ln_pgm_decode_gray(const uint8_t *buf, size_t len, const char *name, l
             if (r) {
                 free(pix);
                 if (r == -2)
-                    return ln_fail(err, LN_E_INPUT, "%s: PGM sample %zu is above maxval %lu; the file is corrupt",
-                                   name, i, maxval);
-                return ln_fail(err, LN_E_INPUT, "%s: PGM sample %zu of %zu missing or not a number; the file is "
-                               "truncated or corrupt", name, i, npix);
+                    return ln_fail(err, LN_E_INPUT, "PGM sample %zu is above maxval %lu: %s; the file is corrupt", i,
+                                   maxval, name);
+                return ln_fail(err, LN_E_INPUT, "PGM sample %zu of %zu missing or not a number: %s; the file is "
+                               "truncated or corrupt", i, npix, name);
             }
         } else if (maxval > 255) {
             s = (unsigned long)buf[c.pos] << 8 | buf[c.pos + 1];
@@ -109,8 +109,8 @@ ln_status ln_pgm_decode_gray(const uint8_t *buf, size_t len, const char *name, l
         }
         if (s > maxval) {
             free(pix);
-            return ln_fail(err, LN_E_INPUT, "%s: PGM sample %zu is %lu, above maxval %lu; the file is corrupt", name,
-                           i, s, maxval);
+            return ln_fail(err, LN_E_INPUT, "PGM sample %zu is %lu, above maxval %lu: %s; the file is corrupt",
+                           i, s, maxval, name);
         }
         pix[i] = (uint8_t)((s * 255 + maxval / 2) / maxval);
     }
@@ -118,8 +118,8 @@ ln_status ln_pgm_decode_gray(const uint8_t *buf, size_t len, const char *name, l
         skip_space(&c);
         if (c.pos != len) {
             free(pix);
-            return ln_fail(err, LN_E_INPUT, "%s: more than %lu x %lu samples in the PGM; the file is corrupt", name,
-                           w, h);
+            return ln_fail(err, LN_E_INPUT, "more than %lu x %lu samples in the PGM: %s; the file is corrupt",
+                           w, h, name);
         }
     }
     out->width = (int)w, out->height = (int)h, out->channels = 1, out->data = pix;

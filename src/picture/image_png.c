@@ -75,7 +75,7 @@ static const char *check_framing(const uint8_t *buf, size_t len) {
 ln_status ln_png_decode_gray(const uint8_t *buf, size_t len, const char *name, ln_image *out, ln_error *err) {
     memset(out, 0, sizeof *out);
     const char *bad = check_framing(buf, len);
-    if (bad) return ln_fail(err, LN_E_INPUT, "%s: corrupt PNG (%s); save or export the image again", name, bad);
+    if (bad) return ln_fail(err, LN_E_INPUT, "corrupt PNG (%s): %s; save or export the image again", bad, name);
     /* Too large, said as such (libpng's own limit check only says "Invalid
      * IHDR data"): the first chunk is IHDR, width and height first. */
     if (len >= 24 && !memcmp(buf + 12, "IHDR", 4)) {
@@ -87,11 +87,11 @@ ln_status ln_png_decode_gray(const uint8_t *buf, size_t len, const char *name, l
     }
     png_ctx ctx = {.buf = buf, .len = len, .pos = 0, .msg = ""};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
-    if (!png) return ln_fail(err, LN_E_NOMEM, "%s: out of memory starting libpng", name);
+    if (!png) return ln_fail(err, LN_E_NOMEM, "out of memory starting libpng: %s", name);
     png_infop info = png_create_info_struct(png);
     if (!info) {
         png_destroy_read_struct(&png, NULL, NULL);
-        return ln_fail(err, LN_E_NOMEM, "%s: out of memory starting libpng", name);
+        return ln_fail(err, LN_E_NOMEM, "out of memory starting libpng: %s", name);
     }
     uint8_t *volatile pix = NULL;  /* the gray result */
     uint8_t *volatile rows = NULL; /* decoded rows: one, or all when interlaced */
@@ -102,9 +102,9 @@ ln_status ln_png_decode_gray(const uint8_t *buf, size_t len, const char *name, l
         free(rows);
         free(rowp);
         png_destroy_read_struct(&png, &info, NULL);
-        if (status == LN_E_NOMEM) return ln_fail(err, LN_E_NOMEM, "%s: out of memory decoding the PNG", name);
-        if (ctx.too_big) return ln_fail(err, LN_E_INPUT, "%s: PNG of %s; scale it down", name, ctx.msg);
-        return ln_fail(err, LN_E_INPUT, "%s: corrupt PNG (%s); save or export the image again", name, ctx.msg);
+        if (status == LN_E_NOMEM) return ln_fail(err, LN_E_NOMEM, "out of memory decoding the PNG: %s", name);
+        if (ctx.too_big) return ln_fail(err, LN_E_INPUT, "PNG of %s: %s; scale it down", ctx.msg, name);
+        return ln_fail(err, LN_E_INPUT, "corrupt PNG (%s): %s; save or export the image again", ctx.msg, name);
     }
     png_set_read_fn(png, &ctx, read_mem);
     /* Bounds on what a hostile file can make libpng allocate. */
@@ -168,15 +168,15 @@ ln_status ln_png_decode_gray(const uint8_t *buf, size_t len, const char *name, l
 ln_status ln_png_encode(FILE *f, const ln_image *im, const char *name, ln_error *err) {
     png_ctx ctx = {.msg = ""};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
-    if (!png) return ln_fail(err, LN_E_NOMEM, "%s: out of memory starting libpng", name);
+    if (!png) return ln_fail(err, LN_E_NOMEM, "out of memory starting libpng: %s", name);
     png_infop info = png_create_info_struct(png);
     if (!info) {
         png_destroy_write_struct(&png, NULL);
-        return ln_fail(err, LN_E_NOMEM, "%s: out of memory starting libpng", name);
+        return ln_fail(err, LN_E_NOMEM, "out of memory starting libpng: %s", name);
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        return ln_fail(err, LN_E_SYSTEM, "%s: writing the PNG failed (%s)", name, ctx.msg);
+        return ln_fail(err, LN_E_SYSTEM, "writing the PNG failed (%s): %s", ctx.msg, name);
     }
     png_init_io(png, f);
     png_set_IHDR(png, info, (png_uint_32)im->width, (png_uint_32)im->height, 8,

@@ -22,7 +22,7 @@ static void centered(ln_image *im, int cx, int cy, const char *s, ln_rgb c) {
 
 ln_status ln_plot_confusion(const long *counts, int n, const char *title, ln_image *out, ln_error *err) {
     memset(out, 0, sizeof *out);
-    if (!counts || n < 1 || n > 16) return ln_fail(err, LN_E_USAGE, "confusion matrix: %d classes (1..16)", n);
+    if (!counts || n < 1 || n > 16) return ln_fail(err, LN_E_USAGE, "wrong class count for a confusion matrix: %d (1..16)", n);
     const int cell = 64, th = ln_text_height(TS);
     long rowsum[16] = {0}, maxoff = 0, total = 0, correct = 0;
     for (int t = 0; t < n; t++)

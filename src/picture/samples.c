@@ -33,7 +33,7 @@ static int title_scale(int w) {
 ln_status ln_sample_picture(const ln_image *src, const char *title, int box, ln_image *out, ln_error *err) {
     memset(out, 0, sizeof *out);
     if (!src || !src->data || box < 1 || box > 4096)
-        return ln_fail(err, LN_E_USAGE, "sample picture: no image, or box %d outside 1..4096", box);
+        return ln_fail(err, LN_E_USAGE, "no image, or box %d outside 1..4096, for a sample picture", box);
     int w, h;
     ln_sample_fit(src->width, src->height, box, &w, &h);
     int ts = title_scale(w), tw = ln_text_width(title, ts), th = title && *title ? ln_text_height(ts) : 0;
@@ -52,7 +52,7 @@ ln_status ln_sample_grid(const ln_grid_cell *cells, int n, int rows, int cols, i
                          ln_image *out, ln_error *err) {
     memset(out, 0, sizeof *out);
     if (!cells || n < 1 || rows < 1 || cols < 1 || per_row < 1 || box < 1 || box > 4096)
-        return ln_fail(err, LN_E_USAGE, "sample grid: nothing to draw (n %d, %d x %d, per_row %d, box %d)", n, rows,
+        return ln_fail(err, LN_E_USAGE, "nothing to draw in a sample grid (n %d, %d x %d, per_row %d, box %d)", n, rows,
                        cols, per_row, box);
     int w, h;
     ln_sample_fit(cols, rows, box, &w, &h);

@@ -41,20 +41,20 @@ static ln_status save_png(const ln_report_ctx *r, const char *name, ln_image *im
 /* mkdir -p */
 static ln_status make_dir(const char *dir, ln_error *err) {
     char p[4096];
-    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return ln_fail(err, LN_E_USAGE, "%s: path too long", dir);
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return ln_fail(err, LN_E_USAGE, "path too long: %s", dir);
     for (char *c = p + 1;; c++) {
         if (*c == '/' || *c == 0) {
             char saved = *c;
             *c = 0;
             if (mkdir(p, 0755) != 0 && errno != EEXIST)
-                return ln_fail(err, LN_E_SYSTEM, "%s: cannot create the report folder (%s)", p, strerror(errno));
+                return ln_fail(err, LN_E_SYSTEM, "cannot create the report folder (%s): %s", strerror(errno), p);
             *c = saved;
             if (!saved) break;
         }
     }
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return ln_fail(err, LN_E_SYSTEM, "%s: not a folder; give the report a folder name", dir);
+        return ln_fail(err, LN_E_SYSTEM, "not a folder: %s; give the report a folder name", dir);
     return LN_OK;
 }
 
@@ -88,8 +88,8 @@ static ln_status judge(ln_report_ctx *r, ln_error *err) {
     int32_t *ybuf = NULL;
     double *lossbuf = NULL;
     if (ds.images.rows != 28 || ds.images.cols != 28) {
-        s = ln_fail(err, LN_E_INPUT, "%s: test images are %ux%u; LeNet-5 here needs 28x28", r->data_dir,
-                    ds.images.rows, ds.images.cols);
+        s = ln_fail(err, LN_E_INPUT, "test images are %ux%u, not 28x28: %s; LeNet-5 here needs 28x28",
+                    ds.images.rows, ds.images.cols, r->data_dir);
         goto out;
     }
     xbuf = malloc(sizeof(float) * B * LN_IMG * LN_IMG);
@@ -152,7 +152,7 @@ ln_status ln_report_write_ex(const char *dir, const char *log_path, const char *
                              ln_report_summary *summary, ln_error *err) {
     if (summary) memset(summary, 0, sizeof *summary);
     if (!dir || !*dir || !log_path || !data_dir)
-        return ln_fail(err, LN_E_USAGE, "report: a folder, a metrics log and a data folder are needed");
+        return ln_fail(err, LN_E_USAGE, "missing input for the report: a folder, a metrics log and a data folder are needed");
     ln_trainlog *log = malloc(sizeof *log);
     ln_report_ctx *r = calloc(1, sizeof *r);
     if (!log || !r) {
@@ -173,8 +173,8 @@ ln_status ln_report_write_ex(const char *dir, const char *log_path, const char *
         if (stat(beside, &st) == 0) r->ckpt_path = beside;
     }
     if (!*r->ckpt_path)
-        s = ln_fail(err, LN_E_USAGE, "%s names no checkpoint (no \"done\" line); give the checkpoint to judge "
-                    "(`ckpt=FILE`)", log_path);
+        s = ln_fail(err, LN_E_USAGE, "no checkpoint named in the metrics log (no \"done\" line): %s; give the "
+                    "checkpoint to judge (`ckpt=FILE`)", log_path);
     if (!s) s = make_dir(dir, err);
     if (!s) s = outputs_distinct(r, err);
     if (!s) s = judge(r, err);

@@ -15,7 +15,7 @@
 /* SHA-256 of a file, as 64 hex digits. */
 static ln_status file_sha256(const char *path, char hex[65], ln_error *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ln_fail(err, LN_E_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return ln_fail(err, LN_E_INPUT, "cannot open (%s): %s", strerror(errno), path);
     struct sha256_ctx ctx;
     sha256_init(&ctx);
     uint8_t buf[1 << 16];
@@ -25,7 +25,7 @@ static ln_status file_sha256(const char *path, char hex[65], ln_error *err) {
         if (r < 0) {
             const int e = errno;
             close(fd);
-            return ln_fail(err, LN_E_INPUT, "%s: cannot read: %s", path, strerror(e));
+            return ln_fail(err, LN_E_INPUT, "cannot read (%s): %s", strerror(e), path);
         }
         if (r == 0) break;
         sha256_update(&ctx, (size_t)r, buf);
@@ -41,7 +41,7 @@ ln_status serve_model_load(const char *path, int max_batch, const char *kernels,
                            ln_error *err) {
     *out = NULL;
     if (strlen(path) >= sizeof((serve_model *)0)->path)
-        return ln_fail(err, LN_E_USAGE, "--ckpt: path longer than %zu bytes", sizeof((serve_model *)0)->path - 1);
+        return ln_fail(err, LN_E_USAGE, "path longer than %zu bytes: --ckpt %s", sizeof((serve_model *)0)->path - 1, path);
     char before[65], after[65];
     ln_status s = file_sha256(path, before, err);
     if (s) return s;
@@ -56,7 +56,7 @@ ln_status serve_model_load(const char *path, int max_batch, const char *kernels,
     /* Non-finite weights never get here: the checkpoint reader refuses them. */
     if ((s = file_sha256(path, after, err))) goto fail;
     if (strcmp(before, after)) {
-        s = ln_fail(err, LN_E_INPUT, "%s: the file changed while it was being loaded; try again", path);
+        s = ln_fail(err, LN_E_INPUT, "the file changed while it was being loaded: %s; try again", path);
         goto fail;
     }
     strcpy(m->path, path);

@@ -349,7 +349,7 @@ ln_status serve_http_start(serve_http *h, const serve_http_opts *o, ln_error *er
         sa = (struct sockaddr *)&a6;
         flags |= MHD_USE_IPv6;
     } else {
-        return ln_fail(err, LN_E_USAGE, "--bind: '%s' is not an IPv4 or IPv6 address (e.g. 127.0.0.1 or ::1)", o->bind);
+        return ln_fail(err, LN_E_USAGE, "not an IPv4 or IPv6 address: --bind '%s'; give e.g. 127.0.0.1 or ::1", o->bind);
     }
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
                                  MHD_OPTION_SOCK_ADDR, sa,
@@ -359,7 +359,7 @@ ln_status serve_http_start(serve_http *h, const serve_http_opts *o, ln_error *er
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                                  MHD_OPTION_END);
     if (!h->daemon)
-        return ln_fail(err, LN_E_SYSTEM, "cannot listen on %s port %u (in use? try another --port)", o->bind, o->port);
+        return ln_fail(err, LN_E_SYSTEM, "cannot listen on %s port %u: --port %u; is it in use? try another", o->bind, o->port, o->port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : o->port;
     return LN_OK;
