@@ -22,9 +22,14 @@
 #                     $tmp/err, exit status in $rc
 #   err_is_line NEEDLE...
 #                     $tmp/err is exactly one line and contains every NEEDLE
+#   err_form_ok       $tmp/err is one error line in lenet's form (README,
+#                     "Error messages"): "lenet: " then the reason, whose first
+#                     word is a word - not a path, an option, a quote or a
+#                     "subject:" label; the file or option comes after it
 #   expect_error WHAT RC NEEDLE... -- ARGS...
 #                     run ARGS...; pass WHAT if it exits RC with one stderr line
-#                     holding every NEEDLE, else fail it showing exit and stderr
+#                     in that form holding every NEEDLE, else fail it showing
+#                     exit and stderr
 #   under_asan        true when $lenet was built with AddressSanitizer
 #   be32 N            N as 4 big-endian bytes on stdout
 #   src_file NAME     the raw or .gz MNIST file NAME under $mnist (looked up in
@@ -70,6 +75,15 @@ err_is_line() {
     [ "$(wc -l <"$tmp/err")" -eq 1 ] || return 1
     for n in "$@"; do grep -qF -- "$n" "$tmp/err" || return 1; done
 }
+err_form_ok() {
+    local line first
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] || return 1
+    line=$(cat "$tmp/err")
+    case $line in "lenet: "*) ;; *) return 1 ;; esac
+    line=${line#lenet: }
+    first=${line%% *}
+    [[ $first =~ ^[A-Za-z][^/:]*$ ]]
+}
 expect_error() {
     local what=$1 want_rc=$2
     shift 2
@@ -77,7 +91,7 @@ expect_error() {
     while [ "$1" != -- ]; do needles+=("$1"); shift; done
     shift
     run "$@"
-    if [ "$rc" -eq "$want_rc" ] && err_is_line "${needles[@]}"; then
+    if [ "$rc" -eq "$want_rc" ] && err_is_line "${needles[@]}" && err_form_ok; then
         pass "$what"
     else
         fail "$what (exit $rc, stderr: $(head -c 300 "$tmp/err" | tr '\n' '|'))"

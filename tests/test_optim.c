@@ -187,7 +187,7 @@ static void test_groups(test_ctx *t) {
     CHECK(t, fails_with(e, "zz*", NULL), "one pattern of a list matching nothing: error naming it");
     const char *bad1[1] = {"a.weight"};
     e = base, e.n_order = 1, e.order_params = bad1;
-    CHECK(t, fails_with(e, "`order_params`", "all 2"), "order_params missing a parameter: error");
+    CHECK(t, fails_with(e, "`order_params`", "not 2"), "order_params missing a parameter: error");
     const char *bad2[2] = {"a.weight", "a.weight"};
     e.n_order = 2, e.order_params = bad2;
     CHECK(t, fails_with(e, "twice", NULL), "order_params listing one twice: error");
@@ -351,7 +351,7 @@ static void test_read_list(test_ctx *t) {
     fputs("0.1\n0.2x\n", f);
     fclose(f);
     s = ln_lr_read_list(path, &v, &n, &err);
-    CHECK(t, s == LN_E_INPUT && strstr(err.msg, path) && strstr(err.msg, ":2:") && strstr(err.msg, "0.2x"),
+    CHECK(t, s == LN_E_INPUT && strstr(err.msg, path) && strstr(err.msg, ":2;") && strstr(err.msg, "0.2x"),
           "bad value: LN_E_INPUT naming file, line 2 and the text");
     f = fopen(path, "w");
     fputs("# nothing\n", f);

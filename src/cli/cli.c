@@ -5,6 +5,7 @@
 #include "lenet/bytebuf.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <omp.h>
 #include <sched.h>
@@ -76,6 +77,20 @@ int cli_fail(const ln_error *err) {
     cli_settings_to_flags(err->msg, msg, sizeof msg);
     cli_error("%s", msg);
     return ln_status_exit_code(err->status);
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts) {
+    char spec[64];
+    snprintf(spec, sizeof spec, ":%s", shortopts); /* ':' first: a missing value returns ':' */
+    opterr = 0;
+    const int c = getopt_long(argc, argv, spec, longopts, NULL);
+    if (c != '?' && c != ':') return c;
+    const char *given = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+    char shortname[3] = {'-', (char)optopt, 0};
+    if (strncmp(given, "--", 2) && optopt > 0 && optopt < 256) given = shortname; /* from a cluster: -xo */
+    if (c == ':') cli_error("missing value: %s; see `lenet %s --help`", given, argv[0]);
+    else cli_error("unknown, ambiguous or misused option: '%s'; see `lenet %s --help`", given, argv[0]);
+    return '?';
 }
 
 int cli_int(const char *opt, const char *s, long lo, long hi, long *out) {

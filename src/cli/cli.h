@@ -20,6 +20,12 @@ int cli_fail(const ln_error *err);
  * Other backquoted text is kept. */
 void cli_settings_to_flags(const char *msg, char *out, size_t size);
 
+/* getopt_long for a subcommand (argv[0] is its name) that prints its own
+ * one-line errors in lenet's form: an unknown or ambiguous option, or one
+ * missing its value, prints a line and returns '?'. */
+struct option;
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
 /* Parse an option value; on failure print an error naming --opt and return -1. */
 int cli_int(const char *opt, const char *s, long lo, long hi, long *out);
 int cli_float(const char *opt, const char *s, double lo, double hi, float *out);

@@ -103,7 +103,7 @@ int cmd_eval(int argc, char **argv) {
         {"kernels", 1, 0, O_KERN}, {"per-image", 0, 0, O_PER}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
         switch (c) {
         case O_DATA: data = optarg; break;
         case O_CKPT: ckpt = optarg; break;

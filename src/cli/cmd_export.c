@@ -20,7 +20,7 @@ int cmd_export(int argc, char **argv) {
                                          {0, 0, 0, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "o:", opts)) != -1) {
         switch (c) {
         case O_CKPT: ckpt = optarg; break;
         case O_FORMAT: format = optarg; break;

@@ -43,7 +43,7 @@ static int parse(int argc, char **argv, inspect_opts *o) {
         {0, 0, 0, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
         switch (c) {
         case O_DATA: o->data = optarg; break;
         case O_SPLIT:

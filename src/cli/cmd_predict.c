@@ -38,7 +38,7 @@ int cmd_predict(int argc, char **argv) {
                                          {"help", 0, 0, O_HELP},       {0, 0, 0, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
         switch (c) {
         case O_CKPT: ckpt = optarg; break;
         case O_CB: if (cli_onoff("--conv-bias", optarg, &conv_bias)) return 2; break;

@@ -13,7 +13,7 @@ int cmd_report(int argc, char **argv) {
                                          {"output", 1, 0, O_OUT}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "o:", opts)) != -1) {
         switch (c) {
         case O_LOG: log = optarg; break;
         case O_CKPT: ckpt = optarg; break;

@@ -104,7 +104,7 @@ int cmd_serve(int argc, char **argv) {
         {0, 0, 0, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
         switch (c) {
         case O_CKPT: ckpt = optarg; break;
         case O_BIND: o.bind = optarg; break;

@@ -11,7 +11,7 @@ int cmd_summary(int argc, char **argv) {
         {"conv-bias", required_argument, 0, 'b'}, {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
         switch (c) {
         case 'b': if (cli_onoff("--conv-bias", optarg, &conv_bias)) return 2; break;
         case 'j': json = 1; break;

@@ -576,8 +576,8 @@ int train_parse(int argc, char **argv, train_opts *o) {
     int c;
     unsigned sched_given = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        if (c < 256 || c >= 256 + N_OPTIONS) return 2; /* getopt_long printed why */
+    while ((c = cli_getopt(argc, argv, "", lo)) != -1) {
+        if (c < 256 || c >= 256 + N_OPTIONS) return 2; /* cli_getopt printed why */
         const int si = sched_opt_index(OPTIONS[c - 256].flag);
         if (si >= 0) sched_given |= 1u << si;
         if (set_one(o, &OPTIONS[c - 256], optarg)) return 2;
