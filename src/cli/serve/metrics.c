@@ -1,7 +1,7 @@
 /* metrics.c - Prometheus counters for `lenet serve` (see metrics.h). */
 #include "metrics.h"
+#include "lenet/bytebuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,47 +34,26 @@ void serve_metrics_batch(serve_metrics *m, int images) {
     atomic_fetch_add_explicit(&m->batch_images, images, memory_order_relaxed);
 }
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int failed;
-} text;
-
-static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(text *t, const char *fmt, ...) {
-    if (t->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        const int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) { t->failed = 1; return; }
-        if ((size_t)n < t->cap - t->len) { t->len += (size_t)n; return; }
-        char *q = realloc(t->p, t->cap * 2 + (size_t)n);
-        if (!q) { t->failed = 1; return; }
-        t->p = q;
-        t->cap = t->cap * 2 + (size_t)n;
-    }
-}
-
 static long rd(atomic_long *a) { return atomic_load_explicit(a, memory_order_relaxed); }
 
 char *serve_metrics_text(serve_metrics *m, size_t *len) {
-    text t = {malloc(8192), 0, 8192, 0};
-    if (!t.p) return NULL;
-    put(&t, "# HELP lenet_http_requests_total HTTP requests answered, by route and status code.\n"
-            "# TYPE lenet_http_requests_total counter\n");
+    ln_buf t;
+    ln_buf_init(&t);
+    ln_buf_printf(&t, "# HELP lenet_http_requests_total HTTP requests answered, by route and status code.\n"
+                      "# TYPE lenet_http_requests_total counter\n");
     for (int r = 0; r < R_COUNT; r++)
         for (int k = 0; k < SERVE_CODES; k++) {
             const long v = rd(&m->requests[r][k]);
             if (!v) continue;
             if (k < SERVE_CODES - 1)
-                put(&t, "lenet_http_requests_total{route=\"%s\",code=\"%u\"} %ld\n", route_names[r], codes[k], v);
+                ln_buf_printf(&t, "lenet_http_requests_total{route=\"%s\",code=\"%u\"} %ld\n", route_names[r], codes[k],
+                              v);
             else
-                put(&t, "lenet_http_requests_total{route=\"%s\",code=\"other\"} %ld\n", route_names[r], v);
+                ln_buf_printf(&t, "lenet_http_requests_total{route=\"%s\",code=\"other\"} %ld\n", route_names[r], v);
         }
-    put(&t, "# HELP lenet_request_duration_seconds Time from a request's arrival to its answer being queued.\n"
-            "# TYPE lenet_request_duration_seconds histogram\n");
+    ln_buf_printf(&t,
+                  "# HELP lenet_request_duration_seconds Time from a request's arrival to its answer being queued.\n"
+                  "# TYPE lenet_request_duration_seconds histogram\n");
     for (int r = 0; r < R_COUNT; r++) {
         long cum = 0;
         for (int b = 0; b <= SERVE_LAT_BUCKETS; b++) cum += rd(&m->lat_count[r][b]);
@@ -82,42 +61,52 @@ char *serve_metrics_text(serve_metrics *m, size_t *len) {
         cum = 0;
         for (int b = 0; b < SERVE_LAT_BUCKETS; b++) {
             cum += rd(&m->lat_count[r][b]);
-            put(&t, "lenet_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %ld\n", route_names[r],
-                lat_bounds[b], cum);
+            ln_buf_printf(&t, "lenet_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %ld\n", route_names[r],
+                          lat_bounds[b], cum);
         }
         cum += rd(&m->lat_count[r][SERVE_LAT_BUCKETS]);
-        put(&t, "lenet_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %ld\n", route_names[r], cum);
-        put(&t, "lenet_request_duration_seconds_sum{route=\"%s\"} %.9f\n", route_names[r],
-            (double)rd(&m->lat_sum_ns[r]) / 1e9);
-        put(&t, "lenet_request_duration_seconds_count{route=\"%s\"} %ld\n", route_names[r], cum);
+        ln_buf_printf(&t, "lenet_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %ld\n", route_names[r], cum);
+        ln_buf_printf(&t, "lenet_request_duration_seconds_sum{route=\"%s\"} %.9f\n", route_names[r],
+                      (double)rd(&m->lat_sum_ns[r]) / 1e9);
+        ln_buf_printf(&t, "lenet_request_duration_seconds_count{route=\"%s\"} %ld\n", route_names[r], cum);
     }
-    put(&t, "# HELP lenet_batch_size Images per forward pass (dynamic batching).\n"
-            "# TYPE lenet_batch_size histogram\n");
+    ln_buf_printf(&t, "# HELP lenet_batch_size Images per forward pass (dynamic batching).\n"
+                      "# TYPE lenet_batch_size histogram\n");
     long cum = 0;
     for (int b = 0; b < SERVE_BATCH_BUCKETS; b++) {
         cum += rd(&m->batch_count[b]);
-        put(&t, "lenet_batch_size_bucket{le=\"%d\"} %ld\n", batch_bounds[b], cum);
+        ln_buf_printf(&t, "lenet_batch_size_bucket{le=\"%d\"} %ld\n", batch_bounds[b], cum);
     }
     cum += rd(&m->batch_count[SERVE_BATCH_BUCKETS]);
-    put(&t, "lenet_batch_size_bucket{le=\"+Inf\"} %ld\nlenet_batch_size_sum %ld\nlenet_batch_size_count %ld\n", cum,
-        rd(&m->batch_images), cum);
-    put(&t, "# HELP lenet_predicted_images_total Images classified.\n# TYPE lenet_predicted_images_total counter\n"
-            "lenet_predicted_images_total %ld\n", rd(&m->batch_images));
-    put(&t, "# HELP lenet_model_reloads_total Checkpoint reloads (SIGHUP or --watch), by result.\n"
-            "# TYPE lenet_model_reloads_total counter\n"
-            "lenet_model_reloads_total{result=\"ok\"} %ld\nlenet_model_reloads_total{result=\"failed\"} %ld\n",
-        rd(&m->reloads_ok), rd(&m->reloads_failed));
-    put(&t, "# HELP lenet_model_loaded_timestamp_seconds When the model being served was loaded (Unix time).\n"
-            "# TYPE lenet_model_loaded_timestamp_seconds gauge\nlenet_model_loaded_timestamp_seconds %ld\n",
-        rd(&m->loaded_at));
-    put(&t, "# HELP lenet_model_generation 1 for the first model, +1 per successful reload.\n"
-            "# TYPE lenet_model_generation gauge\nlenet_model_generation %ld\n", rd(&m->generation));
-    put(&t, "# HELP lenet_requests_in_flight Requests received and not yet answered.\n"
-            "# TYPE lenet_requests_in_flight gauge\nlenet_requests_in_flight %ld\n", rd(&m->in_flight));
-    if (t.failed) {
-        free(t.p);
+    ln_buf_printf(&t,
+                  "lenet_batch_size_bucket{le=\"+Inf\"} %ld\nlenet_batch_size_sum %ld\nlenet_batch_size_count %ld\n",
+                  cum, rd(&m->batch_images), cum);
+    ln_buf_printf(
+        &t,
+        "# HELP lenet_predicted_images_total Images classified.\n# TYPE lenet_predicted_images_total counter\n"
+        "lenet_predicted_images_total %ld\n",
+        rd(&m->batch_images));
+    ln_buf_printf(&t,
+                  "# HELP lenet_model_reloads_total Checkpoint reloads (SIGHUP or --watch), by result.\n"
+                  "# TYPE lenet_model_reloads_total counter\n"
+                  "lenet_model_reloads_total{result=\"ok\"} %ld\nlenet_model_reloads_total{result=\"failed\"} %ld\n",
+                  rd(&m->reloads_ok), rd(&m->reloads_failed));
+    ln_buf_printf(&t,
+                  "# HELP lenet_model_loaded_timestamp_seconds When the model being served was loaded (Unix time).\n"
+                  "# TYPE lenet_model_loaded_timestamp_seconds gauge\nlenet_model_loaded_timestamp_seconds %ld\n",
+                  rd(&m->loaded_at));
+    ln_buf_printf(&t,
+                  "# HELP lenet_model_generation 1 for the first model, +1 per successful reload.\n"
+                  "# TYPE lenet_model_generation gauge\nlenet_model_generation %ld\n",
+                  rd(&m->generation));
+    ln_buf_printf(&t,
+                  "# HELP lenet_requests_in_flight Requests received and not yet answered.\n"
+                  "# TYPE lenet_requests_in_flight gauge\nlenet_requests_in_flight %ld\n",
+                  rd(&m->in_flight));
+    if (!ln_buf_ok(&t) || !t.p) {
+        ln_buf_free(&t);
         return NULL;
     }
     *len = t.len;
-    return t.p;
+    return (char *)t.p; /* the caller frees it (free()) */
 }
