@@ -41,12 +41,6 @@ ln_status ln_dist_allgather(ln_dist *d, const void *mine, size_t bytes, void *al
     return d->ops->allgather(d->impl, mine, bytes, all, err);
 }
 
-ln_status ln_dist_bcast(ln_dist *d, void *buf, size_t bytes, int root, ln_error *err) {
-    return multi(d) ? d->ops->bcast(d->impl, buf, bytes, root, err) : LN_OK;
-}
-
-ln_status ln_dist_barrier(ln_dist *d, ln_error *err) { return multi(d) ? d->ops->barrier(d->impl, err) : LN_OK; }
-
 void ln_dist_abort(ln_dist *d, int code) {
     if (multi(d)) d->ops->abort(d->impl, code);
 }

@@ -63,19 +63,6 @@ static ln_status allgather(void *impl, const void *mine, size_t bytes, void *all
     return LN_OK;
 }
 
-static ln_status bcast(void *impl, void *buf, size_t bytes, int root, ln_error *err) {
-    (void)impl;
-    if (bytes > (size_t)0x7fffffff) return ln_fail(err, LN_E_USAGE, "too many bytes for an MPI broadcast: %zu", bytes);
-    MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD);
-    return LN_OK;
-}
-
-static ln_status barrier(void *impl, ln_error *err) {
-    (void)impl, (void)err;
-    MPI_Barrier(MPI_COMM_WORLD);
-    return LN_OK;
-}
-
 static void abort_all(void *impl, int code) {
     (void)impl;
     MPI_Abort(MPI_COMM_WORLD, code);
@@ -89,7 +76,7 @@ static void close_world(void *impl) {
     MPI_Finalize();
 }
 
-static const ln_dist_ops mpi_ops = {reduce, allgather, bcast, barrier, abort_all, close_world};
+static const ln_dist_ops mpi_ops = {reduce, allgather, abort_all, close_world};
 
 ln_status ln_dist_open(ln_dist *d, ln_error *err) {
     ln_dist_single(d);

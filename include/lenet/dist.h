@@ -30,8 +30,6 @@
 typedef struct {
     ln_status (*allreduce_mean)(void *impl, float *buf, size_t n, ln_error *err);
     ln_status (*allgather)(void *impl, const void *mine, size_t bytes, void *all, ln_error *err);
-    ln_status (*bcast)(void *impl, void *buf, size_t bytes, int root, ln_error *err);
-    ln_status (*barrier)(void *impl, ln_error *err);
     void (*abort)(void *impl, int code);
     void (*close)(void *impl);
 } ln_dist_ops;
@@ -69,9 +67,6 @@ void ln_dist_close(ln_dist *d);
 ln_status ln_dist_allreduce_mean(ln_dist *d, float *buf, size_t n, ln_error *err);
 /* all[r * bytes ...] <- rank r's `mine` (bytes each), on every rank. */
 ln_status ln_dist_allgather(ln_dist *d, const void *mine, size_t bytes, void *all, ln_error *err);
-/* buf <- root's buf on every rank. */
-ln_status ln_dist_bcast(ln_dist *d, void *buf, size_t bytes, int root, ln_error *err);
-ln_status ln_dist_barrier(ln_dist *d, ln_error *err);
 /* End every process of the world with exit status `code` (MPI_Abort); with
  * one process it returns and the caller exits as usual. */
 void ln_dist_abort(ln_dist *d, int code);
