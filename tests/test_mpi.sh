@@ -71,6 +71,9 @@ check "one voice: a single config line, epoch lines and reduction summary; stder
 check "one set of files: rank 0's checkpoints and one log (config, 100 steps, 2 epochs, done)" \
     eval '[ "$(ls a | tr "\n" " ")" = "checkpoint_lenet-1_20.ckpt checkpoint_lenet-1_40.ckpt checkpoint_lenet-2_10.ckpt checkpoint_lenet-2_30.ckpt checkpoint_lenet-2_50.ckpt " ] &&
           [ "$(wc -l <a.jsonl)" -eq 104 ] && [ "$(grep -c "\"event\": \"step\"" a.jsonl)" -eq 100 ]'
+mpi 2 train --data "$data" --print-every 0 --thread 3 --max-steps 2 --ckpt-dir th
+check "--thread (getopt's abbreviation of --threads) is honoured per process, not replaced by the CPU share" \
+    eval '[ "$rc" -eq 0 ] && grep -q "^data parallel: 2 processes x 3 threads;" "$tmp/out"'
 mpi 2 train $T --epochs 2 --save-steps 20 --ckpt-dir b
 same=1
 for f in a/*.ckpt; do cmp -s "$f" "b/${f#a/}" || same=0; done

@@ -120,7 +120,7 @@ static int run_train(int argc, char **argv, train_world *tw) {
     ln_error err;
     /* Data parallel (mpirun -np N): rank 0 alone prints and writes. */
     const int rank = ln_dist_rank(tw->dist), world = ln_dist_size(tw->dist);
-    o.threads = train_world_threads(tw->dist, argc, argv, o.threads);
+    o.threads = train_world_threads(tw->dist, o.threads_given, o.threads);
     if (rank != 0) o.report = NULL, o.log = NULL;
     /* Ctrl-C / SIGTERM end a one-process run after its step with a checkpoint.
      * Under mpirun every rank would have to stop at the same step, which a

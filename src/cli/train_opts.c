@@ -580,6 +580,7 @@ int train_parse(int argc, char **argv, train_opts *o) {
         if (c < 256 || c >= 256 + N_OPTIONS) return 2; /* cli_getopt printed why */
         const int si = sched_opt_index(OPTIONS[c - 256].flag);
         if (si >= 0) sched_given |= 1u << si;
+        if (!strcmp(OPTIONS[c - 256].flag, "threads")) o->threads_given = 1;
         if (set_one(o, &OPTIONS[c - 256], optarg)) return 2;
         if (o->help) return 0;
     }

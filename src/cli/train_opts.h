@@ -28,6 +28,7 @@ typedef struct {
     int decay_over_run;                     /* --decay-steps run: decay_epoch = the run's steps */
     int conv_bias;                          /* -1: not given */
     int batch_size, threads, nesterov;      /* threads 0: every CPU */
+    int threads_given;                      /* --threads was on the command line (any abbreviation) */
     uint32_t seed;
     float lr, momentum, weight_decay, loss_scale;
     ln_lr_schedule sched;                   /* kind and parameters (0 = default) */

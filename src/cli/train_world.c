@@ -95,10 +95,8 @@ FILE *train_world_human(train_world *w, FILE *human) {
     return rank(w) != 0 && w->null ? w->null : human;
 }
 
-int train_world_threads(const ln_dist *d, int argc, char **argv, int threads) {
-    if (ln_dist_size(d) < 2) return threads;
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--threads") || !strncmp(argv[i], "--threads=", 10)) return threads;
+int train_world_threads(const ln_dist *d, int given, int threads) {
+    if (ln_dist_size(d) < 2 || given) return threads;
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
     const int mask = cli_ncpus();
     if (online > 0 && mask < online) return mask; /* the launcher bound us to these */

@@ -50,8 +50,9 @@ int train_world_agree(train_world *w, int rc);
 int train_world_fail(train_world *w, const ln_model *m, const ln_error *err);
 /* The human stream for this rank (rank 0: `human`). */
 FILE *train_world_human(train_world *w, FILE *human);
-/* Threads per process when --threads is not given (argv scanned). */
-int train_world_threads(const ln_dist *d, int argc, char **argv, int threads);
+/* Threads per process: `threads` when --threads was given (`given`), else
+ * this process's share of the CPUs. */
+int train_world_threads(const ln_dist *d, int given, int threads);
 /* Rank 0, N > 1: the all-reduce's share of the run. */
 void train_world_summary(const train_world *w, FILE *f, int threads, double train_seconds);
 /* The test hooks' callback (all hooks NULL unless the environment asks). */
