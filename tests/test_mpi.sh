@@ -162,8 +162,9 @@ check "equivalence: weights after 100 steps within 1e-6 relative (max-norm and 2
 timeout 120 mpirun -q --oversubscribe -x ASAN_OPTIONS -x LENET_TEST_DIVERGE_RANK=1 -np 2 "$hooks" train $T \
     --max-steps 5 --ckpt-dir dv >"$tmp/out" 2>"$tmp/err"
 rc=$?
-check "a rank whose weights differ stops the job: exit 1, one line naming the rank" \
-    eval '[ "$rc" -eq 1 ] && err_is_line "replicas differ after epoch 1" "rank 1" && [ ! -e dv/checkpoint_lenet-1_5.ckpt ]'
+check "a rank whose weights differ stops the job: exit 1, one line in lenet's form naming the rank" \
+    eval '[ "$rc" -eq 1 ] && err_is_line "replicas differ after epoch 1" "rank 1" && err_form_ok &&
+          [ ! -e dv/checkpoint_lenet-1_5.ckpt ]'
 
 # --------------------------------------------------------- faults ---
 # One rank (MPMD: the second program) cannot load its data.
@@ -171,8 +172,9 @@ start=$(date +%s)
 timeout 60 mpirun -q --oversubscribe -x ASAN_OPTIONS -np 1 "$lenet" train $T --ckpt-dir f1 : \
     -np 1 "$lenet" train --data "$tmp/nowhere" --print-every 0 --threads 1 --ckpt-dir f1 >"$tmp/out" 2>"$tmp/err"
 rc=$?
-check "a rank without its data: the job ends at once, exit 2, one line naming the rank and the folder" \
-    eval '[ "$rc" -eq 2 ] && [ $(($(date +%s) - start)) -le 10 ] && err_is_line "rank 1 of 2" "$tmp/nowhere" &&
+check "a rank without its data: the job ends at once, exit 2, one line (the reason first) naming the folder and the rank" \
+    eval '[ "$rc" -eq 2 ] && [ $(($(date +%s) - start)) -le 10 ] && err_is_line "$tmp/nowhere" " (rank 1 of 2)" &&
+          err_form_ok && grep -q "(rank 1 of 2)$" "$tmp/err" &&
           ! ls f1/*.ckpt >/dev/null 2>&1'
 
 # A rank killed mid-run: mpirun ends the job (no hang) and says which rank;

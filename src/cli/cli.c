@@ -72,12 +72,15 @@ void cli_settings_to_flags(const char *msg, char *out, size_t size) {
     out[o] = 0;
 }
 
-int cli_fail(const ln_error *err) {
+int cli_fail_from(const ln_error *err, const char *origin) {
     char msg[sizeof err->msg * 2];
     cli_settings_to_flags(err->msg, msg, sizeof msg);
-    cli_error("%s", msg);
+    if (origin) cli_error("%s (%s)", msg, origin);
+    else cli_error("%s", msg);
     return ln_status_exit_code(err->status);
 }
+
+int cli_fail(const ln_error *err) { return cli_fail_from(err, NULL); }
 
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts) {
     char spec[64];

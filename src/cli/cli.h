@@ -15,6 +15,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Report a library error and return its exit code. The settings the
  * message names are shown as the flags that set them (see below). */
 int cli_fail(const ln_error *err);
+/* cli_fail, the line ending in " (origin)" when origin is not NULL - which
+ * process of a data-parallel job says it: "rank 1 of 2". */
+int cli_fail_from(const ln_error *err, const char *origin);
 /* A library message with every setting it names in backquotes (error.h),
  * `batch_size` or `seed=5`, shown as its flag: --batch-size, --seed 5.
  * Other backquoted text is kept. */
@@ -38,6 +41,7 @@ void cli_json_str(FILE *f, const char *s);
 /* v printed with fmt (a JSON number), or null when NaN or infinite: JSON
  * output never carries a bare nan or inf. */
 void cli_json_num(char *buf, int size, const char *fmt, double v);
+
 
 /* Number of CPUs available to this process (>= 1). */
 int cli_ncpus(void);

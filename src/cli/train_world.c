@@ -43,14 +43,20 @@ static void release(train_world *w) {
     w->saved_fd = -1;
 }
 
-/* Show the held-back lines as this rank's: "lenet: rank R of N: ...". */
+/* "rank R of N": which process says a line. */
+static void origin(const train_world *w, char *buf, size_t cap) {
+    snprintf(buf, cap, "rank %d of %d", rank(w), size(w));
+}
+
+/* Show the held-back lines as this rank's: "lenet: ... (rank R of N)". */
 static void replay(train_world *w) {
     if (!w->held) return;
     rewind(w->held);
-    char line[1024];
+    char line[1024], who[32];
+    origin(w, who, sizeof who);
     while (fgets(line, sizeof line, w->held)) {
         const char *msg = strncmp(line, "lenet: ", 7) ? line : line + 7;
-        fprintf(stderr, "lenet: rank %d of %d: %s", rank(w), size(w), msg);
+        fprintf(stderr, "lenet: %.*s (%s)\n", (int)strcspn(msg, "\n"), msg, who);
     }
     fflush(stderr);
 }
@@ -83,9 +89,9 @@ int train_world_fail(train_world *w, const ln_model *m, const ln_error *err) {
         if (rank(w) == 0) cli_fail(err);
         return code;
     }
-    char msg[sizeof err->msg + 256];
-    cli_settings_to_flags(err->msg, msg, sizeof msg);
-    cli_error("rank %d of %d: %s", rank(w), size(w), msg);
+    char who[32];
+    origin(w, who, sizeof who);
+    cli_fail_from(err, who);
     fflush(stderr);
     ln_dist_abort(w->dist, code);
     return code;
