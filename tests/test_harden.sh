@@ -183,6 +183,22 @@ def bad(c): raise ValueError(c)
 for f in sys.argv[1:]:
     for line in open(f):
         json.loads(line, parse_constant=bad)' div.jsonl "$tmp/out"
+# Finite weights whose logits overflow (fc3 row 0 and bias near FLT_MAX):
+# every probability is NaN, printed as null by both JSON printers.
+tool poke "$good" big1.ckpt fc2.bias 0 100 && tool poke big1.ckpt big2.ckpt fc3.weight 0 3e38 &&
+    tool poke big2.ckpt big.ckpt fc3.bias 0 3e38
+"$lenet" eval --data "$data" --ckpt big.ckpt --per-image --mindspore-count >big_eval.jsonl 2>/dev/null
+"$lenet" predict --ckpt big.ckpt --json pic.png >big_pred.jsonl 2>/dev/null
+check "eval --per-image and predict --json with overflowing logits: strict JSON, probabilities null" python3 -c '
+import json, sys
+def bad(c): raise ValueError(c)
+n = 0
+for f in sys.argv[1:]:
+    for line in open(f):
+        d = json.loads(line, parse_constant=bad)
+        assert d["probabilities"] == [None] * 10, d
+        n += 1
+assert n > 2, n' big_eval.jsonl big_pred.jsonl
 
 # ---------------------------------------------------- 3. every write checked ---
 if [ "$have_full" -eq 1 ]; then

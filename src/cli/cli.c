@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "train_opts.h"
 #include "lenet/bytebuf.h"
+#include "lenet/metrics.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -143,6 +144,16 @@ void cli_json_str(FILE *f, const char *s) {
 void cli_json_num(char *buf, int size, const char *fmt, double v) {
     if (isfinite(v)) snprintf(buf, (size_t)size, fmt, v);
     else snprintf(buf, (size_t)size, "null");
+}
+
+void cli_json_prediction(FILE *f, const float *p, int n) {
+    fprintf(f, "\"digit\": %d, \"probabilities\": [", ln_argmax(p, n));
+    for (int k = 0; k < n; k++) {
+        char num[32];
+        cli_json_num(num, sizeof num, "%.9g", (double)p[k]);
+        fprintf(f, "%s%s", k ? ", " : "", num);
+    }
+    fputc(']', f);
 }
 
 /* Every CPU the process may use. The re-executed train/eval/predict run with

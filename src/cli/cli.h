@@ -42,6 +42,11 @@ void cli_json_str(FILE *f, const char *s);
  * output never carries a bare nan or inf. */
 void cli_json_num(char *buf, int size, const char *fmt, double v);
 
+/* One image's prediction as JSON members: "digit": the first most probable
+ * class, "probabilities": the n values to 9 significant digits (float32
+ * exactly), null where not finite. What `predict --json` and
+ * `eval --per-image` print for an image, as `serve` answers it. */
+void cli_json_prediction(FILE *f, const float *p, int n);
 
 /* Number of CPUs available to this process (>= 1). */
 int cli_ncpus(void);

@@ -82,10 +82,9 @@ static int print_per_image(ln_lenet *net, const ln_dataset *ds, long limit, int 
         ln_lenet_predict(net, x, rows, probs);
         for (int r = 0; r < rows; r++) {
             const float *p = probs + (size_t)r * LN_CLASSES;
-            printf("{\"index\": %ld, \"label\": %d, \"digit\": %d, \"probabilities\": [", first + r, (int)labels[r],
-                   ln_argmax(p, LN_CLASSES));
-            for (int k = 0; k < LN_CLASSES; k++) printf("%s%.9g", k ? ", " : "", (double)p[k]);
-            puts("]}");
+            printf("{\"index\": %ld, \"label\": %d, ", first + r, (int)labels[r]);
+            cli_json_prediction(stdout, p, LN_CLASSES);
+            puts("}");
         }
     }
     free(x);

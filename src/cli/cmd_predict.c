@@ -91,13 +91,9 @@ int cmd_predict(int argc, char **argv) {
             if (json) {
                 fputs("{\"file\": ", stdout);
                 cli_json_str(stdout, path);
-                printf(", \"digit\": %d, \"probabilities\": [", digit);
-                for (int k = 0; k < LN_CLASSES; k++) {
-                    char num[32];
-                    cli_json_num(num, sizeof num, "%.9g", (double)p[k]); /* float32 exactly */
-                    printf("%s%s", k ? ", " : "", num);
-                }
-                puts("]}");
+                fputs(", ", stdout);
+                cli_json_prediction(stdout, p, LN_CLASSES);
+                puts("}");
             } else {
                 printf("%s: %d   (%d %.2f%%, %d %.2f%%, %d %.2f%%)\n", path, digit, order[0], 100.0 * p[order[0]],
                        order[1], 100.0 * p[order[1]], order[2], 100.0 * p[order[2]]);
