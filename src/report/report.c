@@ -60,12 +60,13 @@ static ln_status make_dir(const char *dir, ln_error *err) {
 
 /* No report file may be the log or the checkpoint it reads. */
 static ln_status outputs_distinct(const ln_report_ctx *r, ln_error *err) {
-    static const char *const files[] = {"loss_steps.png", "loss_epochs.png", "accuracy.png", "lr.png",
-                                        "confusion.png",  "misclassified.png", "index.html"};
+    static const char *const others[] = {LN_REPORT_CONFUSION_FILE, LN_REPORT_MISCLASSIFIED_FILE,
+                                         LN_REPORT_INDEX_FILE};
     char path[4200];
     ln_status s = LN_OK;
-    for (size_t i = 0; i < sizeof files / sizeof files[0] && !s; i++) {
-        snprintf(path, sizeof path, "%s/%s", r->dir, files[i]);
+    for (int i = 0; i < LN_N_CHARTS + 3 && !s; i++) {
+        const char *name = i < LN_N_CHARTS ? ln_report_chart_file(i) : others[i - LN_N_CHARTS];
+        snprintf(path, sizeof path, "%s/%s", r->dir, name);
         s = ln_out_distinct(path, r->log_path, "`log`", err);
         if (!s) s = ln_out_distinct(path, r->ckpt_path, "`ckpt`", err);
     }
@@ -135,10 +136,10 @@ static ln_status judge(ln_report_ctx *r, ln_error *err) {
     snprintf(title, sizeof title, "Confusion matrix: %ld test images", r->total);
     ln_image im;
     if (!(s = ln_plot_confusion(r->confusion, LN_CLASSES, title, &im, err)))
-        s = save_png(r, "confusion.png", &im, &r->have_confusion, err);
+        s = save_png(r, LN_REPORT_CONFUSION_FILE, &im, &r->have_confusion, err);
     if (!s && r->shown_mistakes > 0 &&
         !(s = ln_sample_grid(cells, r->shown_mistakes, (int)ds.images.rows, (int)ds.images.cols, 10, 84, &im, err)))
-        s = save_png(r, "misclassified.png", &im, &r->have_misclassified, err);
+        s = save_png(r, LN_REPORT_MISCLASSIFIED_FILE, &im, &r->have_misclassified, err);
     free(cells);
     free(caps);
 out:
@@ -152,7 +153,8 @@ ln_status ln_report_write_ex(const char *dir, const char *log_path, const char *
                              ln_report_summary *summary, ln_error *err) {
     if (summary) memset(summary, 0, sizeof *summary);
     if (!dir || !*dir || !log_path || !data_dir)
-        return ln_fail(err, LN_E_USAGE, "missing input for the report: a folder, a metrics log and a data folder are needed");
+        return ln_fail(err, LN_E_USAGE, "missing input for the report: a folder, a metrics log and a data folder "
+                       "are needed");
     ln_trainlog *log = malloc(sizeof *log);
     ln_report_ctx *r = calloc(1, sizeof *r);
     if (!log || !r) {
@@ -189,7 +191,7 @@ ln_status ln_report_write_ex(const char *dir, const char *log_path, const char *
         ln_buf b;
         ln_buf_init(&b);
         ln_report_html(r, &b);
-        s = ln_buf_ok(&b) ? save_file(r, "index.html", b.p, b.len, err)
+        s = ln_buf_ok(&b) ? save_file(r, LN_REPORT_INDEX_FILE, b.p, b.len, err)
                           : ln_fail(err, LN_E_NOMEM, "out of memory for index.html");
         ln_buf_free(&b);
     }

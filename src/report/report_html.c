@@ -123,7 +123,7 @@ void ln_report_html(const ln_report_ctx *r, ln_buf *b) {
         char cap[256];
         snprintf(cap, sizeof cap, "The checkpoint on all %ld test images: row = true digit, column = predicted "
                  "digit, each cell the number of images; blue = correct, red = mistakes (darker = more).", r->total);
-        figure(b, "confusion.png", "Confusion matrix with counts", cap);
+        figure(b, LN_REPORT_CONFUSION_FILE, "Confusion matrix with counts", cap);
     }
     ln_buf_printf(b, "<h2>Misclassified test images</h2>\n");
     if (r->have_misclassified) {
@@ -131,7 +131,7 @@ void ln_report_html(const ln_report_ctx *r, ln_buf *b) {
         snprintf(cap, sizeof cap, "%s%d of the %ld misclassified test images, in test-set order; "
                  "each captioned \"true as predicted\".", r->shown_mistakes < r->mistakes ? "The first " : "All ",
                  r->shown_mistakes, r->mistakes);
-        figure(b, "misclassified.png", "Misclassified test images with true and predicted digits", cap);
+        figure(b, LN_REPORT_MISCLASSIFIED_FILE, "Misclassified test images with true and predicted digits", cap);
     } else {
         ln_buf_printf(b, "<p>None: every test image is classified correctly.</p>\n");
     }

@@ -20,6 +20,10 @@ enum { LN_CHART_LOSS_STEPS, LN_CHART_LOSS_EPOCHS, LN_CHART_ACCURACY, LN_CHART_LR
 ln_status ln_report_charts(const ln_trainlog *log, ln_image charts[LN_N_CHARTS], ln_error *err);
 /* The file a chart is saved as ("loss_steps.png", ...). */
 const char *ln_report_chart_file(int chart);
+/* The report's other files. */
+#define LN_REPORT_CONFUSION_FILE "confusion.png"
+#define LN_REPORT_MISCLASSIFIED_FILE "misclassified.png"
+#define LN_REPORT_INDEX_FILE "index.html"
 
 typedef struct {
     const char *dir, *log_path, *ckpt_path, *data_dir;
