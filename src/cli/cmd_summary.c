@@ -26,8 +26,9 @@ int cmd_summary(int argc, char **argv) {
     }
     if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet summary --help`", argv[optind]); return 2; }
     const ln_layer *layers = ln_arch_layers();
+    ln_tensor_info tensors[LN_MAX_TENSORS];
     size_t total = 0;
-    for (int i = 0; i < LN_ARCH_LAYERS; i++) total += ln_arch_layer_params(&layers[i], conv_bias);
+    ln_arch_tensors(conv_bias, tensors, &total);
     if (json) {
         printf("{\"layers\": [");
         for (int i = 0; i < LN_ARCH_LAYERS; i++) {
