@@ -233,6 +233,16 @@ check "a second run in the same folder writes checkpoint_lenet_1-1_2.ckpt and pr
 check "--crc: the checkpoint ends with MindSpore's crc_num trailer" \
     eval '[ "$(tail -c 17 "$tmp/M2/checkpoint_lenet_1-1_2.ckpt" | head -c 7)" = crc_num ]'
 
+# ModelCheckpoint runs before LossMonitor (MindSpore's [ckpoint_cb,
+# LossMonitor()]), but its "saved checkpoint" line follows the loss line of
+# the step it saved; the final save (ModelCheckpoint's end) comes last.
+# shellcheck disable=SC2086
+run train $T --max-steps 5 --save-steps 2 --print-every 1 --ckpt-dir "$tmp/ORD"
+order=$(grep -E "^epoch: 1 step: [0-9]+, loss is|^saved checkpoint" "$tmp/out" |
+    sed -E 's/^epoch: 1 step: ([0-9]+),.*/loss \1/; s#^saved checkpoint .*-1_([0-9]+)\.ckpt$#saved \1#' | tr '\n' ' ')
+check "each 'saved checkpoint' line follows the loss line of its step ($order)" \
+    eval '[ "$rc" -eq 0 ] && [ "$order" = "loss 1 loss 2 saved 2 loss 3 loss 4 saved 4 loss 5 saved 5 " ]'
+
 # ------------------------------------------------- rotation and progress bar ---
 # shellcheck disable=SC2086
 run train $T --max-steps 20 --save-steps 5 --keep-max 2 --progress on --ckpt-dir "$tmp/R"

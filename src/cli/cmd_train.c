@@ -67,7 +67,7 @@ static int net_order(int conv_bias, const char **names) {
 static void print_saved(void *user, const char *path) {
     char line[4200];
     snprintf(line, sizeof line, "saved checkpoint %s", path);
-    cli_monitor_line(user, line);
+    cli_monitor_note(user, line);
 }
 
 /* --log: appended to (runs accumulate), a regular file only (fileio.h), and

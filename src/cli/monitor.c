@@ -44,6 +44,15 @@ static void draw_bar(cli_monitor *mon, const ln_step_info *s) {
     mon->bar_drawn = 1;
 }
 
+/* The waiting note, if any (progress bar cleared first). */
+static void flush_note(cli_monitor *mon) {
+    if (!mon->note[0]) return;
+    clear_bar(mon);
+    fprintf(mon->human, "%s\n", mon->note);
+    fflush(mon->human);
+    mon->note[0] = 0;
+}
+
 static ln_status on_begin(void *user, ln_model *m, const ln_run_info *r, ln_error *err) {
     (void)err;
     cli_monitor *mon = user;
@@ -69,6 +78,7 @@ static ln_status on_step(void *user, ln_model *m, const ln_step_info *s, ln_erro
         fprintf(mon->human, "epoch: %d step: %d, loss is %s\n", s->epoch, s->step_in_epoch, lb);
         fflush(mon->human);
     }
+    flush_note(mon);
     if (mon->progress) draw_bar(mon, s);
     ln_log_step ls = {s->global_step, s->epoch, s->step_in_epoch, s->loss, s->lr};
     return mon->log ? ln_trainlog_write_step(mon->log, mon->log_name, &ls, err) : LN_OK;
@@ -131,13 +141,13 @@ static ln_status on_epoch(void *user, ln_model *m, const ln_epoch_info *e, ln_er
 static ln_status on_end(void *user, ln_model *m, const ln_run_info *r, ln_error *err) {
     (void)m, (void)r, (void)err;
     clear_bar(user);
+    flush_note(user); /* ModelCheckpoint's final save (its end runs first) */
     return LN_OK;
 }
 
-void cli_monitor_line(cli_monitor *mon, const char *line) {
-    clear_bar(mon);
-    fprintf(mon->human, "%s\n", line);
-    fflush(mon->human);
+void cli_monitor_note(cli_monitor *mon, const char *line) {
+    flush_note(mon); /* one waits at a time */
+    snprintf(mon->note, sizeof mon->note, "%s", line);
 }
 
 ln_callback cli_monitor_callback(cli_monitor *mon) {

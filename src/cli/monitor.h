@@ -50,12 +50,17 @@ typedef struct {
     long steps_done, steps_total, images;
     int bar_drawn;
     double last_acc;
+    char note[4200]; /* a line waiting for the step's loss line (cli_monitor_note) */
 } cli_monitor;
 
 ln_callback cli_monitor_callback(cli_monitor *mon);
 
-/* Print one line on the human stream, clearing the progress bar first
- * (e.g. ModelCheckpoint's "saved checkpoint PATH"). */
-void cli_monitor_line(cli_monitor *mon, const char *line);
+/* A line about the current step from a callback that runs before this
+ * monitor - ModelCheckpoint's "saved checkpoint PATH": MindSpore's tutorial
+ * runs [ModelCheckpoint, LossMonitor] in that order, so the save happens
+ * first, but the line is printed after the step's loss line (and at the
+ * latest when the run ends), which is the order a reader expects: the loss
+ * at step 1875, then the checkpoint of step 1875. */
+void cli_monitor_note(cli_monitor *mon, const char *line);
 
 #endif
