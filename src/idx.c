@@ -62,8 +62,7 @@ static ln_status idx_open(const char *path, idx_file *fh, uint8_t *hdr, size_t h
                           uint32_t magic, const char *kind, ln_error *err) {
     struct stat st;
     if (stat(path, &st) != 0)
-        return ln_fail(err, LN_E_INPUT, "cannot open (%s): %s; check the path or run `make data`", strerror(errno),
-                       path);
+        return ln_fail(err, LN_E_INPUT, "cannot open (%s): %s; check the path", strerror(errno), path);
     if (!S_ISREG(st.st_mode))
         return ln_fail(err, LN_E_INPUT, "not a regular file: %s; give the IDX file's path", path);
     FILE *probe = fopen(path, "rb");
@@ -210,7 +209,7 @@ ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, l
         return ln_fail(err, LN_E_USAGE, "split must be train or test, not '%s'", split);
     struct stat st;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
-        return ln_fail(err, LN_E_INPUT, "no such data folder: %s; run `make data` or give `data=DIR`", root);
+        return ln_fail(err, LN_E_INPUT, "no such data folder: %s; give `data=DIR`, a folder holding MNIST", root);
     const char *prefix = train ? "train" : "t10k";
     char sub[1024];
     snprintf(sub, sizeof sub, "%s/%s", root, split);
@@ -221,7 +220,7 @@ ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, l
                 find_idx(dirs[d], prefix, "labels", 1, ds->labels_path, sizeof ds->labels_path);
     if (!found)
         return ln_fail(err, LN_E_INPUT, "no %s-images-idx3-ubyte / %s-labels-idx1-ubyte pair in the data folder (or its "
-                       "%s/): %s; run `make data` or give `data=DIR`", prefix, prefix, split, root);
+                       "%s/): %s; give `data=DIR`, a folder holding MNIST", prefix, prefix, split, root);
     ln_status s = ln_idx_read_images(ds->images_path, &ds->images, err);
     if (!s) s = ln_idx_read_labels(ds->labels_path, &ds->labels, err);
     if (!s && ds->images.count != ds->labels.count)

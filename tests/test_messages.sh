@@ -112,6 +112,17 @@ form "serve --bind not an address" 2 "--bind" -- serve --ckpt "$good" --bind noh
 form "unknown command" 2 "frobnicate" -- frobnicate
 }
 
+# `make data` is suggested only where it works: in a folder whose Makefile
+# has a data target (lenet's sources), not anywhere else.
+mkdir -p elsewhere src_tree
+printf 'all:\n\ndata:\n\t@echo fetch\n' >src_tree/Makefile
+(cd elsewhere && "$lenet" eval --ckpt "$good" --data "$tmp/nowhere" >/dev/null 2>"$tmp/err")
+check "a missing data folder outside lenet's sources: no \`make data\` suggested" \
+    eval 'err_form_ok && grep -q "nowhere" "$tmp/err" && ! grep -q "make data" "$tmp/err"'
+(cd src_tree && "$lenet" eval --ckpt "$good" --data "$tmp/nowhere" >/dev/null 2>"$tmp/err")
+check "... in a folder whose Makefile has a data target: \`make data\` suggested" \
+    eval 'err_form_ok && grep -q "nowhere" "$tmp/err" && grep -q "run \`make data\` here" "$tmp/err"'
+
 # A 1000-character path: shortened in the middle, the reason and both ends kept.
 long=$tmp/$(printf 'd%.0s' $(seq 1 1000))/x.ckpt
 run eval --data "$data" --ckpt "$long"

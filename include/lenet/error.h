@@ -8,7 +8,7 @@
  * A message names a setting by the name the library's configuration gives
  * it, in backquotes - `batch_size`, or with a value `seed=5` - so that a
  * front end can show it in its own terms (the CLI writes --batch-size,
- * --seed 5). Other backquoted text (`make data`) is just quoted.
+ * --seed 5). Other backquoted text (`lenet train`) is just quoted.
  * Long paths in a message are shortened in the middle (ln_msg_shorten), so
  * the reason around them always fits.
  */

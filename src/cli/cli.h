@@ -18,6 +18,10 @@ int cli_fail(const ln_error *err);
 /* cli_fail, the line ending in " (origin)" when origin is not NULL - which
  * process of a data-parallel job says it: "rank 1 of 2". */
 int cli_fail_from(const ln_error *err, const char *origin);
+/* cli_fail for a data set that did not load; when the current folder is
+ * lenet's source tree (a Makefile with a `data:` target) the line also
+ * suggests `make data`, which fetches MNIST there. */
+int cli_fail_data(const ln_error *err);
 /* A library message with every setting it names in backquotes (error.h),
  * `batch_size` or `seed=5`, shown as its flag: --batch-size, --seed 5.
  * Other backquoted text is kept. */

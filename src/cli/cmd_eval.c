@@ -134,7 +134,7 @@ int cmd_eval(int argc, char **argv) {
     if (!ckpt) { cli_error("missing option: --ckpt FILE; give a checkpoint written by `lenet train`"); return 2; }
     ln_error err;
     ln_dataset test;
-    if (ln_dataset_load(data, "test", &test, &err)) return cli_fail(&err);
+    if (ln_dataset_load(data, "test", &test, &err)) return cli_fail_data(&err);
     if (test.images.rows != 28 || test.images.cols != 28) {
         cli_error("images are %ux%u, not 28x28: %s; LeNet-5 here needs 28x28 input", test.images.rows,
                   test.images.cols, test.images_path);

@@ -156,7 +156,7 @@ int cmd_inspect(int argc, char **argv) {
     if (o.image) return inspect_image(&o);
     ln_error err;
     ln_dataset ds;
-    if (ln_dataset_load(o.data, o.split, &ds, &err)) return cli_fail(&err);
+    if (ln_dataset_load(o.data, o.split, &ds, &err)) return cli_fail_data(&err);
     const ln_idx_images *im = &ds.images;
     if (o.index >= (long)im->count) {
         cli_error("out of range: --index %ld; the %s split has %u items (0..%u)", o.index, o.split, im->count,

@@ -144,7 +144,7 @@ static int run_train(int argc, char **argv, train_world *tw) {
     ln_dataset train, test;
     if (ln_dataset_load(o.data, "train", &train, &err)) {
         ln_ckpt_free(&from_ck);
-        return cli_fail(&err);
+        return cli_fail_data(&err);
     }
     /* Evaluation: the test set, or with --holdout the training set's tail. */
     if (o.holdout ? ln_dataset_split_tail(&train, (uint32_t)(o.holdout < (long)train.images.count ? o.holdout
@@ -152,7 +152,7 @@ static int run_train(int argc, char **argv, train_world *tw) {
                   : ln_dataset_load(o.data, "test", &test, &err)) {
         ln_dataset_free(&train);
         ln_ckpt_free(&from_ck);
-        return cli_fail(&err);
+        return o.holdout ? cli_fail(&err) : cli_fail_data(&err);
     }
     rc = 0;
     ln_model m;
