@@ -170,8 +170,9 @@ ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *pa
         char how[64] = "a single process (no mpirun)";
         if (*ws > 1) snprintf(how, sizeof how, "mpirun -np %d", *ws);
         m->error_everywhere = 1;
-        s = ln_fail(err, LN_E_INPUT, "the checkpoint was trained by %d process%s and this run has %d: %s; resume it with %s, or "
-                    "start a new run from its weights (`init`)", *ws, *ws > 1 ? "es" : "", here, path, how);
+        s = ln_fail(err, LN_E_INPUT, "the checkpoint was trained by %d process%s and this run has %d: %s; resume "
+                    "it with %s, or start a new run from its weights (`init`)", *ws, *ws > 1 ? "es" : "", here, path,
+                    how);
     }
     if (!s && (*ep < 1 || *st < 1 || *spe < 1 || *st > *spe || *gs < 1 || *bs < 1 || *rows < 1 ||
                (int64_t)(*ep - 1) * *spe + *st != *gs || (uint32_t)rng[624] > 312))

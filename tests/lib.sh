@@ -34,6 +34,12 @@
 #   be32 N            N as 4 big-endian bytes on stdout
 #   src_file NAME     the raw or .gz MNIST file NAME under $mnist (looked up in
 #                     train/, test/, then $mnist itself), uncompressed on stdout
+#   small_checkpoint NTRAIN NTEST STEPS
+#                     in $tmp (make_tmp first; the current folder): $data, a
+#                     data set of NTRAIN/NTEST images (mnist_subset), $T, the
+#                     train options on it (one thread, quiet), and $good, the
+#                     checkpoint of a STEPS-step run in $tmp/ck; finishes with
+#                     a failure when that run does not save it
 #   mnist_subset DIR NTRAIN NTEST
 #                     a MindSpore-layout data set in DIR (train/ and test/)
 #                     made of the first NTRAIN train and NTEST test images and
@@ -132,4 +138,16 @@ mnist_subset() {
         >"$dir/test/t10k-images-idx3-ubyte"
     { be32 2049; be32 "$ntest"; src_file t10k-labels-idx1-ubyte | tail -c +9 | head -c "$ntest"; } \
         >"$dir/test/t10k-labels-idx1-ubyte"
+}
+small_checkpoint() {
+    data=$tmp/data
+    mnist_subset "$data" "$1" "$2"
+    T="--data $data --threads 1 --print-every 0 --progress off"
+    # shellcheck disable=SC2086
+    "$lenet" train $T --max-steps "$3" --ckpt-dir "$tmp/ck" >/dev/null 2>&1
+    good=$tmp/ck/checkpoint_lenet-1_$3.ckpt
+    if [ ! -s "$good" ]; then
+        fail "could not train the small checkpoint the checks start from"
+        finish
+    fi
 }

@@ -36,16 +36,7 @@ fi
 make_tmp
 cd "$tmp" || exit 1
 tool() { python3 "$repo/tests/ckpt_tool.py" "$@"; }
-data=$tmp/data
-mnist_subset "$data" 320 100
-T="--data $data --threads 1 --print-every 0 --progress off"
-# shellcheck disable=SC2086
-"$lenet" train $T --max-steps 3 --ckpt-dir ck >/dev/null 2>&1
-good=$tmp/ck/checkpoint_lenet-1_3.ckpt
-if [ ! -s "$good" ]; then
-    fail "could not train the small checkpoint the checks start from"
-    finish
-fi
+small_checkpoint 320 100 3
 same() { cmp -s "$1" "$2"; }
 no_tmp() { ! ls "$1"/*.tmp.* >/dev/null 2>&1; }
 

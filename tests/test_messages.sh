@@ -23,16 +23,7 @@ fi
 require_mnist "message checks"
 make_tmp
 cd "$tmp" || exit 1
-data=$tmp/data
-mnist_subset "$data" 96 32
-T="--data $data --threads 1 --print-every 0 --progress off"
-# shellcheck disable=SC2086
-"$lenet" train $T --max-steps 2 --ckpt-dir ck >/dev/null 2>&1
-good=$tmp/ck/checkpoint_lenet-1_2.ckpt
-if [ ! -s "$good" ]; then
-    fail "could not train the small checkpoint the checks start from"
-    finish
-fi
+small_checkpoint 96 32 2
 
 # Bad files of every kind the commands read.
 printf 'not a checkpoint at all' >junk.ckpt
