@@ -288,10 +288,10 @@ ln_status ln_trainlog_read(const char *path, ln_trainlog *out, ln_error *err) {
     while ((len = read_line(fp, line, &total, &cut)) != -1) {
         lineno++;
         if (len < 0) {
-            s = len == -2 ? ln_fail(err, LN_E_INPUT, "line %ld is longer than %d bytes, so this is not a metrics log "
-                                    "(%s)", lineno, LN_LOG_MAX_LINE, path)
-                          : ln_fail(err, LN_E_INPUT, "the metrics log is longer than %lld MiB, more than any run "
-                                    "writes (%s)", LN_LOG_MAX_BYTES >> 20, path);
+            s = len == -2 ? ln_fail(err, LN_E_INPUT, "line %ld is longer than %d bytes, so this is not a metrics log: "
+                                    "%s", lineno, LN_LOG_MAX_LINE, path)
+                          : ln_fail(err, LN_E_INPUT, "metrics log longer than %lld MiB, more than any run "
+                                    "writes: %s", LN_LOG_MAX_BYTES >> 20, path);
             break;
         }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[len - 1] = 0, len--;

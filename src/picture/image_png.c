@@ -82,7 +82,7 @@ ln_status ln_png_decode_gray(const uint8_t *buf, size_t len, const char *name, l
         const uint32_t w = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 | (uint32_t)buf[18] << 8 | buf[19];
         const uint32_t h = (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 | (uint32_t)buf[22] << 8 | buf[23];
         if ((w > LN_IMAGE_MAX_SIDE && w <= 0x7fffffffu) || (h > LN_IMAGE_MAX_SIDE && h <= 0x7fffffffu))
-            return ln_fail(err, LN_E_INPUT, "image too large: %u x %u pixels, at most %u a side; scale it down (%s)",
+            return ln_fail(err, LN_E_INPUT, "image too large (%u x %u pixels, at most %u a side): %s; scale it down",
                            (unsigned)w, (unsigned)h, LN_IMAGE_MAX_SIDE, name);
     }
     png_ctx ctx = {.buf = buf, .len = len, .pos = 0, .msg = ""};
