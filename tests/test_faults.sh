@@ -117,13 +117,13 @@ check "second signal: the next run removes the temporary file and claims the pre
 # ========================================================== 2. fail fast ===
 : >"$tmp/afile"
 nodata="--data $tmp/no-such-data --threads 1"   # checked before the data is read
-expect_error "fail fast: --ckpt-dir under a file, before reading data (exit 1, names it)" 1 "--ckpt-dir" \
+expect_error "fail fast: --ckpt-dir under a file, before reading data (exit 2, names it)" 2 "--ckpt-dir" \
     "$tmp/afile/ck" -- train $nodata --ckpt-dir "$tmp/afile/ck"
-expect_error "fail fast: --ckpt-dir is a file" 1 "--ckpt-dir" "not a folder" -- train $nodata --ckpt-dir "$tmp/afile"
-expect_error "fail fast: --log in a missing folder" 1 "--log" "$tmp/nodir/x.jsonl" -- \
+expect_error "fail fast: --ckpt-dir is a file" 2 "--ckpt-dir" "not a folder" -- train $nodata --ckpt-dir "$tmp/afile"
+expect_error "fail fast: --log in a missing folder" 2 "--log" "$tmp/nodir/x.jsonl" -- \
     train $nodata --log "$tmp/nodir/x.jsonl"
-expect_error "fail fast: --log is a folder" 1 "--log" "folder" -- train $nodata --log "$tmp"
-expect_error "fail fast: --report under a file" 1 "--report" "$tmp/afile/rep" -- train $nodata --report "$tmp/afile/rep"
+expect_error "fail fast: --log is a folder" 2 "--log" "folder" -- train $nodata --log "$tmp"
+expect_error "fail fast: --report under a file" 2 "--report" "$tmp/afile/rep" -- train $nodata --report "$tmp/afile/rep"
 ro=$tmp/ro
 if mount_small_fs "$ro" 64k ro; then
     what="read-only file system"

@@ -52,19 +52,22 @@ static void parent_of(const char *path, char *parent, size_t size) {
 }
 
 /* Can `path` be written: an existing folder (want_dir) or file that is
- * writable, or a missing one whose folder is writable? 0, or 1 with one
- * line naming `opt`. */
+ * writable, or a missing one whose folder is writable? 0, or the exit code
+ * with one line naming `opt`: 2 when the path itself is wrong (a file where
+ * a folder belongs, a folder where a file belongs, a missing folder), as
+ * `export -o` and every other bad path; 1 when the path is right but the
+ * system refuses it (permissions, a read-only file system). */
 static int check_writable(const char *opt, const char *path, int want_dir) {
     struct stat st;
     const char *what = want_dir ? "folder" : "file";
     if (stat(path, &st) == 0) {
         if (want_dir && !S_ISDIR(st.st_mode)) {
             cli_error("exists and is not a folder: %s %s; choose another path", opt, path);
-            return 1;
+            return 2;
         }
         if (!want_dir && S_ISDIR(st.st_mode)) {
             cli_error("is a folder: %s %s; give a file name", opt, path);
-            return 1;
+            return 2;
         }
         if (access(path, want_dir ? W_OK | X_OK : W_OK) != 0) {
             cli_error("cannot write to this %s (%s): %s %s; choose a writable one", what, strerror(errno), opt, path);
@@ -73,14 +76,15 @@ static int check_writable(const char *opt, const char *path, int want_dir) {
         return 0;
     }
     if (errno != ENOENT) {
-        cli_error("cannot use this path (%s): %s %s", strerror(errno), opt, path);
-        return 1;
+        const int e = errno;
+        cli_error("cannot use this path (%s): %s %s; choose another path", strerror(e), opt, path);
+        return e == ENOTDIR || e == ENAMETOOLONG || e == ELOOP ? 2 : 1;
     }
     char parent[4096];
     parent_of(path, parent, sizeof parent);
     if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
         cli_error("folder %s does not exist: %s %s; create it or choose another path", parent, opt, path);
-        return 1;
+        return 2;
     }
     if (access(parent, W_OK | X_OK) != 0) {
         cli_error("cannot create a file in %s (%s): %s %s; choose a writable folder", parent, strerror(errno),
