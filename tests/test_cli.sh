@@ -233,7 +233,7 @@ fi
 mkdir -p "$tmp/ro-parent"
 : >"$tmp/ro-parent/file"
 run train --data "$data" --max-steps 1 --ckpt-dir "$tmp/ro-parent/file/sub" --threads 1
-check "train --ckpt-dir under a regular file: exit 1, one line naming --ckpt-dir" \
-    eval '[ "$rc" -eq 1 ] && err_is_line "--ckpt-dir"'
+check "train --ckpt-dir under a regular file: exit 2, one line naming --ckpt-dir" \
+    eval '[ "$rc" -eq 2 ] && err_is_line "--ckpt-dir"'
 
 finish

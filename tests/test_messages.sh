@@ -73,7 +73,7 @@ form "train --data missing folder" 2 "$tmp/nowhere" -- train --data "$tmp/nowher
 form "train --data truncated IDX file" 2 "trunc/train/train-images-idx3-ubyte" -- train --data trunc --threads 1
 form "train --batch-size larger than the data" 2 "--batch-size" -- train $T --batch-size 200
 form "train --lr-file with a bad line" 2 "rates.txt:2" -- train $T --lr-file rates.txt
-form "train --log onto a folder (refused before any work, exit 1)" 1 "outdir" -- train $T --max-steps 1 --ckpt-dir ck2 --log outdir
+form "train --log onto a folder (refused before any work, exit 2)" 2 "outdir" -- train $T --max-steps 1 --ckpt-dir ck2 --log outdir
 form "train --resume from a corrupt checkpoint" 2 "junk.ckpt" -- train $T --resume junk.ckpt
 # eval
 form "eval without --ckpt" 2 "--ckpt" -- eval --data "$data"
