@@ -36,7 +36,8 @@ CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/train_opts.c src/cli/monitor.c s
            src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_predict.c \
            src/cli/cmd_export.c src/cli/cmd_report.c src/cli/cmd_inspect.c src/cli/train_guard.c
 TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train \
-           test_export test_report test_image test_optim test_sgd_ref test_prepare test_model test_load
+           test_export test_report test_image test_optim test_sgd_ref test_prepare test_model test_load \
+           test_serve_decode
 LDLIBS  += -lpng
 
 # Data-parallel training on Open MPI: the library has the
@@ -60,7 +61,7 @@ endif
 # `lenet serve`: HTTP on libmicrohttpd, JSON with jansson, SHA-256
 # from nettle (the command's libraries, not the library's); the page is
 # embedded from src/cli/serve/page.html.
-CLI_SRC += src/cli/serve/decode.c src/cli/serve/engine.c src/cli/serve/metrics.c src/cli/serve/http.c src/cli/serve/page.c \
+CLI_SRC += src/cli/serve/decode.c src/cli/serve/decode_fast.c src/cli/serve/engine.c src/cli/serve/metrics.c src/cli/serve/http.c src/cli/serve/page.c \
            src/cli/cmd_serve.c
 CLI_LIBS := -lmicrohttpd -ljansson -lnettle -pthread
 
@@ -179,6 +180,11 @@ $(BUILD)/examples/%: $(BUILD)/examples/%.o $(BUILD)/liblenet.a
 $(BUILD)/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
+# `lenet serve`'s two readers of a :predict body, against each other.
+$(BUILD)/test_serve_decode: $(BUILD)/tests/test_serve_decode.o $(BUILD)/tests/harness.o \
+                            $(BUILD)/src/cli/serve/decode.o $(BUILD)/src/cli/serve/decode_fast.o $(BUILD)/liblenet.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) -ljansson
+
 # Test-only build of the CLI (never installed): the checkpoint writer pauses
 # mid-write when LENET_TEST_CKPT_PAUSE_MS is set (src/ckpt.c, LN_TEST_HOOKS),
 # so tests/test_train_cli.sh can kill it there; under mpirun, train dumps
@@ -279,7 +285,7 @@ FUZZ_TARGETS := fuzz_idx fuzz_image fuzz_serve
 FUZZ_SRC_fuzz_idx   := src/error.c src/idx.c
 FUZZ_SRC_fuzz_image := src/error.c src/fileio.c src/picture/image.c src/picture/image_png.c src/picture/image_pgm.c
 # `lenet serve`'s request decoding: JSON bodies (jansson) and pictures.
-FUZZ_SRC_fuzz_serve := $(FUZZ_SRC_fuzz_image) src/prepare.c src/cli/serve/decode.c
+FUZZ_SRC_fuzz_serve := $(FUZZ_SRC_fuzz_image) src/prepare.c src/cli/serve/decode.c src/cli/serve/decode_fast.c
 FUZZ_LIBS_fuzz_serve := -ljansson
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 .SECONDEXPANSION:

@@ -4,7 +4,11 @@
  * of shape and grey levels), odd: a `:classify-image` picture (the PNG/PGM
  * reader, then ln_prepare_digit) - and the rest is the body. A success must
  * give 1..max images (every byte is read, so ASan checks the buffer); a
- * failure a one-line message and nothing allocated. Anything else aborts.
+ * failure a one-line message and nothing allocated. A `:predict` body also
+ * goes through jansson alone (serve_decode_instances_json) and the fast
+ * reader alone (serve_decode_fast): the server's answer must be jansson's
+ * (status, message, images), and what the fast reader accepts jansson must
+ * accept with the same images. Anything else aborts.
  *
  * jansson, libpng and zlib come from the system (exercised, not coverage
  * guided); our decoding, the PGM parser and the preparation are instrumented.
@@ -35,14 +39,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint8_t *images = (uint8_t *)1;
         int n = -1;
         const ln_status s = serve_decode_instances((const char *)body, len, MAX_INSTANCES, &images, &n, &err);
+        uint8_t *ref = NULL, *fast = NULL;
+        int nref = -1, nfast = -1;
+        ln_error eref = {0};
+        const ln_status sref = serve_decode_instances_json((const char *)body, len, MAX_INSTANCES, &ref, &nref, &eref);
+        const int took = serve_decode_fast((const char *)body, len, MAX_INSTANCES, &fast, &nfast);
+        if (s != sref || n != nref) abort();
+        if (took && (sref != LN_OK || nfast != nref || memcmp(fast, ref, (size_t)nref * SERVE_PIXELS))) abort();
+        if (!took && (fast || nfast != -1)) abort();
         if (s == LN_OK) {
             if (!images || n < 1 || n > MAX_INSTANCES) abort();
+            if (memcmp(images, ref, (size_t)n * SERVE_PIXELS)) abort();
             for (size_t i = 0; i < (size_t)n * SERVE_PIXELS; i++) sum += images[i];
             free(images);
         } else {
             check_error(s, &err);
-            if (images || n != 0) abort();
+            if (images || n != 0 || strcmp(err.msg, eref.msg)) abort();
         }
+        free(ref), free(fast);
     } else {
         uint8_t out[SERVE_PIXELS];
         const ln_status s = serve_decode_picture(body, len, out, &err);

@@ -86,6 +86,14 @@ ln_status serve_decode_instances(const char *body, size_t len, int max_instances
                                  ln_error *err) {
     *images = NULL;
     *n = 0;
+    if (serve_decode_fast(body, len, max_instances, images, n)) return LN_OK;
+    return serve_decode_instances_json(body, len, max_instances, images, n, err);
+}
+
+ln_status serve_decode_instances_json(const char *body, size_t len, int max_instances, uint8_t **images, int *n,
+                                      ln_error *err) {
+    *images = NULL;
+    *n = 0;
     if (len == 0) return ln_fail(err, LN_E_INPUT, "empty body; send {\"instances\": [IMAGE, ...]}");
     json_error_t je;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);

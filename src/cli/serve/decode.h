@@ -11,6 +11,18 @@
  * `max_instances` images. Duplicate keys, any other key, NaN/Infinity
  * tokens, trailing bytes and invalid UTF-8 are refused. On success
  * *images (malloc'ed, n * 784 bytes, row-major) and *n are set.
+ * The common body - {"instances": [...]} of images whose levels are written
+ * as plain integers - is read by serve_decode_fast; any other body, and
+ * every refusal, is jansson's (serve_decode_instances_json), so both paths
+ * give the same answer to every body.
+ *
+ * serve_decode_fast: 1 and *images / *n set (as above) when `body` is
+ * exactly {"instances": [IMAGE, ...]} with 1..max_instances images whose
+ * levels are JSON integers 0..255 without sign, fraction or exponent, and
+ * only JSON whitespace between tokens; 0 (nothing allocated, *images and *n
+ * untouched) for anything else, valid or not - including out of memory.
+ * Whatever it accepts, serve_decode_instances_json accepts with the same
+ * images (decode_fast.c says why it exists).
  *
  * serve_decode_picture: a `:classify-image` body, PNG or PGM bytes of any
  * size, read and prepared exactly as `lenet predict FILE` does
@@ -34,6 +46,10 @@
 
 ln_status serve_decode_instances(const char *body, size_t len, int max_instances, uint8_t **images, int *n,
                                  ln_error *err);
+
+ln_status serve_decode_instances_json(const char *body, size_t len, int max_instances, uint8_t **images, int *n,
+                                      ln_error *err);
+int serve_decode_fast(const char *body, size_t len, int max_instances, uint8_t **images, int *n);
 
 ln_status serve_decode_picture(const uint8_t *body, size_t len, uint8_t out[SERVE_PIXELS], ln_error *err);
 
