@@ -65,7 +65,8 @@ wait_url() { # LOGFILE -> URL
 }
 warm() { for _ in 1 2 3 4 5; do curl -s -o /dev/null --data-binary @"$out/body.json" "$1"; done; }
 
-# ---- ours
+# ---- ours (the 1-minute load average before each side: other work on the machine)
+load_ours=$(cut -d' ' -f1 /proc/loadavg)
 "$BUILD/lenet" serve --ckpt "$ck" --port 0 >"$out/serve.log" 2>&1 &
 pids+=($!)
 spid=$!
@@ -87,8 +88,8 @@ kill -TERM "$spid"
 wait "$spid" || true
 
 # ---- Node + onnxruntime-node (installed into tests/onnx as tests/test_onnx.sh does)
-node_line="skipped (node/npm not installed)"
 have_node=0
+load_node=-
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     if [ ! -d tests/onnx/node_modules/onnxruntime-node ]; then
         (cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund >/dev/null 2>&1) ||
@@ -100,6 +101,7 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
         pids+=($!)
         npid=$!
         nurl=$(wait_url "$out/node.log")
+        load_node=$(cut -d' ' -f1 /proc/loadavg)
         warm "${nurl}v1/models/lenet:predict"
         echo "bench-serve: onnxruntime-node, wrk ${DURATION} s x ${CONNECTIONS} connections ..." >&2
         run_wrk "${nurl}v1/models/lenet:predict" "$out/wrk_node.txt" >/dev/null
@@ -108,9 +110,10 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     fi
 fi
 
-python3 - "$out" "$have_node" "$rss0" "$rss1" "$total" "$DURATION" "$CONNECTIONS" <<'PY'
+python3 - "$out" "$have_node" "$rss0" "$rss1" "$total" "$DURATION" "$CONNECTIONS" "$load_ours" "$load_node" <<'PY'
 import os, platform, re, subprocess, sys
 out, have_node, rss0, rss1, total, dur, conn = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7]
+load_ours, load_node = sys.argv[8], sys.argv[9]
 def ms(s):
     v, u = re.match(r"([\d.]+)(us|ms|s|m)", s).groups()
     return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[u]
@@ -140,8 +143,9 @@ rows = [("requests/s", "%.0f" % ours["rps"], "%.0f" % node["rps"] if node else "
         ("socket errors / non-2xx", "%d / %d" % (ours["errors"], ours["non2xx"]),
          "%d / %d" % (node["errors"], node["non2xx"]) if node else "-", "")]
 text = ("Machine: %d CPUs, %s; %s. wrk -t2 -c%s -d%ss --latency, one 28x28 image per POST "
-        "/v1/models/lenet:predict, loopback; server and wrk share the machine.\n\n"
-        % (os.cpu_count(), cpu, platform.platform(), conn, dur))
+        "/v1/models/lenet:predict, loopback; server and wrk share the machine. 1-minute load average "
+        "before each side (other work on the machine): %s (ours), %s (ONNX).\n\n"
+        % (os.cpu_count(), cpu, platform.platform(), conn, dur, load_ours, load_node))
 text += "| measure | lenet serve | onnxruntime-node + node:http | ours vs ONNX |\n|---|---|---|---|\n"
 text += "".join("| %s | %s | %s | %s |\n" % r for r in rows)
 text += ("\nlenet serve RSS: %.1f MB before, %.1f MB after %d requests (growth %+.1f MB); "
