@@ -37,7 +37,7 @@ CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/train_opts.c src/cli/monitor.c s
            src/cli/cmd_export.c src/cli/cmd_report.c src/cli/cmd_inspect.c src/cli/train_guard.c
 TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train \
            test_export test_report test_image test_optim test_sgd_ref test_prepare test_model test_load \
-           test_serve_decode
+           test_serve_decode test_serve_answer
 LDLIBS  += -lpng
 
 # Data-parallel training on Open MPI: the library has the
@@ -61,7 +61,7 @@ endif
 # `lenet serve`: HTTP on libmicrohttpd, JSON with jansson, SHA-256
 # from nettle (the command's libraries, not the library's); the page is
 # embedded from src/cli/serve/page.html.
-CLI_SRC += src/cli/serve/decode.c src/cli/serve/decode_fast.c src/cli/serve/engine.c src/cli/serve/metrics.c src/cli/serve/http.c src/cli/serve/page.c \
+CLI_SRC += src/cli/serve/answer.c src/cli/serve/decode.c src/cli/serve/decode_fast.c src/cli/serve/engine.c src/cli/serve/metrics.c src/cli/serve/http.c src/cli/serve/page.c \
            src/cli/cmd_serve.c
 CLI_LIBS := -lmicrohttpd -ljansson -lnettle -pthread
 
@@ -183,6 +183,10 @@ $(BUILD)/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(BUILD)/lible
 # `lenet serve`'s two readers of a :predict body, against each other.
 $(BUILD)/test_serve_decode: $(BUILD)/tests/test_serve_decode.o $(BUILD)/tests/harness.o \
                             $(BUILD)/src/cli/serve/decode.o $(BUILD)/src/cli/serve/decode_fast.o $(BUILD)/liblenet.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) -ljansson
+# `lenet serve`'s prediction answers against jansson's.
+$(BUILD)/test_serve_answer: $(BUILD)/tests/test_serve_answer.o $(BUILD)/tests/harness.o $(BUILD)/src/cli/serve/answer.o \
+                            $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) -ljansson
 
 # Test-only build of the CLI (never installed): the checkpoint writer pauses

@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "decode.h"
-#include "lenet/metrics.h"
 #include "lenet/pipeline.h"
 #include "lenet/transform.h"
 
@@ -89,32 +89,15 @@ static enum MHD_Result reply_method(request *r, const char *allow) {
 
 /* ------------------------------------------------------------ answers ---- */
 
-static json_t *prediction(const float *p) {
-    json_t *probs = json_array();
-    for (int k = 0; k < LN_CLASSES; k++) json_array_append_new(probs, json_real((double)p[k]));
-    return json_pack("{s:i,s:o}", "digit", ln_argmax(p, LN_CLASSES), "probabilities", probs);
-}
-
 static enum MHD_Result answer_prediction(request *r) {
-    json_t *list = json_array();
-    for (int i = 0; i < r->n; i++) {
-        json_t *one = prediction(r->probs + (size_t)i * LN_CLASSES);
-        if (r->route == R_CLASSIFY && one) {
-            json_t *rows = json_array();
-            for (int y = 0; y < SERVE_SIDE; y++) {
-                json_t *row = json_array();
-                for (int x = 0; x < SERVE_SIDE; x++) json_array_append_new(row, json_integer(r->prepared[y * SERVE_SIDE + x]));
-                json_array_append_new(rows, row);
-            }
-            json_object_set_new(one, "prepared", rows);
-        }
-        json_array_append_new(list, one);
-    }
+    size_t len = 0;
+    char *body = serve_answer_predictions(r->probs, r->n, r->route == R_CLASSIFY ? r->prepared : NULL, &len);
     char sha[65];
     memcpy(sha, r->job.model->sha256, sizeof sha);
     serve_engine_release(&r->h->engine, r->job.model);
     r->job.model = NULL;
-    return reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "predictions", list), "X-Model-Sha256", sha);
+    if (!body) return reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot write the answer (out of memory?)");
+    return reply(r, MHD_HTTP_OK, "application/json", body, len, MHD_RESPMEM_MUST_FREE, "X-Model-Sha256", sha);
 }
 
 static enum MHD_Result answer_status(request *r) {
