@@ -122,7 +122,7 @@ def parse(f):
     sys.stderr.write(t)
     r = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
          "requests": int(re.search(r"(\d+) requests in", t).group(1)),
-         "p50": ms(re.search(r"50%\s+(\S+)", t).group(1)), "p99": ms(re.search(r"99%\s+(\S+)", t).group(1)),
+         "p50": ms(re.search(r"^\s*50%\s+(\S+)", t, re.M).group(1)), "p99": ms(re.search(r"^\s*99%\s+(\S+)", t, re.M).group(1)),
          "non2xx": int((re.search(r"Non-2xx or 3xx responses: (\d+)", t) or [0, 0])[1]), "errors": 0}
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", t)
     if m:
