@@ -11,11 +11,17 @@
  * the pooling backward tests ReLU on the pooled value), so the backward pass
  * writes da1 and da2 over them: a group needs ~0.9 MB, not ~1.3 MB.
  *
- * A group is processed start to finish by one thread (forward, backward into
- * the group's own gradient buffer); gradients of the groups are then summed
- * in group order. Which thread runs a group never changes what it computes,
- * so results are bit-identical for any thread count. Lanes past the batch
- * are zero-filled and get zero loss gradient, so they contribute nothing.
+ * A group's forward and backward passes are cut into a few stages (layers
+ * whose work splits the same way run in one stage). A stage's work can be
+ * shared by several threads, each computing a disjoint part of its outputs
+ * (`part` of `parts`: output channels, rows, units or input features),
+ * with a barrier between stages; each output element is still computed by
+ * the same sequence of operations, whoever computes it. net.c gives a
+ * thread whole groups while there are enough of them and shares the rest
+ * (one group of a batch of 16 on 2 threads); gradients of the groups are
+ * then summed in group order. Results are bit-identical for any thread
+ * count. Lanes past the batch are zero-filled and get zero loss gradient,
+ * so they contribute nothing.
  *
  * The kernels (lanes_kernels.c) are written once with GCC vector types and
  * compiled for generic x86-64, AVX2+FMA and AVX-512, like the GEMM kernels.
@@ -55,15 +61,23 @@ typedef struct {
     float *da1;      /* (6, 28, 28, L): the memory of a1 */
     float *tx;       /* (L, LN_LANES_TX) transposed fc input, for weight gradients */
     float *grads;    /* (n_params) this group's gradient, laid out like params */
-    double *prof;    /* NULL, or LN_PROF_SLOTS seconds accumulated per layer */
 } ln_lane_group;
 
-/* Kernels of one instruction-set variant: forward from g->x to g->lo;
- * backward from g->dlo, writing every element of the gradient views dg
- * (which point into g->grads). */
+/* Stages of the forward pass (g->x to g->lo: conv1+pool1, conv2+pool2, fc1,
+ * fc2, fc3) and of the backward pass (g->dlo to every element of the
+ * gradient views dg, which point into g->grads: fc3, fc2, fc1,
+ * pool2+conv2's weight gradient, conv2's input gradient+pool1+conv1). */
+#define LN_LANES_FWD_STAGES 5
+#define LN_LANES_BWD_STAGES 5
+
+/* Kernels of one instruction-set variant. A stage's call with part p of
+ * `parts` computes its share of the stage; all parts of a stage (in any
+ * order or at once) before any part of the next. prof: NULL, or
+ * LN_PROF_SLOTS seconds to which each layer's time is added. */
 typedef struct {
-    void (*forward)(const ln_lenet_views *p, ln_lane_group *g);
-    void (*backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g);
+    void (*forward)(const ln_lenet_views *p, ln_lane_group *g, int stage, int part, int parts, double *prof);
+    void (*backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g, int stage, int part, int parts,
+                     double *prof);
     /* One image x (LN_IN_SIZE) -> logits (LN_CLASSES), bit-identical to
      * `forward` for that image in any lane; `scratch` holds LN_LANES_SCRATCH1
      * floats. */
@@ -82,11 +96,13 @@ typedef struct {
 void ln_lanes_forward1_generic(const ln_lenet_views *, const float *, float *, float *);
 void ln_lanes_forward1_avx2(const ln_lenet_views *, const float *, float *, float *);
 void ln_lanes_forward1_avx512(const ln_lenet_views *, const float *, float *, float *);
-void ln_lanes_forward_generic(const ln_lenet_views *, ln_lane_group *);
-void ln_lanes_backward_generic(const ln_lenet_views *, ln_lenet_views *, ln_lane_group *);
-void ln_lanes_forward_avx2(const ln_lenet_views *, ln_lane_group *);
-void ln_lanes_backward_avx2(const ln_lenet_views *, ln_lenet_views *, ln_lane_group *);
-void ln_lanes_forward_avx512(const ln_lenet_views *, ln_lane_group *);
-void ln_lanes_backward_avx512(const ln_lenet_views *, ln_lenet_views *, ln_lane_group *);
+#define LN_LANES_STAGE_FNS(isa)                                                                              \
+    void ln_lanes_forward_stage_##isa(const ln_lenet_views *, ln_lane_group *, int, int, int, double *);    \
+    void ln_lanes_backward_stage_##isa(const ln_lenet_views *, ln_lenet_views *, ln_lane_group *, int, int, int, \
+                                       double *);
+LN_LANES_STAGE_FNS(generic)
+LN_LANES_STAGE_FNS(avx2)
+LN_LANES_STAGE_FNS(avx512)
+#undef LN_LANES_STAGE_FNS
 
 #endif

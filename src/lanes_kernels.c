@@ -101,16 +101,17 @@ static inline float hsum(const vf *v) {
 static inline const vf *cvec(const float *p, long e) { return (const vf *)(p + e * L); }
 static inline vf *mvec(float *p, long e) { return (vf *)(p + e * L); }
 
-/* out (OC, H-4, W-4, L) = [relu](bias + w (OC, IC, 5, 5) (*) in (IC, H, W, L)).
- * Blocks of OCB output channels x PX adjacent output pixels stay in
- * registers for the whole reduction over (ic, ky, kx). OC % OCB == 0 and
+/* out (OC, H-4, W-4, L) = [relu](bias + w (OC, IC, 5, 5) (*) in (IC, H, W, L)),
+ * for the output channels [oc_a, oc_b) and rows [oy_a, oy_b). Blocks of OCB
+ * output channels x PX adjacent output pixels stay in registers for the
+ * whole reduction over (ic, ky, kx). (oc_b - oc_a) % OCB == 0 and
  * (W-4) % PX == 0 for every call here. */
 static inline __attribute__((always_inline)) void conv_fwd(const float *in, int IC, int H, int W, const float *w,
-                                                           const float *bias, int OC, float *out, int do_relu,
-                                                           int OCB, int PX) {
+                                                           const float *bias, int oc_a, int oc_b, int oy_a, int oy_b,
+                                                           float *out, int do_relu, int OCB, int PX) {
     const int OH = H - K + 1, OW = W - K + 1;
-    for (int oc0 = 0; oc0 < OC; oc0 += OCB)
-        for (int oy = 0; oy < OH; oy++)
+    for (int oc0 = oc_a; oc0 < oc_b; oc0 += OCB)
+        for (int oy = oy_a; oy < oy_b; oy++)
             for (int ox0 = 0; ox0 < OW; ox0 += PX) {
                 vf acc[MAX_OCB][MAX_PX];
                 for (int j = 0; j < OCB; j++)
@@ -132,21 +133,22 @@ static inline __attribute__((always_inline)) void conv_fwd(const float *in, int 
 }
 
 /* dw (OC, IC, 5, 5) = sum over pixels and lanes of dout (OC, OH, OW, L) x
- * in (IC, OH+4, OW+4, L); db (OC) = sum of dout (if db). For each (ic, ky),
- * OCB output channels x 5 kernel columns are accumulated in registers while
- * one pass walks the pixels; the 5 input vectors of a pixel are shared by
- * the OCB channels. OC % OCB == 0. */
-static inline __attribute__((always_inline)) void conv_dw(const float *dout, int OC, int OH, int OW, const float *in,
-                                                          int IC, float *dw, float *db, int OCB) {
+ * in (IC, OH+4, OW+4, L); db (OC) = sum of dout (if db); for the output
+ * channels [oc_a, oc_b). For each (ic, ky), OCB output channels x 5 kernel
+ * columns are accumulated in registers while one pass walks the pixels; the
+ * 5 input vectors of a pixel are shared by the OCB channels.
+ * (oc_b - oc_a) % OCB == 0. */
+static inline __attribute__((always_inline)) void conv_dw(const float *dout, int oc_a, int oc_b, int OH, int OW,
+                                                          const float *in, int IC, float *dw, float *db, int OCB) {
     const int H = OH + K - 1, W = OW + K - 1;
     if (db)
-        for (int oc = 0; oc < OC; oc++) {
+        for (int oc = oc_a; oc < oc_b; oc++) {
             const float *d = dout + (long)oc * OH * OW * L;
             vf s = (vf){0};
             for (int i = 0; i < OH * OW; i++) s += *cvec(d, i);
             db[oc] = hsum(&s);
         }
-    for (int oc0 = 0; oc0 < OC; oc0 += OCB)
+    for (int oc0 = oc_a; oc0 < oc_b; oc0 += OCB)
         for (int ic = 0; ic < IC; ic++)
             for (int ky = 0; ky < K; ky++) {
                 vf acc[MAX_OCB][K];
@@ -174,15 +176,16 @@ static inline __attribute__((always_inline)) void conv_dw(const float *dout, int
  * registers, then added into din in kx order. KXB taps (kx, kx+1, ...) are
  * accumulated at once: they read the same dout vectors with different
  * weights, so each load feeds KXB multiply-adds; their sums are still added
- * into din one tap after the other. */
+ * into din one tap after the other. Only the input channels [ic_a, ic_b)
+ * of din are computed. */
 static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout, int OC, int OH, int OW,
-                                                              const float *w, int IC, float *din) {
+                                                              const float *w, int IC, int ic_a, int ic_b, float *din) {
     const int H = OH + K - 1, W = OW + K - 1;
-    memset(din, 0, sizeof(float) * (size_t)IC * H * W * L);
+    memset(din + (size_t)ic_a * H * W * L, 0, sizeof(float) * (size_t)(ic_b - ic_a) * H * W * L);
     /* oy outermost: one row of dout (OC x OW vectors) stays in L1 while all
      * (ic, ky, kx) taps use it. */
     for (int oy = 0; oy < OH; oy++)
-        for (int ic = 0; ic < IC; ic++)
+        for (int ic = ic_a; ic < ic_b; ic++)
             for (int ky = 0; ky < K; ky++)
                 for (int kx0 = 0; kx0 < K; kx0 += BWD_KXB) {
                     const int nk = K - kx0 < BWD_KXB ? K - kx0 : BWD_KXB;
@@ -214,11 +217,12 @@ static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout,
                 }
 }
 
-/* 2x2 max pooling, stride 2; arg = position of the first maximum (0..3). */
-static void pool_fwd(const float *in, int C, int H, int W, float *out, int32_t *arg) {
+/* 2x2 max pooling, stride 2; arg = position of the first maximum (0..3).
+ * Channels [c_a, c_b), output rows [oy_a, oy_b). */
+static void pool_fwd(const float *in, int c_a, int c_b, int H, int W, int oy_a, int oy_b, float *out, int32_t *arg) {
     const int OH = H / 2, OW = W / 2;
-    for (int c = 0; c < C; c++)
-        for (int oy = 0; oy < OH; oy++)
+    for (int c = c_a; c < c_b; c++)
+        for (int oy = oy_a; oy < oy_b; oy++)
             for (int ox = 0; ox < OW; ox++) {
                 const vf *r0 = cvec(in, ((long)c * H + 2 * oy) * W + 2 * ox), *r1 = r0 + W;
                 vf m = r0[0];
@@ -238,11 +242,12 @@ static void pool_fwd(const float *in, int C, int H, int W, float *out, int32_t *
 /* din (C, H, W, L): the pooled gradient routed to each window's maximum,
  * times ReLU's derivative (act > 0) at that position. The maximum's
  * activation is the pooled value itself, so the ReLU test is made once per
- * window on `pooled` (C, H/2, W/2, L) rather than on the four activations. */
-static void pool_relu_bwd(const float *dout, const int32_t *arg, const float *pooled, int C, int H, int W,
+ * window on `pooled` (C, H/2, W/2, L) rather than on the four activations.
+ * Channels [c_a, c_b). */
+static void pool_relu_bwd(const float *dout, const int32_t *arg, const float *pooled, int c_a, int c_b, int H, int W,
                           float *din) {
     const int OH = H / 2, OW = W / 2;
-    for (int c = 0; c < C; c++)
+    for (int c = c_a; c < c_b; c++)
         for (int oy = 0; oy < OH; oy++) {
             const long o0 = ((long)c * OH + oy) * OW;
             vf *r0 = mvec(din, ((long)c * H + 2 * oy) * W), *r1 = r0 + W;
@@ -259,101 +264,118 @@ static void pool_relu_bwd(const float *dout, const int32_t *arg, const float *po
         }
 }
 
-/* y (O, L) = [relu](b + w (O, F) x (F, L)), OB outputs at a time. */
-static inline __attribute__((always_inline)) void fc_fwd(const float *x, int F, const float *w, const float *b, int O,
-                                                         float *y, int do_relu) {
-    int o0 = 0;
-    for (; o0 + FC_OB <= O; o0 += FC_OB) {
-        vf acc[FC_OB];
-        for (int j = 0; j < FC_OB; j++) acc[j] = bcast(b[o0 + j]);
-        for (int f = 0; f < F; f++) {
-            const vf xv = *cvec(x, f);
-            for (int j = 0; j < FC_OB; j++) FMA_ACC(acc[j], bcast(w[(long)(o0 + j) * F + f]), xv);
-        }
-        for (int j = 0; j < FC_OB; j++) *mvec(y, o0 + j) = do_relu ? relu(acc[j]) : acc[j];
+/* The fully connected kernels take their outputs (or features) in blocks of
+ * FC_OB independent chains, the last few in blocks of 4, 2 and 1: FC_BLOCKS
+ * walks [a, b) so, calling BLK(start, NB) with a constant NB each time. How
+ * outputs are blocked never changes an output's own chain of operations. */
+#define FC_BLOCKS(a, b, BLK)                                                                                 \
+    for (int i0_ = (a); i0_ < (b);) {                                                                        \
+        const int n_ = (b) - i0_;                                                                            \
+        if (n_ >= FC_OB) BLK(i0_, FC_OB), i0_ += FC_OB;                                                      \
+        else if (FC_OB > 4 && n_ >= 4) BLK(i0_, 4), i0_ += 4;                                                \
+        else if (FC_OB > 2 && n_ >= 2) BLK(i0_, 2), i0_ += 2;                                                \
+        else BLK(i0_, 1), i0_ += 1;                                                                          \
     }
-    for (; o0 < O; o0++) {
-        vf acc = bcast(b[o0]);
-        for (int f = 0; f < F; f++) FMA_ACC(acc, bcast(w[(long)o0 * F + f]), *cvec(x, f));
-        *mvec(y, o0) = do_relu ? relu(acc) : acc;
+
+/* y[o0 .. o0+NB) = [relu](b + w x): each the chain bias, then the features
+ * in order. */
+static inline __attribute__((always_inline)) void fc_fwd_blk(const float *x, int F, const float *w, const float *b,
+                                                             float *y, int do_relu, int o0, int NB) {
+    vf acc[FC_OB];
+    for (int j = 0; j < NB; j++) acc[j] = bcast(b[o0 + j]);
+    for (int f = 0; f < F; f++) {
+        const vf xv = *cvec(x, f);
+        for (int j = 0; j < NB; j++) FMA_ACC(acc[j], bcast(w[(long)(o0 + j) * F + f]), xv);
     }
+    for (int j = 0; j < NB; j++) *mvec(y, o0 + j) = do_relu ? relu(acc[j]) : acc[j];
 }
 
-/* dx (F, L) = w^T (F, O) dy (O, L), times (act > 0) if act (ReLU before). */
-static inline __attribute__((always_inline)) void fc_bwd_in(const float *dy, int O, const float *w, int F, float *dx,
-                                                            const float *act) {
-    int f0 = 0;
-    for (; f0 + FC_OB <= F; f0 += FC_OB) {
-        vf acc[FC_OB];
-        for (int j = 0; j < FC_OB; j++) acc[j] = (vf){0};
-        for (int o = 0; o < O; o++) {
-            const vf d = *cvec(dy, o);
-            for (int j = 0; j < FC_OB; j++) FMA_ACC(acc[j], bcast(w[(long)o * F + f0 + j]), d);
-        }
-        for (int j = 0; j < FC_OB; j++)
-            *mvec(dx, f0 + j) = act ? vsel(*cvec(act, f0 + j) > (vf){0}, acc[j], (vf){0}) : acc[j];
-    }
-    for (; f0 < F; f0++) {
-        vf acc = (vf){0};
-        for (int o = 0; o < O; o++) FMA_ACC(acc, bcast(w[(long)o * F + f0]), *cvec(dy, o));
-        *mvec(dx, f0) = act ? vsel(*cvec(act, f0) > (vf){0}, acc, (vf){0}) : acc;
-    }
+/* y (O, L) = [relu](b + w (O, F) x (F, L)), the outputs [o_a, o_b). */
+static inline __attribute__((always_inline)) void fc_fwd(const float *x, int F, const float *w, const float *b,
+                                                         int o_a, int o_b, float *y, int do_relu) {
+#define BLK(o0, NB) fc_fwd_blk(x, F, w, b, y, do_relu, o0, NB)
+    FC_BLOCKS(o_a, o_b, BLK)
+#undef BLK
 }
 
-/* dw (O, F) = sum over lanes of dy (O, L) x x (F, L); db (O) = lane sums.
- * x is transposed to lane-major first (tx (L, Fp)) so that 16 consecutive
- * features form a vector; each dw[o][f] is then the chain over lanes
- * l = 0..15 of dy[o][l] * tx[l][f], starting from 0. FC_OB outputs x one
- * vector of features are accumulated at once (independent chains); dy[o][l]
- * is broadcast straight from its lanes layout. */
-static void fc_dw(const float *dy, int O, const float *x, int F, float *dw, float *db, float *tx) {
-    const int Fp = (F + L - 1) / L * L, NV = Fp / L;
+/* dx[f0 .. f0+NB) = sum over o of w[o][f] dy[o], in o order from 0, times
+ * (act > 0) if act. */
+static inline __attribute__((always_inline)) void fc_bwd_in_blk(const float *dy, int O, const float *w, int F,
+                                                                float *dx, const float *act, int f0, int NB) {
+    vf acc[FC_OB];
+    for (int j = 0; j < NB; j++) acc[j] = (vf){0};
+    for (int o = 0; o < O; o++) {
+        const vf d = *cvec(dy, o);
+        for (int j = 0; j < NB; j++) FMA_ACC(acc[j], bcast(w[(long)o * F + f0 + j]), d);
+    }
+    for (int j = 0; j < NB; j++)
+        *mvec(dx, f0 + j) = act ? vsel(*cvec(act, f0 + j) > (vf){0}, acc[j], (vf){0}) : acc[j];
+}
+
+/* dx (F, L) = w^T (F, O) dy (O, L), times (act > 0) if act (ReLU before);
+ * the features [f_a, f_b). */
+static inline __attribute__((always_inline)) void fc_bwd_in(const float *dy, int O, const float *w, int F, int f_a,
+                                                            int f_b, float *dx, const float *act) {
+#define BLK(f0, NB) fc_bwd_in_blk(dy, O, w, F, dx, act, f0, NB)
+    FC_BLOCKS(f_a, f_b, BLK)
+#undef BLK
+}
+
+/* dw[o0 .. o0+NB][v*16 .. +n) = the chains over lanes l = 0..15 of
+ * dy[o][l] * tx[l][f], from 0. */
+static inline __attribute__((always_inline)) void fc_dw_blk(const float *dy, const float *tx, int Fp, int F, int v,
+                                                            float *dw, int o0, int NB) {
+    const int n = F - v * L < L ? F - v * L : L;
+    vf acc[FC_OB];
+    for (int j = 0; j < NB; j++) acc[j] = (vf){0};
     for (int l = 0; l < L; l++) {
-        for (int f = 0; f < F; f++) tx[(long)l * Fp + f] = x[(long)f * L + l];
-        for (int f = F; f < Fp; f++) tx[(long)l * Fp + f] = 0.f;
+        const vf t = *cvec(tx + (long)l * Fp, v);
+        for (int j = 0; j < NB; j++) FMA_ACC(acc[j], bcast(dy[(long)(o0 + j) * L + l]), t);
     }
-    for (int o = 0; o < O; o++) db[o] = hsum(cvec(dy, o));
-    for (int v = 0; v < NV; v++) {
-        const int n = F - v * L < L ? F - v * L : L;
-        int o0 = 0;
-        for (; o0 < O; o0 += FC_OB) {
-            const int nb = O - o0 < FC_OB ? O - o0 : FC_OB;
-            vf acc[FC_OB];
-            for (int j = 0; j < FC_OB; j++) acc[j] = (vf){0};
-            if (nb == FC_OB) {
-                for (int l = 0; l < L; l++) {
-                    const vf t = *cvec(tx + (long)l * Fp, v);
-                    for (int j = 0; j < FC_OB; j++) FMA_ACC(acc[j], bcast(dy[(long)(o0 + j) * L + l]), t);
-                }
-            } else {
-                for (int l = 0; l < L; l++) {
-                    const vf t = *cvec(tx + (long)l * Fp, v);
-                    for (int j = 0; j < nb; j++) FMA_ACC(acc[j], bcast(dy[(long)(o0 + j) * L + l]), t);
-                }
-            }
-            for (int j = 0; j < nb; j++) {
-                float *d = dw + (long)(o0 + j) * F + v * L;
-                if (n == L) memcpy(d, &acc[j], sizeof acc[j]);
-                else
-                    for (int k = 0; k < n; k++) d[k] = acc[j][k];
-            }
-        }
+    for (int j = 0; j < NB; j++) {
+        float *d = dw + (long)(o0 + j) * F + v * L;
+        if (n == L) memcpy(d, &acc[j], sizeof acc[j]);
+        else
+            for (int k = 0; k < n; k++) d[k] = acc[j][k];
     }
 }
 
-/* Profiling: when g->prof is set, each layer's time is added to its slot
+/* dw (O, F) = sum over lanes of dy (O, L) x x (F, L), for the features of
+ * the vectors [v_a, v_b) (features v*16 .. v*16+15); db (O) = lane sums, if
+ * db. x is transposed to lane-major first (tx (L, Fp), the columns of those
+ * vectors) so that 16 consecutive features form a vector; each dw[o][f] is
+ * then the chain over lanes l = 0..15 of dy[o][l] * tx[l][f], starting from
+ * 0. FC_OB outputs x one vector of features are accumulated at once
+ * (independent chains); dy[o][l] is broadcast straight from its lanes
+ * layout. */
+static void fc_dw(const float *dy, int O, const float *x, int F, float *dw, float *db, float *tx, int v_a, int v_b) {
+    const int Fp = (F + L - 1) / L * L, fa = v_a * L, fe = v_b * L < F ? v_b * L : F, fz = v_b * L;
+    for (int l = 0; l < L; l++) {
+        for (int f = fa; f < fe; f++) tx[(long)l * Fp + f] = x[(long)f * L + l];
+        for (int f = fe > fa ? fe : fa; f < fz; f++) tx[(long)l * Fp + f] = 0.f;
+    }
+    if (db)
+        for (int o = 0; o < O; o++) db[o] = hsum(cvec(dy, o));
+    for (int v = v_a; v < v_b; v++) {
+#define BLK(o0, NB) fc_dw_blk(dy, tx, Fp, F, v, dw, o0, NB)
+        FC_BLOCKS(0, O, BLK)
+#undef BLK
+    }
+}
+
+/* Profiling: when prof is set, each layer's time is added to its slot
  * (0..6 forward, 7..13 backward; layers conv1 pool1 conv2 pool2 fc1 fc2 fc3). */
 static double prof_now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
-#define PROF_START double prof_t_ = g->prof ? prof_now() : 0.0
+#define PROF_START double prof_t_ = prof ? prof_now() : 0.0
 #define PROF_MARK(slot)                                                                                      \
     do {                                                                                                     \
-        if (g->prof) {                                                                                       \
+        if (prof) {                                                                                          \
             const double t1_ = prof_now();                                                                   \
-            g->prof[slot] += t1_ - prof_t_;                                                                  \
+            prof[slot] += t1_ - prof_t_;                                                                     \
             prof_t_ = t1_;                                                                                   \
         }                                                                                                    \
     } while (0)
@@ -370,44 +392,102 @@ static double prof_now(void) {
 #define F2 LN_FC2_N
 #define NC LN_CLASSES
 
-void KFN(ln_lanes_forward)(const ln_lenet_views *p, ln_lane_group *g) {
-    PROF_START;
-    conv_fwd(g->x, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, C1, g->a1, 1, C1_OCB, C1_PX);
-    PROF_MARK(0);
-    pool_fwd(g->a1, C1, S1, S1, g->p1, g->arg1);
-    PROF_MARK(1);
-    conv_fwd(g->p1, C1, P1, P1, p->conv2_w, p->conv2_b, C2, g->a2, 1, C2_OCB, C2_PX);
-    PROF_MARK(2);
-    pool_fwd(g->a2, C2, S2, S2, g->p2, g->arg2);
-    PROF_MARK(3);
-    fc_fwd(g->p2, LN_FLAT, p->fc1_w, p->fc1_b, F1, g->h1, 1);
-    PROF_MARK(4);
-    fc_fwd(g->h1, F1, p->fc2_w, p->fc2_b, F2, g->h2, 1);
-    PROF_MARK(5);
-    fc_fwd(g->h2, F2, p->fc3_w, p->fc3_b, NC, g->lo, 0);
-    PROF_MARK(6);
+/* Part `part` of `parts` of n units: [*a, *b). */
+static void share(int n, int part, int parts, int *a, int *b) {
+    *a = (int)((long)n * part / parts);
+    *b = (int)((long)n * (part + 1) / parts);
 }
 
-void KFN(ln_lanes_backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g) {
+/* The fc layers are shared by blocks of FC_OB outputs (features). */
+static void share_fc(int n, int part, int parts, int *a, int *b) {
+    share((n + FC_OB - 1) / FC_OB, part, parts, a, b);
+    *a *= FC_OB;
+    *b = *b * FC_OB < n ? *b * FC_OB : n;
+}
+
+void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int stage, int part, int parts,
+                                 double *prof) {
     PROF_START;
-    fc_dw(g->dlo, NC, g->h2, F2, dg->fc3_w, dg->fc3_b, g->tx);
-    fc_bwd_in(g->dlo, NC, p->fc3_w, F2, g->dh2, g->h2);
-    PROF_MARK(13);
-    fc_dw(g->dh2, F2, g->h1, F1, dg->fc2_w, dg->fc2_b, g->tx);
-    fc_bwd_in(g->dh2, F2, p->fc2_w, F1, g->dh1, g->h1);
-    PROF_MARK(12);
-    fc_dw(g->dh1, F1, g->p2, LN_FLAT, dg->fc1_w, dg->fc1_b, g->tx);
-    fc_bwd_in(g->dh1, F1, p->fc1_w, LN_FLAT, g->dp2, NULL);
-    PROF_MARK(11);
-    pool_relu_bwd(g->dp2, g->arg2, g->p2, C2, S2, S2, g->da2);
-    PROF_MARK(10);
-    conv_dw(g->da2, C2, S2, S2, g->p1, C1, dg->conv2_w, dg->conv2_b, DW2_OCB);
-    conv_bwd_in(g->da2, C2, S2, S2, p->conv2_w, C1, g->dp1);
-    PROF_MARK(9);
-    pool_relu_bwd(g->dp1, g->arg1, g->p1, C1, S1, S1, g->da1);
-    PROF_MARK(8);
-    conv_dw(g->da1, C1, S1, S1, g->x, LN_IN_C, dg->conv1_w, dg->conv1_b, DW1_OCB);
-    PROF_MARK(7);
+    int a, b;
+    switch (stage) {
+    case 0: /* conv1 + pool1, by pooled rows (each needs two conv1 rows) */
+        share(P1, part, parts, &a, &b);
+        conv_fwd(g->x, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, 0, C1, 2 * a, 2 * b, g->a1, 1, C1_OCB, C1_PX);
+        PROF_MARK(0);
+        pool_fwd(g->a1, 0, C1, S1, S1, a, b, g->p1, g->arg1);
+        PROF_MARK(1);
+        break;
+    case 1: /* conv2 + pool2, by blocks of output channels */
+        share(C2 / C2_OCB, part, parts, &a, &b);
+        conv_fwd(g->p1, C1, P1, P1, p->conv2_w, p->conv2_b, a * C2_OCB, b * C2_OCB, 0, S2, g->a2, 1, C2_OCB, C2_PX);
+        PROF_MARK(2);
+        pool_fwd(g->a2, a * C2_OCB, b * C2_OCB, S2, S2, 0, P2, g->p2, g->arg2);
+        PROF_MARK(3);
+        break;
+    case 2:
+        share_fc(F1, part, parts, &a, &b);
+        fc_fwd(g->p2, LN_FLAT, p->fc1_w, p->fc1_b, a, b, g->h1, 1);
+        PROF_MARK(4);
+        break;
+    case 3:
+        share_fc(F2, part, parts, &a, &b);
+        fc_fwd(g->h1, F1, p->fc2_w, p->fc2_b, a, b, g->h2, 1);
+        PROF_MARK(5);
+        break;
+    case 4:
+        share_fc(NC, part, parts, &a, &b);
+        fc_fwd(g->h2, F2, p->fc3_w, p->fc3_b, a, b, g->lo, 0);
+        PROF_MARK(6);
+        break;
+    }
+}
+
+/* A fully connected layer's backward: weight gradient by vectors of input
+ * features (part 0 also takes the bias), input gradient by blocks. */
+static inline __attribute__((always_inline)) void fc_bwd(const float *dy, int O, const float *x, int F, const float *w,
+                                                         float *dw, float *db, float *dx, const float *act, float *tx,
+                                                         int part, int parts) {
+    int a, b;
+    share((F + L - 1) / L, part, parts, &a, &b);
+    fc_dw(dy, O, x, F, dw, part == 0 ? db : NULL, tx, a, b);
+    share_fc(F, part, parts, &a, &b);
+    fc_bwd_in(dy, O, w, F, a, b, dx, act);
+}
+
+void KFN(ln_lanes_backward_stage)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g, int stage, int part,
+                                  int parts, double *prof) {
+    PROF_START;
+    int a, b;
+    switch (stage) {
+    case 0:
+        fc_bwd(g->dlo, NC, g->h2, F2, p->fc3_w, dg->fc3_w, dg->fc3_b, g->dh2, g->h2, g->tx, part, parts);
+        PROF_MARK(13);
+        break;
+    case 1:
+        fc_bwd(g->dh2, F2, g->h1, F1, p->fc2_w, dg->fc2_w, dg->fc2_b, g->dh1, g->h1, g->tx, part, parts);
+        PROF_MARK(12);
+        break;
+    case 2:
+        fc_bwd(g->dh1, F1, g->p2, LN_FLAT, p->fc1_w, dg->fc1_w, dg->fc1_b, g->dp2, NULL, g->tx, part, parts);
+        PROF_MARK(11);
+        break;
+    case 3: /* pool2 + conv2's weight gradient, by blocks of conv2's output channels */
+        share(C2 / DW2_OCB, part, parts, &a, &b);
+        pool_relu_bwd(g->dp2, g->arg2, g->p2, a * DW2_OCB, b * DW2_OCB, S2, S2, g->da2);
+        PROF_MARK(10);
+        conv_dw(g->da2, a * DW2_OCB, b * DW2_OCB, S2, S2, g->p1, C1, dg->conv2_w, dg->conv2_b, DW2_OCB);
+        PROF_MARK(9);
+        break;
+    case 4: /* conv2's input gradient, pool1 and conv1's weight gradient, by blocks of conv1's channels */
+        share(C1 / DW1_OCB, part, parts, &a, &b);
+        conv_bwd_in(g->da2, C2, S2, S2, p->conv2_w, C1, a * DW1_OCB, b * DW1_OCB, g->dp1);
+        PROF_MARK(9);
+        pool_relu_bwd(g->dp1, g->arg1, g->p1, a * DW1_OCB, b * DW1_OCB, S1, S1, g->da1);
+        PROF_MARK(8);
+        conv_dw(g->da1, a * DW1_OCB, b * DW1_OCB, S1, S1, g->x, LN_IN_C, dg->conv1_w, dg->conv1_b, DW1_OCB);
+        PROF_MARK(7);
+        break;
+    }
 }
 
 /* ---------- one image, pixels in the lanes (latency path) ----------

@@ -39,7 +39,8 @@ ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) 
     m->xbuf = malloc(sizeof(float) * B * LN_IMG * LN_IMG);
     m->ybuf = malloc(sizeof(int32_t) * B);
     m->lossbuf = malloc(sizeof(double) * B);
-    if (!m->xbuf || !m->ybuf || !m->lossbuf) {
+    m->pxbuf = malloc(sizeof *m->pxbuf * B);
+    if (!m->xbuf || !m->ybuf || !m->lossbuf || !m->pxbuf) {
         ln_model_free(m);
         return ln_fail(err, LN_E_NOMEM, "out of memory for batch buffers");
     }
@@ -52,6 +53,7 @@ void ln_model_free(ln_model *m) {
     free(m->xbuf);
     free(m->ybuf);
     free(m->lossbuf);
+    free(m->pxbuf);
     memset(m, 0, sizeof *m);
 }
 
@@ -120,18 +122,32 @@ ln_status ln_model_check_finite(const ln_model *m, ln_error *err) {
             if (cbs[c_].hook) s = cbs[c_].hook(cbs[c_].user, m, (arg), err);          \
     } while (0)
 
+static ln_status diverged(const ln_model *m, int epoch, int b, double loss, ln_error *err) {
+    return ln_fail(err, LN_E_SYSTEM, "training diverged at step %ld (epoch %d, step %d): the loss is %s; lower `lr` "
+                   "(the last checkpoint saved before it is kept)", m->global_step + 1, epoch, b + 1,
+                   isnan(loss) ? "NaN" : "infinite");
+}
+
 /* One training step on batch b; returns the batch's mean loss. */
 static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, double *loss_out, int *rows_out,
                             ln_error *err) {
+    if (ln_dist_size(m->cfg.dist) == 1 && m->net.engine == LN_ENGINE_LANES) {
+        /* One process, lanes engine: the whole step in one parallel pass. */
+        const int rows = ln_pipeline_batch_refs(p, b, m->pxbuf, m->ybuf);
+        double loss = 0.0;
+        if (ln_lenet_train_step(&m->net, m->pxbuf, m->ybuf, rows, m->cfg.loss_scale, &m->opt, m->lossbuf, &loss))
+            return diverged(m, epoch, b, loss, err);
+        m->global_step = m->opt.global_step;
+        *loss_out = loss;
+        *rows_out = rows;
+        return LN_OK;
+    }
     const int rows = ln_pipeline_batch(p, b, m->xbuf, m->ybuf);
     ln_lenet_forward(&m->net, m->xbuf, rows);
     ln_lenet_zero_grad(&m->net);
     float *dlogits = ln_lenet_acts_of(&m->net)->dlogits;
     const double loss = ln_softmax_xent(ln_lenet_logits(&m->net), m->ybuf, rows, LN_CLASSES, dlogits, NULL);
-    if (!isfinite(loss))
-        return ln_fail(err, LN_E_SYSTEM, "training diverged at step %ld (epoch %d, step %d): the loss is %s; lower "
-                       "`lr` (the last checkpoint saved before it is kept)", m->global_step + 1, epoch, b + 1,
-                       isnan(loss) ? "NaN" : "infinite");
+    if (!isfinite(loss)) return diverged(m, epoch, b, loss, err);
     /* Loss scaling: MindSpore multiplies the loss's gradient by the scale and
      * the optimizer divides it out again. */
     if (m->cfg.loss_scale != 1.0f)

@@ -5,11 +5,15 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lanes.h"
 #include "net_internal.h"
 #include "split.h"
 #include "lenet/layers.h"
+#include "lenet/loss.h"
+#include "lenet/optim.h"
+#include "lenet/transform.h"
 #include "lenet/rng.h"
 
 int ln_lenet_find(const ln_lenet *net, const char *name) {
@@ -48,14 +52,70 @@ ln_lenet_views ln_lenet_views_of(const ln_lenet *net, float *buf) {
 static int lanes_groups(int B) { return (B + LN_LANES - 1) / LN_LANES; }
 static int group_rows(int B, int g) { return B - g * LN_LANES < LN_LANES ? B - g * LN_LANES : LN_LANES; }
 
+/* How many threads a job runs with. The threads of a job meet at barriers
+ * (between the stages of a shared group, around the loss and the gradient
+ * sum), so when other processes keep the cores busy, a thread that reaches
+ * a barrier can wait a whole scheduler time slice for one that was
+ * descheduled: measured here with other work on both cores, 1000 steps of
+ * batch 16 took 0.5 s on 1 thread and 1.3-20 s on 2, whatever the OpenMP
+ * wait policy. The thread count never changes the results, so each kind of
+ * job chooses it by measurement: it runs blocks of AUTO_BLOCK jobs, and
+ * every `gap` blocks one block with the other count (1 or all threads),
+ * keeping whichever took less time per group. While probes confirm the
+ * choice by a wide margin they grow rarer (up to every AUTO_GAP_MAX
+ * blocks: on a quiet machine they cost a fraction of a percent); a block
+ * much slower than the choice's last confirmed time (the machine got busy)
+ * brings the next probe at once. */
+enum { AUTO_BLOCK = 8, AUTO_GAP0 = 4, AUTO_GAP_MAX = 256 };
+enum { JOB_FORWARD, JOB_BACKWARD, JOB_TRAIN, JOB_KINDS };
+typedef struct {
+    int cur;            /* the chosen count: 1 or net->threads */
+    int probing;        /* this block runs the other count */
+    int jobs;           /* jobs in this block so far */
+    double sec, units;  /* their seconds and groups */
+    double t_cur;       /* seconds per group of the last block at cur */
+    double t_ref;       /* ... when a probe last confirmed cur (0: not yet) */
+    int gap, since;     /* blocks between probes; blocks since the last */
+} lanes_auto;
+
+static int auto_threads(const lanes_auto *a, int max) {
+    if (max < 2) return 1;
+    return a->probing ? (a->cur == 1 ? max : 1) : a->cur;
+}
+
+static void auto_record(lanes_auto *a, int max, double sec, int units) {
+    if (max < 2) return;
+    a->sec += sec, a->units += units;
+    if (++a->jobs < AUTO_BLOCK) return;
+    const double t = a->sec / a->units;
+    a->jobs = 0, a->sec = a->units = 0;
+    if (a->probing) {
+        a->probing = 0, a->since = 0;
+        if (t < a->t_cur) { /* the other count is faster now */
+            a->cur = a->cur == 1 ? max : 1;
+            a->t_cur = a->t_ref = t;
+            a->gap = AUTO_GAP0;
+        } else {
+            a->gap = t > 1.3 * a->t_cur ? (2 * a->gap < AUTO_GAP_MAX ? 2 * a->gap : AUTO_GAP_MAX) : AUTO_GAP0;
+            a->t_ref = a->t_cur;
+        }
+        return;
+    }
+    a->t_cur = t;
+    if (a->t_ref == 0) a->t_ref = t;
+    if (++a->since >= a->gap || t > 1.5 * a->t_ref) a->probing = 1;
+}
+
 typedef struct {
     ln_lane_kernels k;
+    lanes_auto au[JOB_KINDS];
     int ngroups;
     ln_lane_group *groups;
     float *scratch1; /* for the one-image path */
     float *xsmall;   /* (LANES_SMALL_BATCH - 1, LN_IN_SIZE) input of a small forward */
     int pending;     /* rows of a small forward whose group activations are not set */
-    double *prof;    /* (ngroups, LN_PROF_SLOTS) or NULL */
+    double *prof;    /* (threads, LN_PROF_SLOTS) or NULL */
+    float lut[256];  /* ln_normalize_px of each uint8 value */
     long prof_fwd, prof_bwd; /* lanes processed while profiling */
     void *mem;
 } lanes_state;
@@ -65,12 +125,16 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     if (!s) return ln_fail(err, LN_E_NOMEM, "out of memory for the network");
     net->eng->lanes = s;
     if (!strcmp(net->eng->gemm.name, "avx512"))
-        s->k = (ln_lane_kernels){ln_lanes_forward_avx512, ln_lanes_backward_avx512, ln_lanes_forward1_avx512};
+        s->k = (ln_lane_kernels){ln_lanes_forward_stage_avx512, ln_lanes_backward_stage_avx512,
+                                 ln_lanes_forward1_avx512};
     else if (!strcmp(net->eng->gemm.name, "avx2"))
-        s->k = (ln_lane_kernels){ln_lanes_forward_avx2, ln_lanes_backward_avx2, ln_lanes_forward1_avx2};
+        s->k = (ln_lane_kernels){ln_lanes_forward_stage_avx2, ln_lanes_backward_stage_avx2, ln_lanes_forward1_avx2};
     else
-        s->k = (ln_lane_kernels){ln_lanes_forward_generic, ln_lanes_backward_generic, ln_lanes_forward1_generic};
+        s->k = (ln_lane_kernels){ln_lanes_forward_stage_generic, ln_lanes_backward_stage_generic,
+                                 ln_lanes_forward1_generic};
     s->ngroups = lanes_groups(net->max_batch);
+    ln_normalize_lut(s->lut);
+    for (int k = 0; k < JOB_KINDS; k++) s->au[k] = (lanes_auto){.cur = net->threads, .gap = AUTO_GAP0};
     /* Per-group buffers, in floats (int32 buffers count as floats). The
      * gradients before pooling (da1, da2) reuse the conv outputs' memory (a1,
      * a2): the backward pass never reads those (lanes.h). */
@@ -119,8 +183,160 @@ static void lanes_free(ln_lenet *net) {
     net->eng->lanes = NULL;
 }
 
-static void groups_forward(ln_lenet *net, const float *x, int B);
+/* One batch's work for the threads of one parallel region (lanes_run). */
+typedef struct {
+    ln_lenet *net;
+    const float *x;          /* forward from these rows (or px); NULL: the groups hold the forward already */
+    const uint8_t *const *px; /* the rows as uint8 images, normalised on the way in */
+    int B;
+    const int32_t *labels;   /* the loss (a training step): per-row losses and act.dlogits, or NULL */
+    double *per_sample;
+    float loss_scale;
+    const float *dlogits;    /* backward from these (act.dlogits in a training step); NULL: none */
+    ln_momentum *opt;        /* update each summed slice; NULL: add the gradient into net->grads */
+} lanes_job;
 
+/* Part `part` of `parts` of n units: [*a, *b) (as the kernels share a stage). */
+static void share(int n, int part, int parts, int *a, int *b) {
+    *a = (int)((long)n * part / parts);
+    *b = (int)((long)n * (part + 1) / parts);
+}
+
+/* Between the stages of a shared group: every thread of the region shares
+ * it, so this is the region's barrier. */
+static void stage_barrier(int parts) {
+    if (parts > 1) {
+        #pragma omp barrier
+    }
+}
+
+/* Forward of group g (part `part` of `parts` of its work); then its rows'
+ * logits, and their losses and loss gradients if the job has labels. */
+static void group_forward(const lanes_job *j, int g, int part, int parts, double *prof) {
+    lanes_state *s = j->net->eng->lanes;
+    ln_lane_group *G = &s->groups[g];
+    const int n = group_rows(j->B, g);
+    /* (n, LN_IN_SIZE) -> (LN_IN_SIZE, 16), in 16 x 16 tiles that stay in L1. */
+    _Static_assert(LN_IN_SIZE % 16 == 0, "the input transposes in 16 x 16 tiles");
+    int a, b;
+    share(LN_IN_SIZE / 16, part, parts, &a, &b);
+    for (int i0 = a * 16; i0 < b * 16; i0 += 16) {
+        float *d = G->x + (long)i0 * LN_LANES;
+        for (int l = 0; l < n; l++) {
+            if (j->px) {
+                const uint8_t *r = j->px[g * LN_LANES + l] + i0;
+                for (int i = 0; i < 16; i++) d[i * LN_LANES + l] = s->lut[r[i]];
+            } else {
+                const float *r = j->x + ((long)g * LN_LANES + l) * LN_IN_SIZE + i0;
+                for (int i = 0; i < 16; i++) d[i * LN_LANES + l] = r[i];
+            }
+        }
+        for (int l = n; l < LN_LANES; l++)
+            for (int i = 0; i < 16; i++) d[i * LN_LANES + l] = 0.f;
+    }
+    stage_barrier(parts);
+    for (int st = 0; st < LN_LANES_FWD_STAGES; st++) {
+        s->k.forward(&j->net->p, G, st, part, parts, prof);
+        stage_barrier(parts);
+    }
+    share(n, part, parts, &a, &b);
+    float *logits = j->net->eng->act.logits, *dlogits = j->net->eng->act.dlogits;
+    const int r0 = g * LN_LANES;
+    for (int l = a; l < b; l++)
+        for (int o = 0; o < LN_CLASSES; o++) logits[(long)(r0 + l) * LN_CLASSES + o] = G->lo[o * LN_LANES + l];
+    if (!j->labels || a == b) return;
+    ln_softmax_xent_rows(logits, j->labels, r0 + a, b - a, j->B, LN_CLASSES, dlogits, j->per_sample);
+    /* Loss scaling: MindSpore multiplies the loss's gradient by the scale and
+     * the optimizer divides it out again. */
+    if (j->loss_scale != 1.0f)
+        for (long i = (long)(r0 + a) * LN_CLASSES; i < (long)(r0 + b) * LN_CLASSES; i++) dlogits[i] *= j->loss_scale;
+}
+
+/* Backward of group g (its part), into the group's gradient buffer. */
+static void group_backward(const lanes_job *j, int g, int part, int parts, double *prof) {
+    lanes_state *s = j->net->eng->lanes;
+    ln_lane_group *G = &s->groups[g];
+    const int n = group_rows(j->B, g);
+    int a, b;
+    share(LN_LANES, part, parts, &a, &b);
+    for (int o = 0; o < LN_CLASSES; o++)
+        for (int l = a; l < b; l++)
+            G->dlo[o * LN_LANES + l] = l < n ? j->dlogits[((long)g * LN_LANES + l) * LN_CLASSES + o] : 0.f;
+    stage_barrier(parts);
+    ln_lenet_views dg = ln_lenet_views_of(j->net, G->grads);
+    for (int st = 0; st < LN_LANES_BWD_STAGES; st++) {
+        if (st) stage_barrier(parts);
+        s->k.backward(&j->net->p, &dg, G, st, part, parts, prof);
+    }
+}
+
+/* The job, run by every thread of the region. Whole groups go one to a
+ * thread while each thread can have one; the groups left over (fewer than
+ * the threads: all of a batch of 16 on 2 threads) are shared by all
+ * threads, stage by stage. */
+static void lanes_run(const lanes_job *j) {
+    ln_lenet *net = j->net;
+    lanes_state *s = net->eng->lanes;
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int ng = lanes_groups(j->B), solo = ng - ng % nt;
+    double *prof = s->prof ? s->prof + (size_t)t * LN_PROF_SLOTS : NULL;
+    if (j->x || j->px) {
+        for (int g = t; g < solo; g += nt) group_forward(j, g, 0, 1, prof);
+        for (int g = solo; g < ng; g++) group_forward(j, g, t, nt, prof);
+    }
+    if (!j->dlogits) return;
+    if (j->labels) { /* the loss must be finite: otherwise stop here (every thread sees the same) */
+        #pragma omp barrier
+        for (int i = 0; i < j->B; i++)
+            if (!isfinite(j->per_sample[i])) return;
+    }
+    for (int g = t; g < solo; g += nt) group_backward(j, g, 0, 1, prof);
+    for (int g = solo; g < ng; g++) group_backward(j, g, t, nt, prof);
+    #pragma omp barrier
+    /* Sum the groups' gradients in group order (fixed for any thread count):
+     * grads[i] = ((grads[i] + g0[i]) + g1[i]) + ... (a training step starts
+     * from 0, as after ln_lenet_zero_grad), each thread over its part of the
+     * buffer (split.h), in L1-sized chunks; a training step then updates
+     * each chunk while it is in L1. */
+    const long np = (long)net->n_params, chunk = 2048;
+    long a, b;
+    ln_split_range(np, nt, t, &a, &b);
+    float *restrict out = net->grads;
+    for (long c0 = a; c0 < b; c0 += chunk) {
+        const long c1 = c0 + chunk < b ? c0 + chunk : b;
+        if (j->opt) memset(out + c0, 0, sizeof(float) * (size_t)(c1 - c0));
+        for (int g = 0; g < ng; g++) {
+            const float *restrict in = s->groups[g].grads;
+            for (long i = c0; i < c1; i++) out[i] += in[i];
+        }
+        if (j->opt) ln_momentum_step_range(j->opt, net->params, out, c0, c1);
+    }
+    if (j->opt && ln_momentum_step_needs_whole(j->opt)) {
+        #pragma omp barrier
+        if (t == 0) ln_momentum_step_whole(j->opt, net->params, out);
+    }
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void lanes_go(ln_lenet *net, const lanes_job *j, int kind) {
+    lanes_state *s = net->eng->lanes;
+    const int ng = lanes_groups(j->B);
+    if (s->prof) {
+        if (j->x || j->px) s->prof_fwd += (long)ng * LN_LANES;
+        if (j->dlogits) s->prof_bwd += (long)ng * LN_LANES;
+    }
+    lanes_auto *au = &s->au[kind];
+    const int nt = auto_threads(au, net->threads);
+    const double t0 = net->threads > 1 ? now_seconds() : 0.0;
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    lanes_run(j);
+    if (net->threads > 1) auto_record(au, net->threads, now_seconds() - t0, ng);
+}
 
 static void lanes_forward(ln_lenet *net, const float *x, int B) {
     lanes_state *s = net->eng->lanes;
@@ -132,75 +348,27 @@ static void lanes_forward(ln_lenet *net, const float *x, int B) {
         s->pending = B;
         return;
     }
-    groups_forward(net, x, B);
-}
-
-/* Forward of B rows through the 16-lane groups, one thread per group. */
-static void groups_forward(ln_lenet *net, const float *x, int B) {
-    lanes_state *s = net->eng->lanes;
-    const int ng = lanes_groups(B);
-    if (s->prof) s->prof_fwd += (long)ng * LN_LANES;
-    const ln_lenet_views p = net->p;
-    #pragma omp parallel for num_threads(net->threads) schedule(static) if (ng > 1 && net->threads > 1)
-    for (int g = 0; g < ng; g++) {
-        ln_lane_group *G = &s->groups[g];
-        const int n = group_rows(B, g);
-        const float *src = x + (long)g * LN_LANES * LN_IN_SIZE;
-        /* (n, LN_IN_SIZE) -> (LN_IN_SIZE, 16), in 16 x 16 tiles that stay in L1. */
-        _Static_assert(LN_IN_SIZE % 16 == 0, "the input transposes in 16 x 16 tiles");
-        for (int i0 = 0; i0 < LN_IN_SIZE; i0 += 16) {
-            float *d = G->x + (long)i0 * LN_LANES;
-            for (int l = 0; l < n; l++) {
-                const float *r = src + (long)l * LN_IN_SIZE + i0;
-                for (int i = 0; i < 16; i++) d[i * LN_LANES + l] = r[i];
-            }
-            for (int l = n; l < LN_LANES; l++)
-                for (int i = 0; i < 16; i++) d[i * LN_LANES + l] = 0.f;
-        }
-        s->k.forward(&p, G);
-        for (int l = 0; l < n; l++)
-            for (int o = 0; o < LN_CLASSES; o++)
-                net->eng->act.logits[((long)g * LN_LANES + l) * LN_CLASSES + o] = G->lo[o * LN_LANES + l];
-    }
+    lanes_go(net, &(lanes_job){.net = net, .x = x, .B = B}, JOB_FORWARD);
 }
 
 static void lanes_backward(ln_lenet *net, const float *dlogits, int B) {
     lanes_state *s = net->eng->lanes;
-    if (s->pending) { /* the last forward took the one-image path */
-        groups_forward(net, s->xsmall, s->pending);
-        s->pending = 0;
-    }
-    const int ng = lanes_groups(B);
-    if (s->prof) s->prof_bwd += (long)ng * LN_LANES;
-    const ln_lenet_views p = net->p;
-    #pragma omp parallel for num_threads(net->threads) schedule(static) if (ng > 1 && net->threads > 1)
-    for (int g = 0; g < ng; g++) {
-        ln_lane_group *G = &s->groups[g];
-        const int n = group_rows(B, g);
-        for (int o = 0; o < LN_CLASSES; o++)
-            for (int l = 0; l < LN_LANES; l++)
-                G->dlo[o * LN_LANES + l] = l < n ? dlogits[((long)g * LN_LANES + l) * LN_CLASSES + o] : 0.f;
-        ln_lenet_views dg = ln_lenet_views_of(net, G->grads);
-        s->k.backward(&p, &dg, G);
-    }
-    /* Sum the groups' gradients in group order (fixed for any thread count):
-     * grads[i] = ((grads[i] + g0[i]) + g1[i]) + ... , each thread over its
-     * part of the buffer (split.h: the part its optimizer update will take),
-     * in L1-sized chunks. */
-    const long n = (long)net->n_params, chunk = 4096;
-    #pragma omp parallel num_threads(net->threads) if (net->threads > 1)
-    {
-        long a, b;
-        ln_split_range(n, omp_get_num_threads(), omp_get_thread_num(), &a, &b);
-        float *restrict out = net->grads;
-        for (long c0 = a; c0 < b; c0 += chunk) {
-            const long c1 = c0 + chunk < b ? c0 + chunk : b;
-            for (int g = 0; g < ng; g++) {
-                const float *restrict in = s->groups[g].grads;
-                for (long i = c0; i < c1; i++) out[i] += in[i];
-            }
-        }
-    }
+    /* If the last forward took the one-image path, the groups need it now. */
+    const float *x = s->pending ? s->xsmall : NULL;
+    s->pending = 0;
+    lanes_go(net, &(lanes_job){.net = net, .x = x, .B = B, .dlogits = dlogits}, JOB_BACKWARD);
+}
+
+int ln_lenet_train_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B, float loss_scale,
+                        ln_momentum *opt, double *per_sample, double *loss) {
+    lanes_state *s = net->eng->lanes;
+    s->pending = 0;
+    lanes_go(net, &(lanes_job){.net = net, .px = images, .B = B, .labels = labels, .per_sample = per_sample,
+                               .loss_scale = loss_scale, .dlogits = net->eng->act.dlogits, .opt = opt}, JOB_TRAIN);
+    *loss = ln_softmax_xent_mean(per_sample, B);
+    if (!isfinite(*loss)) return 1;
+    ln_momentum_step_done(opt);
+    return 0;
 }
 
 ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads, const char *kernels,
@@ -395,12 +563,9 @@ int ln_lenet_set_profiling(ln_lenet *net, int on) {
     free(s->prof);
     s->prof = NULL;
     s->prof_fwd = s->prof_bwd = 0;
-    for (int g = 0; g < s->ngroups; g++) s->groups[g].prof = NULL;
     if (!on) return 0;
-    s->prof = calloc((size_t)s->ngroups * LN_PROF_SLOTS, sizeof(double));
-    if (!s->prof) return -1;
-    for (int g = 0; g < s->ngroups; g++) s->groups[g].prof = s->prof + (size_t)g * LN_PROF_SLOTS;
-    return 0;
+    s->prof = calloc((size_t)net->threads * LN_PROF_SLOTS, sizeof(double));
+    return s->prof ? 0 : -1;
 }
 
 void ln_lenet_get_profile(const ln_lenet *net, ln_lenet_profile *out) {
@@ -417,9 +582,9 @@ void ln_lenet_get_profile(const ln_lenet *net, ln_lenet_profile *out) {
         out->fwd_flops[l] = ln_arch_layer_flops(y);
         /* backward: weight and input gradients; the first layer needs no input gradient */
         out->bwd_flops[l] = i == 0 ? out->fwd_flops[l] : 2 * out->fwd_flops[l];
-        for (int g = 0; s && s->prof && g < s->ngroups; g++) {
-            out->fwd_seconds[l] += s->prof[(size_t)g * LN_PROF_SLOTS + l];
-            out->bwd_seconds[l] += s->prof[(size_t)g * LN_PROF_SLOTS + LN_PROF_LAYERS + l];
+        for (int t = 0; s && s->prof && t < net->threads; t++) {
+            out->fwd_seconds[l] += s->prof[(size_t)t * LN_PROF_SLOTS + l];
+            out->bwd_seconds[l] += s->prof[(size_t)t * LN_PROF_SLOTS + LN_PROF_LAYERS + l];
         }
         l++;
     }

@@ -8,6 +8,7 @@
 
 #include "lenet/gemm.h"
 #include "lenet/net.h"
+#include "lenet/optim.h"
 
 /* Activations of the GEMM engine, allocated for max_batch rows; the lanes
  * engine uses only logits and dlogits. */
@@ -38,5 +39,17 @@ struct ln_lenet_engine {
 
 /* The network's own activations (logits, dlogits: (max_batch, 10)). */
 static inline ln_lenet_acts *ln_lenet_acts_of(ln_lenet *net) { return &net->eng->act; }
+
+/* A whole training step of the lanes engine in one parallel region: the
+ * B rows' images (32x32 uint8, normalised as ln_pipeline_batch does),
+ * forward, the loss (mean to *loss, per row to per_sample (B)) and its
+ * gradient times loss_scale, backward, the gradient summed into
+ * net->grads from 0 and opt's update of the parameters, each thread
+ * updating the slice it summed. The same bits as ln_pipeline_batch,
+ * ln_lenet_forward, ln_softmax_xent, ln_lenet_zero_grad, ln_lenet_backward
+ * and ln_momentum_step in turn. Returns 0; 1 if the loss is not finite
+ * (then nothing is updated). Lanes engine only. */
+int ln_lenet_train_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B, float loss_scale,
+                        ln_momentum *opt, double *per_sample, double *loss);
 
 #endif

@@ -226,11 +226,31 @@ static void update_range(ln_momentum *o, int t, float *params, float *grads, lon
     apply_momentum(w, g, v, n, ln_momentum_lr(o, t), o->momentum, o->nesterov);
 }
 
-void ln_momentum_step(ln_momentum *o, float *params, float *grads) {
+void ln_momentum_step_range(ln_momentum *o, float *params, float *grads, long lo, long hi) {
+    for (int t = 0; t < o->n_tensors; t++) {
+        const long off = (long)o->info[t].offset, end = off + (long)o->info[t].size;
+        const long a = off > lo ? off : lo, b = end < hi ? end : hi;
+        if (!o->t[t].centralize && a < b) update_range(o, t, params, grads, a - off, b - off);
+    }
+}
+
+int ln_momentum_step_needs_whole(const ln_momentum *o) {
+    for (int t = 0; t < o->n_tensors; t++)
+        if (o->t[t].centralize) return 1;
+    return 0;
+}
+
+void ln_momentum_step_whole(ln_momentum *o, float *params, float *grads) {
     /* Centralisation needs whole rows of a tensor: such tensors are updated
      * here, whole, by one thread. */
     for (int t = 0; t < o->n_tensors; t++)
         if (o->t[t].centralize) update_range(o, t, params, grads, 0, (long)o->info[t].size);
+}
+
+void ln_momentum_step_done(ln_momentum *o) { o->global_step++; }
+
+void ln_momentum_step(ln_momentum *o, float *params, float *grads) {
+    ln_momentum_step_whole(o, params, grads);
     /* Everything else is elementwise: each thread updates its part of the
      * flat buffer (split.h), the part whose gradients it summed. Every
      * element gets the same arithmetic whichever thread takes it. */
@@ -238,11 +258,7 @@ void ln_momentum_step(ln_momentum *o, float *params, float *grads) {
     {
         long lo, hi;
         ln_split_range((long)o->n, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
-        for (int t = 0; t < o->n_tensors; t++) {
-            const long off = (long)o->info[t].offset, end = off + (long)o->info[t].size;
-            const long a = off > lo ? off : lo, b = end < hi ? end : hi;
-            if (!o->t[t].centralize && a < b) update_range(o, t, params, grads, a - off, b - off);
-        }
+        ln_momentum_step_range(o, params, grads, lo, hi);
     }
-    o->global_step++;
+    ln_momentum_step_done(o);
 }

@@ -1,7 +1,8 @@
 /* test_lanes.c - the lanes engine (batch in the vector lanes) against the
  * reference im2col+GEMM engine, for batch sizes that are and are not
  * multiples of 16, every instruction-set variant, and the property that a
- * sample's logits do not depend on the batch it is in. */
+ * sample's logits do not depend on the batch it is in; the fused training
+ * step against the separate calls it replaces, for several thread counts. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,9 @@
 #include "lenet/gemm.h"
 #include "lenet/loss.h"
 #include "lenet/net.h"
+#include "lenet/optim.h"
+#include "lenet/transform.h"
+#include "../src/net_internal.h"
 
 #define MAXB 37
 
@@ -45,6 +49,92 @@ static double normdiff(const float *a, const float *b, size_t n) {
         d = fmax(d, fabs((double)a[i] - b[i]));
     }
     return m > 0 ? d / m : d;
+}
+
+/* Three steps of batch B on `threads` threads, fused (ln_lenet_train_step)
+ * or as separate calls (normalise, forward, loss, zero_grad, backward,
+ * momentum step), with weight decay, Nesterov, a loss scale, a dynamic rate
+ * and a group with grad centralisation. Parameters, moments and the last
+ * losses are copied out. */
+static int steps(const char *kernels, int fused, int threads, int B, const uint8_t *img, const int32_t *y,
+                 float *params, float *moments, double *losses) {
+    ln_lenet net;
+    ln_error err;
+    if (ln_lenet_init(&net, 1, MAXB, threads, kernels, &err)) return -1;
+    ln_lenet_init_weights(&net, 7);
+    const float lrs[3] = {0.05f, 0.04f, 0.03f};
+    ln_group_spec gs = {.patterns = "conv2.weight", .set_weight_decay = 1, .weight_decay = 0.f,
+                        .grad_centralization = 1};
+    ln_momentum_config oc = {.lr_list = lrs, .lr_len = 3, .momentum = 0.9f, .weight_decay = 1e-3f,
+                             .loss_scale = 64.f, .nesterov = 1, .n_groups = 1, .groups = &gs};
+    ln_momentum opt;
+    if (ln_momentum_create(&opt, &oc, net.info, net.n_tensors, net.n_params, &err)) return -1;
+    opt.threads = threads;
+    const uint8_t *px[MAXB];
+    float lut[256], *x = malloc(sizeof(float) * MAXB * 1024);
+    ln_normalize_lut(lut);
+    int rc = 0;
+    for (int st = 0; st < 3 && !rc; st++) {
+        const uint8_t *im = img + (size_t)st * 1024 * 5; /* a different batch each step */
+        for (int i = 0; i < B; i++) px[i] = im + (size_t)i * 1024;
+        double loss = 0;
+        if (fused) {
+            rc = ln_lenet_train_step(&net, px, y, B, 64.f, &opt, losses, &loss);
+        } else {
+            for (int i = 0; i < B * 1024; i++) x[i] = lut[im[i]];
+            ln_lenet_forward(&net, x, B);
+            float *dl = ln_lenet_acts_of(&net)->dlogits;
+            loss = ln_softmax_xent(ln_lenet_logits(&net), y, B, 10, dl, losses);
+            for (int i = 0; i < B * 10; i++) dl[i] *= 64.f;
+            ln_lenet_zero_grad(&net);
+            ln_lenet_backward(&net, dl, B);
+            ln_momentum_step(&opt, net.params, net.grads);
+        }
+    }
+    memcpy(params, net.params, net.n_params * sizeof(float));
+    memcpy(moments, opt.moments, net.n_params * sizeof(float));
+    rc |= opt.global_step != 3;
+    free(x);
+    ln_momentum_free(&opt);
+    ln_lenet_free(&net);
+    return rc;
+}
+
+static void fused_step_tests(test_ctx *t) {
+    unsigned s = 777;
+    const size_t nimg = (size_t)(MAXB + 10) * 1024;
+    uint8_t *img = malloc(nimg);
+    int32_t y[MAXB];
+    for (size_t i = 0; i < nimg; i++) img[i] = (uint8_t)(frand(&s) * 127 + 128);
+    for (int i = 0; i < MAXB; i++) y[i] = (int32_t)((unsigned)(frand(&s) * 1000 + 1000) % 10);
+    ln_lenet probe;
+    ln_error err;
+    if (ln_lenet_init(&probe, 1, 1, 1, NULL, &err)) { CHECK(t, 0, "init"); return; }
+    const size_t np = probe.n_params;
+    ln_lenet_free(&probe);
+    float *p0 = malloc(np * sizeof(float)), *m0 = malloc(np * sizeof(float));
+    float *p1 = malloc(np * sizeof(float)), *m1 = malloc(np * sizeof(float));
+    double l0[MAXB], l1[MAXB];
+    static const int batches[4] = {1, 16, 21, 37};
+    static const char *const isas[2] = {"generic", "avx512"};
+    char what[160];
+    for (int v = 0; v < 2; v++) {
+        ln_gemm_kernels k;
+        if (ln_gemm_select(&k, isas[v])) continue;
+        for (int bi = 0; bi < 4; bi++) {
+            const int B = batches[bi];
+            int ok = !steps(isas[v], 0, 1, B, img, y, p0, m0, l0);
+            for (int th = 1; th <= 3; th++) {
+                ok &= !steps(isas[v], 1, th, B, img, y, p1, m1, l1);
+                ok &= !memcmp(p0, p1, np * sizeof(float)) && !memcmp(m0, m1, np * sizeof(float)) &&
+                      !memcmp(l0, l1, sizeof(double) * (size_t)B);
+            }
+            snprintf(what, sizeof what, "[%s B=%d] fused training step on 1, 2, 3 threads: the separate calls' bits",
+                     isas[v], B);
+            CHECK(t, ok, what);
+        }
+    }
+    free(img), free(p0), free(m0), free(p1), free(m1);
 }
 
 int main(void) {
@@ -129,6 +219,7 @@ int main(void) {
             CHECK(&t, 0, "profiling: init");
         }
     }
+    fused_step_tests(&t);
     free(x);
     return test_finish(&t);
 }

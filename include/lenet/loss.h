@@ -13,4 +13,12 @@
 double ln_softmax_xent(const float *logits, const int32_t *labels, int B, int C, float *dlogits,
                        double *per_sample);
 
+/* The same in pieces, for callers that share the rows between threads: rows
+ * [first, first+count) of a batch of B (per_sample (B) required; dlogits
+ * may be NULL), then the mean of all B per-sample losses. Together: the
+ * same bits as ln_softmax_xent. */
+void ln_softmax_xent_rows(const float *logits, const int32_t *labels, int first, int count, int B, int C,
+                          float *dlogits, double *per_sample);
+double ln_softmax_xent_mean(const double *per_sample, int B);
+
 #endif

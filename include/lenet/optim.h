@@ -117,4 +117,16 @@ long ln_momentum_steps_left(const ln_momentum *o);
  * unscale); then global_step += 1. */
 void ln_momentum_step(ln_momentum *o, float *params, float *grads);
 
+/* The same step in pieces, for a caller that runs its own threads (the
+ * lanes engine's fused training step): ln_momentum_step_range updates the
+ * elements [lo, hi) of the flat buffer (all but the centralised tensors);
+ * ln_momentum_step_whole the centralised tensors (if
+ * ln_momentum_step_needs_whole), once their gradients are complete;
+ * ln_momentum_step_done ends the step. Ranges that partition [0, n), then
+ * whole, then done: the same bits as ln_momentum_step. */
+void ln_momentum_step_range(ln_momentum *o, float *params, float *grads, long lo, long hi);
+int ln_momentum_step_needs_whole(const ln_momentum *o);
+void ln_momentum_step_whole(ln_momentum *o, float *params, float *grads);
+void ln_momentum_step_done(ln_momentum *o);
+
 #endif

@@ -82,6 +82,12 @@ const uint32_t *ln_pipeline_order(const ln_pipeline *p);
  * labels (rows,) int32. Returns the number of rows. */
 int ln_pipeline_batch(const ln_pipeline *p, int b, float *images, int32_t *labels);
 
+/* Batch b by reference: each row's 32x32 uint8 image (a pointer into the
+ * pipeline's data, valid while it lives; ln_pipeline_batch's images are
+ * ln_normalize_px of its pixels) and its label. Also asks the CPU to bring
+ * the next batch's images into cache. Returns the number of rows. */
+int ln_pipeline_batch_refs(const ln_pipeline *p, int b, const uint8_t **pixels, int32_t *labels);
+
 /* Position. The order of epoch e is a pure function of the settings, the
  * data and e, so a position is the settings plus a fingerprint of the last
  * prepared epoch: a hash of its row order and the shuffle generator's state
