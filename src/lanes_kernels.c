@@ -169,15 +169,42 @@ static inline __attribute__((always_inline)) void conv_dw(const float *dout, int
             }
 }
 
+/* NT taps (kx0, kx0+1, ...) of one (oy, ic, ky) of conv_bwd_in: for each
+ * tap t and pixel ox, the chain over oc of w[oc][t] * dout[oc][oy][ox] from
+ * 0, then added into the din row (drow = din at column kx0) at ox + t, tap
+ * after tap. The row is loaded once, gets the taps' sums in t order and is
+ * stored once. */
+static inline __attribute__((always_inline)) void bwd_in_taps(const float *dout, int OC, int OH, int OW,
+                                                              const float *wk, long wstride, int oy, float *drow,
+                                                              int NT) {
+    vf acc[BWD_KXB][MAX_ROW];
+    for (int t = 0; t < NT; t++)
+        for (int ox = 0; ox < OW; ox++) acc[t][ox] = (vf){0};
+    for (int oc = 0; oc < OC; oc++) {
+        const vf *d = cvec(dout, ((long)oc * OH + oy) * OW);
+        for (int t = 0; t < NT; t++) {
+            const vf wv = bcast(wk[(long)oc * wstride + t]);
+            for (int ox = 0; ox < OW; ox++) FMA_ACC(acc[t][ox], wv, d[ox]);
+        }
+    }
+    vf *o = (vf *)drow;
+    for (int x = 0; x < OW + NT - 1; x++) {
+        vf v = o[x];
+        for (int t = 0; t < NT; t++)
+            if (x - t >= 0 && x - t < OW) v += acc[t][x - t];
+        o[x] = v;
+    }
+}
+
 /* din (IC, OH+4, OW+4, L) = the transposed convolution of dout (OC, OH, OW,
  * L) with w (OC, IC, 5, 5): every input position receives w[oc][ic][ky][kx]
  * * dout[oc][y-ky][x-kx] for each tap that reaches it. For each (ic, ky, kx)
  * and output row, the row (OW <= 16 pixels) is accumulated over oc in
- * registers, then added into din in kx order. KXB taps (kx, kx+1, ...) are
- * accumulated at once: they read the same dout vectors with different
- * weights, so each load feeds KXB multiply-adds; their sums are still added
- * into din one tap after the other. Only the input channels [ic_a, ic_b)
- * of din are computed. */
+ * registers, then added into din in kx order. BWD_KXB taps (kx, kx+1, ...)
+ * are accumulated at once: they read the same dout vectors with different
+ * weights, so each load feeds BWD_KXB multiply-adds; their sums are still
+ * added into din one tap after the other. Only the input channels
+ * [ic_a, ic_b) of din are computed. */
 static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout, int OC, int OH, int OW,
                                                               const float *w, int IC, int ic_a, int ic_b, float *din) {
     const int H = OH + K - 1, W = OW + K - 1;
@@ -186,35 +213,14 @@ static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout,
      * (ic, ky, kx) taps use it. */
     for (int oy = 0; oy < OH; oy++)
         for (int ic = ic_a; ic < ic_b; ic++)
-            for (int ky = 0; ky < K; ky++)
-                for (int kx0 = 0; kx0 < K; kx0 += BWD_KXB) {
-                    const int nk = K - kx0 < BWD_KXB ? K - kx0 : BWD_KXB;
-                    const float *wk = w + ((long)ic * K + ky) * K + kx0; /* w[oc][ic][ky][kx0] at oc * IC*K*K */
-                    vf acc[BWD_KXB][MAX_ROW];
-                    for (int t = 0; t < BWD_KXB; t++)
-                        for (int ox = 0; ox < OW; ox++) acc[t][ox] = (vf){0};
-                    if (nk == BWD_KXB) {
-                        for (int oc = 0; oc < OC; oc++) {
-                            const vf *d = cvec(dout, ((long)oc * OH + oy) * OW);
-                            for (int t = 0; t < BWD_KXB; t++) {
-                                const vf wv = bcast(wk[(long)oc * IC * K * K + t]);
-                                for (int ox = 0; ox < OW; ox++) FMA_ACC(acc[t][ox], wv, d[ox]);
-                            }
-                        }
-                    } else {
-                        for (int oc = 0; oc < OC; oc++) {
-                            const vf *d = cvec(dout, ((long)oc * OH + oy) * OW);
-                            for (int t = 0; t < nk; t++) {
-                                const vf wv = bcast(wk[(long)oc * IC * K * K + t]);
-                                for (int ox = 0; ox < OW; ox++) FMA_ACC(acc[t][ox], wv, d[ox]);
-                            }
-                        }
-                    }
-                    for (int t = 0; t < nk; t++) {
-                        vf *o = mvec(din, ((long)ic * H + oy + ky) * W + kx0 + t);
-                        for (int ox = 0; ox < OW; ox++) o[ox] += acc[t][ox];
-                    }
-                }
+            for (int ky = 0; ky < K; ky++) {
+                const float *wk = w + ((long)ic * K + ky) * K; /* w[oc][ic][ky][0] at oc * IC*K*K */
+                float *drow = din + (((long)ic * H + oy + ky) * W) * L;
+                int kx0 = 0;
+                for (; kx0 + BWD_KXB <= K; kx0 += BWD_KXB)
+                    bwd_in_taps(dout, OC, OH, OW, wk + kx0, (long)IC * K * K, oy, drow + kx0 * L, BWD_KXB);
+                if (K % BWD_KXB) bwd_in_taps(dout, OC, OH, OW, wk + kx0, (long)IC * K * K, oy, drow + kx0 * L, K % BWD_KXB);
+            }
 }
 
 /* 2x2 max pooling, stride 2; arg = position of the first maximum (0..3).

@@ -17,11 +17,14 @@ fancy=(--nesterov --weight-decay 5e-4 --lr-schedule cosine --lr 0.05 --lr-min 0.
 pins="
 avx2 plain 0e8bde9037f612a4 53900da61f3034bb
 avx2 fancy 25091c0aeb24fca7 e2519acc78b37c69
+avx512 plain 0e8bde9037f612a4 53900da61f3034bb
+avx512 fancy 25091c0aeb24fca7 e2519acc78b37c69
 generic plain 5b1be4476f9c3351 5268d735a436a886
 generic fancy c2cf0cd558a594e0 596d8e5db3b8206f"
 while read -r k recipe want_ck want_eval; do
     [ -n "$k" ] || continue
     if [ "$k" = avx2 ] && ! grep -qw avx2 /proc/cpuinfo; then skip "$k $recipe: CPU has no AVX2"; continue; fi
+    if [ "$k" = avx512 ] && ! grep -qw avx512f /proc/cpuinfo; then skip "$k $recipe: CPU has no AVX-512"; continue; fi
     extra=()
     [ "$recipe" = fancy ] && extra=("${fancy[@]}")
     d=$tmp/ck-$k-$recipe
