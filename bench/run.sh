@@ -26,8 +26,8 @@ fi
 # `lenet train/eval` choose for themselves with 2 threads (src/cli/main.c),
 # unless the caller has set any of them.
 omp_env=(env)
-if [ -z "${OMP_WAIT_POLICY:-}${OMP_PROC_BIND:-}${OMP_PLACES:-}" ]; then
-    omp_env=(env OMP_WAIT_POLICY=active OMP_PROC_BIND=true OMP_PLACES=cores)
+if [ -z "${OMP_WAIT_POLICY:-}${GOMP_SPINCOUNT:-}${KMP_BLOCKTIME:-}${OMP_PROC_BIND:-}${OMP_PLACES:-}" ]; then
+    omp_env=(env GOMP_SPINCOUNT=3000 KMP_BLOCKTIME=1)
 fi
 
 # The machine's FMA peak (bench/fma_peak.c), 1 thread and every CPU, before

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_threads.sh - without --threads, train, eval and predict use every CPU
-# the process may use. The CLI re-executes itself with OMP_PROC_BIND set,
-# which pins the initial thread before main; the count must be read from
-# the runtime's places, not the narrowed affinity mask. Checked by what
+# the process may use. The CLI re-executes itself to set how OpenMP threads
+# wait; with OMP_PROC_BIND set (by a user) the runtime pins the initial
+# thread before main, and the count must be read from the runtime's places,
+# not the narrowed affinity mask. Checked by what
 # train echoes and, for all three commands, by the threads each one creates
 # (strace counts clone calls): the default must create as many as an
 # explicit --threads $(nproc) and more than --threads 1.
@@ -16,6 +17,9 @@ if [ "$ncpu" -lt 2 ]; then skip "only $ncpu CPU: nothing to show"; finish; fi
 mnist_subset "$tmp/d" 640 200
 run train --data "$tmp/d" --max-steps 4 --ckpt-dir "$tmp/ck" --print-every 0
 check "train without --threads echoes threads=$ncpu" grep -q "threads=$ncpu " "$tmp/out"
+OMP_PROC_BIND=true OMP_PLACES=cores run train --data "$tmp/d" --max-steps 4 --ckpt-dir "$tmp/ck-bound" --print-every 0
+check "train without --threads, threads bound by the user (OMP_PROC_BIND): threads=$ncpu" \
+    grep -q "threads=$ncpu " "$tmp/out"
 ck=$(ls "$tmp"/ck/*.ckpt | head -1)
 imgs=()
 for i in $(seq 0 39); do

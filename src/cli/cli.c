@@ -179,9 +179,9 @@ void cli_json_prediction(FILE *f, const float *p, int n) {
     fputc(']', f);
 }
 
-/* Every CPU the process may use. The re-executed train/eval/predict run with
- * OMP_PROC_BIND set, and the OpenMP runtime then pins the initial thread to
- * one place before main: its affinity mask holds a single CPU. The runtime's
+/* Every CPU the process may use. With OMP_PROC_BIND set (by the user: the
+ * CLI no longer sets it, src/cli/main.c) the OpenMP runtime pins the initial
+ * thread to one place before main: its affinity mask holds a single CPU. The runtime's
  * place list was built from the mask as it was before that pinning, so when
  * places exist their CPUs are counted instead of the (narrowed) mask. */
 int cli_ncpus(void) {

@@ -9,18 +9,31 @@
 #include "cli.h"
 #include "lenet/version.h"
 
-/* A training step has short serial sections (loss, optimizer bookkeeping)
- * between its parallel ones. With OpenMP's defaults the idle thread may fall
- * asleep in them, and two threads may share a core for a while, which makes
- * multi-threaded epochs slower and their times uneven; threads kept
- * spinning (OMP_WAIT_POLICY=active), one per core (OMP_PROC_BIND=true,
- * OMP_PLACES=cores), avoid both. The runtime reads these when it loads,
+/* How OpenMP threads wait. A training step's threads meet at barriers many
+ * times per millisecond (between the stages of a shared 16-sample group,
+ * around the loss and the gradient sum: src/lanes.h), so a thread that
+ * arrives first should spin a little rather than sleep at once, and
+ * sleep when the wait is long. Waiting without end (OMP_WAIT_POLICY=active,
+ * with threads bound to cores, as before) made 2-thread runs collapse on a
+ * busy machine: a spinning thread holds its core while the thread it waits
+ * for is descheduled, and a bound thread cannot move away from a core
+ * another process is using. Measured here (1000 steps of batch 16 on 2
+ * threads, load average ~8 from other jobs): active + bound 1.6-2.6 s,
+ * bounded spin + unbound 0.7-1.0 s, 1 thread 0.75-0.8 s. So the CLI asks
+ * for a bounded spin (GOMP_SPINCOUNT for GCC's libgomp, about 25 ns a
+ * spin here; KMP_BLOCKTIME in ms for LLVM's libomp) and leaves placement
+ * to the kernel; the lanes engine then runs 1 or all threads, whichever it
+ * measures faster (src/net.c). The runtime reads these when it loads,
  * before main, so `train`, `eval` and `predict` set them and re-execute
- * themselves once - only when they will run more than one thread (a pinned
- * single-threaded run would share core 0 with any other) and the user has
- * set none of them. */
-static void prefer_one_spinning_thread_per_core(int argc, char **argv) {
-    if (getenv("OMP_WAIT_POLICY") || getenv("OMP_PROC_BIND") || getenv("OMP_PLACES")) return;
+ * themselves once - only when they will run more than one thread and the
+ * user has set none of them. */
+#define SPIN_COUNT "3000"
+
+static void set_thread_waiting(int argc, char **argv) {
+    static const char *const knobs[] = {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "OMP_PROC_BIND",
+                                        "OMP_PLACES"};
+    for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
+        if (getenv(knobs[i])) return;
     /* Several processes of an mpirun on this machine share its cores. */
     const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
     if (local && atoi(local) > 1) return;
@@ -30,9 +43,7 @@ static void prefer_one_spinning_thread_per_core(int argc, char **argv) {
         else if (!strncmp(argv[i], "--threads=", 10)) threads = strtol(argv[i] + 10, NULL, 10);
     }
     if (threads < 2) return;
-    if (setenv("OMP_WAIT_POLICY", "active", 1) || setenv("OMP_PROC_BIND", "true", 1) ||
-        setenv("OMP_PLACES", "cores", 1))
-        return;
+    if (setenv("GOMP_SPINCOUNT", SPIN_COUNT, 1) || setenv("KMP_BLOCKTIME", "1", 1)) return;
     execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
 }
 
@@ -73,7 +84,7 @@ static int run(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "predict"))
-        prefer_one_spinning_thread_per_core(argc, argv);
+        set_thread_waiting(argc, argv);
     if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "summary")) return cmd_summary(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
