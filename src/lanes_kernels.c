@@ -27,11 +27,11 @@ typedef int32_t vi __attribute__((vector_size(64)));
 
 /* Register blocking per instruction set: output channels x pixels. */
 #if defined(__AVX512F__)
-enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, FC_OB = 8, BWD_KXB = 2 };
+enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, FC_OB = 8, BWD_KXB = 2, BWD_SEG = 5 };
 #elif defined(__AVX2__)
-enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 4, BWD_KXB = 1 };
+enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 4, BWD_KXB = 1, BWD_SEG = 0 };
 #else
-enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 2, BWD_KXB = 1 };
+enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 2, BWD_KXB = 1, BWD_SEG = 0 };
 #endif
 #define MAX_OCB 8
 #define MAX_PX 8
@@ -45,6 +45,7 @@ _Static_assert(LN_CONV1_C % DW1_OCB == 0 && LN_CONV2_C % DW2_OCB == 0, "weight-g
 _Static_assert(C1_OCB <= MAX_OCB && C2_OCB <= MAX_OCB && DW1_OCB <= MAX_OCB && DW2_OCB <= MAX_OCB, "OCB");
 _Static_assert(C1_PX <= MAX_PX && C2_PX <= MAX_PX, "PX");
 _Static_assert(LN_CONV2_SIDE <= MAX_ROW, "conv2's input gradient row fits the registers");
+_Static_assert(BWD_SEG == 0 || LN_CONV2_SIDE % BWD_SEG == 0, "conv2's input gradient row is whole segments");
 _Static_assert(LN_POOL == 2, "pool_fwd / pool_relu_bwd are 2x2, stride 2");
 _Static_assert(LN_LANES_PAD(LN_FLAT) <= LN_LANES_TX && LN_LANES_PAD(LN_FC1_N) <= LN_LANES_TX &&
                    LN_LANES_PAD(LN_FC2_N) <= LN_LANES_TX, "fc_dw's transposed input fits tx");
@@ -196,6 +197,34 @@ static inline __attribute__((always_inline)) void bwd_in_taps(const float *dout,
     }
 }
 
+/* The same for BWD_SEG output pixels [ox0, ox0+SEG) and all K taps at once
+ * (more multiply-adds per load; AVX-512's 32 registers hold the K x SEG
+ * sums). A din element receives its taps from this segment in kx order; a
+ * segment further right reaches it with smaller kx, so the segments are
+ * taken right to left and each element still receives every tap in kx
+ * order. */
+static inline __attribute__((always_inline)) void bwd_in_seg(const float *dout, int OC, int OH, int OW,
+                                                             const float *wk, long wstride, int oy, int ox0,
+                                                             float *drow, int SEG) {
+    vf acc[K][MAX_PX];
+    for (int kx = 0; kx < K; kx++)
+        for (int p = 0; p < SEG; p++) acc[kx][p] = (vf){0};
+    for (int oc = 0; oc < OC; oc++) {
+        const vf *d = cvec(dout, ((long)oc * OH + oy) * OW + ox0);
+        for (int kx = 0; kx < K; kx++) {
+            const vf wv = bcast(wk[(long)oc * wstride + kx]);
+            for (int p = 0; p < SEG; p++) FMA_ACC(acc[kx][p], wv, d[p]);
+        }
+    }
+    vf *o = (vf *)drow + ox0;
+    for (int x = 0; x < SEG + K - 1; x++) {
+        vf v = o[x];
+        for (int kx = 0; kx < K; kx++)
+            if (x - kx >= 0 && x - kx < SEG) v += acc[kx][x - kx];
+        o[x] = v;
+    }
+}
+
 /* din (IC, OH+4, OW+4, L) = the transposed convolution of dout (OC, OH, OW,
  * L) with w (OC, IC, 5, 5): every input position receives w[oc][ic][ky][kx]
  * * dout[oc][y-ky][x-kx] for each tap that reaches it. For each (ic, ky, kx)
@@ -216,6 +245,11 @@ static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout,
             for (int ky = 0; ky < K; ky++) {
                 const float *wk = w + ((long)ic * K + ky) * K; /* w[oc][ic][ky][0] at oc * IC*K*K */
                 float *drow = din + (((long)ic * H + oy + ky) * W) * L;
+                if (BWD_SEG) {
+                    for (int ox0 = OW - BWD_SEG; ox0 >= 0; ox0 -= BWD_SEG)
+                        bwd_in_seg(dout, OC, OH, OW, wk, (long)IC * K * K, oy, ox0, drow, BWD_SEG);
+                    continue;
+                }
                 int kx0 = 0;
                 for (; kx0 + BWD_KXB <= K; kx0 += BWD_KXB)
                     bwd_in_taps(dout, OC, OH, OW, wk + kx0, (long)IC * K * K, oy, drow + kx0 * L, BWD_KXB);
