@@ -78,6 +78,11 @@ typedef struct {
     void (*forward)(const ln_lenet_views *p, ln_lane_group *g, int stage, int part, int parts, double *prof);
     void (*backward)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g, int stage, int part, int parts,
                      double *prof);
+    /* The group input x (LN_IN_SIZE, 16), its 16-pixel tiles [t0, t1), from
+     * n <= 16 uint8 images (normalised as ln_normalize_px) or float rows
+     * (n x LN_IN_SIZE); lanes past n are zero. */
+    void (*load_u8)(const uint8_t *const *rows, int n, float *x, int t0, int t1);
+    void (*load_f32)(const float *rows, int n, float *x, int t0, int t1);
     /* One image x (LN_IN_SIZE) -> logits (LN_CLASSES), bit-identical to
      * `forward` for that image in any lane; `scratch` holds LN_LANES_SCRATCH1
      * floats. */
@@ -98,6 +103,8 @@ void ln_lanes_forward1_avx2(const ln_lenet_views *, const float *, float *, floa
 void ln_lanes_forward1_avx512(const ln_lenet_views *, const float *, float *, float *);
 #define LN_LANES_STAGE_FNS(isa)                                                                              \
     void ln_lanes_forward_stage_##isa(const ln_lenet_views *, ln_lane_group *, int, int, int, double *);    \
+    void ln_lanes_load_u8_##isa(const uint8_t *const *, int, float *, int, int);                            \
+    void ln_lanes_load_f32_##isa(const float *, int, float *, int, int);                                    \
     void ln_lanes_backward_stage_##isa(const ln_lenet_views *, ln_lenet_views *, ln_lane_group *, int, int, int, \
                                        double *);
 LN_LANES_STAGE_FNS(generic)

@@ -18,6 +18,7 @@
 
 #include "lanes.h"
 #include "kernel_suffix.h"
+#include "lenet/transform.h"
 
 #define L LN_LANES
 #define K LN_KERNEL
@@ -671,4 +672,41 @@ void KFN(ln_lanes_forward1)(const ln_lenet_views *p, const float *x, float *s, f
     fc_fwd1(p2, LN_FLAT, p->fc1_w, p->fc1_b, F1, h1, 1);
     fc_fwd1(h1, F1, p->fc2_w, p->fc2_b, F2, h2, 1);
     fc_fwd1(h2, F2, p->fc3_w, p->fc3_b, NC, logits, 0);
+}
+
+/* ---------- a group's input ----------
+ * Tiles [t0, t1) of 16 pixels of the group's input x (LN_IN_SIZE, 16) from n
+ * rows (images); lanes n..15 are zero. A tile is 16 rows x 16 pixels,
+ * transposed in registers. From uint8 images the pixels are normalised on
+ * the way, with ln_normalize_px's operations (two multiplies, an add, each
+ * rounded: the same bits as the scalar function). */
+typedef uint8_t vu8 __attribute__((vector_size(16), aligned(1)));
+typedef float vfu1 __attribute__((vector_size(64), aligned(4)));
+
+void KFN(ln_lanes_load_u8)(const uint8_t *const *rows, int n, float *x, int t0, int t1) {
+    const vf r1 = bcast(LN_RESCALE1), r2 = bcast(LN_RESCALE2), s2 = bcast(LN_SHIFT2);
+    for (int t = t0; t < t1; t++) {
+        vf tile[16];
+        for (int l = 0; l < L; l++) {
+            if (l < n) {
+                const vf v = __builtin_convertvector(*(const vu8 *)(rows[l] + t * 16), vf);
+                const vf a = v * r1;
+                const vf b = a * r2;
+                tile[l] = b + s2;
+            } else {
+                tile[l] = (vf){0};
+            }
+        }
+        transpose16(tile);
+        for (int i = 0; i < 16; i++) *mvec(x, (long)t * 16 + i) = tile[i];
+    }
+}
+
+void KFN(ln_lanes_load_f32)(const float *rows, int n, float *x, int t0, int t1) {
+    for (int t = t0; t < t1; t++) {
+        vf tile[16];
+        for (int l = 0; l < L; l++) tile[l] = l < n ? *(const vfu1 *)(rows + (long)l * LN_IN_SIZE + t * 16) : (vf){0};
+        transpose16(tile);
+        for (int i = 0; i < 16; i++) *mvec(x, (long)t * 16 + i) = tile[i];
+    }
 }

@@ -13,7 +13,6 @@
 #include "lenet/layers.h"
 #include "lenet/loss.h"
 #include "lenet/optim.h"
-#include "lenet/transform.h"
 #include "lenet/rng.h"
 
 int ln_lenet_find(const ln_lenet *net, const char *name) {
@@ -115,7 +114,6 @@ typedef struct {
     float *xsmall;   /* (LANES_SMALL_BATCH - 1, LN_IN_SIZE) input of a small forward */
     int pending;     /* rows of a small forward whose group activations are not set */
     double *prof;    /* (threads, LN_PROF_SLOTS) or NULL */
-    float lut[256];  /* ln_normalize_px of each uint8 value */
     long prof_fwd, prof_bwd; /* lanes processed while profiling */
     void *mem;
 } lanes_state;
@@ -126,14 +124,14 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     net->eng->lanes = s;
     if (!strcmp(net->eng->gemm.name, "avx512"))
         s->k = (ln_lane_kernels){ln_lanes_forward_stage_avx512, ln_lanes_backward_stage_avx512,
-                                 ln_lanes_forward1_avx512};
+                                 ln_lanes_load_u8_avx512, ln_lanes_load_f32_avx512, ln_lanes_forward1_avx512};
     else if (!strcmp(net->eng->gemm.name, "avx2"))
-        s->k = (ln_lane_kernels){ln_lanes_forward_stage_avx2, ln_lanes_backward_stage_avx2, ln_lanes_forward1_avx2};
+        s->k = (ln_lane_kernels){ln_lanes_forward_stage_avx2, ln_lanes_backward_stage_avx2, ln_lanes_load_u8_avx2,
+                                 ln_lanes_load_f32_avx2, ln_lanes_forward1_avx2};
     else
         s->k = (ln_lane_kernels){ln_lanes_forward_stage_generic, ln_lanes_backward_stage_generic,
-                                 ln_lanes_forward1_generic};
+                                 ln_lanes_load_u8_generic, ln_lanes_load_f32_generic, ln_lanes_forward1_generic};
     s->ngroups = lanes_groups(net->max_batch);
-    ln_normalize_lut(s->lut);
     for (int k = 0; k < JOB_KINDS; k++) s->au[k] = (lanes_auto){.cur = net->threads, .gap = AUTO_GAP0};
     /* Per-group buffers, in floats (int32 buffers count as floats). The
      * gradients before pooling (da1, da2) reuse the conv outputs' memory (a1,
@@ -216,24 +214,12 @@ static void group_forward(const lanes_job *j, int g, int part, int parts, double
     lanes_state *s = j->net->eng->lanes;
     ln_lane_group *G = &s->groups[g];
     const int n = group_rows(j->B, g);
-    /* (n, LN_IN_SIZE) -> (LN_IN_SIZE, 16), in 16 x 16 tiles that stay in L1. */
+    /* (n, LN_IN_SIZE) -> (LN_IN_SIZE, 16), in 16 x 16 tiles. */
     _Static_assert(LN_IN_SIZE % 16 == 0, "the input transposes in 16 x 16 tiles");
     int a, b;
     share(LN_IN_SIZE / 16, part, parts, &a, &b);
-    for (int i0 = a * 16; i0 < b * 16; i0 += 16) {
-        float *d = G->x + (long)i0 * LN_LANES;
-        for (int l = 0; l < n; l++) {
-            if (j->px) {
-                const uint8_t *r = j->px[g * LN_LANES + l] + i0;
-                for (int i = 0; i < 16; i++) d[i * LN_LANES + l] = s->lut[r[i]];
-            } else {
-                const float *r = j->x + ((long)g * LN_LANES + l) * LN_IN_SIZE + i0;
-                for (int i = 0; i < 16; i++) d[i * LN_LANES + l] = r[i];
-            }
-        }
-        for (int l = n; l < LN_LANES; l++)
-            for (int i = 0; i < 16; i++) d[i * LN_LANES + l] = 0.f;
-    }
+    if (j->px) s->k.load_u8(j->px + (long)g * LN_LANES, n, G->x, a, b);
+    else s->k.load_f32(j->x + (long)g * LN_LANES * LN_IN_SIZE, n, G->x, a, b);
     stage_barrier(parts);
     for (int st = 0; st < LN_LANES_FWD_STAGES; st++) {
         s->k.forward(&j->net->p, G, st, part, parts, prof);
