@@ -33,7 +33,8 @@ static long long gz_read_full(gzFile f, const char *path, void *buf, size_t want
         if (n < 0) {
             int zerr;
             const char *m = gz_message(f, path, &zerr);
-            ln_fail(err, LN_E_INPUT, "corrupt gzip data (%s): %s; fetch the file again", m, path);
+            if (zerr == Z_MEM_ERROR) ln_fail(err, LN_E_NOMEM, "out of memory: %s", path); /* not the file's fault */
+            else ln_fail(err, LN_E_INPUT, "corrupt gzip data (%s): %s; fetch the file again", m, path);
             return -1;
         }
         if (n == 0) {
