@@ -83,8 +83,10 @@ void ln_lenet_zero_grad(ln_lenet *net);
 
 /* Per-layer timing of the lanes engine (`lenet train --profile`). Layers:
  * conv1, pool1, conv2, pool2, fc1, fc2, fc3; forward and backward (a
- * layer's backward includes its ReLU). Times are thread-seconds summed over
- * the groups of every step since profiling was switched on. */
+ * layer's backward includes its ReLU). Times are thread-seconds: each
+ * thread's time in the layer (for every group, or its part of a group the
+ * threads share), summed over the threads and every step since profiling
+ * was switched on. */
 #define LN_PROF_LAYERS 7
 #define LN_PROF_SLOTS (2 * LN_PROF_LAYERS)
 typedef struct {
