@@ -24,7 +24,7 @@ SANFLAGS =
 # src/picture/ images in and out, drawing and charts; src/report/ the
 # training report. The lanes and GEMM kernels are added below, once per ISA.
 LIB_SRC := src/version.c src/arch.c src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/stats.c src/prepare.c \
-           src/gemm.c src/layers.c src/net.c src/loss.c src/metrics.c src/optim.c src/lr_schedule.c \
+           src/gemm.c src/layers.c src/net.c src/bf16.c src/loss.c src/metrics.c src/optim.c src/lr_schedule.c \
            src/ckpt.c src/load.c src/model.c src/model_ckpt.c src/callbacks.c src/trainlog.c \
            src/bytebuf.c src/pbwrite.c src/fileio.c \
            src/export_net.c src/export_onnx.c src/export_safetensors.c src/export_mindspore.c
@@ -35,7 +35,7 @@ LIB_SRC += src/report/report.c src/report/report_charts.c src/report/report_html
 CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/train_opts.c src/cli/monitor.c src/cli/preview.c \
            src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_predict.c \
            src/cli/cmd_export.c src/cli/cmd_report.c src/cli/cmd_inspect.c src/cli/train_guard.c
-TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_ckpt test_train \
+TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_bf16 test_ckpt test_train \
            test_export test_report test_image test_optim test_sgd_ref test_prepare test_model test_load \
            test_serve_decode test_serve_answer
 LDLIBS  += -lpng
@@ -66,7 +66,9 @@ CLI_SRC += src/cli/serve/answer.c src/cli/serve/decode.c src/cli/serve/decode_fa
 CLI_LIBS := -lmicrohttpd -ljansson -lnettle -pthread
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/gemm_generic.o $(BUILD)/src/gemm_avx2.o $(BUILD)/src/gemm_avx512.o \
-           $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o
+           $(BUILD)/src/lanes_generic.o $(BUILD)/src/lanes_avx2.o $(BUILD)/src/lanes_avx512.o \
+           $(BUILD)/src/bf16k_generic.o $(BUILD)/src/bf16k_avx2.o $(BUILD)/src/bf16k_avx512.o \
+           $(BUILD)/src/bf16k_avx512bf16.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 # The shared library is built from position-independent copies of the same objects.
 PIC_OBJ := $(LIB_OBJ:$(BUILD)/%=$(BUILD)/pic/%)
@@ -92,6 +94,8 @@ $(BUILD)/pic/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildca
 ISA_generic :=
 ISA_avx2    := -mavx2 -mfma
 ISA_avx512  := -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512
+# the bf16 kernels only (lanes_bf16.c): vdpbf16ps
+ISA_avx512bf16 := $(ISA_avx512) -mavx512bw -mavx512bf16
 # The whole build contracts nothing (-ffp-contract=off in CFLAGS): the lanes
 # kernels write their FMAs explicitly, so GCC and clang builds round
 # identically. -ffp-contract=fast lets the AVX GEMM variants use FMA (they
@@ -105,6 +109,9 @@ $(1)/src/gemm_%.o: src/gemm_kernels.c src/gemm_kernels.h src/kernel_suffix.h inc
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) $$(GEMM_CONTRACT_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
 $(1)/src/lanes_%.o: src/lanes_kernels.c src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
+$(1)/src/bf16k_%.o: src/lanes_bf16.c src/lanes_bf16.h src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
 endef

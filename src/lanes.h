@@ -61,6 +61,7 @@ typedef struct {
     float *da1;      /* (6, 28, 28, L): the memory of a1 */
     float *tx;       /* (L, LN_LANES_TX) transposed fc input, for weight gradients */
     float *grads;    /* (n_params) this group's gradient, laid out like params */
+    uint32_t *bf;    /* NULL, or the bf16 kernels' scratch (amp level O2, lanes_bf16.h) */
 } ln_lane_group;
 
 /* Stages of the forward pass (g->x to g->lo: conv1+pool1, conv2+pool2, fc1,

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lanes.h"
+#include "lanes_bf16.h"
 #include "net_internal.h"
 #include "split.h"
 #include "lenet/layers.h"
@@ -116,6 +117,12 @@ typedef struct {
     double *prof;    /* (threads, LN_PROF_SLOTS) or NULL */
     long prof_fwd, prof_bwd; /* lanes processed while profiling */
     void *mem;
+    /* amp level O2 (ln_lenet_set_amp): the bf16 kernels, the weights packed
+     * before each job with a forward pass, and the groups' bf16 scratch;
+     * kb.forward is NULL at O0 */
+    ln_bf16_kernels kb;
+    uint32_t *wpack;
+    void *bfmem;
 } lanes_state;
 
 static ln_status lanes_init(ln_lenet *net, ln_error *err) {
@@ -175,6 +182,7 @@ static void lanes_free(ln_lenet *net) {
     lanes_state *s = net->eng->lanes;
     if (!s) return;
     free(s->prof);
+    free(s->bfmem);
     free(s->groups);
     free(s->mem);
     free(s);
@@ -193,6 +201,47 @@ typedef struct {
     const float *dlogits;    /* backward from these (act.dlogits in a training step); NULL: none */
     ln_momentum *opt;        /* update each summed slice; NULL: add the gradient into net->grads */
 } lanes_job;
+
+/* ---- amp level O2: the bf16 kernels (lanes_bf16.h) ---- */
+ln_status ln_lenet_set_amp(ln_lenet *net, int level, const char *isa, ln_error *err) {
+    if (level != LN_AMP_O0 && level != LN_AMP_O2)
+        return ln_fail(err, LN_E_USAGE, "unsupported amp level %d: `amp_level`; give O0 or O2", level);
+    lanes_state *s = net->eng->lanes;
+    if (level == LN_AMP_O2 && !s)
+        return ln_fail(err, LN_E_USAGE, "amp level O2 needs the lanes engine, not the gemm kernels: `amp_level`, "
+                       "`kernels`; drop one of them");
+    if (s) {
+        free(s->bfmem);
+        s->bfmem = NULL;
+        s->wpack = NULL;
+        memset(&s->kb, 0, sizeof s->kb);
+        for (int g = 0; g < s->ngroups; g++) s->groups[g].bf = NULL;
+    }
+    net->amp = LN_AMP_O0;
+    if (level == LN_AMP_O0) return LN_OK;
+    if (ln_bf16_select(&s->kb, isa ? isa : net->eng->gemm.name)) {
+        memset(&s->kb, 0, sizeof s->kb);
+        return ln_fail(err, LN_E_USAGE, "bf16 kernels unknown or not supported by this CPU: '%s'",
+                       isa ? isa : net->eng->gemm.name);
+    }
+    const size_t words = LN_BF16_WORDS + (size_t)s->ngroups * LN_BF16_GROUP_WORDS + 16;
+    s->bfmem = calloc(words, sizeof(uint32_t));
+    if (!s->bfmem) {
+        memset(&s->kb, 0, sizeof s->kb);
+        return ln_fail(err, LN_E_NOMEM, "out of memory for the bf16 activations (batch %d)", net->max_batch);
+    }
+    uint32_t *cur = (uint32_t *)(((uintptr_t)s->bfmem + 63) & ~(uintptr_t)63);
+    _Static_assert(LN_BF16_GROUP_WORDS % 16 == 0, "64-byte aligned group scratch");
+    for (int g = 0; g < s->ngroups; g++, cur += LN_BF16_GROUP_WORDS) s->groups[g].bf = cur;
+    s->wpack = cur;
+    net->amp = level;
+    return LN_OK;
+}
+
+const char *ln_lenet_amp_kernels(const ln_lenet *net) {
+    const lanes_state *s = net->eng->lanes;
+    return net->amp && s ? s->kb.name : NULL;
+}
 
 /* Part `part` of `parts` of n units: [*a, *b) (as the kernels share a stage). */
 static void share(int n, int part, int parts, int *a, int *b) {
@@ -221,10 +270,14 @@ static void group_forward(const lanes_job *j, int g, int part, int parts, double
     if (j->px) s->k.load_u8(j->px + (long)g * LN_LANES, n, G->x, a, b);
     else s->k.load_f32(j->x + (long)g * LN_LANES * LN_IN_SIZE, n, G->x, a, b);
     stage_barrier(parts);
-    for (int st = 0; st < LN_LANES_FWD_STAGES; st++) {
-        s->k.forward(&j->net->p, G, st, part, parts, prof);
+    if (s->kb.forward) { /* O2: the bf16 kernels take a group whole (part 0) */
+        if (part == 0) s->kb.forward(&j->net->p, s->wpack, G, prof);
         stage_barrier(parts);
-    }
+    } else
+        for (int st = 0; st < LN_LANES_FWD_STAGES; st++) {
+            s->k.forward(&j->net->p, G, st, part, parts, prof);
+            stage_barrier(parts);
+        }
     share(n, part, parts, &a, &b);
     float *logits = j->net->eng->act.logits, *dlogits = j->net->eng->act.dlogits;
     const int r0 = g * LN_LANES;
@@ -250,10 +303,13 @@ static void group_backward(const lanes_job *j, int g, int part, int parts, doubl
             G->dlo[o * LN_LANES + l] = l < n ? j->dlogits[((long)g * LN_LANES + l) * LN_CLASSES + o] : 0.f;
     stage_barrier(parts);
     ln_lenet_views dg = ln_lenet_views_of(j->net, G->grads);
-    for (int st = 0; st < LN_LANES_BWD_STAGES; st++) {
-        if (st) stage_barrier(parts);
-        s->k.backward(&j->net->p, &dg, G, st, part, parts, prof);
-    }
+    if (s->kb.backward) { /* O2, as in group_forward */
+        if (part == 0) s->kb.backward(&j->net->p, s->wpack, &dg, G, prof);
+    } else
+        for (int st = 0; st < LN_LANES_BWD_STAGES; st++) {
+            if (st) stage_barrier(parts);
+            s->k.backward(&j->net->p, &dg, G, st, part, parts, prof);
+        }
 }
 
 /* The job, run by every thread of the region. Whole groups go one to a
@@ -316,6 +372,7 @@ static void lanes_go(ln_lenet *net, const lanes_job *j, int kind) {
         if (j->x || j->px) s->prof_fwd += (long)ng * LN_LANES;
         if (j->dlogits) s->prof_bwd += (long)ng * LN_LANES;
     }
+    if (s->kb.forward && (j->x || j->px)) s->kb.pack(&net->p, s->wpack); /* O2: this step's weights in bf16 */
     lanes_auto *au = &s->au[kind];
     const int nt = auto_threads(au, net->threads);
     const double t0 = net->threads > 1 ? now_seconds() : 0.0;
@@ -327,7 +384,7 @@ static void lanes_go(ln_lenet *net, const lanes_job *j, int kind) {
 static void lanes_forward(ln_lenet *net, const float *x, int B) {
     lanes_state *s = net->eng->lanes;
     s->pending = 0;
-    if (B < LANES_SMALL_BATCH) {
+    if (B < LANES_SMALL_BATCH && !s->kb.forward) { /* (O2 has no one-image path) */
         for (int b = 0; b < B; b++)
             s->k.forward1(&net->p, x + (long)b * LN_IN_SIZE, s->scratch1, net->eng->act.logits + (long)b * LN_CLASSES);
         memcpy(s->xsmall, x, sizeof(float) * LN_IN_SIZE * (size_t)B);

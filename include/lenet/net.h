@@ -42,6 +42,7 @@ typedef struct {
     ln_lenet_views p, g;
     int max_batch;
     int threads;
+    int amp;    /* LN_AMP_O0 or LN_AMP_O2 (ln_lenet_set_amp) */
     struct ln_lenet_engine *eng; /* kernels, activations, engine state (private: src/net_internal.h) */
 } ln_lenet;
 
@@ -53,6 +54,21 @@ typedef struct {
 ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads, const char *kernels,
                         ln_error *err);
 void ln_lenet_free(ln_lenet *net);
+
+/* Mixed precision, MindSpore's amp_level for this network. LN_AMP_O0: all
+ * float32 (the default). LN_AMP_O2: the convolutions and dense layers,
+ * forward and backward, multiply bf16 operands (float32 rounded to nearest
+ * even) and accumulate in float32, bit-identically on every CPU (AVX512_BF16
+ * where present, an exact emulation elsewhere; src/lanes_bf16.h); params,
+ * gradients, bias, ReLU, pooling and the loss stay float32. Every forward
+ * pass of the network uses it, evaluation included. Lanes engine only.
+ * `isa` picks the bf16 variant: NULL for the one matching the engine's
+ * instruction set (with AVX512_BF16 if the CPU has it), or "avx512bf16",
+ * "avx512-emulated", "avx2", "generic". */
+typedef enum { LN_AMP_O0 = 0, LN_AMP_O2 = 2 } ln_amp_level;
+ln_status ln_lenet_set_amp(ln_lenet *net, int level, const char *isa, ln_error *err);
+/* The bf16 variant in use ("avx512bf16", "avx512", ...), or NULL at O0. */
+const char *ln_lenet_amp_kernels(const ln_lenet *net);
 
 /* Initialise weights from `seed`: conv weights and biases U(+-1/sqrt(fan_in))
  * (HeUniform(sqrt 5), MindSpore >= 2.1 and PyTorch's default), fc weights

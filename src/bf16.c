@@ -1,0 +1,82 @@
+/* bf16.c - the bf16 arithmetic's plain C reference and the choice of the
+ * bf16 kernel variant (see lanes_bf16.h). */
+#include <math.h>
+#include <string.h>
+
+#include "lanes_bf16.h"
+
+static float f32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static uint32_t bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+uint16_t ln_bf16_round(float x) {
+    const uint32_t u = bits(x);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40u); /* NaN: quiet, payload truncated */
+    if (!(u & 0x7F800000u)) return (uint16_t)((u >> 16) & 0x8000u);          /* zero or denormal: signed zero */
+    return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);                /* nearest even; overflow -> Inf */
+}
+
+/* Denormal -> zero of its sign. */
+static float daz(float x) { return fabsf(x) < 0x1p-126f ? copysignf(0.f, x) : x; }
+
+/* fmaf(x, y, c), then a result tiny after rounding to 24 bits flushed to
+ * a zero of its sign. fmaf rounds with gradual underflow, which differs
+ * only when it returns +-2^-126: an exact sum in [2^-126 - 2^-150,
+ * 2^-126 - 2^-151) rounds to 2^-126 there but to 2^-126 - 2^-150 (tiny) at
+ * 24 bits. c is 0 or normal and x*y a bf16 product, so where that can
+ * happen the double sum below is exact. */
+static float fma_ftz(float x, float y, float c) {
+    float r = fmaf(x, y, c);
+    if (fabsf(r) < 0x1p-126f) return copysignf(0.f, r);
+    if (fabsf(r) == 0x1p-126f && fabs((double)c + (double)x * (double)y) < 0x1p-126 - 0x1p-151)
+        return copysignf(0.f, r);
+    return r;
+}
+
+float ln_bf16_dot_ref(float acc, uint32_t a, uint32_t b) {
+    const float alo = f32(a << 16), blo = f32(b << 16), ahi = f32(a & 0xFFFF0000u), bhi = f32(b & 0xFFFF0000u);
+    /* a NaN operand: the first in the instruction's priority order, quieted */
+    const float order[5] = {alo, blo, ahi, bhi, acc};
+    for (int i = 0; i < 5; i++)
+        if (isnan(order[i])) return f32(bits(order[i]) | 0x00400000u);
+    const float r = fma_ftz(daz(alo), daz(blo), fma_ftz(daz(ahi), daz(bhi), daz(acc)));
+    return isnan(r) ? f32(0xFFC00000u) : r; /* an invalid operation: the x86 default NaN */
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+int ln_bf16_cpu_has_avx512bf16(void) {
+    unsigned a, b, c, d;
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) return 0;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a >> 5) & 1; /* CPUID.(7,1):EAX[5] AVX512_BF16; the OS state is avx512f's */
+}
+#else
+int ln_bf16_cpu_has_avx512bf16(void) { return 0; }
+#endif
+
+int ln_bf16_select(ln_bf16_kernels *k, const char *isa) {
+#define SET(x, n) (*k = (ln_bf16_kernels){n, ln_bf16_pack_##x, ln_bf16_forward_##x, ln_bf16_backward_##x, ln_bf16_dot_##x, ln_bf16_pack2_##x})
+    __builtin_cpu_init();
+    const int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const int has512 = has2 && __builtin_cpu_supports("avx512f");
+    const int hasbf = has512 && ln_bf16_cpu_has_avx512bf16();
+    if (!isa || !strcmp(isa, "auto")) isa = hasbf ? "avx512bf16" : has512 ? "avx512" : has2 ? "avx2" : "generic";
+    else if (!strcmp(isa, "avx512") && hasbf) isa = "avx512bf16";
+    if (!strcmp(isa, "avx512bf16") && hasbf) SET(avx512bf16, "avx512bf16");
+    else if (!strcmp(isa, "avx512") && has512) SET(avx512, "avx512-emulated");
+    else if (!strcmp(isa, "avx512-emulated") && has512) SET(avx512, "avx512-emulated");
+    else if (!strcmp(isa, "avx2") && has2) SET(avx2, "avx2");
+    else if (!strcmp(isa, "generic")) SET(generic, "generic");
+    else return -1;
+    return 0;
+#undef SET
+}
