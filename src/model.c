@@ -26,6 +26,10 @@ ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) 
     if (cfg->batch_size < 1) return ln_fail(err, LN_E_USAGE, "must be >= 1: `batch_size=%d`", cfg->batch_size);
     ln_status s = ln_lenet_init(&m->net, cfg->conv_bias, cfg->batch_size, cfg->threads, cfg->kernels, err);
     if (s) return s;
+    if (cfg->amp_level != LN_AMP_O0 && (s = ln_lenet_set_amp(&m->net, cfg->amp_level, NULL, err))) {
+        ln_lenet_free(&m->net);
+        return s;
+    }
     ln_momentum_config oc = {.lr = cfg->lr, .lr_list = cfg->lr_list, .lr_len = cfg->lr_len,
                              .momentum = cfg->momentum, .weight_decay = cfg->weight_decay,
                              .loss_scale = cfg->loss_scale, .nesterov = cfg->nesterov, .n_groups = cfg->n_groups,

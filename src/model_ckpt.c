@@ -81,6 +81,7 @@ static void build_items(const ln_model *m, item_list *l) {
     for (int i = 0; i < 312; i++) l->rng[2 * i] = (uint32_t)d->rng[i], l->rng[2 * i + 1] = (uint32_t)(d->rng[i] >> 32);
     l->rng[624] = (uint32_t)d->rng_idx;
     add(l, "train.shuffle_rng", "Int32", 1, &nrng, l->rng);
+    if (m->cfg.amp_level != LN_AMP_O0) add_int(l, "train.amp_level", m->cfg.amp_level);
     if (q->world_size > 1) { /* a data-parallel run: every rank's position */
         add_int(l, "train.world_size", q->world_size);
         for (int r = 0; r < q->world_size; r++)
@@ -173,6 +174,18 @@ ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *pa
         s = ln_fail(err, LN_E_INPUT, "the checkpoint was trained by %d process%s and this run has %d: %s; resume "
                     "it with %s, or start a new run from its weights (`init`)", *ws, *ws > 1 ? "es" : "", here, path,
                     how);
+    }
+    /* A run continues at its own amp level (absent: O0). */
+    const int32_t o0 = LN_AMP_O0, *amp = ln_ckpt_get(c, "train.amp_level") ? get_int(c, path, "train.amp_level", 0, &s, err)
+                                                                            : &o0;
+    if (!s && *amp != m->cfg.amp_level) {
+        m->error_everywhere = 1;
+        if (*amp != LN_AMP_O0 && *amp != LN_AMP_O2)
+            s = ln_fail(err, LN_E_INPUT, "%s: train.amp_level is %d; the checkpoint is corrupt", path, *amp);
+        else
+            s = ln_fail(err, LN_E_INPUT, "%s was trained at amp level O%d and this run uses O%d; resume it with "
+                        "`amp_level=O%d`, or start a new run from its weights (`init`)", path, *amp,
+                        m->cfg.amp_level, *amp);
     }
     if (!s && (*ep < 1 || *st < 1 || *spe < 1 || *st > *spe || *gs < 1 || *bs < 1 || *rows < 1 ||
                (int64_t)(*ep - 1) * *spe + *st != *gs || (uint32_t)rng[624] > 312))

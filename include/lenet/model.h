@@ -16,6 +16,9 @@
  *   train.order_hash (2,)   FNV-1a 64 of the current epoch's row order
  *   train.shuffle_rng (625,) the shuffle buffer's mt19937_64 (312 words as
  *                            low/high halves, then the index)
+ *   train.amp_level          2 for a run at amp level O2 (absent: O0, so
+ *                            float32 runs write the same files as before);
+ *                            resuming needs the same level
  * and, written by a data-parallel run of N > 1 processes only:
  *   train.world_size         N (absent: 1)
  *   train.rank_order_hash (N, 2)  every rank's order_hash (rank r's shard)
@@ -57,6 +60,7 @@ typedef struct {
     uint32_t seed;       /* weight init and data order */
     int threads;
     const char *kernels; /* NULL/"auto", ... (see net.h) */
+    int amp_level;       /* LN_AMP_O0 (float32) or LN_AMP_O2 (bf16 products, net.h) */
     /* Optional (zero = off): a per-step rate list (copied), parameter
      * groups and order_params, as ln_momentum_config. */
     const float *lr_list;

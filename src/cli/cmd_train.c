@@ -190,7 +190,8 @@ static int run_train(int argc, char **argv, train_world *tw) {
     int n_order = o.order_params ? (strcmp(o.order_params, "net") ? o.n_order : net_order(o.conv_bias, order)) : 0;
     ln_model_config mc = {.conv_bias = o.conv_bias, .batch_size = o.batch_size, .lr = o.lr, .momentum = o.momentum,
                           .weight_decay = o.weight_decay, .loss_scale = o.loss_scale, .nesterov = o.nesterov,
-                          .seed = o.seed, .threads = o.threads, .kernels = o.kernels, .lr_list = lr_list,
+                          .seed = o.seed, .threads = o.threads, .kernels = o.kernels, .amp_level = o.amp_level,
+                          .lr_list = lr_list,
                           .lr_len = lr_len, .n_groups = o.n_groups, .groups = o.groups, .n_order = n_order,
                           .order_params = o.order_params && strcmp(o.order_params, "net") ? o.order_names : order,
                           .dist = tw->dist};
@@ -202,8 +203,11 @@ static int run_train(int argc, char **argv, train_world *tw) {
         rc = 2;
         goto out;
     }
-    fprintf(human, "network: LeNet-5, %zu parameters, kernels %s; data: %u train images (%s), %u %s images\n",
-            m.net.n_params, ln_lenet_kernels(&m.net), train.images.count, train.images_path, test.images.count,
+    char amp[96] = "";
+    if (ln_lenet_amp_kernels(&m.net))
+        snprintf(amp, sizeof amp, ", bf16 products %s (amp level O%d)", ln_lenet_amp_kernels(&m.net), m.net.amp);
+    fprintf(human, "network: LeNet-5, %zu parameters, kernels %s%s; data: %u train images (%s), %u %s images\n",
+            m.net.n_params, ln_lenet_kernels(&m.net), amp, train.images.count, train.images_path, test.images.count,
             o.holdout ? "validation (held out of train)" : "test");
     if (o.init && ln_model_load_weights_ckpt(&m, &from_ck, o.init, &err)) { rc = cli_fail(&err); goto out; }
     if (o.resume) {

@@ -90,6 +90,23 @@ static int set_progress(train_opts *o, const opt *d, const char *arg) {
     return 0;
 }
 
+/* --amp-level: O0 (float32) or O2 (bf16 products); MindSpore's O1 and O3
+ * have no meaning of their own for this network here, so they are refused. */
+static int set_amp(train_opts *o, const opt *d, const char *arg) {
+    if (!strcmp(arg, "O0") || !strcmp(arg, "O2")) {
+        o->amp_level = arg[1] - '0';
+        return 0;
+    }
+    cli_error("--%s: '%s' is not supported; give O0 (float32) or O2 (bf16 products, float32 accumulation)", d->flag,
+              arg);
+    return -1;
+}
+
+static void put_amp(const train_opts *o, int json, ln_buf *b) {
+    if (json) ln_buf_printf(b, "\"O%d\"", o->amp_level);
+    else ln_buf_printf(b, "O%d", o->amp_level);
+}
+
 static int set_schedule(train_opts *o, const opt *d, const char *arg) {
     int k = ln_lr_kind_from_name(arg);
     if (k < 0) {
@@ -360,6 +377,10 @@ static const opt OPTIONS[] = {
     {.flag = "conv-bias", .arg = "on|off", .type = T_BOOL, .at = AT(conv_bias), .def = -1, .key = "conv_bias",
      .show = SHOW_CONFIG | SHOW_JSON, .help = "conv layers with bias",
      .def_note = "on; with --init/--resume: as the file"},
+    {.flag = "amp-level", .arg = "O0|O2", .type = T_CUSTOM, .at = AT(amp_level), .key = "amp_level",
+     .show = SHOW_CONFIG | SHOW_JSON, .set = set_amp, .put = put_amp,
+     .help = "mixed precision (MindSpore's amp_level): O0 float32; O2 convolutions and\n"
+             "dense layers with bf16 operands, float32 accumulation, float32 weights", .def_note = "O0"},
     {.flag = "no-shuffle", .type = T_BOOL, .at = AT(shuffle), .hi = 0, .def = 1, .key = "shuffle",
      .show = SHOW_CONFIG | SHOW_JSON, .help = "keep the files' order"},
 

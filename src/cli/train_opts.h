@@ -27,6 +27,7 @@ typedef struct {
     const char *recipe;                     /* a named preset of defaults (--recipe) */
     int decay_over_run;                     /* --decay-steps run: decay_epoch = the run's steps */
     int conv_bias;                          /* -1: not given */
+    int amp_level;                          /* --amp-level: 0 (O0) or 2 (O2) */
     int batch_size, threads, nesterov;      /* threads 0: every CPU */
     int threads_given;                      /* --threads was on the command line (any abbreviation) */
     uint32_t seed;
