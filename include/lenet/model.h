@@ -60,7 +60,6 @@ typedef struct {
     uint32_t seed;       /* weight init and data order */
     int threads;
     const char *kernels; /* NULL/"auto", ... (see net.h) */
-    int amp_level;       /* LN_AMP_O0 (float32) or LN_AMP_O2 (bf16 products, net.h) */
     /* Optional (zero = off): a per-step rate list (copied), parameter
      * groups and order_params, as ln_momentum_config. */
     const float *lr_list;
@@ -70,6 +69,7 @@ typedef struct {
     int n_order;
     const char *const *order_params;
     ln_dist *dist;       /* data-parallel world (NULL: this process alone) */
+    int amp_level;       /* LN_AMP_O0 (float32, zero) or LN_AMP_O2 (bf16 products; net.h) */
 } ln_model_config;
 
 #define LN_MAX_WORLD 1024 /* processes of a data-parallel run */
