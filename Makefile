@@ -96,6 +96,11 @@ ISA_avx2    := -mavx2 -mfma
 ISA_avx512  := -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512
 # the bf16 kernels only (lanes_bf16.c): vdpbf16ps
 ISA_avx512bf16 := $(ISA_avx512) -mavx512bw -mavx512bf16
+# The bf16 emulation for CPUs without AVX-512 is optimised for size: its
+# vectors are split into 2 or 4 registers, and at -O3 each build adds
+# ~200 KB of code to the programs for CPUs that are not this engine's target.
+BF16_OPT_generic := -Os
+BF16_OPT_avx2    := -Os
 # The whole build contracts nothing (-ffp-contract=off in CFLAGS): the lanes
 # kernels write their FMAs explicitly, so GCC and clang builds round
 # identically. -ffp-contract=fast lets the AVX GEMM variants use FMA (they
@@ -113,7 +118,7 @@ $(1)/src/lanes_%.o: src/lanes_kernels.c src/lanes.h src/kernel_suffix.h include/
 	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
 $(1)/src/bf16k_%.o: src/lanes_bf16.c src/lanes_bf16.h src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
+	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) $$(BF16_OPT_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
 endef
 $(eval $(call kernel_rules,$(BUILD),))
 $(eval $(call kernel_rules,$(BUILD)/pic,-fPIC))

@@ -128,7 +128,16 @@ static inline int any16(vu m) {
 /* Denormals (exponent bits 0) -> zero of the same sign. */
 #define daz(v) daz_((vu)(v))
 #define daz_(u) ((vf)(((u) & ~(vu)(((u) & 0x7F800000u) == 0)) | ((u) & 0x80000000u & (vu)(((u) & 0x7F800000u) == 0))))
-static inline __attribute__((always_inline)) void dp_emu(vf *acc, vu a, vu b) {
+/* Inlined where AVX-512 makes it a few instructions; a call in the
+ * narrower builds, whose inlined copies would make the kernels several
+ * times larger (only CPUs without AVX-512 run them). */
+#if defined(__AVX512F__)
+#define DP_EMU_ATTR static inline __attribute__((always_inline))
+#else
+#define DP_EMU_ATTR static __attribute__((noinline))
+#endif
+DP_EMU_ATTR void dp_emu(vf *acc, const vu *ap, const vu *bp) {
+    const vu a = *ap, b = *bp;
     const vf c0 = *acc;
     vf t = daz(c0);
     FMAV(t, daz((vf)(a & 0xFFFF0000u)), daz((vf)(b & 0xFFFF0000u)));
@@ -146,7 +155,11 @@ static inline __attribute__((always_inline)) void dp_emu(vf *acc, vu a, vu b) {
             if (odd[i]) r[i] = ln_bf16_dot_ref(c0[i], a[i], b[i]);
     *acc = r;
 }
-#define DP(acc, a, b) dp_emu(&(acc), (a), (b))
+#define DP(acc, a, b)                                                                                        \
+    do {                                                                                                     \
+        const vu a_ = (a), b_ = (b);                                                                         \
+        dp_emu(&(acc), &a_, &b_);                                                                            \
+    } while (0)
 #endif
 
 void KFN(ln_bf16_dot)(float *acc, const uint32_t *a, const uint32_t *b, long n) {
