@@ -55,6 +55,19 @@ _Static_assert(LN_CONV2_C % 2 == 0 && LN_CONV1_SIDE % 2 == 0 && LN_CONV2_SIDE % 
 
 /* ---------- the two primitives ---------- */
 
+/* *out = pairs (bf16(lo), bf16(hi)) lane by lane. A macro, like the
+ * other helpers taking vectors: a 64-byte vector passed by value would
+ * have a different ABI in each build. */
+#if defined(__AVX512BF16__)
+#include <immintrin.h>
+/* VCVTNE2PS2BF16 (hi's 16 bf16 above lo's), then interleave the halves. */
+#define pack_v(out, lo, hi)                                                                                  \
+    do {                                                                                                     \
+        const __m512i idx_ = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,  \
+                                              23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);       \
+        *(out) = (vu)_mm512_permutexvar_epi16(idx_, (__m512i)_mm512_cvtne2ps_pbh((__m512)(hi), (__m512)(lo))); \
+    } while (0)
+#else
 /* float32 -> bf16 bits (low 16 bits of each lane), VCVTNEPS2BF16's rule. */
 static inline __attribute__((always_inline)) void round16(vu *out, const vf *x) {
     const vu u = (vu)*x;
@@ -63,22 +76,14 @@ static inline __attribute__((always_inline)) void round16(vu *out, const vf *x) 
     r = (r & ~tiny) | ((u >> 16) & 0x8000u & tiny);
     *out = (r & ~nan) | (((u >> 16) | 0x40u) & nan);
 }
-/* *out = pairs (bf16(lo), bf16(hi)) lane by lane. */
-#if defined(__AVX512BF16__)
-#include <immintrin.h>
-/* VCVTNE2PS2BF16 (hi's 16 bf16 above lo's), then interleave the halves. */
-static inline __attribute__((always_inline)) void pack_v(vu *out, vf lo, vf hi) {
-    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
-                                         21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    *out = (vu)_mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh((__m512)hi, (__m512)lo));
-}
-#else
-static inline __attribute__((always_inline)) void pack_v(vu *out, vf lo, vf hi) {
-    vu a, b;
-    round16(&a, &lo);
-    round16(&b, &hi);
-    *out = (b << 16) | a;
-}
+#define pack_v(out, lo, hi)                                                                                  \
+    do {                                                                                                     \
+        const vf lo_ = (lo), hi_ = (hi);                                                                     \
+        vu a_, b_;                                                                                           \
+        round16(&a_, &lo_);                                                                                  \
+        round16(&b_, &hi_);                                                                                  \
+        *(out) = (b_ << 16) | a_;                                                                            \
+    } while (0)
 #endif
 static inline uint32_t round1(float x) {
     uint32_t u;
@@ -118,12 +123,12 @@ static inline uint32_t round1(float x) {
     } while (0)
 #endif
 #ifndef ANY
-static inline int any16(vu m) {
+static inline int any16(const vu *m) {
     uint32_t o = 0;
-    for (int i = 0; i < L; i++) o |= m[i];
+    for (int i = 0; i < L; i++) o |= (*m)[i];
     return o != 0;
 }
-#define ANY(m) any16(m)
+#define ANY(m) any16(&(m))
 #endif
 /* Denormals (exponent bits 0) -> zero of the same sign. */
 #define daz(v) daz_((vu)(v))
