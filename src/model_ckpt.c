@@ -181,11 +181,11 @@ ln_status ln_model_load_state_ckpt(ln_model *m, const ln_ckpt *c, const char *pa
     if (!s && *amp != m->cfg.amp_level) {
         m->error_everywhere = 1;
         if (*amp != LN_AMP_O0 && *amp != LN_AMP_O2)
-            s = ln_fail(err, LN_E_INPUT, "%s: train.amp_level is %d; the checkpoint is corrupt", path, *amp);
+            s = ln_fail(err, LN_E_INPUT, "train.amp_level is %d: %s; the checkpoint is corrupt", *amp, path);
         else
-            s = ln_fail(err, LN_E_INPUT, "%s was trained at amp level O%d and this run uses O%d; resume it with "
-                        "`amp_level=O%d`, or start a new run from its weights (`init`)", path, *amp,
-                        m->cfg.amp_level, *amp);
+            s = ln_fail(err, LN_E_INPUT, "the checkpoint was trained at amp level O%d and this run uses O%d: %s; "
+                        "resume it with `amp_level=O%d`, or start a new run from its weights (`init`)", *amp,
+                        m->cfg.amp_level, path, *amp);
     }
     if (!s && (*ep < 1 || *st < 1 || *spe < 1 || *st > *spe || *gs < 1 || *bs < 1 || *rows < 1 ||
                (int64_t)(*ep - 1) * *spe + *st != *gs || (uint32_t)rng[624] > 312))

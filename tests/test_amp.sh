@@ -48,9 +48,9 @@ check "O2's last-epoch mean loss ($l2) is within 10% of float32's ($l0)" \
 
 run train --data "$tmp/d" --epochs 4 --print-every 0 --progress off --resume "$ck1" --ckpt-dir "$tmp/r0"
 check "resume an O2 checkpoint at O0: exit 2, says to resume with --amp-level O2" \
-    eval '[ "$rc" -eq 2 ] && err_is_line "amp level O2" "--amp-level O2"'
+    eval '[ "$rc" -eq 2 ] && err_is_line "amp level O2" "--amp-level O2" && err_form_ok'
 run train --data "$tmp/d" --epochs 4 --print-every 0 --progress off --resume "$ckf" --amp-level O2 --ckpt-dir "$tmp/r1"
-check "resume a float32 checkpoint at O2: exit 2" eval '[ "$rc" -eq 2 ] && err_is_line "--amp-level O0"'
+check "resume a float32 checkpoint at O2: exit 2" eval '[ "$rc" -eq 2 ] && err_is_line "--amp-level O0" && err_form_ok'
 run train --data "$tmp/d" --epochs 4 --print-every 0 --progress off --resume "$ck1" --amp-level O2 --ckpt-dir "$tmp/r2"
 check "resume an O2 checkpoint at O2: exit 0" [ "$rc" -eq 0 ]
 

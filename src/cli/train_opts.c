@@ -97,8 +97,8 @@ static int set_amp(train_opts *o, const opt *d, const char *arg) {
         o->amp_level = arg[1] - '0';
         return 0;
     }
-    cli_error("--%s: '%s' is not supported; give O0 (float32) or O2 (bf16 products, float32 accumulation)", d->flag,
-              arg);
+    cli_error("unsupported amp level: --%s '%s'; give O0 (float32) or O2 (bf16 products, float32 accumulation)",
+              d->flag, arg);
     return -1;
 }
 
