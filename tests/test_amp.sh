@@ -32,6 +32,12 @@ check "O2: 1 and 2 threads give the same checkpoint, byte for byte" cmp -s "$ck1
 check "O2: two runs give the same checkpoint, byte for byte" cmp -s "$ck2" "$ck3"
 check "O2: the checkpoint carries train.amp_level" grep -q "train.amp_level" "$ck1"
 
+# batch 16: one group, which 2 threads would share stage by stage at O0
+B16=(train --data "$tmp/d" --batch-size 16 --max-steps 60 --print-every 0 --progress off --eval-every 0 --amp-level O2)
+run "${B16[@]}" --threads 1 --ckpt-dir "$tmp/s1"
+run "${B16[@]}" --threads 2 --ckpt-dir "$tmp/s2"
+check "O2, batch 16: 1 and 2 threads give the same checkpoint" cmp -s "$(ls "$tmp"/s1/*.ckpt | tail -1)" "$(ls "$tmp"/s2/*.ckpt | tail -1)"
+
 run "${T[@]}" --threads 2 --ckpt-dir "$tmp/f" --json
 cp "$tmp/out" "$tmp/f.out"
 ckf=$(ls "$tmp"/f/*.ckpt | tail -1)
