@@ -381,25 +381,26 @@ static inline __attribute__((always_inline)) void fc_dw_blk(const float *dy, con
     }
 }
 
-/* dw (O, F) = sum over lanes of dy (O, L) x x (F, L), for the features of
- * the vectors [v_a, v_b) (features v*16 .. v*16+15); db (O) = lane sums, if
- * db. x is transposed to lane-major first (tx (L, Fp), the columns of those
+/* dw (O, F) = sum over lanes of dy (O, L) x x (F, L), for the outputs
+ * [o_a, o_b) and the features of the vectors [v_a, v_b) (features v*16 ..
+ * v*16+15); db [o_a, o_b) = lane sums, if db. x is transposed to lane-major first (tx (L, Fp), the columns of those
  * vectors) so that 16 consecutive features form a vector; each dw[o][f] is
  * then the chain over lanes l = 0..15 of dy[o][l] * tx[l][f], starting from
  * 0. FC_OB outputs x one vector of features are accumulated at once
  * (independent chains); dy[o][l] is broadcast straight from its lanes
  * layout. */
-static void fc_dw(const float *dy, int O, const float *x, int F, float *dw, float *db, float *tx, int v_a, int v_b) {
+static void fc_dw(const float *dy, int o_a, int o_b, const float *x, int F, float *dw, float *db, float *tx, int v_a,
+                  int v_b) {
     const int Fp = (F + L - 1) / L * L, fa = v_a * L, fe = v_b * L < F ? v_b * L : F, fz = v_b * L;
     for (int l = 0; l < L; l++) {
         for (int f = fa; f < fe; f++) tx[(long)l * Fp + f] = x[(long)f * L + l];
         for (int f = fe > fa ? fe : fa; f < fz; f++) tx[(long)l * Fp + f] = 0.f;
     }
     if (db)
-        for (int o = 0; o < O; o++) db[o] = hsum(cvec(dy, o));
+        for (int o = o_a; o < o_b; o++) db[o] = hsum(cvec(dy, o));
     for (int v = v_a; v < v_b; v++) {
 #define BLK(o0, NB) fc_dw_blk(dy, tx, Fp, F, v, dw, o0, NB)
-        FC_BLOCKS(0, O, BLK)
+        FC_BLOCKS(o_a, o_b, BLK)
 #undef BLK
     }
 }
@@ -483,14 +484,25 @@ void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int 
     }
 }
 
-/* A fully connected layer's backward: weight gradient by vectors of input
- * features (part 0 also takes the bias), input gradient by blocks. */
+/* A fully connected layer's backward: the weight gradient shared by blocks
+ * of outputs when there are enough of them (fc1, fc2), else by vectors of
+ * input features (part 0 also takes the bias); the input gradient by blocks
+ * of features. Which part computes a gradient element never changes its
+ * chain of operations. */
 static inline __attribute__((always_inline)) void fc_bwd(const float *dy, int O, const float *x, int F, const float *w,
                                                          float *dw, float *db, float *dx, const float *act, float *tx,
                                                          int part, int parts) {
     int a, b;
-    share((F + L - 1) / L, part, parts, &a, &b);
-    fc_dw(dy, O, x, F, dw, part == 0 ? db : NULL, tx, a, b);
+    if (parts > 1 && O >= 2 * parts * FC_OB) {
+        /* By blocks of outputs: each part writes whole rows of dw, the
+         * contiguous memory the gradient sum then reads from the same
+         * thread; each part transposes all of x into its own tx. */
+        share_fc(O, part, parts, &a, &b);
+        fc_dw(dy, a, b, x, F, dw, db, tx + (long)part * L * LN_LANES_TX, 0, (F + L - 1) / L);
+    } else {
+        share((F + L - 1) / L, part, parts, &a, &b);
+        fc_dw(dy, 0, O, x, F, dw, part == 0 ? db : NULL, tx, a, b);
+    }
     share_fc(F, part, parts, &a, &b);
     fc_bwd_in(dy, O, w, F, a, b, dx, act);
 }

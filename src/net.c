@@ -148,7 +148,7 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     const size_t a2 = LN_CONV2_C * LN_CONV2_PX * L, p2 = LN_FLAT * L;
     const size_t sizes[] = {LN_IN_SIZE * L, a1, p1, p1, a2, p2, p2, LN_FC1_N * L, LN_FC2_N * L,
                             LN_CLASSES * L, LN_CLASSES * L, LN_FC2_N * L, LN_FC1_N * L, p2, p1,
-                            L * LN_LANES_TX, net->n_params};
+                            L * LN_LANES_TX * (size_t)net->threads, net->n_params};
     const size_t nbuf = sizeof sizes / sizeof sizes[0];
     size_t per_group = 0;
     for (size_t i = 0; i < nbuf; i++) per_group += (sizes[i] + 15) & ~(size_t)15; /* 64-byte multiples */
