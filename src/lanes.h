@@ -74,7 +74,10 @@ typedef struct {
 
 /* Kernels of one instruction-set variant. A stage's call with part p of
  * `parts` computes its share of the stage; all parts of a stage (in any
- * order or at once) before any part of the next. prof: NULL, or
+ * order or at once) before any part of the next - except that backward
+ * stage 0 (fc3) computes all of g->dh2 in every part, so a part whose g
+ * has a dh2 (and dlo) of its own may go on to stage 1 at once. Each part
+ * transposes into its own slice of g->tx. prof: NULL, or
  * LN_PROF_SLOTS seconds to which each layer's time is added. */
 typedef struct {
     void (*forward)(const ln_lenet_views *p, ln_lane_group *g, int stage, int part, int parts, double *prof);

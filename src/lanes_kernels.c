@@ -487,23 +487,26 @@ void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int 
 /* A fully connected layer's backward: the weight gradient shared by blocks
  * of outputs when there are enough of them (fc1, fc2), else by vectors of
  * input features (part 0 also takes the bias); the input gradient by blocks
- * of features. Which part computes a gradient element never changes its
- * chain of operations. */
+ * of features, or whole in every part if whole_dx. Which part computes a
+ * gradient element never changes its chain of operations. Each part
+ * transposes into its own slice of tx, so parts never share it. */
 static inline __attribute__((always_inline)) void fc_bwd(const float *dy, int O, const float *x, int F, const float *w,
                                                          float *dw, float *db, float *dx, const float *act, float *tx,
-                                                         int part, int parts) {
+                                                         int part, int parts, int whole_dx) {
     int a, b;
+    tx += (long)part * L * LN_LANES_TX;
     if (parts > 1 && O >= 2 * parts * FC_OB) {
         /* By blocks of outputs: each part writes whole rows of dw, the
          * contiguous memory the gradient sum then reads from the same
-         * thread; each part transposes all of x into its own tx. */
+         * thread; each part transposes all of x. */
         share_fc(O, part, parts, &a, &b);
-        fc_dw(dy, a, b, x, F, dw, db, tx + (long)part * L * LN_LANES_TX, 0, (F + L - 1) / L);
+        fc_dw(dy, a, b, x, F, dw, db, tx, 0, (F + L - 1) / L);
     } else {
         share((F + L - 1) / L, part, parts, &a, &b);
         fc_dw(dy, 0, O, x, F, dw, part == 0 ? db : NULL, tx, a, b);
     }
-    share_fc(F, part, parts, &a, &b);
+    if (whole_dx) a = 0, b = F;
+    else share_fc(F, part, parts, &a, &b);
     fc_bwd_in(dy, O, w, F, a, b, dx, act);
 }
 
@@ -513,15 +516,15 @@ void KFN(ln_lanes_backward_stage)(const ln_lenet_views *p, ln_lenet_views *dg, l
     int a, b;
     switch (stage) {
     case 0:
-        fc_bwd(g->dlo, NC, g->h2, F2, p->fc3_w, dg->fc3_w, dg->fc3_b, g->dh2, g->h2, g->tx, part, parts);
+        fc_bwd(g->dlo, NC, g->h2, F2, p->fc3_w, dg->fc3_w, dg->fc3_b, g->dh2, g->h2, g->tx, part, parts, 1);
         PROF_MARK(13);
         break;
     case 1:
-        fc_bwd(g->dh2, F2, g->h1, F1, p->fc2_w, dg->fc2_w, dg->fc2_b, g->dh1, g->h1, g->tx, part, parts);
+        fc_bwd(g->dh2, F2, g->h1, F1, p->fc2_w, dg->fc2_w, dg->fc2_b, g->dh1, g->h1, g->tx, part, parts, 0);
         PROF_MARK(12);
         break;
     case 2:
-        fc_bwd(g->dh1, F1, g->p2, LN_FLAT, p->fc1_w, dg->fc1_w, dg->fc1_b, g->dp2, NULL, g->tx, part, parts);
+        fc_bwd(g->dh1, F1, g->p2, LN_FLAT, p->fc1_w, dg->fc1_w, dg->fc1_b, g->dp2, NULL, g->tx, part, parts, 0);
         PROF_MARK(11);
         break;
     case 3: /* pool2 + conv2's weight gradient, by blocks of conv2's output channels */

@@ -270,19 +270,26 @@ static void group_forward(const lanes_job *j, int g, int part, int parts, double
     if (j->px) s->k.load_u8(j->px + (long)g * LN_LANES, n, G->x, a, b);
     else s->k.load_f32(j->x + (long)g * LN_LANES * LN_IN_SIZE, n, G->x, a, b);
     stage_barrier(parts);
+    ln_lane_group mine = *G;
+    float lo[LN_CLASSES * LN_LANES] __attribute__((aligned(64)));
     if (s->kb.forward) { /* O2: the bf16 kernels take a group whole (part 0) */
         if (part == 0) s->kb.forward(&j->net->p, s->wpack, G, prof);
         stage_barrier(parts);
-    } else
-        for (int st = 0; st < LN_LANES_FWD_STAGES; st++) {
+    } else {
+        for (int st = 0; st < LN_LANES_FWD_STAGES - 1; st++) {
             s->k.forward(&j->net->p, G, st, part, parts, prof);
             stage_barrier(parts);
         }
+        /* The last stage (fc3: 840 multiply-adds a lane) runs whole in every
+         * part, each into its own logits, which saves a barrier. */
+        if (part) mine.lo = lo;
+        s->k.forward(&j->net->p, &mine, LN_LANES_FWD_STAGES - 1, 0, 1, prof);
+    }
     share(n, part, parts, &a, &b);
     float *logits = j->net->eng->act.logits, *dlogits = j->net->eng->act.dlogits;
     const int r0 = g * LN_LANES;
     for (int l = a; l < b; l++)
-        for (int o = 0; o < LN_CLASSES; o++) logits[(long)(r0 + l) * LN_CLASSES + o] = G->lo[o * LN_LANES + l];
+        for (int o = 0; o < LN_CLASSES; o++) logits[(long)(r0 + l) * LN_CLASSES + o] = mine.lo[o * LN_LANES + l];
     if (!j->labels || a == b) return;
     ln_softmax_xent_rows(logits, j->labels, r0 + a, b - a, j->B, LN_CLASSES, dlogits, j->per_sample);
     /* Loss scaling: MindSpore multiplies the loss's gradient by the scale and
@@ -296,19 +303,23 @@ static void group_backward(const lanes_job *j, int g, int part, int parts, doubl
     lanes_state *s = j->net->eng->lanes;
     ln_lane_group *G = &s->groups[g];
     const int n = group_rows(j->B, g);
-    int a, b;
-    share(LN_LANES, part, parts, &a, &b);
+    /* Every part takes all of the loss gradient (dlo) and computes all of
+     * fc3's input gradient (dh2, the first stage's), each into its own
+     * copy: no barrier before the first stage, nor after it. */
+    ln_lane_group mine = *G;
+    float dlo[LN_CLASSES * LN_LANES] __attribute__((aligned(64)));
+    float dh2[LN_FC2_N * LN_LANES] __attribute__((aligned(64)));
+    if (part) mine.dlo = dlo, mine.dh2 = dh2;
     for (int o = 0; o < LN_CLASSES; o++)
-        for (int l = a; l < b; l++)
-            G->dlo[o * LN_LANES + l] = l < n ? j->dlogits[((long)g * LN_LANES + l) * LN_CLASSES + o] : 0.f;
-    stage_barrier(parts);
+        for (int l = 0; l < LN_LANES; l++)
+            mine.dlo[o * LN_LANES + l] = l < n ? j->dlogits[((long)g * LN_LANES + l) * LN_CLASSES + o] : 0.f;
     ln_lenet_views dg = ln_lenet_views_of(j->net, G->grads);
-    if (s->kb.backward) { /* O2, as in group_forward */
+    if (s->kb.backward) { /* O2, as in group_forward: part 0 has filled all of G->dlo */
         if (part == 0) s->kb.backward(&j->net->p, s->wpack, &dg, G, prof);
     } else
         for (int st = 0; st < LN_LANES_BWD_STAGES; st++) {
-            if (st) stage_barrier(parts);
-            s->k.backward(&j->net->p, &dg, G, st, part, parts, prof);
+            if (st > 1) stage_barrier(parts);
+            s->k.backward(&j->net->p, &dg, &mine, st, part, parts, prof);
         }
 }
 
@@ -346,10 +357,12 @@ static void lanes_run(const lanes_job *j) {
     float *restrict out = net->grads;
     for (long c0 = a; c0 < b; c0 += chunk) {
         const long c1 = c0 + chunk < b ? c0 + chunk : b;
-        if (j->opt) memset(out + c0, 0, sizeof(float) * (size_t)(c1 - c0));
         for (int g = 0; g < ng; g++) {
             const float *restrict in = s->groups[g].grads;
-            for (long i = c0; i < c1; i++) out[i] += in[i];
+            if (g == 0 && j->opt) /* from 0: the same bits as zeroing, then adding */
+                for (long i = c0; i < c1; i++) out[i] = 0.0f + in[i];
+            else
+                for (long i = c0; i < c1; i++) out[i] += in[i];
         }
         if (j->opt) ln_momentum_step_range(j->opt, net->params, out, c0, c1);
     }
