@@ -484,8 +484,8 @@ void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int 
     }
 }
 
-/* A fully connected layer's backward: the weight gradient shared by blocks
- * of outputs when there are enough of them (fc1, fc2), else by vectors of
+/* A fully connected layer's backward: the weight gradient shared by rows
+ * (outputs) when there are enough of them (fc1, fc2), else by vectors of
  * input features (part 0 also takes the bias); the input gradient by blocks
  * of features, or whole in every part if whole_dx. Which part computes a
  * gradient element never changes its chain of operations. Each part
@@ -496,10 +496,10 @@ static inline __attribute__((always_inline)) void fc_bwd(const float *dy, int O,
     int a, b;
     tx += (long)part * L * LN_LANES_TX;
     if (parts > 1 && O >= 2 * parts * FC_OB) {
-        /* By blocks of outputs: each part writes whole rows of dw, the
-         * contiguous memory the gradient sum then reads from the same
-         * thread; each part transposes all of x. */
-        share_fc(O, part, parts, &a, &b);
+        /* By rows: each part writes whole rows of dw, the contiguous
+         * memory the gradient sum (net.c, split.h over each tensor) then
+         * reads from the same thread; each part transposes all of x. */
+        share(O, part, parts, &a, &b);
         fc_dw(dy, a, b, x, F, dw, db, tx, 0, (F + L - 1) / L);
     } else {
         share((F + L - 1) / L, part, parts, &a, &b);

@@ -348,23 +348,28 @@ static void lanes_run(const lanes_job *j) {
     #pragma omp barrier
     /* Sum the groups' gradients in group order (fixed for any thread count):
      * grads[i] = ((grads[i] + g0[i]) + g1[i]) + ... (a training step starts
-     * from 0, as after ln_lenet_zero_grad), each thread over its part of the
-     * buffer (split.h), in L1-sized chunks; a training step then updates
-     * each chunk while it is in L1. */
-    const long np = (long)net->n_params, chunk = 2048;
-    long a, b;
-    ln_split_range(np, nt, t, &a, &b);
+     * from 0, as after ln_lenet_zero_grad), each thread over its part of
+     * each tensor (split.h: for fc1 and fc2 the rows of the weight gradient
+     * it computed in a shared group, so they are still in its cache), in
+     * L1-sized chunks; a training step then updates each chunk while it is
+     * in L1. */
+    const long chunk = 2048;
     float *restrict out = net->grads;
-    for (long c0 = a; c0 < b; c0 += chunk) {
-        const long c1 = c0 + chunk < b ? c0 + chunk : b;
-        for (int g = 0; g < ng; g++) {
-            const float *restrict in = s->groups[g].grads;
-            if (g == 0 && j->opt) /* from 0: the same bits as zeroing, then adding */
-                for (long i = c0; i < c1; i++) out[i] = 0.0f + in[i];
-            else
-                for (long i = c0; i < c1; i++) out[i] += in[i];
+    for (int k = 0; k < net->n_tensors; k++) {
+        long a, b;
+        ln_split_range((long)net->info[k].size, nt, t, &a, &b);
+        a += (long)net->info[k].offset, b += (long)net->info[k].offset;
+        for (long c0 = a; c0 < b; c0 += chunk) {
+            const long c1 = c0 + chunk < b ? c0 + chunk : b;
+            for (int g = 0; g < ng; g++) {
+                const float *restrict in = s->groups[g].grads;
+                if (g == 0 && j->opt) /* from 0: the same bits as zeroing, then adding */
+                    for (long i = c0; i < c1; i++) out[i] = 0.0f + in[i];
+                else
+                    for (long i = c0; i < c1; i++) out[i] += in[i];
+            }
+            if (j->opt) ln_momentum_step_range(j->opt, net->params, out, c0, c1);
         }
-        if (j->opt) ln_momentum_step_range(j->opt, net->params, out, c0, c1);
     }
     if (j->opt && ln_momentum_step_needs_whole(j->opt)) {
         #pragma omp barrier
