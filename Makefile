@@ -113,10 +113,10 @@ define kernel_rules
 $(1)/src/gemm_%.o: src/gemm_kernels.c src/gemm_kernels.h src/kernel_suffix.h include/lenet/gemm.h
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) $$(GEMM_CONTRACT_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
-$(1)/src/lanes_%.o: src/lanes_kernels.c src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
+$(1)/src/lanes_%.o: src/lanes_kernels.c src/lanes_vec.h src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
-$(1)/src/bf16k_%.o: src/lanes_bf16.c src/lanes_bf16.h src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
+$(1)/src/bf16k_%.o: src/lanes_bf16.c src/lanes_bf16.h src/lanes_vec.h src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) $$(BF16_OPT_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
 endef

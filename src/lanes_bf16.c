@@ -17,12 +17,8 @@
 
 #include "lanes_bf16.h"
 #include "kernel_suffix.h"
+#include "lanes_vec.h"
 
-#define L LN_LANES
-#define K LN_KERNEL
-
-typedef float vf __attribute__((vector_size(64)));
-typedef int32_t vi __attribute__((vector_size(64)));
 typedef uint32_t vu __attribute__((vector_size(64)));
 typedef float vfu __attribute__((vector_size(64), aligned(4)));
 typedef uint32_t vuu __attribute__((vector_size(64), aligned(4)));
@@ -48,10 +44,7 @@ _Static_assert(LN_CONV2_C % 2 == 0 && LN_CONV1_SIDE % 2 == 0 && LN_CONV2_SIDE % 
                    LN_FC1_N % 2 == 0 && LN_FC2_N % 2 == 0 && LN_CLASSES % 2 == 0,
                "every paired dimension is even");
 
-#define bcast(s) ((vf){(s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s)})
 #define bcastu(s) ((vu){(s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s)})
-#define vsel(m, a, b) ((vf)(((vi)(a) & (m)) | ((vi)(b) & ~(m))))
-#define relu(v) vsel((v) > (vf){0}, (v), (vf){0})
 
 /* ---------- the two primitives ---------- */
 
@@ -233,8 +226,6 @@ void KFN(ln_bf16_pack)(const ln_lenet_views *p, uint32_t *w) {
 
 /* ---------- activations ---------- */
 
-static inline const vf *cvec(const float *p, long e) { return (const vf *)(p + e * L); }
-static inline vf *mvec(float *p, long e) { return (vf *)(p + e * L); }
 static inline const vu *cpair(const uint32_t *p, long e) { return (const vu *)(p + e * L); }
 static inline vu *mpair(uint32_t *p, long e) { return (vu *)(p + e * L); }
 
@@ -383,64 +374,24 @@ static inline __attribute__((always_inline)) void conv_bwd_in(const uint32_t *do
                 }
 }
 
-/* 2x2 max pooling and its backward: lanes_kernels.c's, unchanged. */
-static void pool_fwd(const float *in, int C, int H, int W, float *out, int32_t *arg) {
-    const int OH = H / 2, OW = W / 2;
-    for (int c = 0; c < C; c++)
-        for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                const vf *r0 = cvec(in, ((long)c * H + 2 * oy) * W + 2 * ox), *r1 = r0 + W;
-                vf m = r0[0];
-                vi a = (vi){0};
-                vi k = r0[1] > m;
-                m = vsel(k, r0[1], m), a = (a & ~k) | (k & 1);
-                k = r1[0] > m;
-                m = vsel(k, r1[0], m), a = (a & ~k) | (k & 2);
-                k = r1[1] > m;
-                m = vsel(k, r1[1], m), a = (a & ~k) | (k & 3);
-                const long o = ((long)c * OH + oy) * OW + ox;
-                *mvec(out, o) = m;
-                memcpy(arg + o * L, &a, sizeof a);
-            }
-}
-
-static void pool_relu_bwd(const float *dout, const int32_t *arg, const float *pooled, int C, int H, int W,
-                          float *din) {
-    const int OH = H / 2, OW = W / 2;
-    for (int c = 0; c < C; c++)
-        for (int oy = 0; oy < OH; oy++) {
-            const long o0 = ((long)c * OH + oy) * OW;
-            vf *r0 = mvec(din, ((long)c * H + 2 * oy) * W), *r1 = r0 + W;
-            for (int ox = 0; ox < OW; ox++) {
-                const long o = o0 + ox;
-                const vf d = vsel(*cvec(pooled, o) > (vf){0}, *cvec(dout, o), (vf){0});
-                vi a;
-                memcpy(&a, arg + o * L, sizeof a);
-                r0[2 * ox] = vsel(a == 0, d, (vf){0});
-                r0[2 * ox + 1] = vsel(a == 1, d, (vf){0});
-                r1[2 * ox] = vsel(a == 2, d, (vf){0});
-                r1[2 * ox + 1] = vsel(a == 3, d, (vf){0});
-            }
-        }
-}
 
 /* y (O, L) = [relu](b + w x): x as feature pairs (F/2, L), w as (O, F/2). */
 static inline __attribute__((always_inline)) void fc_fwd(const uint32_t *x, int F, const uint32_t *w, const float *b,
                                                          int O, float *y, int do_relu) {
-    const int F2 = F / 2;
+    const int FH = F / 2;
     for (int o0 = 0; o0 < O; o0 += FC_OB) {
         const int nb = O - o0 < FC_OB ? O - o0 : FC_OB;
         vf acc[FC_OB];
         for (int j = 0; j < nb; j++) acc[j] = bcast(b[o0 + j]);
         if (nb == FC_OB)
-            for (int f = 0; f < F2; f++) {
+            for (int f = 0; f < FH; f++) {
                 const vu xv = *cpair(x, f);
-                for (int j = 0; j < FC_OB; j++) DP(acc[j], xv, bcastu(w[(long)(o0 + j) * F2 + f]));
+                for (int j = 0; j < FC_OB; j++) DP(acc[j], xv, bcastu(w[(long)(o0 + j) * FH + f]));
             }
         else
-            for (int f = 0; f < F2; f++) {
+            for (int f = 0; f < FH; f++) {
                 const vu xv = *cpair(x, f);
-                for (int j = 0; j < nb; j++) DP(acc[j], xv, bcastu(w[(long)(o0 + j) * F2 + f]));
+                for (int j = 0; j < nb; j++) DP(acc[j], xv, bcastu(w[(long)(o0 + j) * FH + f]));
             }
         for (int j = 0; j < nb; j++) *mvec(y, o0 + j) = do_relu ? relu(acc[j]) : acc[j];
     }
@@ -498,31 +449,6 @@ static void fc_dw(const float *dy, const uint32_t *dyl, int O, const uint32_t *t
 
 /* ---------- the group ---------- */
 
-static double prof_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-#define PROF_START double prof_t_ = prof ? prof_now() : 0.0
-#define PROF_MARK(slot)                                                                                      \
-    do {                                                                                                     \
-        if (prof) {                                                                                       \
-            const double t1_ = prof_now();                                                                   \
-            prof[slot] += t1_ - prof_t_;                                                                  \
-            prof_t_ = t1_;                                                                                   \
-        }                                                                                                    \
-    } while (0)
-
-#define S0 LN_IN_SIDE
-#define C1 LN_CONV1_C
-#define S1 LN_CONV1_SIDE
-#define P1 LN_POOL1_SIDE
-#define C2 LN_CONV2_C
-#define S2 LN_CONV2_SIDE
-#define P2 LN_POOL2_SIDE
-#define F1 LN_FC1_N
-#define F2 LN_FC2_N
-#define NC LN_CLASSES
 
 /* The group's bf16 scratch (LN_BF16_GROUP_WORDS), carved in order. */
 typedef struct {
@@ -581,12 +507,12 @@ void KFN(ln_bf16_forward)(const ln_lenet_views *p, const uint32_t *wp, ln_lane_g
     pairs_sliding(g->x, S0, S0, b.xs);
     conv_fwd(b.xs, LN_IN_C, S0, S0, w.c1, p->conv1_b, C1, g->a1, C1_OCB, C1_PX);
     PROF_MARK(0);
-    pool_fwd(g->a1, C1, S1, S1, g->p1, g->arg1);
+    pool_fwd(g->a1, 0, C1, S1, S1, 0, P1, g->p1, g->arg1);
     pairs_sliding(g->p1, (long)C1 * P1, P1, b.p1s);
     PROF_MARK(1);
     conv_fwd(b.p1s, C1, P1, P1, w.c2, p->conv2_b, C2, g->a2, C2_OCB, C2_PX);
     PROF_MARK(2);
-    pool_fwd(g->a2, C2, S2, S2, g->p2, g->arg2);
+    pool_fwd(g->a2, 0, C2, S2, S2, 0, P2, g->p2, g->arg2);
     pairs_elements(g->p2, LN_FLAT, b.p2e);
     PROF_MARK(3);
     fc_fwd(b.p2e, LN_FLAT, w.f1, p->fc1_b, F1, g->h1, 1);
@@ -622,14 +548,14 @@ void KFN(ln_bf16_backward)(const ln_lenet_views *p, const uint32_t *wp, ln_lenet
     PROF_MARK(12);
     fc_backward(&b, g->dh1, F1, g->p2, LN_FLAT, w.f1t, dg->fc1_w, dg->fc1_b, g->dp2, NULL);
     PROF_MARK(11);
-    pool_relu_bwd(g->dp2, g->arg2, g->p2, C2, S2, S2, g->da2);
+    pool_relu_bwd(g->dp2, g->arg2, g->p2, 0, C2, S2, S2, g->da2);
     pairs_elements(g->da2, (long)C2 * LN_CONV2_PX, b.da2x);
     pairs_channels(g->da2, C2, LN_CONV2_PX, b.da2c);
     PROF_MARK(10);
     conv_dw(b.da2x, g->da2, C2, S2, S2, b.p1s, C1, dg->conv2_w, dg->conv2_b, DW2_OCB);
     conv_bwd_in(b.da2c, C2, S2, S2, w.c2t, C1, g->dp1);
     PROF_MARK(9);
-    pool_relu_bwd(g->dp1, g->arg1, g->p1, C1, S1, S1, g->da1);
+    pool_relu_bwd(g->dp1, g->arg1, g->p1, 0, C1, S1, S1, g->da1);
     pairs_elements(g->da1, (long)C1 * LN_CONV1_PX, b.da1x);
     PROF_MARK(8);
     conv_dw(b.da1x, g->da1, C1, S1, S1, b.xs, LN_IN_C, dg->conv1_w, dg->conv1_b, DW1_OCB);

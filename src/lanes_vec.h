@@ -1,0 +1,110 @@
+/* lanes_vec.h - what the lanes kernel files (lanes_kernels.c, lanes_bf16.c)
+ * share: the 16-lane vector types and helpers, the profiling marks, short
+ * names for arch.h's sizes, and the 2x2 max pooling with its backward
+ * (float32 at every amp level). Included only by those files, each
+ * compiled once per instruction set (kernel_suffix.h): everything here is
+ * static, so each build gets its own copy.
+ */
+#ifndef LENET_LANES_VEC_H
+#define LENET_LANES_VEC_H
+
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "lanes.h"
+
+#define L LN_LANES
+#define K LN_KERNEL
+
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+
+/* Helpers are macros, not functions: a 64-byte vector passed by value
+ * would have a different ABI in each build. */
+#define bcast(s) ((vf){(s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s)})
+#define vsel(m, a, b) ((vf)(((vi)(a) & (m)) | ((vi)(b) & ~(m))))
+#define relu(v) vsel((v) > (vf){0}, (v), (vf){0})
+
+static inline const vf *cvec(const float *p, long e) { return (const vf *)(p + e * L); }
+static inline vf *mvec(float *p, long e) { return (vf *)(p + e * L); }
+
+/* Profiling: when prof is set, each layer's time is added to its slot
+ * (0..6 forward, 7..13 backward; layers conv1 pool1 conv2 pool2 fc1 fc2 fc3). */
+static double prof_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+#define PROF_START double prof_t_ = prof ? prof_now() : 0.0
+#define PROF_MARK(slot)                                                                                      \
+    do {                                                                                                     \
+        if (prof) {                                                                                          \
+            const double t1_ = prof_now();                                                                   \
+            prof[slot] += t1_ - prof_t_;                                                                     \
+            prof_t_ = t1_;                                                                                   \
+        }                                                                                                    \
+    } while (0)
+
+/* Shorter names for arch.h's sizes in the layer calls below. */
+#define S0 LN_IN_SIDE
+#define C1 LN_CONV1_C
+#define S1 LN_CONV1_SIDE
+#define P1 LN_POOL1_SIDE
+#define C2 LN_CONV2_C
+#define S2 LN_CONV2_SIDE
+#define P2 LN_POOL2_SIDE
+#define F1 LN_FC1_N
+#define F2 LN_FC2_N
+#define NC LN_CLASSES
+
+_Static_assert(LN_POOL == 2, "pool_fwd / pool_relu_bwd are 2x2, stride 2");
+
+/* 2x2 max pooling, stride 2; arg = position of the first maximum (0..3).
+ * Channels [c_a, c_b), output rows [oy_a, oy_b). */
+static void pool_fwd(const float *in, int c_a, int c_b, int H, int W, int oy_a, int oy_b, float *out, int32_t *arg) {
+    const int OH = H / 2, OW = W / 2;
+    for (int c = c_a; c < c_b; c++)
+        for (int oy = oy_a; oy < oy_b; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                const vf *r0 = cvec(in, ((long)c * H + 2 * oy) * W + 2 * ox), *r1 = r0 + W;
+                vf m = r0[0];
+                vi a = (vi){0};
+                vi k = r0[1] > m;
+                m = vsel(k, r0[1], m), a = (a & ~k) | (k & 1);
+                k = r1[0] > m;
+                m = vsel(k, r1[0], m), a = (a & ~k) | (k & 2);
+                k = r1[1] > m;
+                m = vsel(k, r1[1], m), a = (a & ~k) | (k & 3);
+                const long o = ((long)c * OH + oy) * OW + ox;
+                *mvec(out, o) = m;
+                memcpy(arg + o * L, &a, sizeof a);
+            }
+}
+
+/* din (C, H, W, L): the pooled gradient routed to each window's maximum,
+ * times ReLU's derivative (act > 0) at that position. The maximum's
+ * activation is the pooled value itself, so the ReLU test is made once per
+ * window on `pooled` (C, H/2, W/2, L) rather than on the four activations.
+ * Channels [c_a, c_b). */
+static void pool_relu_bwd(const float *dout, const int32_t *arg, const float *pooled, int c_a, int c_b, int H, int W,
+                          float *din) {
+    const int OH = H / 2, OW = W / 2;
+    for (int c = c_a; c < c_b; c++)
+        for (int oy = 0; oy < OH; oy++) {
+            const long o0 = ((long)c * OH + oy) * OW;
+            vf *r0 = mvec(din, ((long)c * H + 2 * oy) * W), *r1 = r0 + W;
+            for (int ox = 0; ox < OW; ox++) {
+                const long o = o0 + ox;
+                const vf d = vsel(*cvec(pooled, o) > (vf){0}, *cvec(dout, o), (vf){0});
+                vi a;
+                memcpy(&a, arg + o * L, sizeof a);
+                r0[2 * ox] = vsel(a == 0, d, (vf){0});
+                r0[2 * ox + 1] = vsel(a == 1, d, (vf){0});
+                r1[2 * ox] = vsel(a == 2, d, (vf){0});
+                r1[2 * ox + 1] = vsel(a == 3, d, (vf){0});
+            }
+        }
+}
+
+#endif
