@@ -37,7 +37,7 @@ CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/train_opts.c src/cli/monitor.c s
            src/cli/cmd_export.c src/cli/cmd_report.c src/cli/cmd_inspect.c src/cli/train_guard.c
 TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_bf16 test_bf16_ref \
            test_ckpt test_train test_export test_report test_image test_optim test_sgd_ref test_prepare test_model \
-           test_load test_serve_decode test_serve_answer
+           test_load test_serve_decode test_serve_answer test_fpflush
 LDLIBS  += -lpng
 
 # Data-parallel training on Open MPI: the library has the

@@ -11,6 +11,7 @@
  */
 #include "gemm_kernels.h"
 #include "kernel_suffix.h"
+#include "fpflush.h"
 
 #define MR 4
 #define NR 16
@@ -120,25 +121,30 @@ static void gemm_tiles(int M, int N, int K, const float *A, long sai, long sak, 
                        float *C, int ldc, int accumulate, int threads) {
     const int tm = (M + TMR - 1) / TMR, tn = (N + TNR - 1) / TNR, ntiles = tm * tn;
     const double flops = 2.0 * M * N * K;
-    #pragma omp parallel for num_threads(threads) schedule(static) if (flops > 2e5 && threads > 1)
-    for (int t = 0; t < ntiles; t++) {
-        const int i0 = (t % tm) * TMR, j0 = (t / tm) * TNR;
-        const int mr = M - i0 < TMR ? M - i0 : TMR, nr = N - j0 < TNR ? N - j0 : TNR;
-        const float *a = A + i0 * sai;
-        const float *b = B + j0;
-        float *c = C + (long)i0 * ldc + j0;
-        switch (mr) {
+    #pragma omp parallel num_threads(threads) if (flops > 2e5 && threads > 1)
+    {
+        const unsigned fp = ln_fpflush_enter(); /* fpflush.h */
+        #pragma omp for schedule(static)
+        for (int t = 0; t < ntiles; t++) {
+            const int i0 = (t % tm) * TMR, j0 = (t / tm) * TNR;
+            const int mr = M - i0 < TMR ? M - i0 : TMR, nr = N - j0 < TNR ? N - j0 : TNR;
+            const float *a = A + i0 * sai;
+            const float *b = B + j0;
+            float *c = C + (long)i0 * ldc + j0;
+            switch (mr) {
 #if TMR == 8
-        case 8: tile_simd(8, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
-        case 7: tile_simd(7, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+            case 8: tile_simd(8, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+            case 7: tile_simd(7, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
 #endif
-        case 6: tile_simd(6, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
-        case 5: tile_simd(5, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
-        case 4: tile_simd(4, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
-        case 3: tile_simd(3, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
-        case 2: tile_simd(2, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
-        default: tile_simd(1, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+            case 6: tile_simd(6, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+            case 5: tile_simd(5, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+            case 4: tile_simd(4, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+            case 3: tile_simd(3, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+            case 2: tile_simd(2, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+            default: tile_simd(1, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+            }
         }
+        ln_fpflush_leave(fp);
     }
 }
 #else
@@ -147,23 +153,28 @@ static void gemm_tiles(int M, int N, int K, const float *A, long sai, long sak, 
     const int tm = (M + MR - 1) / MR, tn = (N + NR - 1) / NR, ntiles = tm * tn;
     const double flops = 2.0 * M * N * K;
     /* Column tiles outermost so a thread streams a contiguous block of B. */
-    #pragma omp parallel for num_threads(threads) schedule(static) if (flops > 2e5 && threads > 1)
-    for (int t = 0; t < ntiles; t++) {
-        const int i0 = (t % tm) * MR, j0 = (t / tm) * NR;
-        const int mr = M - i0 < MR ? M - i0 : MR, nr = N - j0 < NR ? N - j0 : NR;
-        const float *a = A + i0 * sai;
-        const float *b = B + j0;
-        float *c = C + (long)i0 * ldc + j0;
-        if (nr == NR) {
-            switch (mr) {
-            case 4: tile_full(4, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
-            case 3: tile_full(3, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
-            case 2: tile_full(2, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
-            default: tile_full(1, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+    #pragma omp parallel num_threads(threads) if (flops > 2e5 && threads > 1)
+    {
+        const unsigned fp = ln_fpflush_enter(); /* fpflush.h */
+        #pragma omp for schedule(static)
+        for (int t = 0; t < ntiles; t++) {
+            const int i0 = (t % tm) * MR, j0 = (t / tm) * NR;
+            const int mr = M - i0 < MR ? M - i0 : MR, nr = N - j0 < NR ? N - j0 : NR;
+            const float *a = A + i0 * sai;
+            const float *b = B + j0;
+            float *c = C + (long)i0 * ldc + j0;
+            if (nr == NR) {
+                switch (mr) {
+                case 4: tile_full(4, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+                case 3: tile_full(3, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+                case 2: tile_full(2, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+                default: tile_full(1, K, a, sai, sak, b, ldb, c, ldc, accumulate); break;
+                }
+            } else {
+                tile_edge(mr, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate);
             }
-        } else {
-            tile_edge(mr, nr, K, a, sai, sak, b, ldb, c, ldc, accumulate);
         }
+        ln_fpflush_leave(fp);
     }
 }
 #endif
@@ -191,32 +202,37 @@ void KFN(ln_gemm_nt)(int M, int N, int K, const float *A, int lda, const float *
                      int ldc, int accumulate, int threads) {
     const int kv = K / LANES * LANES;
     const double flops = 2.0 * M * N * K;
-    #pragma omp parallel for num_threads(threads) schedule(static) if (flops > 2e5 && threads > 1)
-    for (int j = 0; j < N; j++) {
-        const float *b = B + (long)j * ldb;
-        int i = 0;
-        for (; i + 4 <= M; i += 4) {
-            float acc[4][LANES] = {{0}};
-            const float *a0 = A + (long)i * lda;
-            for (int k = 0; k < kv; k += LANES)
-                for (int r = 0; r < 4; r++)
-                    for (int l = 0; l < LANES; l++) acc[r][l] += a0[(long)r * lda + k + l] * b[k + l];
-            for (int r = 0; r < 4; r++) {
-                float s = reduce_lanes(acc[r]);
-                for (int k = kv; k < K; k++) s += a0[(long)r * lda + k] * b[k];
-                float *c = &C[(long)(i + r) * ldc + j];
+    #pragma omp parallel num_threads(threads) if (flops > 2e5 && threads > 1)
+    {
+        const unsigned fp = ln_fpflush_enter(); /* fpflush.h */
+        #pragma omp for schedule(static)
+        for (int j = 0; j < N; j++) {
+            const float *b = B + (long)j * ldb;
+            int i = 0;
+            for (; i + 4 <= M; i += 4) {
+                float acc[4][LANES] = {{0}};
+                const float *a0 = A + (long)i * lda;
+                for (int k = 0; k < kv; k += LANES)
+                    for (int r = 0; r < 4; r++)
+                        for (int l = 0; l < LANES; l++) acc[r][l] += a0[(long)r * lda + k + l] * b[k + l];
+                for (int r = 0; r < 4; r++) {
+                    float s = reduce_lanes(acc[r]);
+                    for (int k = kv; k < K; k++) s += a0[(long)r * lda + k] * b[k];
+                    float *c = &C[(long)(i + r) * ldc + j];
+                    *c = accumulate ? *c + s : s;
+                }
+            }
+            for (; i < M; i++) {
+                float acc[LANES] = {0};
+                const float *a = A + (long)i * lda;
+                for (int k = 0; k < kv; k += LANES)
+                    for (int l = 0; l < LANES; l++) acc[l] += a[k + l] * b[k + l];
+                float s = reduce_lanes(acc);
+                for (int k = kv; k < K; k++) s += a[k] * b[k];
+                float *c = &C[(long)i * ldc + j];
                 *c = accumulate ? *c + s : s;
             }
         }
-        for (; i < M; i++) {
-            float acc[LANES] = {0};
-            const float *a = A + (long)i * lda;
-            for (int k = 0; k < kv; k += LANES)
-                for (int l = 0; l < LANES; l++) acc[l] += a[k + l] * b[k + l];
-            float s = reduce_lanes(acc);
-            for (int k = kv; k < K; k++) s += a[k] * b[k];
-            float *c = &C[(long)i * ldc + j];
-            *c = accumulate ? *c + s : s;
-        }
+        ln_fpflush_leave(fp);
     }
 }

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "fpflush.h"
+
 void ln_im2col(const float *in, int C, int B, int H, int W, int K, float *col, int threads) {
     const int OH = H - K + 1, OW = W - K + 1;
     const long N = (long)B * OH * OW;
@@ -26,21 +28,26 @@ void ln_col2im(const float *col, int C, int B, int H, int W, int K, float *din, 
     const long N = (long)B * OH * OW;
     /* Parallel over (c, b) planes: each input element is owned by one thread
      * and receives its K*K contributions in a fixed order. */
-    #pragma omp parallel for collapse(2) num_threads(threads) schedule(static) if (N * C * K * K > 100000)
-    for (int c = 0; c < C; c++)
-        for (int b = 0; b < B; b++) {
-            float *dst = din + ((long)c * B + b) * H * W;
-            memset(dst, 0, sizeof(float) * (size_t)H * W);
-            for (int kk = 0; kk < K * K; kk++) {
-                const int ky = kk / K, kx = kk % K;
-                const float *src = col + (long)(c * K * K + kk) * N + (long)b * OH * OW;
-                for (int oy = 0; oy < OH; oy++) {
-                    float *d = dst + (long)(oy + ky) * W + kx;
-                    const float *s = src + (long)oy * OW;
-                    for (int ox = 0; ox < OW; ox++) d[ox] += s[ox];
+    #pragma omp parallel num_threads(threads) if (N * C * K * K > 100000)
+    {
+        const unsigned fp = ln_fpflush_enter(); /* fpflush.h */
+        #pragma omp for collapse(2) schedule(static)
+        for (int c = 0; c < C; c++)
+            for (int b = 0; b < B; b++) {
+                float *dst = din + ((long)c * B + b) * H * W;
+                memset(dst, 0, sizeof(float) * (size_t)H * W);
+                for (int kk = 0; kk < K * K; kk++) {
+                    const int ky = kk / K, kx = kk % K;
+                    const float *src = col + (long)(c * K * K + kk) * N + (long)b * OH * OW;
+                    for (int oy = 0; oy < OH; oy++) {
+                        float *d = dst + (long)(oy + ky) * W + kx;
+                        const float *s = src + (long)oy * OW;
+                        for (int ox = 0; ox < OW; ox++) d[ox] += s[ox];
+                    }
                 }
             }
-        }
+        ln_fpflush_leave(fp);
+    }
 }
 
 void ln_conv2d_forward(const ln_gemm_kernels *g, const float *in, const float *w, const float *bias,

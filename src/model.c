@@ -10,6 +10,7 @@
 
 #include "lenet/loss.h"
 #include "lenet/transform.h"
+#include "fpflush.h"
 #include "load_internal.h"
 #include "net_internal.h"
 
@@ -132,6 +133,9 @@ static ln_status diverged(const ln_model *m, int epoch, int b, double loss, ln_e
                    isnan(loss) ? "NaN" : "infinite");
 }
 
+static ln_status step_in_parts(ln_model *m, ln_pipeline *p, int epoch, int b, double *loss_out, int *rows_out,
+                               ln_error *err);
+
 /* One training step on batch b; returns the batch's mean loss. */
 static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, double *loss_out, int *rows_out,
                             ln_error *err) {
@@ -146,6 +150,18 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
         *rows_out = rows;
         return LN_OK;
     }
+    /* The loss and its scaling as well as the layers compute with
+     * subnormals flushed (fpflush.h), as in the one-pass step. */
+    const unsigned fp = ln_fpflush_enter();
+    const ln_status s = step_in_parts(m, p, epoch, b, loss_out, rows_out, err);
+    ln_fpflush_leave(fp);
+    return s;
+}
+
+/* train_step for several processes or the GEMM engine: forward, loss,
+ * backward, gradient mean over the ranks, optimizer, one after another. */
+static ln_status step_in_parts(ln_model *m, ln_pipeline *p, int epoch, int b, double *loss_out, int *rows_out,
+                               ln_error *err) {
     const int rows = ln_pipeline_batch(p, b, m->xbuf, m->ybuf);
     ln_lenet_forward(&m->net, m->xbuf, rows);
     ln_lenet_zero_grad(&m->net);

@@ -10,6 +10,7 @@
 #include "lanes.h"
 #include "lanes_bf16.h"
 #include "net_internal.h"
+#include "fpflush.h"
 #include "split.h"
 #include "lenet/layers.h"
 #include "lenet/loss.h"
@@ -395,7 +396,11 @@ static void lanes_go(ln_lenet *net, const lanes_job *j, int kind) {
     const int nt = auto_threads(au, net->threads);
     const double t0 = net->threads > 1 ? now_seconds() : 0.0;
     #pragma omp parallel num_threads(nt) if (nt > 1)
-    lanes_run(j);
+    {
+        const unsigned fp = ln_fpflush_enter(); /* each thread: fpflush.h */
+        lanes_run(j);
+        ln_fpflush_leave(fp);
+    }
     if (net->threads > 1) auto_record(au, net->threads, now_seconds() - t0, ng);
 }
 
@@ -403,8 +408,10 @@ static void lanes_forward(ln_lenet *net, const float *x, int B) {
     lanes_state *s = net->eng->lanes;
     s->pending = 0;
     if (B < LANES_SMALL_BATCH && !s->kb.forward) { /* (O2 has no one-image path) */
+        const unsigned fp = ln_fpflush_enter();
         for (int b = 0; b < B; b++)
             s->k.forward1(&net->p, x + (long)b * LN_IN_SIZE, s->scratch1, net->eng->act.logits + (long)b * LN_CLASSES);
+        ln_fpflush_leave(fp);
         memcpy(s->xsmall, x, sizeof(float) * LN_IN_SIZE * (size_t)B);
         s->pending = B;
         return;
@@ -564,6 +571,7 @@ void ln_lenet_forward(ln_lenet *net, const float *x, int B) {
         lanes_forward(net, x, B);
         return;
     }
+    const unsigned fp = ln_fpflush_enter(); /* and in each parallel region of layers.c, gemm_kernels.c */
     ln_lenet_acts *a = &net->eng->act;
     const ln_gemm_kernels *g = &net->eng->gemm;
     const int T = net->threads;
@@ -588,6 +596,7 @@ void ln_lenet_forward(ln_lenet *net, const float *x, int B) {
     ln_dense_forward(g, a->h1, net->p.fc2_w, net->p.fc2_b, B, LN_FC1_N, LN_FC2_N, a->h2, T);
     ln_relu_forward(a->h2, (long)LN_FC2_N * B);
     ln_dense_forward(g, a->h2, net->p.fc3_w, net->p.fc3_b, B, LN_FC2_N, LN_CLASSES, a->logits, T);
+    ln_fpflush_leave(fp);
 }
 
 void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B) {
@@ -595,6 +604,7 @@ void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B) {
         lanes_backward(net, dlogits, B);
         return;
     }
+    const unsigned fp = ln_fpflush_enter();
     ln_lenet_acts *a = &net->eng->act;
     const ln_gemm_kernels *g = &net->eng->gemm;
     const int T = net->threads;
@@ -616,6 +626,7 @@ void ln_lenet_backward(ln_lenet *net, const float *dlogits, int B) {
     ln_relu_backward(a->a1, a->da1, (long)LN_CONV1_C * B * LN_CONV1_PX);
     ln_conv2d_backward(g, a->da1, a->col1, net->p.conv1_w, B, LN_IN_C, LN_IN_SIDE, LN_IN_SIDE, LN_CONV1_C, LN_KERNEL,
                        net->g.conv1_w, net->g.conv1_b, NULL, NULL, T);
+    ln_fpflush_leave(fp);
 }
 
 int ln_lenet_set_profiling(ln_lenet *net, int on) {

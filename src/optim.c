@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpflush.h"
 #include "split.h"
 
 static ln_status check_hyper(float momentum, float weight_decay, float loss_scale, ln_error *err) {
@@ -250,15 +251,19 @@ void ln_momentum_step_whole(ln_momentum *o, float *params, float *grads) {
 void ln_momentum_step_done(ln_momentum *o) { o->global_step++; }
 
 void ln_momentum_step(ln_momentum *o, float *params, float *grads) {
+    const unsigned fp = ln_fpflush_enter(); /* each thread: fpflush.h */
     ln_momentum_step_whole(o, params, grads);
     /* Everything else is elementwise: each thread updates its part of the
      * flat buffer (split.h), the part whose gradients it summed. Every
      * element gets the same arithmetic whichever thread takes it. */
     #pragma omp parallel num_threads(o->threads) if (o->threads > 1)
     {
+        const unsigned fpt = ln_fpflush_enter();
         long lo, hi;
         ln_split_range((long)o->n, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
         ln_momentum_step_range(o, params, grads, lo, hi);
+        ln_fpflush_leave(fpt);
     }
+    ln_fpflush_leave(fp);
     ln_momentum_step_done(o);
 }
