@@ -201,6 +201,7 @@ typedef struct {
     float loss_scale;
     const float *dlogits;    /* backward from these (act.dlogits in a training step); NULL: none */
     ln_momentum *opt;        /* update each summed slice; NULL: add the gradient into net->grads */
+    int forward_only;        /* evaluation: stop after the loss (act.dlogits is scratch) */
 } lanes_job;
 
 /* ---- amp level O2: the bf16 kernels (lanes_bf16.h) ---- */
@@ -338,7 +339,7 @@ static void lanes_run(const lanes_job *j) {
         for (int g = t; g < solo; g += nt) group_forward(j, g, 0, 1, prof);
         for (int g = solo; g < ng; g++) group_forward(j, g, t, nt, prof);
     }
-    if (!j->dlogits) return;
+    if (!j->dlogits || j->forward_only) return;
     if (j->labels) { /* the loss must be finite: otherwise stop here (every thread sees the same) */
         #pragma omp barrier
         for (int i = 0; i < j->B; i++)
@@ -389,7 +390,7 @@ static void lanes_go(ln_lenet *net, const lanes_job *j, int kind) {
     const int ng = lanes_groups(j->B);
     if (s->prof) {
         if (j->x || j->px) s->prof_fwd += (long)ng * LN_LANES;
-        if (j->dlogits) s->prof_bwd += (long)ng * LN_LANES;
+        if (j->dlogits && !j->forward_only) s->prof_bwd += (long)ng * LN_LANES;
     }
     if (s->kb.forward && (j->x || j->px)) s->kb.pack(&net->p, s->wpack); /* O2: this step's weights in bf16 */
     lanes_auto *au = &s->au[kind];
@@ -436,6 +437,17 @@ int ln_lenet_train_step(ln_lenet *net, const uint8_t *const *images, const int32
     *loss = ln_softmax_xent_mean(per_sample, B);
     if (!isfinite(*loss)) return 1;
     ln_momentum_step_done(opt);
+    return 0;
+}
+
+int ln_lenet_eval_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B,
+                       double *per_sample) {
+    lanes_state *s = net->eng->lanes;
+    if (!s) return -1;
+    s->pending = 0;
+    lanes_go(net, &(lanes_job){.net = net, .px = images, .B = B, .labels = labels, .per_sample = per_sample,
+                               .loss_scale = 1.0f, .dlogits = net->eng->act.dlogits, .forward_only = 1},
+             JOB_FORWARD);
     return 0;
 }
 

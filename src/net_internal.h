@@ -52,4 +52,12 @@ static inline ln_lenet_acts *ln_lenet_acts_of(ln_lenet *net) { return &net->eng-
 int ln_lenet_train_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B, float loss_scale,
                         ln_momentum *opt, double *per_sample, double *loss);
 
+/* Evaluation of B rows in one parallel region: the images (32x32 uint8,
+ * normalised on the way in), forward, each row's loss into per_sample (B);
+ * logits in ln_lenet_logits. The same bits as ln_pipeline_rows,
+ * ln_lenet_forward and ln_softmax_xent in turn. Returns 0; -1 (nothing
+ * done) for the GEMM engine. */
+int ln_lenet_eval_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B,
+                       double *per_sample);
+
 #endif

@@ -79,6 +79,28 @@ static void test_roundtrip(test_ctx *t, const ln_dataset *d) {
                      ma.loss_sum == mb.loss_sum && !memcmp(ma.confusion, mb.confusion, sizeof ma.confusion),
               what);
         ln_lenet_free(&net);
+        /* eval of images resized already (the straight uint8 path: one
+         * parallel region a batch), batches of 256 and 3, 1 and 2 threads,
+         * and the GEMM engine (the float path on 32x32 rows): the same. */
+        ln_dataset d32;
+        test_dataset(&d32, (uint32_t)d->images.count, hashed_pixel);
+        CHECK(t, ln_dataset_resize32(&d32, 1, &err) == LN_OK && d32.images.rows == 32, "resize32 of the test set");
+        static const ln_load_opts how[4] = {{.conv_bias = -1, .max_batch = 256, .threads = 1},
+                                            {.conv_bias = -1, .max_batch = 3, .threads = 2},
+                                            {.conv_bias = -1, .max_batch = 37, .threads = 2},
+                                            {.conv_bias = -1, .max_batch = 16, .threads = 2, .kernels = "gemm:auto"}};
+        for (int h = 0; h < 4; h++) {
+            if (ln_lenet_load(&net, p, &how[h], &err)) { CHECK(t, 0, "load"); continue; }
+            if (how[h].kernels) ln_lenet_eval(&net, d, 0, &ma, &err); /* its own bits on the 28x28 rows */
+            s = ln_lenet_eval(&net, &d32, 0, &mb, &err);
+            snprintf(what, sizeof what, "conv bias %s: resized test set, batch %d, threads %d%s: the same metrics",
+                     cb ? "on" : "off", how[h].max_batch, how[h].threads, how[h].kernels ? ", GEMM engine" : "");
+            CHECK(t, s == LN_OK && ma.total == mb.total && ma.correct == mb.correct && ma.loss_sum == mb.loss_sum &&
+                         !memcmp(ma.confusion, mb.confusion, sizeof ma.confusion),
+                  what);
+            ln_lenet_free(&net);
+        }
+        ln_dataset_free(&d32);
         /* Required variant: the file's is accepted, the other is refused naming why. */
         ln_load_opts same = {.conv_bias = cb, .max_batch = 3, .threads = 2};
         s = ln_lenet_load(&net, p, &same, &err);
