@@ -10,6 +10,7 @@
 #include "lanes.h"
 #include "lanes_bf16.h"
 #include "net_internal.h"
+#include "clones.h"
 #include "fpflush.h"
 #include "split.h"
 #include "lenet/layers.h"
@@ -325,6 +326,15 @@ static void group_backward(const lanes_job *j, int g, int part, int parts, doubl
         }
 }
 
+/* out[i] += in[i] over [c0, c1); from_zero: out[i] = 0 + in[i] (the same
+ * bits as zeroing, then adding). */
+LN_CLONES static void add_range(float *restrict out, const float *restrict in, long c0, long c1, int from_zero) {
+    if (from_zero)
+        for (long i = c0; i < c1; i++) out[i] = 0.0f + in[i];
+    else
+        for (long i = c0; i < c1; i++) out[i] += in[i];
+}
+
 /* The job, run by every thread of the region. Whole groups go one to a
  * thread while each thread can have one; the groups left over (fewer than
  * the threads: all of a batch of 16 on 2 threads) are shared by all
@@ -363,13 +373,7 @@ static void lanes_run(const lanes_job *j) {
         a += (long)net->info[k].offset, b += (long)net->info[k].offset;
         for (long c0 = a; c0 < b; c0 += chunk) {
             const long c1 = c0 + chunk < b ? c0 + chunk : b;
-            for (int g = 0; g < ng; g++) {
-                const float *restrict in = s->groups[g].grads;
-                if (g == 0 && j->opt) /* from 0: the same bits as zeroing, then adding */
-                    for (long i = c0; i < c1; i++) out[i] = 0.0f + in[i];
-                else
-                    for (long i = c0; i < c1; i++) out[i] += in[i];
-            }
+            for (int g = 0; g < ng; g++) add_range(out, s->groups[g].grads, c0, c1, g == 0 && j->opt);
             if (j->opt) ln_momentum_step_range(j->opt, net->params, out, c0, c1);
         }
     }

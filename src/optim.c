@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clones.h"
 #include "fpflush.h"
 #include "split.h"
 
@@ -194,7 +195,7 @@ static void centralize(float *g, const ln_tensor_info *ti) {
 
 /* v = mu*v + g; w -= lr*v (or Nesterov: w -= lr*(g + mu*v)), over n
  * elements. */
-static void apply_momentum(float *restrict w, const float *restrict g, float *restrict v, long n, float lr,
+LN_CLONES static void apply_momentum(float *restrict w, const float *restrict g, float *restrict v, long n, float lr,
                            float mu, int nesterov) {
     if (nesterov) {
         for (long i = 0; i < n; i++) {
