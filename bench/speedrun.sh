@@ -13,6 +13,8 @@ SEEDS=${SEEDS:-1 2 3 4 5 6 7 8 9 10}
 TORCH_SEEDS=${TORCH_SEEDS:-$SEEDS}
 # PyTorch 1.13 here trains LeNet-5 faster on 1 thread than on 2 (make bench): its best.
 TORCH_THREADS=${TORCH_THREADS:-1}
+# TORCH_FLAGS=--flush-denormal: PyTorch with subnormals flushed, as our engine computes
+TORCH_FLAGS=${TORCH_FLAGS:-}
 PY=${PY:-/usr/bin/python3}
 lenet=$BUILD/lenet
 tmp=$(mktemp -d)
@@ -39,7 +41,7 @@ torch=()
 if $PY -c 'import torch, cv2' 2>/dev/null; then
     for s in $TORCH_SEEDS; do
         t0=$(now)
-        $PY bench/torch_speedrun.py "$DATA" --seed "$s" --threads "$TORCH_THREADS" >"$tmp/torch-$s"
+        $PY bench/torch_speedrun.py "$DATA" --seed "$s" --threads "$TORCH_THREADS" $TORCH_FLAGS >"$tmp/torch-$s"
         t1=$(now)
         wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
         acc=$(grep -o '"test_accuracy": [0-9.]*' "$tmp/torch-$s" | awk '{print $2}')

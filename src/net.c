@@ -335,6 +335,12 @@ LN_CLONES static void add_range(float *restrict out, const float *restrict in, l
         for (long i = c0; i < c1; i++) out[i] += in[i];
 }
 
+static int losses_finite(const lanes_job *j) {
+    for (int i = 0; i < j->B; i++)
+        if (!isfinite(j->per_sample[i])) return 0;
+    return 1;
+}
+
 /* The job, run by every thread of the region. Whole groups go one to a
  * thread while each thread can have one; the groups left over (fewer than
  * the threads: all of a batch of 16 on 2 threads) are shared by all
@@ -350,14 +356,22 @@ static void lanes_run(const lanes_job *j) {
         for (int g = solo; g < ng; g++) group_forward(j, g, t, nt, prof);
     }
     if (!j->dlogits || j->forward_only) return;
-    if (j->labels) { /* the loss must be finite: otherwise stop here (every thread sees the same) */
+    /* The loss must be finite: otherwise stop before anything is updated
+     * (after a barrier, so every thread sees every row's loss and decides
+     * the same). A shared group's backward needs every thread's rows of the
+     * loss gradient, so with one the check comes now; when every group is
+     * a thread's own (a batch of 32 on 2 threads), its backward needs only
+     * the thread's own rows, and the check waits for the barrier before the
+     * sum: one barrier a step fewer. */
+    const int check_now = j->labels && solo < ng;
+    if (check_now) {
         #pragma omp barrier
-        for (int i = 0; i < j->B; i++)
-            if (!isfinite(j->per_sample[i])) return;
+        if (!losses_finite(j)) return;
     }
     for (int g = t; g < solo; g += nt) group_backward(j, g, 0, 1, prof);
     for (int g = solo; g < ng; g++) group_backward(j, g, t, nt, prof);
     #pragma omp barrier
+    if (j->labels && !check_now && !losses_finite(j)) return;
     /* Sum the groups' gradients in group order (fixed for any thread count):
      * grads[i] = ((grads[i] + g0[i]) + g1[i]) + ... (a training step starts
      * from 0, as after ln_lenet_zero_grad), each thread over its part of

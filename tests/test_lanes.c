@@ -100,6 +100,46 @@ static int steps(const char *kernels, int fused, int threads, int B, const uint8
     return rc;
 }
 
+/* A step whose loss is not finite (one row's logits overflow) returns 1
+ * and changes nothing: parameters, moments, the step count and the
+ * gradient buffer, for batches of solo groups (32 on 2 threads), a shared
+ * group (16 on 2) and both (37 on 2), 1 and 2 threads. */
+static void diverged_step_tests(test_ctx *t, const uint8_t *img, const int32_t *y) {
+    static const int batches[3] = {16, 32, 37};
+    char what[160];
+    for (int th = 1; th <= 2; th++)
+        for (int bi = 0; bi < 3; bi++) {
+            const int B = batches[bi];
+            ln_lenet net;
+            ln_error err;
+            ln_momentum opt;
+            if (ln_lenet_init(&net, 1, 64, th, NULL, &err) ||
+                ln_momentum_init(&opt, net.n_params, 0.01f, 0.9f, 0.f, 1.f, 0, &err)) {
+                CHECK(t, 0, "init");
+                return;
+            }
+            opt.threads = th;
+            ln_lenet_init_weights(&net, 3);
+            for (size_t i = 0; i < net.n_params; i++) opt.moments[i] = 0.001f * (float)(i % 7), net.grads[i] = 5.f;
+            net.p.fc3_w[3 * 84 + 5] = 3e38f; /* class 3's logit overflows for rows with h2[5] > 1 */
+            for (int i = 0; i < 84; i++) net.p.fc2_b[i] = 2.f;
+            const size_t bytes = net.n_params * sizeof(float);
+            float *p0 = malloc(bytes), *m0 = malloc(bytes), *g0 = malloc(bytes);
+            memcpy(p0, net.params, bytes), memcpy(m0, opt.moments, bytes), memcpy(g0, net.grads, bytes);
+            const uint8_t *px[64];
+            double per[64], loss = 0;
+            for (int i = 0; i < B; i++) px[i] = img + (size_t)i * 1024;
+            const int rc = ln_lenet_train_step(&net, px, y, B, 1.f, &opt, per, &loss);
+            snprintf(what, sizeof what, "B=%d, %d thread(s): a non-finite loss returns 1 and changes nothing", B, th);
+            CHECK(t, rc == 1 && !isfinite(loss) && opt.global_step == 0 && !memcmp(p0, net.params, bytes) &&
+                         !memcmp(m0, opt.moments, bytes) && !memcmp(g0, net.grads, bytes),
+                  what);
+            free(p0), free(m0), free(g0);
+            ln_momentum_free(&opt);
+            ln_lenet_free(&net);
+        }
+}
+
 static void fused_step_tests(test_ctx *t) {
     unsigned s = 777;
     const size_t nimg = (size_t)(MAXB + 10) * 1024;
@@ -134,6 +174,7 @@ static void fused_step_tests(test_ctx *t) {
             CHECK(t, ok, what);
         }
     }
+    diverged_step_tests(t, img, y);
     free(img), free(p0), free(m0), free(p1), free(m1);
 }
 
