@@ -246,13 +246,17 @@ $(BUILD)/core_latency: bench/core_latency.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -pthread -o $@ $<
 
+$(BUILD)/core_exchange: bench/core_exchange.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -pthread -o $@ $<
+
 # The FMA peak: its kernels are compiled per function (target attributes)
 # and picked at run time, so the file needs no -m flags.
 $(BUILD)/fma_peak: bench/fma_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
-bench: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/fma_peak
+bench: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/core_exchange $(BUILD)/fma_peak
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash bench/run.sh
 	@BUILD=$(BUILD) bash bench/serve.sh

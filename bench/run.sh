@@ -33,6 +33,8 @@ fi
 # The machine's FMA peak (bench/fma_peak.c), 1 thread and every CPU, before
 # the runs; the epochs and layers are reported against it.
 "$BUILD/fma_peak" > "$out/peak.json"
+# What a 2-thread step's hand-over of parameters and gradients costs here.
+"$BUILD/core_exchange" > "$out/exch.json" 2>/dev/null || echo null > "$out/exch.json"
 have_mpi=0
 command -v mpirun >/dev/null 2>&1 && ldd "$BUILD/lenet" 2>/dev/null | grep -q libmpi && have_mpi=1
 [ "$have_mpi" = 0 ] && echo "bench: data-parallel side skipped: no mpirun, or lenet built without MPI" >&2
@@ -127,6 +129,20 @@ for r, sec in enumerate(train_secs(2), 1):
     per_run.append(f"{sec:.2f} s ({lat} ns)" if lat != "null" else f"{sec:.2f} s")
 lines += ["", "Our 2-thread epochs run by run, with the CPU 0 <-> CPU 1 cache-line round trip measured "
           "just before (bench/core_latency.c): " + ", ".join(per_run) + "."]
+try:
+    ex = json.load(open(f"{out}/exch.json"))
+except ValueError:
+    ex = None
+if ex:
+    step_us = ours["train2"] / 1875 * 1e6
+    extra = 2 * (ex["remote_read_us"] - ex["local_read_us"]) + 2 * (ex["shared_write_us"] - ex["local_read_us"])
+    lines += ["", f"Moving a step's data between the cores (bench/core_exchange.c, passes over "
+              f"{ex['bytes'] / 1000:.0f} KB on CPU 1, best of 200): a read of its own data {ex['local_read_us']:.1f} us, "
+              f"a read of what CPU 0 has just written {ex['remote_read_us']:.1f} us, a write over lines CPU 0 has just "
+              f"read {ex['shared_write_us']:.1f} us. A 2-thread step at batch 32 makes two remote reads and two shared "
+              f"writes of that size per thread (half the parameters, half the gradients): about {extra:.0f} us more "
+              f"than local passes, of a {step_us:.0f} us step (1 thread: {ours['train1'] / 1875 * 1e6 / 2:.0f} us "
+              f"per group)."]
 if th:
     best = min(th["train1"], th["train2"])
     lines += ["", f"PyTorch's best epoch: {best:.2f} s; ours with 2 threads: {ours['train2']:.2f} s "
