@@ -44,7 +44,7 @@ ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) 
     m->xbuf = malloc(sizeof(float) * B * LN_IMG * LN_IMG);
     m->ybuf = malloc(sizeof(int32_t) * B);
     m->lossbuf = malloc(sizeof(double) * B);
-    m->pxbuf = malloc(sizeof *m->pxbuf * B);
+    m->pxbuf = malloc(sizeof *m->pxbuf * 2 * B);
     if (!m->xbuf || !m->ybuf || !m->lossbuf || !m->pxbuf) {
         ln_model_free(m);
         return ln_fail(err, LN_E_NOMEM, "out of memory for batch buffers");
@@ -141,7 +141,12 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
                             ln_error *err) {
     if (ln_dist_size(m->cfg.dist) == 1 && m->net.engine == LN_ENGINE_LANES) {
         /* One process, lanes engine: the whole step in one parallel pass. */
-        const int rows = ln_pipeline_batch_refs(p, b, m->pxbuf, m->ybuf);
+        const int rows = ln_pipeline_refs(p, b, m->pxbuf, m->ybuf);
+        /* The next batch's images: each thread asks for the rows it will
+         * load next, during this step (src/net.c). */
+        const int bs = ln_pipeline_batch_size(p);
+        const int next = b + 1 < ln_pipeline_num_batches(p) ? ln_pipeline_refs(p, b + 1, m->pxbuf + bs, NULL) : 0;
+        ln_lenet_prefetch_next(&m->net, m->pxbuf + bs, next);
         double loss = 0.0;
         if (ln_lenet_train_step(&m->net, m->pxbuf, m->ybuf, rows, m->cfg.loss_scale, &m->opt, m->lossbuf, &loss))
             return diverged(m, epoch, b, loss, err);

@@ -191,19 +191,26 @@ int ln_pipeline_batch(const ln_pipeline *pl, int b, float *images, int32_t *labe
     return rows;
 }
 
-int ln_pipeline_batch_refs(const ln_pipeline *pl, int b, const uint8_t **pixels, int32_t *labels) {
+int ln_pipeline_refs(const ln_pipeline *pl, int b, const uint8_t **pixels, int32_t *labels) {
     const struct ln_pipeline_state *p = pl->s;
     const int bs = p->cfg.batch_size;
-    const long first = (long)b * bs, next = first + bs;
+    const long first = (long)b * bs;
     const int rows = (int)((long)p->len - first < bs ? (long)p->len - first : bs);
     for (int i = 0; i < rows; i++) {
         const uint32_t row = p->order[first + i];
         pixels[i] = p->resized + (size_t)row * LN_IMG * LN_IMG;
-        labels[i] = (int32_t)p->ds->labels.labels[row];
-        if (next + i < (long)p->len) {
-            const char *nx = (const char *)(p->resized + (size_t)p->order[next + i] * LN_IMG * LN_IMG);
-            for (int k = 0; k < LN_IMG * LN_IMG; k += 64) __builtin_prefetch(nx + k);
-        }
+        if (labels) labels[i] = (int32_t)p->ds->labels.labels[row];
+    }
+    return rows;
+}
+
+int ln_pipeline_batch_refs(const ln_pipeline *pl, int b, const uint8_t **pixels, int32_t *labels) {
+    const struct ln_pipeline_state *p = pl->s;
+    const int rows = ln_pipeline_refs(pl, b, pixels, labels);
+    const long next = (long)(b + 1) * p->cfg.batch_size;
+    for (int i = 0; i < rows && next + i < (long)p->len; i++) {
+        const char *nx = (const char *)(p->resized + (size_t)p->order[next + i] * LN_IMG * LN_IMG);
+        for (int k = 0; k < LN_IMG * LN_IMG; k += 64) __builtin_prefetch(nx + k);
     }
     return rows;
 }

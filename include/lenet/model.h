@@ -93,7 +93,7 @@ typedef struct {
     int stop;              /* a callback sets it to end training after this step */
     int error_everywhere;  /* the last error was detected alike by every rank */
     float *xbuf;           /* (batch, 1, 32, 32) */
-    const uint8_t **pxbuf; /* (batch) a training batch's images by reference */
+    const uint8_t **pxbuf; /* (2 x batch) a training batch's images by reference, then the next batch's */
     int32_t *ybuf;         /* (batch) */
     double *lossbuf;       /* (batch) per-sample losses */
 } ln_model;

@@ -87,6 +87,9 @@ int ln_pipeline_batch(const ln_pipeline *p, int b, float *images, int32_t *label
  * ln_normalize_px of its pixels) and its label. Also asks the CPU to bring
  * the next batch's images into cache. Returns the number of rows. */
 int ln_pipeline_batch_refs(const ln_pipeline *p, int b, const uint8_t **pixels, int32_t *labels);
+/* The same without the prefetch (labels may be NULL); b < the number of
+ * batches. */
+int ln_pipeline_refs(const ln_pipeline *p, int b, const uint8_t **pixels, int32_t *labels);
 
 /* Position. The order of epoch e is a pure function of the settings, the
  * data and e, so a position is the settings plus a fingerprint of the last
