@@ -414,6 +414,15 @@ static void test_pipeline(test_ctx *t) {
                 for (int k = 0; k < LN_IMG * LN_IMG; k++) exact &= imgs[(size_t)i * 1024 + k] == lut[32 + i];
             }
             CHECK(t, exact, "no shuffle: batch 1 = rows 32..63, pixels lut[row], labels row % 10");
+            {
+                const uint8_t *pa[32], *pb[32];
+                int32_t la[32], lb[32];
+                const int ra = ln_pipeline_batch_refs(&p, 1, pa, la), rb = ln_pipeline_refs(&p, 1, pb, lb);
+                int same = ra == 32 && rb == 32 && !memcmp(pa, pb, sizeof pa) && !memcmp(la, lb, sizeof la);
+                for (int i = 0; same && i < 32; i++) same &= la[i] == labs[i] && lut[pa[i][0]] == imgs[(size_t)i * 1024];
+                CHECK(t, same, "batch_refs and refs: the same rows and labels as the batch");
+                CHECK(t, ln_pipeline_refs(&p, 3, pb, NULL) == 4, "refs without labels: the last batch's 4 rows");
+            }
             r = ln_pipeline_batch(&p, 3, imgs, labs);
             CHECK(t, r == 4 && labs[0] == 6 && labs[3] == 9 && imgs[0] == lut[96] && imgs[3 * 1024 + 5] == lut[99],
                   "no shuffle: last batch = rows 96..99 (4 rows)");
