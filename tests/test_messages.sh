@@ -122,4 +122,24 @@ check "a 1000-character path: one line in the form, the reason kept, the path cu
     eval '[ "$rc" -eq 2 ] && err_form_ok && [ ${#line} -lt 400 ] && [[ $line == *"..."*"/x.ckpt"* ]] &&
           [[ $line == *"$tmp"* ]]'
 
+# Without --ckpt, eval, predict, export and serve take the newest checkpoint
+# in checkpoints/ and name it; with none there, the missing option.
+mkdir -p nock && cd nock || exit 1
+for c in eval predict export; do
+    expect_error "$c without --ckpt, no checkpoints/: exit 2" 2 "missing option: --ckpt FILE" "none in checkpoints/" -- $c
+done
+mkdir -p checkpoints
+cp "$good" checkpoints/old.ckpt && touch -d '2020-01-01' checkpoints/old.ckpt
+cp "$good" checkpoints/new.ckpt
+printf x >checkpoints/junk.txt
+run eval --data "$data" --threads 1 --json
+check "eval without --ckpt: the newest checkpoint in checkpoints/, named on stderr" \
+    eval '[ "$rc" -eq 0 ] && grep -q "using checkpoints/new.ckpt, the newest checkpoint in checkpoints/" "$tmp/err" &&
+          grep -q accuracy "$tmp/out"'
+touch -d '2030-01-01' checkpoints/old.ckpt
+run export --format onnx -o m.onnx
+check "export without --ckpt: the newest by time (old.ckpt, touched later)" \
+    eval '[ "$rc" -eq 0 ] && grep -q "using checkpoints/old.ckpt" "$tmp/err" && [ -s m.onnx ]'
+cd "$tmp" || exit 1
+
 finish

@@ -19,7 +19,9 @@ set -u
 . "$repo/tests/serve/serve.sh"
 
 # ---------------------------------------------------------------- options ---
-expect_error "serve without --ckpt: exit 2" 2 "missing option: --ckpt FILE" -- serve
+here=$PWD && mkdir -p "$tmp/empty" && cd "$tmp/empty" # no checkpoints/ to fall back on
+expect_error "serve without --ckpt (and no checkpoints/ here): exit 2" 2 "missing option: --ckpt FILE" -- serve
+cd "$here"
 expect_error "serve --port 70000: exit 2 naming the option" 2 "--port" -- serve --ckpt x --port 70000
 expect_error "serve --max-body 10: exit 2 naming the option" 2 "--max-body" -- serve --ckpt x --max-body 10
 expect_error "serve --threads 0: exit 2" 2 "--threads" -- serve --ckpt x --threads 0

@@ -5,6 +5,7 @@
 #include "lenet/bytebuf.h"
 #include "lenet/metrics.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -198,4 +199,35 @@ int cli_ncpus(void) {
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+const char *cli_ckpt_or_newest(const char *ckpt, char *buf, size_t size) {
+    if (ckpt) return ckpt;
+    static const char dir[] = "checkpoints";
+    DIR *d = opendir(dir);
+    struct timespec best = {0, 0};
+    buf[0] = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        const size_t n = strlen(e->d_name);
+        char path[4096];
+        struct stat st;
+        if (n < 6 || strcmp(e->d_name + n - 5, ".ckpt") || (size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path ||
+            stat(path, &st) || !S_ISREG(st.st_mode) || strlen(path) >= size)
+            continue;
+        /* newest by modification time; the same time: the later name */
+        const int newer = st.st_mtim.tv_sec != best.tv_sec ? st.st_mtim.tv_sec > best.tv_sec
+                          : st.st_mtim.tv_nsec != best.tv_nsec ? st.st_mtim.tv_nsec > best.tv_nsec
+                                                               : strcmp(path, buf) > 0;
+        if (!buf[0] || newer) {
+            memcpy(buf, path, strlen(path) + 1);
+            best = st.st_mtim;
+        }
+    }
+    if (d) closedir(d);
+    if (!buf[0]) {
+        cli_error("missing option: --ckpt FILE; give a checkpoint written by `lenet train` (none in %s/)", dir);
+        return NULL;
+    }
+    fprintf(stderr, "lenet: using %s, the newest checkpoint in %s/ (--ckpt FILE to choose)\n", buf, dir);
+    return buf;
 }

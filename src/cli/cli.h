@@ -55,6 +55,12 @@ void cli_json_prediction(FILE *f, const float *p, int n);
 /* Number of CPUs available to this process (>= 1). */
 int cli_ncpus(void);
 
+/* The checkpoint a command reads: `ckpt` if given; else the newest *.ckpt
+ * in checkpoints/ (where `lenet train` saves by default), named on stderr;
+ * else NULL, after the usual "missing option: --ckpt" message. `buf`
+ * holds the path found. */
+const char *cli_ckpt_or_newest(const char *ckpt, char *buf, size_t size);
+
 /* Draw a gray image (rows x cols, row-major) with shade characters, two
  * per pixel, averaged down to fit max_width columns and max_lines lines. */
 void cli_preview_gray(FILE *f, const uint8_t *px, int rows, int cols, int max_width, int max_lines);

@@ -116,7 +116,7 @@ int cmd_eval(int argc, char **argv) {
         case O_HELP:
             puts("usage: lenet eval --ckpt FILE [options]\n"
                  "  --data DIR          MNIST root or flat folder (default datasets/MNIST_Data)\n"
-                 "  --ckpt FILE         checkpoint to evaluate (required)\n"
+                 "  --ckpt FILE         checkpoint to evaluate (default: the newest *.ckpt in checkpoints/)\n"
                  "  --batch-size N      rows per forward pass (default 256; results do not depend on it)\n"
                  "  --threads T         worker threads (default: all CPUs)\n"
                  "  --conv-bias on|off  network variant (default: detected from the checkpoint)\n"
@@ -131,7 +131,8 @@ int cmd_eval(int argc, char **argv) {
         }
     }
     if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet eval --help`", argv[optind]); return 2; }
-    if (!ckpt) { cli_error("missing option: --ckpt FILE; give a checkpoint written by `lenet train`"); return 2; }
+    char newest[4096];
+    if (!(ckpt = cli_ckpt_or_newest(ckpt, newest, sizeof newest))) return 2;
     ln_error err;
     ln_dataset test;
     if (ln_dataset_load(data, "test", &test, &err)) return cli_fail_data(&err);

@@ -30,7 +30,7 @@ int cmd_export(int argc, char **argv) {
         case O_JSON: json = 1; break;
         case O_HELP:
             puts("usage: lenet export --ckpt FILE --format onnx|safetensors|mindspore -o OUT\n"
-                 "  --ckpt FILE        checkpoint to export (MindSpore .ckpt, e.g. from `lenet train`; required)\n"
+                 "  --ckpt FILE        checkpoint to export (MindSpore .ckpt; default: the newest in checkpoints/)\n"
                  "  --format F         onnx: ONNX model (opset 13), input \"input\" float32 [N,1,32,32]\n"
                  "                           normalised as the pipeline does, output \"logits\" [N,10]\n"
                  "                     safetensors: the network's tensors, checkpoint names, F32\n"
@@ -44,7 +44,8 @@ int cmd_export(int argc, char **argv) {
         }
     }
     if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet export --help`", argv[optind]); return 2; }
-    if (!ckpt) { cli_error("missing option: --ckpt FILE; give a checkpoint written by `lenet train`"); return 2; }
+    char newest[4096];
+    if (!(ckpt = cli_ckpt_or_newest(ckpt, newest, sizeof newest))) return 2;
     if (!format) { cli_error("missing option: --format; give onnx, safetensors or mindspore"); return 2; }
     if (!out) { cli_error("missing option: -o OUT; give the file to write"); return 2; }
     const int f_onnx = !strcmp(format, "onnx"), f_st = !strcmp(format, "safetensors"),

@@ -16,7 +16,7 @@
 
 static void usage(void) {
     puts("usage: lenet predict --ckpt FILE [options] IMAGE...\n"
-         "  --ckpt FILE         checkpoint to use (required)\n"
+         "  --ckpt FILE         checkpoint to use (default: the newest *.ckpt in checkpoints/)\n"
          "  --conv-bias on|off  network variant (default: detected from the checkpoint)\n"
          "  --threads T         worker threads (default: all CPUs)\n"
          "  --preview           also draw each prepared 28x28 image in the terminal\n"
@@ -50,7 +50,8 @@ int cmd_predict(int argc, char **argv) {
         default: return 2;
         }
     }
-    if (!ckpt) { cli_error("missing option: --ckpt FILE; give a checkpoint written by `lenet train`"); return 2; }
+    char newest[4096];
+    if (!(ckpt = cli_ckpt_or_newest(ckpt, newest, sizeof newest))) return 2;
     const int n = argc - optind;
     if (n < 1) { cli_error("no image given; give at least one IMAGE (PNG or PGM)"); return 2; }
     ln_error err;

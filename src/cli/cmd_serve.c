@@ -17,7 +17,7 @@
 
 static void usage(void) {
     puts("usage: lenet serve --ckpt FILE [options]\n"
-         "  --ckpt FILE             checkpoint to serve (required); reloaded on SIGHUP\n"
+         "  --ckpt FILE             checkpoint to serve (default: the newest in checkpoints/); reloaded on SIGHUP\n"
          "  --bind ADDR             address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
          "  --port N                TCP port (default 8080; 0 = any free port, printed)\n"
          "  --threads N             HTTP threads that receive, decode and answer (default: all CPUs);\n"
@@ -122,7 +122,8 @@ int cmd_serve(int argc, char **argv) {
         }
     }
     if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet serve --help`", argv[optind]); return 2; }
-    if (!ckpt) { cli_error("missing option: --ckpt FILE; give a checkpoint written by `lenet train`"); return 2; }
+    char newest[4096];
+    if (!(ckpt = cli_ckpt_or_newest(ckpt, newest, sizeof newest))) return 2;
     o.port = (unsigned)port, o.threads = (int)threads, o.max_body = (size_t)max_body;
     o.max_connections = (unsigned)max_conn, o.timeout_s = (unsigned)timeout;
 
