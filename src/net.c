@@ -68,7 +68,10 @@ static int group_rows(int B, int g) { return B - g * LN_LANES < LN_LANES ? B - g
  * blocks: on a quiet machine they cost a fraction of a percent); a block
  * much slower than the choice's last confirmed time (the machine got busy)
  * brings the next probe at once. */
-enum { AUTO_BLOCK = 8, AUTO_GAP0 = 4, AUTO_GAP_MAX = 256 };
+/* The first probe waits AUTO_GAP_FIRST blocks: an evaluation of the
+ * 10,000 test images is 40 jobs (5 blocks), and a probe in its last block
+ * would run a fifth of it on one core. */
+enum { AUTO_BLOCK = 8, AUTO_GAP0 = 4, AUTO_GAP_FIRST = 8, AUTO_GAP_MAX = 256 };
 enum { JOB_FORWARD, JOB_BACKWARD, JOB_TRAIN, JOB_KINDS };
 typedef struct {
     int cur;            /* the chosen count: 1 or net->threads */
@@ -143,7 +146,7 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
         s->k = (ln_lane_kernels){ln_lanes_forward_stage_generic, ln_lanes_backward_stage_generic,
                                  ln_lanes_load_u8_generic, ln_lanes_load_f32_generic, ln_lanes_forward1_generic};
     s->ngroups = lanes_groups(net->max_batch);
-    for (int k = 0; k < JOB_KINDS; k++) s->au[k] = (lanes_auto){.cur = net->threads, .gap = AUTO_GAP0};
+    for (int k = 0; k < JOB_KINDS; k++) s->au[k] = (lanes_auto){.cur = net->threads, .gap = AUTO_GAP_FIRST};
     /* Per-group buffers, in floats (int32 buffers count as floats). The
      * gradients before pooling (da1, da2) reuse the conv outputs' memory (a1,
      * a2): the backward pass never reads those (lanes.h). */
