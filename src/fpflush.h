@@ -16,7 +16,8 @@
  *
  * The modes belong to a thread: ln_fpflush_enter sets them on the calling
  * thread and returns what was there, ln_fpflush_leave puts that back, so a
- * program embedding the library keeps its own floating-point environment.
+ * program embedding the library keeps its own rounding, exception masks and
+ * flush modes (the exception flags are whatever the arithmetic raised).
  * Every thread of a parallel region enters and leaves on its own. The
  * generic (SSE2), AVX2 and AVX-512 kernels all obey MXCSR, so results stay
  * the same on every x86 CPU. AArch64 gets FPCR.FZ (not compared with x86
