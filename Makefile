@@ -24,7 +24,7 @@ SANFLAGS =
 # src/picture/ images in and out, drawing and charts; src/report/ the
 # training report. The lanes and GEMM kernels are added below, once per ISA.
 LIB_SRC := src/version.c src/arch.c src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/stats.c src/prepare.c \
-           src/gemm.c src/layers.c src/net.c src/bf16.c src/loss.c src/metrics.c src/optim.c src/lr_schedule.c \
+           src/gemm.c src/layers.c src/net.c src/bf16.c src/amx.c src/amx_conv2.c src/loss.c src/metrics.c src/optim.c src/lr_schedule.c \
            src/ckpt.c src/load.c src/model.c src/model_ckpt.c src/callbacks.c src/trainlog.c \
            src/bytebuf.c src/pbwrite.c src/fileio.c \
            src/export_net.c src/export_onnx.c src/export_safetensors.c src/export_mindspore.c
@@ -35,7 +35,7 @@ LIB_SRC += src/report/report.c src/report/report_charts.c src/report/report_html
 CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/train_opts.c src/cli/monitor.c src/cli/preview.c \
            src/cli/cmd_summary.c src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_predict.c \
            src/cli/cmd_export.c src/cli/cmd_report.c src/cli/cmd_inspect.c src/cli/train_guard.c
-TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_bf16 test_bf16_ref \
+TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_bf16 test_bf16_ref test_amx \
            test_ckpt test_train test_export test_report test_image test_optim test_sgd_ref test_prepare test_model \
            test_load test_serve_decode test_serve_answer test_fpflush
 LDLIBS  += -lpng
@@ -255,6 +255,11 @@ $(BUILD)/core_exchange: bench/core_exchange.c
 $(BUILD)/fma_peak: bench/fma_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
+
+# What AMX's TDPBF16PS computes and how fast (src/amx.h); AMX code per
+# function (target attributes), no -m flags.
+$(BUILD)/amx_probe: $(BUILD)/bench/amx_probe.o $(BUILD)/liblenet.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 bench: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/core_exchange $(BUILD)/fma_peak
 	@$(MAKE) --no-print-directory data

@@ -1,8 +1,9 @@
-/* bf16.c - the bf16 arithmetic's plain C reference and the choice of the
- * bf16 kernel variant (see lanes_bf16.h). */
+/* bf16.c - the bf16 arithmetic's plain C reference (VDPBF16PS, lanes_bf16.h; and
+ * TDPBF16PS's rule, amx.h) and the choice of the bf16 kernel variant. */
 #include <math.h>
 #include <string.h>
 
+#include "amx.h"
 #include "lanes_bf16.h"
 
 static float f32(uint32_t u) {
@@ -48,6 +49,36 @@ float ln_bf16_dot_ref(float acc, uint32_t a, uint32_t b) {
         if (isnan(order[i])) return f32(bits(order[i]) | 0x00400000u);
     const float r = fma_ftz(daz(alo), daz(blo), fma_ftz(daz(ahi), daz(bhi), daz(acc)));
     return isnan(r) ? f32(0xFFC00000u) : r; /* an invalid operation: the x86 default NaN */
+}
+
+/* A NaN operand, quieted, the first in order; else the flushed FMA, an
+ * invalid operation giving the default NaN (amx.h). */
+float ln_bf16_fma_ref(float x, float y, float c) {
+    const float in[3] = {x, y, c};
+    for (int i = 0; i < 3; i++)
+        if (isnan(in[i])) return f32(bits(in[i]) | 0x00400000u);
+    const float r = fma_ftz(daz(x), daz(y), daz(c));
+    return isnan(r) ? f32(0xFFC00000u) : r;
+}
+
+/* x + y with the same rules, the left addend's NaN first. Two floats, 0
+ * or normal after DAZ: a sum below 2^-126 is exact, so the flush needs no
+ * boundary test. */
+static float add_ref(float x, float y) {
+    if (isnan(x)) return f32(bits(x) | 0x00400000u);
+    if (isnan(y)) return f32(bits(y) | 0x00400000u);
+    const float r = daz(x) + daz(y);
+    if (isnan(r)) return f32(0xFFC00000u);
+    return fabsf(r) < 0x1p-126f ? copysignf(0.f, r) : r;
+}
+
+float ln_amx_block_ref(float acc, const uint32_t *a, const uint32_t *b, int K) {
+    float e = 0.f, o = 0.f;
+    for (int k = 0; k < K; k++) {
+        e = ln_bf16_fma_ref(f32(a[k] << 16), f32(b[k] << 16), e);
+        o = ln_bf16_fma_ref(f32(a[k] & 0xFFFF0000u), f32(b[k] & 0xFFFF0000u), o);
+    }
+    return add_ref(acc, add_ref(e, o));
 }
 
 #if defined(__x86_64__) || defined(__i386__)

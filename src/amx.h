@@ -1,0 +1,58 @@
+/* amx.h - Intel AMX (TDPBF16PS) for mixed precision: what the instruction
+ * computes, how a process gets to use it, and a prototype conv2 forward
+ * (internal; not used by the engine: its arithmetic is not amp level O2's).
+ *
+ * The rule, measured on this project's Xeon (a VM reporting family 6 model
+ * 167, with amx_tile and amx_bf16; bench/amx_probe.c: 10^7 random and adversarial outputs, the flush
+ * boundary, NaN priority; tests/test_amx.c keeps checking it). One
+ * TDPBF16PS with K pairs (K = A's bytes per row / 4, 1..16), per output
+ * C[m][n], with a[k] = A[m][k] and b[k] = B[k][n] (bf16 pairs, lo = bits
+ * 15:0, hi = bits 31:16):
+ *     e = +0; o = +0;
+ *     for k = 0 .. K-1:  e = FMA(a[k].lo, b[k].lo, e);  o = FMA(a[k].hi, b[k].hi, o)
+ *     C[m][n] = C[m][n] + (e + o)
+ * i.e. two chains (the low and the high halves of the pairs) that start at
+ * zero in every instruction and meet the accumulator once, at its end.
+ * Every FMA and add: operands denormal-as-zero, round to nearest even, a
+ * result tiny after rounding to 24 bits (|r| < 2^-126) flushed to a zero
+ * of its sign (the same flush as VDPBF16PS); a NaN operand comes out
+ * quieted, the first in operand order (A's, B's, then the chain; the left
+ * addend: the accumulator, then e); an invalid operation gives 0xFFC00000.
+ *
+ * VDPBF16PS (amp level O2, lanes_bf16.h) instead runs ONE chain through
+ * the accumulator, hi before lo in each pair: acc = FMA(lo, lo, FMA(hi, hi,
+ * acc)). The two agree only when every pair has one zero half and no
+ * product or partial sum is tiny, so AMX cannot reproduce O2's results at
+ * any useful speed; using it needs a definition whose products follow the
+ * rule above, with block boundaries fixed by the definition.
+ */
+#ifndef LENET_AMX_H
+#define LENET_AMX_H
+
+#include <stdint.h>
+
+/* 1 if this CPU has AMX-TILE and AMX-BF16, the OS enables tile state
+ * (XCR0 bits 17, 18), and Linux grants this process the tile data
+ * permission (arch_prctl ARCH_REQ_XCOMP_PERM, requested here; idempotent,
+ * per process). 0 otherwise: no AMX instruction may then run. */
+int ln_amx_enable(void);
+
+/* The plain C reference of the rule above: acc + (e + o) over K pairs. */
+float ln_amx_block_ref(float acc, const uint32_t *a, const uint32_t *b, int K);
+/* One of its steps, FMA(x, y, c) with the rules above (bf16.c). */
+float ln_bf16_fma_ref(float x, float y, float c);
+
+/* The prototype: conv2's forward + ReLU for one group of 16 samples in the
+ * lanes layout, under the rule with one block per input channel:
+ *     acc = bias[oc]
+ *     for ic: acc = acc + block(w pairs (oc, ic, ky, j), input pairs (ic, oy+ky, ox+2j)),
+ *             k = ky * 3 + j (15 pairs: taps (0,1) (2,3) (4,-) of 5 rows)
+ *     out = acc > 0 ? acc : 0
+ * in: pool1 as sliding pairs (6, 14, 14, 16); w: conv2's tap pairs (16, 6,
+ * 5, 3) as ln_bf16_pack writes them; bias (16); out (16, 10, 10, 16).
+ * ln_amx_conv2_fwd needs ln_amx_enable() == 1 (and 16 KB of stack); the
+ * _ref form is the scalar C of the same definition, for any CPU. */
+void ln_amx_conv2_fwd(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
+void ln_amx_conv2_fwd_ref(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
+
+#endif

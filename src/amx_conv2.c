@@ -1,0 +1,118 @@
+/* amx_conv2.c - the AMX prototype of conv2's forward pass and its scalar
+ * reference (amx.h). Not used by the engine.
+ *
+ * Tiles: C = 16 output channels x 16 lanes of one output pixel (one float
+ * vector per channel, the lanes layout's own); A = the 16 channels' 15
+ * weight pairs of one input channel, read in place from ln_bf16_pack's
+ * (16, 6, 5, 3) layout (row stride 6 * 15 pairs); B = the 15 input pairs
+ * the pixel reads in that channel, one 64-byte lane vector per row. Those
+ * are (ky, j) -> sliding pair (oy + ky, ox + 2j), not equally spaced, so
+ * the input is first copied, one output column ox at a time, into col
+ * (6, 14, 3, 16): rows oy..oy+4 of channel ic are then 15 consecutive
+ * vectors. (The copies take ~40% of the time; copying every column first,
+ * into 161 KB, measured no faster.) Four pixels (C tiles 0-3) share each
+ * A load; B rotates through 5-7.
+ * The AMX code is compiled per function (target attribute): the file
+ * needs no -m flags, and runs only after ln_amx_enable().
+ */
+#include <string.h>
+
+#include "amx.h"
+#include "lanes.h"
+
+#define IC LN_CONV1_C
+#define H LN_POOL1_SIDE
+#define OC LN_CONV2_C
+#define OH LN_CONV2_SIDE
+#define KP 3              /* tap pairs per kernel row */
+#define KB (LN_KERNEL * KP) /* pairs per block (input channel) */
+#define L LN_LANES
+
+_Static_assert(OC == 16 && L == 16 && KB <= 16 && OH == H - LN_KERNEL + 1, "conv2 fits one tile per pixel");
+
+void ln_amx_conv2_fwd_ref(const uint32_t *in, const uint32_t *w, const float *bias, float *out) {
+    for (int oc = 0; oc < OC; oc++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OH; ox++)
+                for (int l = 0; l < L; l++) {
+                    float acc = bias[oc];
+                    for (int ic = 0; ic < IC; ic++) {
+                        uint32_t b[KB];
+                        for (int ky = 0; ky < LN_KERNEL; ky++)
+                            for (int j = 0; j < KP; j++)
+                                b[ky * KP + j] = in[((long)(ic * H + oy + ky) * H + ox + 2 * j) * L + l];
+                        acc = ln_amx_block_ref(acc, w + (long)(oc * IC + ic) * KB, b, KB);
+                    }
+                    out[((long)(oc * OH + oy) * OH + ox) * L + l] = acc > 0.f ? acc : 0.f;
+                }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tilecfg;
+
+/* Pixel t (0..3) of the block at oy0 in C tile t: B (tile tb) from col,
+ * then one TDPBF16PS. Tile numbers must be constants. */
+#define PIXEL(t, tb)                                                                                         \
+    do {                                                                                                     \
+        if ((t) < n) {                                                                                       \
+            _tile_loadd(tb, col + (long)((ic * H + oy0 + (t)) * KP) * L, L * 4);                            \
+            _tile_dpbf16ps(t, 4, tb);                                                                        \
+        }                                                                                                    \
+    } while (0)
+#define CINIT(t)                                                                                             \
+    do {                                                                                                     \
+        if ((t) < n) _tile_loadd(t, bt, L * 4);                                                             \
+    } while (0)
+#define CSTORE(t)                                                                                            \
+    do {                                                                                                     \
+        if ((t) < n) _tile_stored(t, out + ((long)(oy0 + (t)) * OH + ox) * L, OH * OH * L * 4);             \
+    } while (0)
+
+/* Every CPU with AMX has AVX-512F: the copies and the ReLU use it. */
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) void ln_amx_conv2_fwd(const uint32_t *in, const uint32_t *w,
+                                                                           const float *bias, float *out) {
+    uint32_t col[IC * H * KP * L] __attribute__((aligned(64)));
+    float bt[OC * L] __attribute__((aligned(64)));
+    for (int oc = 0; oc < OC; oc++)
+        for (int l = 0; l < L; l++) bt[oc * L + l] = bias[oc];
+    tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 4; t++) cfg.rows[t] = OC, cfg.colsb[t] = L * 4;
+    cfg.rows[4] = OC, cfg.colsb[4] = KB * 4;
+    for (int t = 5; t < 8; t++) cfg.rows[t] = KB, cfg.colsb[t] = L * 4;
+    _tile_loadconfig(&cfg);
+    for (int ox = 0; ox < OH; ox++) {
+        for (int ic = 0; ic < IC; ic++)
+            for (int y = 0; y < H; y++)
+                for (int j = 0; j < KP; j++)
+                    _mm512_store_si512((__m512i *)(col + (long)((ic * H + y) * KP + j) * L),
+                                       _mm512_loadu_si512(in + ((long)(ic * H + y) * H + ox + 2 * j) * L));
+        for (int oy0 = 0; oy0 < OH; oy0 += 4) {
+            const int n = OH - oy0 < 4 ? OH - oy0 : 4;
+            CINIT(0); CINIT(1); CINIT(2); CINIT(3);
+            for (int ic = 0; ic < IC; ic++) {
+                _tile_loadd(4, w + ic * KB, IC * KB * 4);
+                PIXEL(0, 5); PIXEL(1, 6); PIXEL(2, 7); PIXEL(3, 5);
+            }
+            CSTORE(0); CSTORE(1); CSTORE(2); CSTORE(3);
+        }
+    }
+    _tile_release();
+    /* ReLU as the lanes kernels': x > 0 ? x : +0 (NaN -> +0) */
+    for (long i = 0; i < (long)OC * OH * OH * L; i += L) {
+        const __m512 v = _mm512_loadu_ps(out + i);
+        _mm512_storeu_ps(out + i, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v));
+    }
+}
+#else
+void ln_amx_conv2_fwd(const uint32_t *in, const uint32_t *w, const float *bias, float *out) {
+    (void)in, (void)w, (void)bias, (void)out; /* never called: ln_amx_enable() is 0 */
+}
+#endif

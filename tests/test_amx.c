@@ -1,0 +1,190 @@
+/* test_amx.c - AMX's TDPBF16PS rule (src/amx.h):
+ * - the plain C reference ln_amx_block_ref on hand-made cases: the chains
+ *   from zero (a case where it differs from VDPBF16PS's one chain), the
+ *   flush boundary and NaN priority as measured on AMX hardware
+ *   (bench/amx_probe.c boundary / nan);
+ * - where the CPU and OS run AMX-BF16: one TDPBF16PS against the reference
+ *   bit for bit on random tiles of every K (ordinary values, cancellation,
+ *   products near the smallest normal, denormals, Inf and NaN), and the
+ *   conv2 prototype against its scalar reference bit for bit. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "../src/amx.h"
+#include "../src/lanes_bf16.h"
+
+static uint32_t bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+static float f32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static uint32_t rnd(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*s >> 32);
+}
+
+static void reference_cases(test_ctx *t) {
+    /* 1 + 2^-24 + 2^-24: one chain rounds twice to 1, the two chains sum
+     * the products first (2^-23) */
+    const uint32_t p = 0x39803980u; /* (2^-12, 2^-12) */
+    CHECK(t, bits(ln_amx_block_ref(1.f, &p, &p, 1)) == 0x3F800001u, "lo and hi chains meet before the accumulator");
+    CHECK(t, bits(ln_bf16_dot_ref(1.f, p, p)) == 0x3F800000u, "VDPBF16PS's single chain rounds twice");
+    /* chains start at +0: a lone -0 product stays +0 */
+    const uint32_t nz = 0x00008000u, one = 0x3F803F80u;
+    CHECK(t, bits(ln_amx_block_ref(-0.f, &nz, &one, 1)) == 0x00000000u, "-0 + (+0 + +0) = +0");
+    /* the flush boundary (bench/amx_probe.c boundary, measured): three
+     * exact steps to just below / on / above the 24-bit midpoint under 2^-126 */
+    const struct {
+        uint16_t x[3], y[3];
+        uint32_t want;
+    } b[] = {
+        {{0x1e00, 0x9e17, 0x99e8}, {0x2201, 0x1e59, 0x1b1f}, 0x00000000u}, /* below: flushed */
+        {{0x1e00, 0x9e33, 0x9b37}, {0x2201, 0x1e37, 0x1b79}, 0x00800000u}, /* above: 2^-126 */
+        {{0x1e00, 0x9e17, 0x9980}, {0x2201, 0x1e59, 0x1b90}, 0x00800000u}, /* on it: even, 2^-126 */
+        {{0x1e00, 0x9e17, 0x9a00}, {0x2201, 0x1e59, 0x1b20}, 0x00000000u}, /* 2^-126 - 2^-150: flushed */
+    };
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        uint32_t lo_a[3], lo_b[3], hi_a[3], hi_b[3];
+        for (int k = 0; k < 3; k++)
+            lo_a[k] = b[i].x[k], lo_b[k] = b[i].y[k], hi_a[k] = lo_a[k] << 16, hi_b[k] = lo_b[k] << 16;
+        CHECK(t, bits(ln_amx_block_ref(0.f, lo_a, lo_b, 3)) == b[i].want, "flush boundary, low chain");
+        CHECK(t, bits(ln_amx_block_ref(0.f, hi_a, hi_b, 3)) == b[i].want, "flush boundary, high chain");
+    }
+    /* NaN priority (measured): the accumulator's over the chains', the low
+     * chain's over the high one's, a later product's over the chain */
+    const uint32_t a1[2] = {0x7F81u, 0xFF84u << 16}, b1[2] = {0x3F80u, 0x3F80u << 16};
+    CHECK(t, bits(ln_amx_block_ref(1.f, a1, b1, 2)) == 0x7FC10000u, "low chain's NaN before the high chain's");
+    CHECK(t, bits(ln_amx_block_ref(f32(0x7FA00005u), a1, b1, 1)) == 0x7FE00005u, "the accumulator's NaN first");
+    const uint32_t a2[2] = {0x7F81u, 0xFF84u}, b2[2] = {0x3F80u, 0x3F80u};
+    CHECK(t, bits(ln_amx_block_ref(1.f, a2, b2, 2)) == 0xFFC40000u, "a later product's NaN before the chain's");
+    const uint32_t ia = 0x7F80u, ib = 0;
+    CHECK(t, bits(ln_amx_block_ref(1.f, &ia, &ib, 1)) == 0xFFC00000u, "Inf x 0: the default NaN");
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tilecfg;
+
+/* C (16 x 16) += A (16 x K pairs) . B (K x 16 pairs), one TDPBF16PS */
+__attribute__((target("amx-tile,amx-bf16"), noinline)) static void tdp(float *C, const uint32_t *A,
+                                                                      const uint32_t *B, int K) {
+    tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    cfg.rows[0] = 16, cfg.colsb[0] = 64;
+    cfg.rows[1] = 16, cfg.colsb[1] = (uint16_t)(4 * K);
+    cfg.rows[2] = (uint8_t)K, cfg.colsb[2] = 64;
+    _tile_loadconfig(&cfg);
+    _tile_loadd(0, C, 64);
+    _tile_loadd(1, A, 4 * K);
+    _tile_loadd(2, B, 64);
+    _tile_dpbf16ps(0, 1, 2);
+    _tile_stored(0, C, 64);
+    _tile_release();
+}
+
+/* A bf16 of one class: ordinary (exponent 115..138), tiny (products near
+ * 2^-126), a wide exponent range, or special (zero, denormal, Inf, NaN). */
+static uint16_t anybf(uint64_t *s, int cls) {
+    const uint32_t r = rnd(s), m = rnd(s);
+    static const uint16_t sp[] = {0x0000, 0x8000, 0x0001, 0x807F, 0x7F80, 0xFF80, 0x7FC0, 0xFF81};
+    int e;
+    switch (cls) {
+    case 1: e = 58 + (int)(r % 10); break;
+    case 2: e = 40 + (int)(r % 180); break;
+    case 3:
+        if (r % 6 == 0) return sp[m % 8];
+        /* fall through */
+    default: e = 115 + (int)(r % 24); break;
+    }
+    return (uint16_t)((m >> 31) << 15 | (unsigned)e << 7 | (m & 0x7F));
+}
+static float anyacc(uint64_t *s, int cls) {
+    const uint32_t m = rnd(s);
+    switch (cls) {
+    case 1: return f32((m & 0x80FFFFFFu) | 0x00800000u);      /* near 2^-126 */
+    case 2: return f32((m & 0x807FFFFFu) | (40u + m % 180) << 23);
+    case 3: return m % 4 ? f32(m & 0x807FFFFFu) : f32((uint32_t)anybf(s, 3) << 16); /* denormal or special */
+    default: return f32((m & 0x807FFFFFu) | (118u + m % 16) << 23);
+    }
+}
+
+static void hardware_rule(test_ctx *t) {
+    uint64_t s = 42;
+    uint32_t A[16 * 16], B[16 * 16];
+    float C[256], out[256];
+    long bad = 0, n = 0;
+    for (int it = 0; it < 4000; it++) {
+        const int K = 1 + it % 16, cls = (it / 16) % 5;
+        for (int i = 0; i < 16 * K; i++) {
+            A[i] = (uint32_t)anybf(&s, cls % 4) << 16 | anybf(&s, cls % 4);
+            B[i] = (uint32_t)anybf(&s, cls % 4) << 16 | anybf(&s, cls % 4);
+            if (cls == 4) B[i] = A[i] ^ 0x80000000u ^ (rnd(&s) & 0x00010001u); /* hi and lo cancel */
+        }
+        for (int i = 0; i < 256; i++) C[i] = anyacc(&s, cls % 4);
+        memcpy(out, C, sizeof C);
+        tdp(out, A, B, K);
+        for (int m = 0; m < 16; m++)
+            for (int j = 0; j < 16; j++) {
+                uint32_t a[16], b[16];
+                for (int k = 0; k < K; k++) a[k] = A[m * K + k], b[k] = B[k * 16 + j];
+                const float r = ln_amx_block_ref(C[m * 16 + j], a, b, K);
+                n++;
+                if (bits(r) != bits(out[m * 16 + j]) && bad++ < 5)
+                    fprintf(stderr, "K=%d class %d: acc %a, TDPBF16PS 0x%08x, reference 0x%08x\n", K, cls, C[m * 16 + j],
+                            bits(out[m * 16 + j]), bits(r));
+            }
+    }
+    printf("TDPBF16PS vs ln_amx_block_ref: %ld of %ld outputs differ\n", bad, n);
+    CHECK(t, bad == 0, "TDPBF16PS = the reference rule, bit for bit");
+}
+
+static void conv2_prototype(test_ctx *t) {
+    enum { IN = LN_CONV1_C * LN_POOL1_PX * 16, W = LN_CONV2_C * LN_CONV1_C * LN_KERNEL * 3,
+           OUT = LN_CONV2_C * LN_CONV2_PX * 16 };
+    static uint32_t in[IN], w[W];
+    static float out[OUT], ref[OUT];
+    float bias[LN_CONV2_C];
+    uint64_t s = 7;
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0 ordinary values, pass 1 with a few specials among them */
+        for (int i = 0; i < IN; i++) {
+            const int c = pass && rnd(&s) % 40 == 0 ? 3 : 0;
+            in[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
+        }
+        for (int i = 0; i < W; i++) w[i] = (uint32_t)anybf(&s, 0) << 16 | anybf(&s, 0);
+        for (int i = 0; i < LN_CONV2_C; i++) bias[i] = anyacc(&s, 0);
+        ln_amx_conv2_fwd(in, w, bias, out);
+        ln_amx_conv2_fwd_ref(in, w, bias, ref);
+        long bad = 0, pos = 0;
+        for (int i = 0; i < OUT; i++) bad += bits(out[i]) != bits(ref[i]), pos += out[i] > 0.f;
+        CHECK(t, bad == 0, pass ? "conv2 prototype = its reference (specials)" : "conv2 prototype = its reference");
+        CHECK(t, pos > OUT / 8, "the outputs are not all zero");
+    }
+}
+#endif
+
+int main(void) {
+    test_ctx t = {"test_amx", 0, 0};
+    reference_cases(&t);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (ln_amx_enable()) {
+        hardware_rule(&t);
+        conv2_prototype(&t);
+    } else
+        printf("test_amx: this CPU or OS does not run AMX-BF16: hardware checks skipped\n");
+#endif
+    return test_finish(&t);
+}
