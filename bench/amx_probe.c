@@ -496,17 +496,32 @@ static int run_conv2(int reps) {
     for (size_t i = 0; i < sizeof in / 4; i++) in[i] = (uint32_t)bf(120, 8) << 16 | bf(120, 8);
     for (size_t i = 0; i < sizeof w / 4; i++) w[i] = (uint32_t)bf(118, 6) << 16 | bf(118, 6);
     for (int i = 0; i < LN_CONV2_C; i++) bias[i] = f(120, 4);
+    double emu = 1e9, f32 = 1e9;
     for (int r = 0; r < reps; r++) {
-        const double t0 = now();
+        double t0 = now();
         ln_amx_conv2_fwd(in, w, bias, out);
-        const double dt = now() - t0;
+        double dt = now() - t0;
         if (dt < amx) amx = dt;
+        t0 = now();
+        ln_amx_conv2_fwd_emu(in, w, bias, out);
+        dt = now() - t0;
+        if (dt < emu) emu = dt;
     }
-    const double flops = 2.0 * LN_CONV2_C * LN_CONV2_PX * LN_CONV1_C * LN_KERNEL * LN_KERNEL;
-    printf("conv2 forward, one group of 16, min of %d: O2 (%s) %.3f us/sample (%.1f GFLOP/s), "
-           "AMX prototype %.3f us/sample (%.1f GFLOP/s), %.1fx\n",
-           reps, ln_lenet_amp_kernels(&net), o2 / pr.samples_fwd * 1e6, flops * pr.samples_fwd / o2 * 1e-9,
-           amx / 16 * 1e6, flops * 16 / amx * 1e-9, o2 / pr.samples_fwd / (amx / 16));
+    /* float32 (O0): the same network at amp level 0 */
+    if (ln_lenet_set_amp(&net, LN_AMP_O0, NULL, &err)) return fprintf(stderr, "amx_probe: %s\n", err.msg), 1;
+    for (int r = 0; r < reps; r++) {
+        if (ln_lenet_set_profiling(&net, 1)) return 1;
+        ln_lenet_forward(&net, x, 16);
+        ln_lenet_get_profile(&net, &pr);
+        if (pr.fwd_seconds[2] < f32) f32 = pr.fwd_seconds[2];
+    }
+    const double S = (double)pr.samples_fwd, flops = 2.0 * LN_CONV2_C * LN_CONV2_PX * LN_CONV1_C * LN_KERNEL * LN_KERNEL;
+    printf("conv2 forward, one group of 16, minimum of %d runs, us/sample (GFLOP/s):\n", reps);
+    printf("  float32 (O0)                      %7.3f (%6.1f)\n", f32 / S * 1e6, flops * S / f32 * 1e-9);
+    printf("  O2 (%-12s)                 %7.3f (%6.1f)\n", ln_lenet_amp_kernels(&net) ? ln_lenet_amp_kernels(&net) : "bf16",
+           o2 / S * 1e6, flops * S / o2 * 1e-9);
+    printf("  AMX rule, TDPBF16PS prototype     %7.3f (%6.1f)\n", amx / 16 * 1e6, flops * 16 / amx * 1e-9);
+    printf("  AMX rule, float32-FMA emulation   %7.3f (%6.1f)\n", emu / 16 * 1e6, flops * 16 / emu * 1e-9);
     ln_lenet_free(&net);
     return 0;
 }

@@ -51,8 +51,12 @@ float ln_bf16_fma_ref(float x, float y, float c);
  * in: pool1 as sliding pairs (6, 14, 14, 16); w: conv2's tap pairs (16, 6,
  * 5, 3) as ln_bf16_pack writes them; bias (16); out (16, 10, 10, 16).
  * ln_amx_conv2_fwd needs ln_amx_enable() == 1 (and 16 KB of stack); the
- * _ref form is the scalar C of the same definition, for any CPU. */
+ * _ref form is the scalar C of the same definition, for any CPU; the _emu
+ * form the same bits with AVX-512F float32 FMAs under FTZ and DAZ (what a
+ * CPU without AMX would run; it needs AVX-512F; outside x86-64 it is the
+ * _ref form). */
 void ln_amx_conv2_fwd(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
+void ln_amx_conv2_fwd_emu(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
 void ln_amx_conv2_fwd_ref(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
 
 #endif

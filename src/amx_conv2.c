@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "amx.h"
+#include "fpflush.h"
 #include "lanes.h"
 
 #define IC LN_CONV1_C
@@ -111,8 +112,72 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void ln_amx_conv2_fwd(const
         _mm512_storeu_ps(out + i, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v));
     }
 }
+
+/* The same definition without AMX: float32 FMAs on the bf16 halves, with
+ * MXCSR's FTZ and DAZ on, give each step's rounding and flush exactly
+ * (x86 detects tininess after rounding to 24 bits, as the rule flushes).
+ * NaN payloads may differ from the rule's, but ReLU makes every NaN +0.
+ * One input channel at a time: its pairs split into float32 lo and hi
+ * planes (25 KB), the weights once into float32 lo and hi; out holds the
+ * accumulators between channels. Registers: 4 channels x 2 pixels, two
+ * chains each. */
+#define EOCB 4
+#define EPX 2
+_Static_assert(OC % EOCB == 0 && OH % EPX == 0, "emulation blocking");
+
+__attribute__((target("avx512f,fma"))) void ln_amx_conv2_fwd_emu(const uint32_t *in, const uint32_t *w,
+                                                                  const float *bias, float *out) {
+    const unsigned fp = ln_fpflush_enter();
+    float xl[H * H * L] __attribute__((aligned(64))), xh[H * H * L] __attribute__((aligned(64)));
+    float wl[OC * IC * KB], wh[OC * IC * KB];
+    for (int i = 0; i < OC * IC * KB; i++) {
+        const uint32_t lo = w[i] << 16, hi = w[i] & 0xFFFF0000u;
+        memcpy(&wl[i], &lo, 4), memcpy(&wh[i], &hi, 4);
+    }
+    const __m512i himask = _mm512_set1_epi32((int)0xFFFF0000u);
+    for (int ic = 0; ic < IC; ic++) {
+        for (int i = 0; i < H * H; i++) {
+            const __m512i x = _mm512_loadu_si512(in + ((long)ic * H * H + i) * L);
+            _mm512_store_ps(xl + i * L, _mm512_castsi512_ps(_mm512_slli_epi32(x, 16)));
+            _mm512_store_ps(xh + i * L, _mm512_castsi512_ps(_mm512_and_si512(x, himask)));
+        }
+        for (int oc0 = 0; oc0 < OC; oc0 += EOCB)
+            for (int oy = 0; oy < OH; oy++)
+                for (int ox0 = 0; ox0 < OH; ox0 += EPX) {
+                    __m512 e[EOCB][EPX], o[EOCB][EPX];
+                    for (int c = 0; c < EOCB; c++)
+                        for (int p = 0; p < EPX; p++) e[c][p] = o[c][p] = _mm512_setzero_ps();
+                    for (int ky = 0; ky < LN_KERNEL; ky++)
+                        for (int j = 0; j < KP; j++) {
+                            const long at = ((long)(oy + ky) * H + ox0 + 2 * j) * L;
+                            for (int c = 0; c < EOCB; c++) {
+                                const long wi = ((long)(oc0 + c) * IC + ic) * KB + ky * KP + j;
+                                const __m512 wlv = _mm512_set1_ps(wl[wi]);
+                                const __m512 whv = _mm512_set1_ps(wh[wi]);
+                                for (int p = 0; p < EPX; p++) {
+                                    e[c][p] = _mm512_fmadd_ps(wlv, _mm512_load_ps(xl + at + p * L), e[c][p]);
+                                    o[c][p] = _mm512_fmadd_ps(whv, _mm512_load_ps(xh + at + p * L), o[c][p]);
+                                }
+                            }
+                        }
+                    for (int c = 0; c < EOCB; c++)
+                        for (int p = 0; p < EPX; p++) {
+                            float *d = out + ((long)((oc0 + c) * OH + oy) * OH + ox0 + p) * L;
+                            const __m512 acc = ic ? _mm512_loadu_ps(d) : _mm512_set1_ps(bias[oc0 + c]);
+                            __m512 v = _mm512_add_ps(acc, _mm512_add_ps(e[c][p], o[c][p]));
+                            if (ic == IC - 1) /* ReLU: x > 0 ? x : +0 */
+                                v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+                            _mm512_storeu_ps(d, v);
+                        }
+                }
+    }
+    ln_fpflush_leave(fp);
+}
 #else
 void ln_amx_conv2_fwd(const uint32_t *in, const uint32_t *w, const float *bias, float *out) {
     (void)in, (void)w, (void)bias, (void)out; /* never called: ln_amx_enable() is 0 */
+}
+void ln_amx_conv2_fwd_emu(const uint32_t *in, const uint32_t *w, const float *bias, float *out) {
+    ln_amx_conv2_fwd_ref(in, w, bias, out);
 }
 #endif

@@ -5,8 +5,9 @@
  *   (bench/amx_probe.c boundary / nan);
  * - where the CPU and OS run AMX-BF16: one TDPBF16PS against the reference
  *   bit for bit on random tiles of every K (ordinary values, cancellation,
- *   products near the smallest normal, denormals, Inf and NaN), and the
- *   conv2 prototype against its scalar reference bit for bit. */
+ *   products near the smallest normal, denormals, Inf and NaN);
+ * - the conv2 prototype (AMX, where it runs) and its float32-FMA emulation
+ *   (where AVX-512F runs) against their scalar reference bit for bit. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,21 @@ static uint32_t rnd(uint64_t *s) {
     return (uint32_t)(*s >> 32);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#include "../src/fpflush.h"
+/* The chain fma(x[k], y[k], e) from +0 with the hardware's float32 FMA
+ * under MXCSR FTZ and DAZ (what ln_amx_conv2_fwd_emu relies on); x, y
+ * hold the bf16 in their high halves. */
+__attribute__((target("fma"), noinline)) static uint32_t fma_chain_ftz(const uint32_t *x, const uint32_t *y, int K) {
+    const unsigned fp = ln_fpflush_enter();
+    __m128 e = _mm_setzero_ps();
+    for (int k = 0; k < K; k++) e = _mm_fmadd_ss(_mm_set_ss(f32(x[k])), _mm_set_ss(f32(y[k])), e);
+    ln_fpflush_leave(fp);
+    return bits(_mm_cvtss_f32(e));
+}
+#endif
+
 static void reference_cases(test_ctx *t) {
     /* 1 + 2^-24 + 2^-24: one chain rounds twice to 1, the two chains sum
      * the products first (2^-23) */
@@ -49,6 +65,8 @@ static void reference_cases(test_ctx *t) {
         {{0x1e00, 0x9e33, 0x9b37}, {0x2201, 0x1e37, 0x1b79}, 0x00800000u}, /* above: 2^-126 */
         {{0x1e00, 0x9e17, 0x9980}, {0x2201, 0x1e59, 0x1b90}, 0x00800000u}, /* on it: even, 2^-126 */
         {{0x1e00, 0x9e17, 0x9a00}, {0x2201, 0x1e59, 0x1b20}, 0x00000000u}, /* 2^-126 - 2^-150: flushed */
+        {{0x1e00, 0x9dfe, 0x9abe}, {0x2201, 0x1e81, 0x1ac2}, 0x00000000u}, /* just above that: flushed */
+        {{0x1e00, 0x9e17, 0x9988}, {0x2201, 0x1e59, 0x1b71}, 0x00800000u}, /* just below 2^-126: kept */
     };
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
         uint32_t lo_a[3], lo_b[3], hi_a[3], hi_b[3];
@@ -56,6 +74,10 @@ static void reference_cases(test_ctx *t) {
             lo_a[k] = b[i].x[k], lo_b[k] = b[i].y[k], hi_a[k] = lo_a[k] << 16, hi_b[k] = lo_b[k] << 16;
         CHECK(t, bits(ln_amx_block_ref(0.f, lo_a, lo_b, 3)) == b[i].want, "flush boundary, low chain");
         CHECK(t, bits(ln_amx_block_ref(0.f, hi_a, hi_b, 3)) == b[i].want, "flush boundary, high chain");
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (__builtin_cpu_supports("fma"))
+            CHECK(t, fma_chain_ftz(hi_a, hi_b, 3) == b[i].want, "a float32 FMA under FTZ/DAZ flushes as the rule");
+#endif
     }
     /* NaN priority (measured): the accumulator's over the chains', the low
      * chain's over the high one's, a later product's over the chain */
@@ -69,8 +91,6 @@ static void reference_cases(test_ctx *t) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
 typedef struct {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
@@ -151,27 +171,40 @@ static void hardware_rule(test_ctx *t) {
     CHECK(t, bad == 0, "TDPBF16PS = the reference rule, bit for bit");
 }
 
-static void conv2_prototype(test_ctx *t) {
+/* The prototype (AMX) and its AVX-512 emulation against the scalar
+ * reference: ordinary values, a few specials, and values whose products
+ * and sums sit near 2^-126 (the flush boundary). */
+static void conv2_prototype(test_ctx *t, int amx, int emu) {
     enum { IN = LN_CONV1_C * LN_POOL1_PX * 16, W = LN_CONV2_C * LN_CONV1_C * LN_KERNEL * 3,
            OUT = LN_CONV2_C * LN_CONV2_PX * 16 };
     static uint32_t in[IN], w[W];
     static float out[OUT], ref[OUT];
     float bias[LN_CONV2_C];
     uint64_t s = 7;
-    for (int pass = 0; pass < 2; pass++) {
-        /* pass 0 ordinary values, pass 1 with a few specials among them */
+    static const char *what[3] = {"ordinary", "specials", "near 2^-126"};
+    for (int pass = 0; pass < 3; pass++) {
+        const int wc = pass == 2 ? 1 : 0;
         for (int i = 0; i < IN; i++) {
-            const int c = pass && rnd(&s) % 40 == 0 ? 3 : 0;
+            const int c = pass == 2 ? 1 : pass == 1 && rnd(&s) % 40 == 0 ? 3 : 0;
             in[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
         }
-        for (int i = 0; i < W; i++) w[i] = (uint32_t)anybf(&s, 0) << 16 | anybf(&s, 0);
-        for (int i = 0; i < LN_CONV2_C; i++) bias[i] = anyacc(&s, 0);
-        ln_amx_conv2_fwd(in, w, bias, out);
+        for (int i = 0; i < W; i++) w[i] = (uint32_t)anybf(&s, wc) << 16 | anybf(&s, wc);
+        for (int i = 0; i < LN_CONV2_C; i++) bias[i] = anyacc(&s, wc);
         ln_amx_conv2_fwd_ref(in, w, bias, ref);
-        long bad = 0, pos = 0;
-        for (int i = 0; i < OUT; i++) bad += bits(out[i]) != bits(ref[i]), pos += out[i] > 0.f;
-        CHECK(t, bad == 0, pass ? "conv2 prototype = its reference (specials)" : "conv2 prototype = its reference");
-        CHECK(t, pos > OUT / 8, "the outputs are not all zero");
+        long pos = 0;
+        for (int i = 0; i < OUT; i++) pos += ref[i] > 0.f;
+        char msg[96];
+        snprintf(msg, sizeof msg, "the reference's outputs are not all zero (%s)", what[pass]);
+        CHECK(t, pos > OUT / 8, msg);
+        for (int v = 0; v < 2; v++) {
+            if (!(v ? emu : amx)) continue;
+            memset(out, 0xFF, sizeof out);
+            (v ? ln_amx_conv2_fwd_emu : ln_amx_conv2_fwd)(in, w, bias, out);
+            long bad = 0;
+            for (int i = 0; i < OUT; i++) bad += bits(out[i]) != bits(ref[i]);
+            snprintf(msg, sizeof msg, "conv2 %s = its reference (%s)", v ? "emulation" : "AMX prototype", what[pass]);
+            CHECK(t, bad == 0, msg);
+        }
     }
 }
 #endif
@@ -180,11 +213,10 @@ int main(void) {
     test_ctx t = {"test_amx", 0, 0};
     reference_cases(&t);
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (ln_amx_enable()) {
-        hardware_rule(&t);
-        conv2_prototype(&t);
-    } else
-        printf("test_amx: this CPU or OS does not run AMX-BF16: hardware checks skipped\n");
+    const int amx = ln_amx_enable();
+    if (amx) hardware_rule(&t);
+    else printf("test_amx: this CPU or OS does not run AMX-BF16: hardware checks skipped\n");
+    conv2_prototype(&t, amx, __builtin_cpu_supports("avx512f"));
 #endif
     return test_finish(&t);
 }
