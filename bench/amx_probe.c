@@ -8,8 +8,8 @@
  *   build/amx_probe boundary       the flush-to-zero boundary of a step
  *   build/amx_probe speed          TDPBF16PS throughput for LeNet-sized
  *       tiles, with and without tile loads/stores
- *   build/amx_probe conv2 [REPS]   the AMX conv2 forward prototype
- *       (src/amx_conv2.c) against O2's conv2 forward, per sample
+ *   build/amx_probe conv2 [REPS]   the AMX conv2 prototypes (src/amx_conv2.c,
+ *       amx_conv2_bwd.c) against float32's and O2's conv2, per sample
  *
  * Exit 1 if ln_amx_enable() says no (CPUID, XCR0, arch_prctl). The AMX
  * code is compiled per function (target attributes): no -m flags. */
@@ -27,16 +27,10 @@
 
 /* ---- one tile multiply ---- */
 
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tilecfg;
-
 /* C (M x 16 floats) += A (M x K pairs) . B (K x 16 pairs), one TDPBF16PS */
 __attribute__((target("amx-tile,amx-bf16"), noinline)) static void tdp(float *C, const uint32_t *A,
                                                                       const uint32_t *B, int M, int K) {
-    tilecfg cfg;
+    ln_amx_tilecfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     cfg.rows[0] = (uint8_t)M, cfg.colsb[0] = 64;
@@ -411,7 +405,7 @@ __attribute__((target("amx-tile,amx-bf16"), noinline)) static double tdp_speed(i
     static uint32_t ring[8192] __attribute__((aligned(64)));
     static float cbuf[4][256] __attribute__((aligned(64)));
     for (int i = 0; i < 8192; i++) ring[i] = 0x3F803F80u ^ (uint32_t)(i & 7);
-    tilecfg cfg;
+    ln_amx_tilecfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < 4; t++) cfg.rows[t] = (uint8_t)M, cfg.colsb[t] = 64;
@@ -470,6 +464,20 @@ static int run_speed(void) {
 
 /* ---- the conv2 prototype ---- */
 
+/* One forward and backward with the engine's profile; the minima of
+ * conv2's forward and backward seconds. */
+static void profile_step(ln_lenet *net, const float *x, double *fwd, double *bwd, ln_lenet_profile *pr) {
+    static float dlo[16 * 10];
+    for (int i = 0; i < 160; i++) dlo[i] = (i % 10 == i / 10 % 10 ? -0.9f : 0.1f) / 16.f;
+    if (ln_lenet_set_profiling(net, 1)) return;
+    ln_lenet_forward(net, x, 16);
+    ln_lenet_zero_grad(net);
+    ln_lenet_backward(net, dlo, 16);
+    ln_lenet_get_profile(net, pr);
+    if (pr->fwd_seconds[2] < *fwd) *fwd = pr->fwd_seconds[2];
+    if (pr->bwd_seconds[2] < *bwd) *bwd = pr->bwd_seconds[2];
+}
+
 static int run_conv2(int reps) {
     /* O2's conv2 forward: the engine's own profile, minimum over reps */
     ln_lenet net;
@@ -481,14 +489,9 @@ static int run_conv2(int reps) {
     ln_lenet_init_weights(&net, 1);
     static float x[16 * 1024];
     for (int i = 0; i < 16 * 1024; i++) x[i] = (float)((i * 7919) % 255) / 64.f - 1.f;
-    double o2 = 1e9, amx = 1e9;
+    double o2 = 1e9, o2b = 1e9, amx = 1e9;
     ln_lenet_profile pr;
-    for (int r = 0; r < reps; r++) {
-        if (ln_lenet_set_profiling(&net, 1)) return 1;
-        ln_lenet_forward(&net, x, 16);
-        ln_lenet_get_profile(&net, &pr);
-        if (pr.fwd_seconds[2] < o2) o2 = pr.fwd_seconds[2];
-    }
+    for (int r = 0; r < reps; r++) profile_step(&net, x, &o2, &o2b, &pr);
     /* the prototype on one group: bf16 pairs of normal values */
     static uint32_t in[LN_CONV1_C * LN_POOL1_PX * 16], w[LN_CONV2_C * LN_CONV1_C * LN_KERNEL * 3];
     static float out[LN_CONV2_C * LN_CONV2_PX * 16];
@@ -496,7 +499,12 @@ static int run_conv2(int reps) {
     for (size_t i = 0; i < sizeof in / 4; i++) in[i] = (uint32_t)bf(120, 8) << 16 | bf(120, 8);
     for (size_t i = 0; i < sizeof w / 4; i++) w[i] = (uint32_t)bf(118, 6) << 16 | bf(118, 6);
     for (int i = 0; i < LN_CONV2_C; i++) bias[i] = f(120, 4);
-    double emu = 1e9, f32 = 1e9;
+    double emu = 1e9, f32 = 1e9, f32b = 1e9, amxb = 1e9;
+    static uint32_t dout[LN_CONV2_C / 2 * LN_CONV2_PX * 16], wt[LN_CONV2_C / 2 * LN_CONV1_C * 25],
+        pad[LN_AMX_CONV2_BWD_PAD];
+    static float din[LN_CONV1_C * LN_POOL1_PX * 16];
+    for (size_t i = 0; i < sizeof dout / 4; i++) dout[i] = (uint32_t)bf(110, 8) << 16 | bf(110, 8);
+    for (size_t i = 0; i < sizeof wt / 4; i++) wt[i] = (uint32_t)bf(118, 6) << 16 | bf(118, 6);
     for (int r = 0; r < reps; r++) {
         double t0 = now();
         ln_amx_conv2_fwd(in, w, bias, out);
@@ -506,22 +514,26 @@ static int run_conv2(int reps) {
         ln_amx_conv2_fwd_emu(in, w, bias, out);
         dt = now() - t0;
         if (dt < emu) emu = dt;
+        t0 = now();
+        ln_amx_conv2_bwd_in(dout, wt, din, pad);
+        dt = now() - t0;
+        if (dt < amxb) amxb = dt;
     }
+    const char *o2name = ln_lenet_amp_kernels(&net);
     /* float32 (O0): the same network at amp level 0 */
     if (ln_lenet_set_amp(&net, LN_AMP_O0, NULL, &err)) return fprintf(stderr, "amx_probe: %s\n", err.msg), 1;
-    for (int r = 0; r < reps; r++) {
-        if (ln_lenet_set_profiling(&net, 1)) return 1;
-        ln_lenet_forward(&net, x, 16);
-        ln_lenet_get_profile(&net, &pr);
-        if (pr.fwd_seconds[2] < f32) f32 = pr.fwd_seconds[2];
-    }
+    for (int r = 0; r < reps; r++) profile_step(&net, x, &f32, &f32b, &pr);
     const double S = (double)pr.samples_fwd, flops = 2.0 * LN_CONV2_C * LN_CONV2_PX * LN_CONV1_C * LN_KERNEL * LN_KERNEL;
     printf("conv2 forward, one group of 16, minimum of %d runs, us/sample (GFLOP/s):\n", reps);
     printf("  float32 (O0)                      %7.3f (%6.1f)\n", f32 / S * 1e6, flops * S / f32 * 1e-9);
-    printf("  O2 (%-12s)                 %7.3f (%6.1f)\n", ln_lenet_amp_kernels(&net) ? ln_lenet_amp_kernels(&net) : "bf16",
-           o2 / S * 1e6, flops * S / o2 * 1e-9);
+    printf("  O2 (%-10s)                   %7.3f (%6.1f)\n", o2name, o2 / S * 1e6, flops * S / o2 * 1e-9);
     printf("  AMX rule, TDPBF16PS prototype     %7.3f (%6.1f)\n", amx / 16 * 1e6, flops * 16 / amx * 1e-9);
     printf("  AMX rule, float32-FMA emulation   %7.3f (%6.1f)\n", emu / 16 * 1e6, flops * 16 / emu * 1e-9);
+    printf("conv2 backward, us/sample (GFLOP/s):\n");
+    printf("  float32 (O0), weight + input gradients   %7.3f (%6.1f)\n", f32b / S * 1e6, 2 * flops * S / f32b * 1e-9);
+    printf("  O2, weight + input gradients             %7.3f (%6.1f)\n", o2b / S * 1e6, 2 * flops * S / o2b * 1e-9);
+    printf("  AMX rule, TDPBF16PS, input gradient only %7.3f (%6.1f; zero padding doubles its products)\n",
+           amxb / 16 * 1e6, flops * 16 / amxb * 1e-9);
     ln_lenet_free(&net);
     return 0;
 }

@@ -37,6 +37,14 @@
  * per process). 0 otherwise: no AMX instruction may then run. */
 int ln_amx_enable(void);
 
+/* LDTILECFG's 64-byte operand, palette 1: tile t has rows[t] rows of
+ * colsb[t] bytes (at most 16 x 64). */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} ln_amx_tilecfg;
+
 /* The plain C reference of the rule above: acc + (e + o) over K pairs. */
 float ln_amx_block_ref(float acc, const uint32_t *a, const uint32_t *b, int K);
 /* One of its steps, FMA(x, y, c) with the rules above (bf16.c). */
@@ -58,5 +66,19 @@ float ln_bf16_fma_ref(float x, float y, float c);
 void ln_amx_conv2_fwd(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
 void ln_amx_conv2_fwd_emu(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
 void ln_amx_conv2_fwd_ref(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
+
+/* The prototype of conv2's input gradient for one group, under the rule:
+ * din (6, 14, 14, 16) = sum over kernel rows ky (ascending) of three
+ * blocks each, from 0: for input pixel (y, x), the output-gradient
+ * channel pairs c (0..7) at output pixel (y - ky, x - kx) (zero outside
+ * the 10 x 10 map) times the weight pairs (c, ic, ky, kx), taken as kx = 4,
+ * 3 (16 pairs), kx = 2, 1 (16), kx = 0 (8), c ascending within each kx.
+ * dout: conv2's output gradient as channel pairs (8, 10, 10, 16); wt: the
+ * weights as channel pairs (8, 6, 5, 5) (ln_bf16_pack's conv2 transposed
+ * part); pad: scratch of LN_AMX_CONV2_BWD_PAD words. The AMX form needs
+ * ln_amx_enable() == 1; the _ref form is scalar C, for any CPU. */
+#define LN_AMX_CONV2_BWD_PAD (18 * 18 * 8 * 16)
+void ln_amx_conv2_bwd_in(const uint32_t *dout, const uint32_t *wt, float *din, uint32_t *pad);
+void ln_amx_conv2_bwd_in_ref(const uint32_t *dout, const uint32_t *wt, float *din, uint32_t *pad);
 
 #endif

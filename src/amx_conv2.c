@@ -51,12 +51,6 @@ void ln_amx_conv2_fwd_ref(const uint32_t *in, const uint32_t *w, const float *bi
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tilecfg;
-
 /* Pixel t (0..3) of the block at oy0 in C tile t: B (tile tb) from col,
  * then one TDPBF16PS. Tile numbers must be constants. */
 #define PIXEL(t, tb)                                                                                         \
@@ -82,7 +76,7 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void ln_amx_conv2_fwd(const
     float bt[OC * L] __attribute__((aligned(64)));
     for (int oc = 0; oc < OC; oc++)
         for (int l = 0; l < L; l++) bt[oc * L + l] = bias[oc];
-    tilecfg cfg;
+    ln_amx_tilecfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < 4; t++) cfg.rows[t] = OC, cfg.colsb[t] = L * 4;

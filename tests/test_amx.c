@@ -91,16 +91,10 @@ static void reference_cases(test_ctx *t) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tilecfg;
-
 /* C (16 x 16) += A (16 x K pairs) . B (K x 16 pairs), one TDPBF16PS */
 __attribute__((target("amx-tile,amx-bf16"), noinline)) static void tdp(float *C, const uint32_t *A,
                                                                       const uint32_t *B, int K) {
-    tilecfg cfg;
+    ln_amx_tilecfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     cfg.rows[0] = 16, cfg.colsb[0] = 64;
@@ -207,6 +201,32 @@ static void conv2_prototype(test_ctx *t, int amx, int emu) {
         }
     }
 }
+
+/* conv2's input gradient: the AMX prototype against its scalar reference. */
+static void conv2_bwd_prototype(test_ctx *t) {
+    enum { DO = LN_CONV2_C / 2 * LN_CONV2_PX * 16, WT = LN_CONV2_C / 2 * LN_CONV1_C * LN_KERNEL * LN_KERNEL,
+           DI = LN_CONV1_C * LN_POOL1_PX * 16 };
+    static uint32_t dout[DO], wt[WT], pad[LN_AMX_CONV2_BWD_PAD];
+    static float din[DI], ref[DI];
+    uint64_t s = 11;
+    static const char *what[3] = {"ordinary", "specials", "near 2^-126"};
+    for (int pass = 0; pass < 3; pass++) {
+        for (int i = 0; i < DO; i++) {
+            const int c = pass == 2 ? 1 : pass == 1 && rnd(&s) % 40 == 0 ? 3 : 0;
+            dout[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
+        }
+        for (int i = 0; i < WT; i++) wt[i] = (uint32_t)anybf(&s, pass == 2) << 16 | anybf(&s, pass == 2);
+        ln_amx_conv2_bwd_in_ref(dout, wt, ref, pad);
+        memset(din, 0xFF, sizeof din);
+        ln_amx_conv2_bwd_in(dout, wt, din, pad);
+        long bad = 0, nz = 0;
+        for (int i = 0; i < DI; i++) bad += bits(din[i]) != bits(ref[i]), nz += ref[i] != 0.f && ref[i] == ref[i];
+        char msg[96];
+        snprintf(msg, sizeof msg, "conv2 input gradient, AMX = its reference (%s)", what[pass]);
+        CHECK(t, bad == 0, msg);
+        CHECK(t, nz > DI / 2, "the reference's gradient is mostly finite and non-zero");
+    }
+}
 #endif
 
 int main(void) {
@@ -214,7 +234,7 @@ int main(void) {
     reference_cases(&t);
 #if defined(__x86_64__) && defined(__GNUC__)
     const int amx = ln_amx_enable();
-    if (amx) hardware_rule(&t);
+    if (amx) hardware_rule(&t), conv2_bwd_prototype(&t);
     else printf("test_amx: this CPU or OS does not run AMX-BF16: hardware checks skipped\n");
     conv2_prototype(&t, amx, __builtin_cpu_supports("avx512f"));
 #endif
