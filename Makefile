@@ -24,7 +24,7 @@ SANFLAGS =
 # src/picture/ images in and out, drawing and charts; src/report/ the
 # training report. The lanes and GEMM kernels are added below, once per ISA.
 LIB_SRC := src/version.c src/arch.c src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/stats.c src/prepare.c \
-           src/gemm.c src/layers.c src/net.c src/bf16.c src/amx.c src/amx_conv2.c src/amx_conv2_bwd.c src/loss.c src/metrics.c src/optim.c src/lr_schedule.c \
+           src/gemm.c src/layers.c src/net.c src/bf16.c src/amx.c src/amx_conv2.c src/amx_conv2_bwd.c src/amx_fc.c src/loss.c src/metrics.c src/optim.c src/lr_schedule.c \
            src/ckpt.c src/load.c src/model.c src/model_ckpt.c src/callbacks.c src/trainlog.c \
            src/bytebuf.c src/pbwrite.c src/fileio.c \
            src/export_net.c src/export_onnx.c src/export_safetensors.c src/export_mindspore.c

@@ -81,4 +81,21 @@ void ln_amx_conv2_fwd_ref(const uint32_t *in, const uint32_t *w, const float *bi
 void ln_amx_conv2_bwd_in(const uint32_t *dout, const uint32_t *wt, float *din, uint32_t *pad);
 void ln_amx_conv2_bwd_in_ref(const uint32_t *dout, const uint32_t *wt, float *din, uint32_t *pad);
 
+/* The dense layers (prototypes) in lanes_bf16.c's layouts, one product
+ * each, its K in blocks of 16 pairs from the first (the last shorter):
+ *   fc_fwd:    y (O, 16) = [relu](b + blocks(w (O, F/2), x feature pairs (F/2, 16)))
+ *   fc_bwd_in: dx (F, 16) = blocks(w^T, dy output pairs (O/2, 16)) [where act > 0];
+ *              wt: the weights as output pairs (O/2, F); scratch: F * O/2 words
+ *   fc_dw:     dw (O, F) = blocks from 0 of dy's lane pairs (O, 8) and x's
+ *              (txp: per 16 features, (8, 16)): one block of 8 pairs
+ * The AMX forms need ln_amx_enable() == 1; the _ref forms are scalar C. */
+void ln_amx_fc_fwd(const uint32_t *x, int F, const uint32_t *w, const float *b, int O, float *y, int relu);
+void ln_amx_fc_fwd_ref(const uint32_t *x, int F, const uint32_t *w, const float *b, int O, float *y, int relu);
+void ln_amx_fc_bwd_in(const uint32_t *dy, int O, const uint32_t *wt, int F, float *dx, const float *act,
+                      uint32_t *scratch);
+void ln_amx_fc_bwd_in_ref(const uint32_t *dy, int O, const uint32_t *wt, int F, float *dx, const float *act,
+                          uint32_t *scratch);
+void ln_amx_fc_dw(const uint32_t *dyl, int O, const uint32_t *txp, int F, float *dw);
+void ln_amx_fc_dw_ref(const uint32_t *dyl, int O, const uint32_t *txp, int F, float *dw);
+
 #endif

@@ -227,6 +227,45 @@ static void conv2_bwd_prototype(test_ctx *t) {
         CHECK(t, nz > DI / 2, "the reference's gradient is mostly finite and non-zero");
     }
 }
+
+/* The dense layers at fc1's and fc3's shapes (partial tiles and blocks):
+ * AMX against the scalar references. */
+static void fc_prototypes(test_ctx *t) {
+    static uint32_t x[400 / 2 * 16], w[120 * 400 / 2], wt[120 / 2 * 400], dy[120 / 2 * 16], dyl[120 * 8],
+        txp[25 * 8 * 16], scratch[400 * 60];
+    static float y[400 * 16], ry[400 * 16], act[400 * 16], dw[120 * 400], rdw[120 * 400];
+    float b[120];
+    uint64_t s = 5;
+    const int shapes[2][2] = {{400, 120}, {84, 10}}; /* F, O */
+    for (int sh = 0; sh < 2; sh++)
+        for (int pass = 0; pass < 2; pass++) {
+            const int F = shapes[sh][0], O = shapes[sh][1], c = pass ? 1 : 0;
+            for (int i = 0; i < F / 2 * 16; i++) x[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
+            for (int i = 0; i < O * F / 2; i++) w[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
+            for (int i = 0; i < O / 2 * F; i++) wt[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
+            for (int i = 0; i < O / 2 * 16; i++) dy[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
+            for (int i = 0; i < O * 8; i++) dyl[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
+            for (int i = 0; i < 25 * 8 * 16; i++) txp[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
+            for (int i = 0; i < O; i++) b[i] = anyacc(&s, c);
+            for (int i = 0; i < F * 16; i++) act[i] = (float)(rnd(&s) % 3) - 1.f;
+            long bad = 0;
+            ln_amx_fc_fwd(x, F, w, b, O, y, pass);
+            ln_amx_fc_fwd_ref(x, F, w, b, O, ry, pass);
+            for (int i = 0; i < O * 16; i++) bad += bits(y[i]) != bits(ry[i]);
+            CHECK(t, bad == 0, "fc forward, AMX = its reference");
+            bad = 0;
+            ln_amx_fc_bwd_in(dy, O, wt, F, y, pass ? act : NULL, scratch);
+            ln_amx_fc_bwd_in_ref(dy, O, wt, F, ry, pass ? act : NULL, scratch);
+            for (int i = 0; i < F * 16; i++) bad += bits(y[i]) != bits(ry[i]);
+            CHECK(t, bad == 0, "fc input gradient, AMX = its reference");
+            bad = 0;
+            ln_amx_fc_dw(dyl, O, txp, F, dw);
+            ln_amx_fc_dw_ref(dyl, O, txp, F, rdw);
+            long nz = 0;
+            for (int i = 0; i < O * F; i++) bad += bits(dw[i]) != bits(rdw[i]), nz += rdw[i] != 0.f;
+            CHECK(t, bad == 0 && nz > O * F / 2, "fc weight gradient, AMX = its reference");
+        }
+}
 #endif
 
 int main(void) {
@@ -234,7 +273,7 @@ int main(void) {
     reference_cases(&t);
 #if defined(__x86_64__) && defined(__GNUC__)
     const int amx = ln_amx_enable();
-    if (amx) hardware_rule(&t), conv2_bwd_prototype(&t);
+    if (amx) hardware_rule(&t), conv2_bwd_prototype(&t), fc_prototypes(&t);
     else printf("test_amx: this CPU or OS does not run AMX-BF16: hardware checks skipped\n");
     conv2_prototype(&t, amx, __builtin_cpu_supports("avx512f"));
 #endif
