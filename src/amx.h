@@ -50,20 +50,24 @@ float ln_amx_block_ref(float acc, const uint32_t *a, const uint32_t *b, int K);
 /* One of its steps, FMA(x, y, c) with the rules above (bf16.c). */
 float ln_bf16_fma_ref(float x, float y, float c);
 
-/* The prototype: conv2's forward + ReLU for one group of 16 samples in the
- * lanes layout, under the rule with one block per input channel:
+/* The prototype: a convolution's forward + ReLU (5 x 5 kernel, conv1 or
+ * conv2) for one group of 16 samples in the lanes layout, under the rule
+ * with one block per input channel:
  *     acc = bias[oc]
  *     for ic: acc = acc + block(w pairs (oc, ic, ky, j), input pairs (ic, oy+ky, ox+2j)),
  *             k = ky * 3 + j (15 pairs: taps (0,1) (2,3) (4,-) of 5 rows)
  *     out = acc > 0 ? acc : 0
- * in: pool1 as sliding pairs (6, 14, 14, 16); w: conv2's tap pairs (16, 6,
- * 5, 3) as ln_bf16_pack writes them; bias (16); out (16, 10, 10, 16).
- * ln_amx_conv2_fwd needs ln_amx_enable() == 1 (and 16 KB of stack); the
- * _ref form is the scalar C of the same definition, for any CPU; the _emu
- * form the same bits with AVX-512F float32 FMAs under FTZ and DAZ (what a
- * CPU without AMX would run; it needs AVX-512F; outside x86-64 it is the
- * _ref form). */
-void ln_amx_conv2_fwd(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
+ * in: the input as sliding pairs (IC, H, H, 16); w: tap pairs (OC, IC, 5,
+ * 3) as ln_bf16_pack writes them; bias (OC); out (OC, H-4, H-4, 16);
+ * IC * H <= 84, OC <= 16 (LeNet's two). ln_amx_conv_fwd needs
+ * ln_amx_enable() == 1 (and 16 KB of stack); the _ref form is the scalar
+ * C of the same definition, for any CPU; ln_amx_conv2_fwd_emu gives
+ * conv2's bits with AVX-512F float32 FMAs under FTZ and DAZ (what a CPU
+ * without AMX would run; it needs AVX-512F; outside x86-64 it is the _ref
+ * form). */
+void ln_amx_conv_fwd(const uint32_t *in, int IC, int H, const uint32_t *w, const float *bias, int OC, float *out);
+void ln_amx_conv_fwd_ref(const uint32_t *in, int IC, int H, const uint32_t *w, const float *bias, int OC,
+                         float *out);
 void ln_amx_conv2_fwd_emu(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
 void ln_amx_conv2_fwd_ref(const uint32_t *in, const uint32_t *w, const float *bias, float *out);
 

@@ -1,14 +1,15 @@
-/* amx_conv2.c - the AMX prototype of conv2's forward pass and its scalar
- * reference (amx.h). Not used by the engine.
+/* amx_conv2.c - the AMX prototype of a convolution's forward pass (conv1
+ * and conv2), its scalar reference, and conv2's float32-FMA emulation
+ * (amx.h). Not used by the engine.
  *
- * Tiles: C = 16 output channels x 16 lanes of one output pixel (one float
- * vector per channel, the lanes layout's own); A = the 16 channels' 15
+ * Tiles: C = the OC output channels x 16 lanes of one output pixel (one
+ * float vector per channel, the lanes layout's own); A = the channels' 15
  * weight pairs of one input channel, read in place from ln_bf16_pack's
- * (16, 6, 5, 3) layout (row stride 6 * 15 pairs); B = the 15 input pairs
+ * (OC, IC, 5, 3) layout (row stride IC * 15 pairs); B = the 15 input pairs
  * the pixel reads in that channel, one 64-byte lane vector per row. Those
  * are (ky, j) -> sliding pair (oy + ky, ox + 2j), not equally spaced, so
  * the input is first copied, one output column ox at a time, into col
- * (6, 14, 3, 16): rows oy..oy+4 of channel ic are then 15 consecutive
+ * (IC, H, 3, 16): rows oy..oy+4 of channel ic are then 15 consecutive
  * vectors. (The copies take ~40% of the time; copying every column first,
  * into 161 KB, measured no faster.) Four pixels (C tiles 0-3) share each
  * A load; B rotates through 5-7.
@@ -21,17 +22,16 @@
 #include "fpflush.h"
 #include "lanes.h"
 
-#define IC LN_CONV1_C
-#define H LN_POOL1_SIDE
-#define OC LN_CONV2_C
-#define OH LN_CONV2_SIDE
 #define KP 3              /* tap pairs per kernel row */
 #define KB (LN_KERNEL * KP) /* pairs per block (input channel) */
 #define L LN_LANES
+#define MAX_ICH 84          /* IC * H: conv1 32, conv2 84 */
 
-_Static_assert(OC == 16 && L == 16 && KB <= 16 && OH == H - LN_KERNEL + 1, "conv2 fits one tile per pixel");
+_Static_assert(L == 16 && KB <= 16, "a block per input channel fits a tile");
 
-void ln_amx_conv2_fwd_ref(const uint32_t *in, const uint32_t *w, const float *bias, float *out) {
+void ln_amx_conv_fwd_ref(const uint32_t *in, int IC, int H, const uint32_t *w, const float *bias, int OC,
+                         float *out) {
+    const int OH = H - LN_KERNEL + 1;
     for (int oc = 0; oc < OC; oc++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OH; ox++)
@@ -66,21 +66,24 @@ void ln_amx_conv2_fwd_ref(const uint32_t *in, const uint32_t *w, const float *bi
     } while (0)
 #define CSTORE(t)                                                                                            \
     do {                                                                                                     \
-        if ((t) < n) _tile_stored(t, out + ((long)(oy0 + (t)) * OH + ox) * L, OH * OH * L * 4);             \
+        if ((t) < n) _tile_stored(t, out + ((long)(oy0 + (t)) * OH + ox) * L, (long)OH * OH * L * 4);       \
     } while (0)
 
 /* Every CPU with AMX has AVX-512F: the copies and the ReLU use it. */
-__attribute__((target("amx-tile,amx-bf16,avx512f"))) void ln_amx_conv2_fwd(const uint32_t *in, const uint32_t *w,
-                                                                           const float *bias, float *out) {
-    uint32_t col[IC * H * KP * L] __attribute__((aligned(64)));
-    float bt[OC * L] __attribute__((aligned(64)));
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) void ln_amx_conv_fwd(const uint32_t *in, int IC, int H,
+                                                                          const uint32_t *w, const float *bias,
+                                                                          int OC, float *out) {
+    const int OH = H - LN_KERNEL + 1;
+    if (IC * H > MAX_ICH || OC > 16) return; /* not LeNet's: amx.h's contract */
+    uint32_t col[MAX_ICH * KP * L] __attribute__((aligned(64)));
+    float bt[16 * L] __attribute__((aligned(64)));
     for (int oc = 0; oc < OC; oc++)
         for (int l = 0; l < L; l++) bt[oc * L + l] = bias[oc];
     ln_amx_tilecfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
-    for (int t = 0; t < 4; t++) cfg.rows[t] = OC, cfg.colsb[t] = L * 4;
-    cfg.rows[4] = OC, cfg.colsb[4] = KB * 4;
+    for (int t = 0; t < 4; t++) cfg.rows[t] = (uint8_t)OC, cfg.colsb[t] = L * 4;
+    cfg.rows[4] = (uint8_t)OC, cfg.colsb[4] = KB * 4;
     for (int t = 5; t < 8; t++) cfg.rows[t] = KB, cfg.colsb[t] = L * 4;
     _tile_loadconfig(&cfg);
     for (int ox = 0; ox < OH; ox++) {
@@ -115,6 +118,10 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void ln_amx_conv2_fwd(const
  * planes (25 KB), the weights once into float32 lo and hi; out holds the
  * accumulators between channels. Registers: 4 channels x 2 pixels, two
  * chains each. */
+#define IC LN_CONV1_C
+#define H LN_POOL1_SIDE
+#define OC LN_CONV2_C
+#define OH LN_CONV2_SIDE
 #define EOCB 4
 #define EPX 2
 _Static_assert(OC % EOCB == 0 && OH % EPX == 0, "emulation blocking");
@@ -168,10 +175,10 @@ __attribute__((target("avx512f,fma"))) void ln_amx_conv2_fwd_emu(const uint32_t 
     ln_fpflush_leave(fp);
 }
 #else
-void ln_amx_conv2_fwd(const uint32_t *in, const uint32_t *w, const float *bias, float *out) {
-    (void)in, (void)w, (void)bias, (void)out; /* never called: ln_amx_enable() is 0 */
+void ln_amx_conv_fwd(const uint32_t *in, int IC, int H, const uint32_t *w, const float *bias, int OC, float *out) {
+    (void)in, (void)IC, (void)H, (void)w, (void)bias, (void)OC, (void)out; /* never called: no AMX */
 }
 void ln_amx_conv2_fwd_emu(const uint32_t *in, const uint32_t *w, const float *bias, float *out) {
-    ln_amx_conv2_fwd_ref(in, w, bias, out);
+    ln_amx_conv_fwd_ref(in, LN_CONV1_C, LN_POOL1_SIDE, w, bias, LN_CONV2_C, out);
 }
 #endif

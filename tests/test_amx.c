@@ -184,7 +184,7 @@ static void conv2_prototype(test_ctx *t, int amx, int emu) {
         }
         for (int i = 0; i < W; i++) w[i] = (uint32_t)anybf(&s, wc) << 16 | anybf(&s, wc);
         for (int i = 0; i < LN_CONV2_C; i++) bias[i] = anyacc(&s, wc);
-        ln_amx_conv2_fwd_ref(in, w, bias, ref);
+        ln_amx_conv_fwd_ref(in, LN_CONV1_C, LN_POOL1_SIDE, w, bias, LN_CONV2_C, ref);
         long pos = 0;
         for (int i = 0; i < OUT; i++) pos += ref[i] > 0.f;
         char msg[96];
@@ -193,12 +193,34 @@ static void conv2_prototype(test_ctx *t, int amx, int emu) {
         for (int v = 0; v < 2; v++) {
             if (!(v ? emu : amx)) continue;
             memset(out, 0xFF, sizeof out);
-            (v ? ln_amx_conv2_fwd_emu : ln_amx_conv2_fwd)(in, w, bias, out);
+            if (v) ln_amx_conv2_fwd_emu(in, w, bias, out);
+            else ln_amx_conv_fwd(in, LN_CONV1_C, LN_POOL1_SIDE, w, bias, LN_CONV2_C, out);
             long bad = 0;
             for (int i = 0; i < OUT; i++) bad += bits(out[i]) != bits(ref[i]);
             snprintf(msg, sizeof msg, "conv2 %s = its reference (%s)", v ? "emulation" : "AMX prototype", what[pass]);
             CHECK(t, bad == 0, msg);
         }
+    }
+}
+
+/* conv1's shape (1 input channel, 6 output channels, 32 x 32): AMX against
+ * the scalar reference. */
+static void conv1_prototype(test_ctx *t) {
+    enum { IN = 32 * 32 * 16, W = LN_CONV1_C * LN_KERNEL * 3, OUT = LN_CONV1_C * 28 * 28 * 16 };
+    static uint32_t in[IN], w[W];
+    static float out[OUT], ref[OUT];
+    float bias[LN_CONV1_C];
+    uint64_t s = 3;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < IN; i++) in[i] = (uint32_t)anybf(&s, pass) << 16 | anybf(&s, pass);
+        for (int i = 0; i < W; i++) w[i] = (uint32_t)anybf(&s, pass) << 16 | anybf(&s, pass);
+        for (int i = 0; i < LN_CONV1_C; i++) bias[i] = anyacc(&s, pass);
+        ln_amx_conv_fwd_ref(in, 1, 32, w, bias, LN_CONV1_C, ref);
+        memset(out, 0xFF, sizeof out);
+        ln_amx_conv_fwd(in, 1, 32, w, bias, LN_CONV1_C, out);
+        long bad = 0, pos = 0;
+        for (int i = 0; i < OUT; i++) bad += bits(out[i]) != bits(ref[i]), pos += ref[i] > 0.f;
+        CHECK(t, bad == 0 && pos > OUT / 8, pass ? "conv1 AMX = its reference (near 2^-126)" : "conv1 AMX = its reference");
     }
 }
 
@@ -273,7 +295,7 @@ int main(void) {
     reference_cases(&t);
 #if defined(__x86_64__) && defined(__GNUC__)
     const int amx = ln_amx_enable();
-    if (amx) hardware_rule(&t), conv2_bwd_prototype(&t), fc_prototypes(&t);
+    if (amx) hardware_rule(&t), conv1_prototype(&t), conv2_bwd_prototype(&t), fc_prototypes(&t);
     else printf("test_amx: this CPU or OS does not run AMX-BF16: hardware checks skipped\n");
     conv2_prototype(&t, amx, __builtin_cpu_supports("avx512f"));
 #endif
