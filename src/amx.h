@@ -1,6 +1,7 @@
 /* amx.h - Intel AMX (TDPBF16PS) for mixed precision: what the instruction
- * computes, how a process gets to use it, and a prototype conv2 forward
- * (internal; not used by the engine: its arithmetic is not amp level O2's).
+ * computes, how a process gets to use it, and prototypes of LeNet's layers
+ * under that arithmetic with their scalar references (internal; not used
+ * by the engine: the arithmetic is not amp level O2's).
  *
  * The rule, measured on this project's Xeon (a VM reporting family 6 model
  * 167, with amx_tile and amx_bf16; bench/amx_probe.c: 10^7 random and adversarial outputs, the flush
