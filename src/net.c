@@ -68,10 +68,10 @@ static int group_rows(int B, int g) { return B - g * LN_LANES < LN_LANES ? B - g
  * blocks: on a quiet machine they cost a fraction of a percent); a block
  * much slower than the choice's last confirmed time (the machine got busy)
  * brings the next probe at once. */
-/* The first probe waits AUTO_GAP_FIRST blocks: an evaluation of the
- * 10,000 test images is 40 jobs (5 blocks), and a probe in its last block
- * would run a fifth of it on one core. */
-enum { AUTO_BLOCK = 8, AUTO_GAP0 = 4, AUTO_GAP_FIRST = 8, AUTO_GAP_MAX = 256 };
+/* A block ends after AUTO_BLOCK jobs or AUTO_BLOCK_GROUPS groups: an
+ * evaluation of the 10,000 test images is 40 jobs of 16 groups, so its
+ * blocks are 2 jobs and a busy machine is noticed within its first fifth. */
+enum { AUTO_BLOCK = 8, AUTO_BLOCK_GROUPS = 32, AUTO_GAP0 = 4, AUTO_GAP_MAX = 256 };
 enum { JOB_FORWARD, JOB_BACKWARD, JOB_TRAIN, JOB_KINDS };
 typedef struct {
     int cur;            /* the chosen count: 1 or net->threads */
@@ -91,7 +91,7 @@ static int auto_threads(const lanes_auto *a, int max) {
 static void auto_record(lanes_auto *a, int max, double sec, int units) {
     if (max < 2) return;
     a->sec += sec, a->units += units;
-    if (++a->jobs < AUTO_BLOCK) return;
+    if (++a->jobs < AUTO_BLOCK && a->units < AUTO_BLOCK_GROUPS) return;
     const double t = a->sec / a->units;
     a->jobs = 0, a->sec = a->units = 0;
     if (a->probing) {
@@ -146,7 +146,7 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
         s->k = (ln_lane_kernels){ln_lanes_forward_stage_generic, ln_lanes_backward_stage_generic,
                                  ln_lanes_load_u8_generic, ln_lanes_load_f32_generic, ln_lanes_forward1_generic};
     s->ngroups = lanes_groups(net->max_batch);
-    for (int k = 0; k < JOB_KINDS; k++) s->au[k] = (lanes_auto){.cur = net->threads, .gap = AUTO_GAP_FIRST};
+    for (int k = 0; k < JOB_KINDS; k++) s->au[k] = (lanes_auto){.cur = net->threads, .gap = AUTO_GAP0};
     /* Per-group buffers, in floats (int32 buffers count as floats). The
      * gradients before pooling (da1, da2) reuse the conv outputs' memory (a1,
      * a2): the backward pass never reads those (lanes.h). */

@@ -13,6 +13,9 @@
 #include "lenet/export.h"
 #include "lenet/load.h"
 #include "lenet/model.h"
+#include "lenet/pipeline.h"
+#include "lenet/metrics.h"
+#include "lenet/loss.h"
 
 static char g_dir[64];
 
@@ -98,6 +101,27 @@ static void test_roundtrip(test_ctx *t, const ln_dataset *d) {
             CHECK(t, s == LN_OK && ma.total == mb.total && ma.correct == mb.correct && ma.loss_sum == mb.loss_sum &&
                          !memcmp(ma.confusion, mb.confusion, sizeof ma.confusion),
                   what);
+            ln_lenet_free(&net);
+        }
+        /* ... and the float path they replace (ln_pipeline_rows, forward,
+         * ln_softmax_xent), batch by batch: the same metrics bit for bit. */
+        if (!ln_lenet_load(&net, p, &how[1], &err)) {
+            static float xf[3 * 1024];
+            int32_t yf[3];
+            double lf[3];
+            ln_metrics mf;
+            ln_metrics_reset(&mf);
+            for (uint32_t first = 0; first < d->images.count; first += 3) {
+                const int rows = d->images.count - first < 3 ? (int)(d->images.count - first) : 3;
+                ln_pipeline_rows(d, first, rows, 1, xf, yf);
+                ln_lenet_forward(&net, xf, rows);
+                ln_softmax_xent(ln_lenet_logits(&net), yf, rows, 10, NULL, lf);
+                ln_metrics_update(&mf, ln_lenet_logits(&net), yf, rows, lf);
+            }
+            s = ln_lenet_eval(&net, d, 0, &mb, &err);
+            CHECK(t, s == LN_OK && mf.total == mb.total && mf.correct == mb.correct && mf.loss_sum == mb.loss_sum &&
+                         !memcmp(mf.confusion, mb.confusion, sizeof mf.confusion),
+                  "ln_lenet_eval (uint8 path, resized a batch at a time) = the float path, bit for bit");
             ln_lenet_free(&net);
         }
         ln_dataset_free(&d32);

@@ -142,12 +142,6 @@ int cmd_eval(int argc, char **argv) {
         ln_dataset_free(&test);
         return 2;
     }
-    /* Resized once, in place: the evaluation then reads the pixels straight
-     * (--per-image prepares its own rows). */
-    if (!per_image && ln_dataset_resize32(&test, (int)threads, &err)) {
-        ln_dataset_free(&test);
-        return cli_fail(&err);
-    }
     if (limit < 0) limit = test.images.count / 32 * 32;
     ln_load_opts lo = {.conv_bias = conv_bias, .max_batch = (int)batch, .threads = (int)threads, .kernels = kernels};
     ln_lenet net;

@@ -24,12 +24,12 @@
  * spin here; KMP_BLOCKTIME in ms for LLVM's libomp) and leaves placement
  * to the kernel; the lanes engine then runs 1 or all threads, whichever it
  * measures faster (src/net.c). The runtime reads these when it loads,
- * before main, so `train` sets them and re-executes itself once - only
- * when it will run more than one thread and the user has set none of them.
- * `eval` and `predict` do not: their jobs are a batch of 256 images each,
- * with next to nothing between them, so how threads wait matters little,
- * and the re-execution (loading 25 shared libraries again) was ~3 ms of a
- * ~70 ms evaluation; they keep the runtime's default (a long spin). */
+ * before main, so `train`, `eval` and `predict` set them and re-execute
+ * themselves once - only when they will run more than one thread and the
+ * user has set none of them. For `eval` too (10,000 images, whole process,
+ * 2 threads): the runtime's default long spin without the re-execution
+ * took 56-60 ms here against 61-63 ms, but 140-240 ms against 85-98 ms
+ * with one other busy process on the machine. */
 #define SPIN_COUNT "3000"
 
 static void set_thread_waiting(int argc, char **argv) {
@@ -86,7 +86,8 @@ static int run(int argc, char **argv) {
         printf("lenet %s\n", ln_version());
         return 0;
     }
-    if (!strcmp(cmd, "train")) set_thread_waiting(argc, argv);
+    if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "predict"))
+        set_thread_waiting(argc, argv);
     if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "summary")) return cmd_summary(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
