@@ -64,10 +64,12 @@ static int group_rows(int B, int g) { return B - g * LN_LANES < LN_LANES ? B - g
  * job chooses it by measurement: it runs blocks of AUTO_BLOCK jobs, and
  * every `gap` blocks one block with the other count (1 or all threads),
  * keeping whichever took less time per group. While probes confirm the
- * choice by a wide margin they grow rarer (up to every AUTO_GAP_MAX
- * blocks: on a quiet machine they cost a fraction of a percent); a block
- * much slower than the choice's last confirmed time (the machine got busy)
- * brings the next probe at once. */
+ * choice by a wide margin they grow 4 times rarer each time (up to every
+ * AUTO_GAP_MAX blocks; growing 2 times, a quiet machine's first 2-thread
+ * epoch ran ~135 of its 1875 steps in probes on 1 thread, ~5% of its time);
+ * two blocks in a row much slower than the choice's last confirmed time
+ * (the machine got busy; one such block is often a passing disturbance)
+ * bring the next probe at once. */
 /* A block ends after AUTO_BLOCK jobs or AUTO_BLOCK_GROUPS groups: an
  * evaluation of the 10,000 test images is 40 jobs of 16 groups, so its
  * blocks are 2 jobs and a busy machine is noticed within its first fifth. */
@@ -81,6 +83,7 @@ typedef struct {
     double t_cur;       /* seconds per group of the last block at cur */
     double t_ref;       /* ... when a probe last confirmed cur (0: not yet) */
     int gap, since;     /* blocks between probes; blocks since the last */
+    int slow;           /* blocks in a row much slower than t_ref */
 } lanes_auto;
 
 static int auto_threads(const lanes_auto *a, int max) {
@@ -101,14 +104,15 @@ static void auto_record(lanes_auto *a, int max, double sec, int units) {
             a->t_cur = a->t_ref = t;
             a->gap = AUTO_GAP0;
         } else {
-            a->gap = t > 1.3 * a->t_cur ? (2 * a->gap < AUTO_GAP_MAX ? 2 * a->gap : AUTO_GAP_MAX) : AUTO_GAP0;
+            a->gap = t > 1.3 * a->t_cur ? (4 * a->gap < AUTO_GAP_MAX ? 4 * a->gap : AUTO_GAP_MAX) : AUTO_GAP0;
             a->t_ref = a->t_cur;
         }
         return;
     }
     a->t_cur = t;
     if (a->t_ref == 0) a->t_ref = t;
-    if (++a->since >= a->gap || t > 1.5 * a->t_ref) a->probing = 1;
+    a->slow = t > 1.5 * a->t_ref ? a->slow + 1 : 0;
+    if (++a->since >= a->gap || a->slow >= 2) a->probing = 1, a->slow = 0;
 }
 
 typedef struct {
