@@ -3,8 +3,11 @@
 # checkpoints are byte-identical on 1, 2 and 3 threads, for a batch of 16
 # (one group of 16 samples, its work shared by the threads stage by stage:
 # the speedrun recipe), a batch of 48 (three groups: two one to a thread,
-# the last shared) and a batch of 5 with a loss scale and a group with grad
-# centralisation (the optimizer's whole-tensor part).
+# the last shared; on 3 threads, one each, summed without a barrier as the
+# groups' backward passes progress), a batch of 64 (four groups, two a
+# thread on 2 threads, no barrier either) and a batch of 5 with a loss
+# scale and a group with grad centralisation (the optimizer's whole-tensor
+# part).
 set -u
 . "$(dirname "$0")/lib.sh"
 make_tmp
@@ -13,6 +16,7 @@ mnist_subset "$tmp/d" 960 100
 
 recipes=("--recipe speedrun --max-steps 40"
          "--batch-size 48 --epochs 1 --nesterov --weight-decay 1e-4"
+         "--batch-size 64 --max-steps 40 --weight-decay 1e-4"
          "--batch-size 5 --max-steps 60 --loss-scale 128 --group conv2.weight:grad_centralization=1")
 for r in "${recipes[@]}"; do
     sums=()
