@@ -103,8 +103,10 @@ static ln_status idx_read_payload(idx_file *fh, const char *path, size_t hdr_len
     if (fh->is_raw && (unsigned long long)fh->raw_size != hdr_len + len)
         return ln_fail(err, LN_E_INPUT, "file is %lld bytes but its header says %zu: %s; the file is truncated or "
                        "corrupt, fetch it again", fh->raw_size, hdr_len + len, path);
-    /* Start small and double: memory follows the data that really arrives. */
-    size_t cap = len < (1u << 20) ? len : (1u << 20), got = 0;
+    /* Start small and double: memory follows the data that really arrives.
+     * A raw file's size was checked against the header just above, so it
+     * gets its whole buffer at once. */
+    size_t cap = fh->is_raw ? len : len < (1u << 20) ? len : (1u << 20), got = 0;
     uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf) return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path);
     while (got < len) {

@@ -217,10 +217,9 @@ static int run_train(int argc, char **argv, train_world *tw) {
     }
     ln_ckpt_free(&from_ck); /* loaded */
     ln_pipeline_config pc = {o.batch_size, 1, o.shuffle, 10000, o.seed, o.threads, world, rank};
-    /* the raw 28x28 images are not needed once resized: no second copy (the
-     * evaluation then reads the resized test images straight) */
-    if (ln_dataset_resize32(&train, o.threads, &err) || ln_dataset_resize32(&test, o.threads, &err) ||
-        ln_pipeline_init(&p, &train, &pc, &err)) { rc = cli_fail(&err); goto out; }
+    /* the raw 28x28 training images are not needed once resized: no second
+     * copy (the evaluation resizes the test images a batch at a time) */
+    if (ln_dataset_resize32(&train, o.threads, &err) || ln_pipeline_init(&p, &train, &pc, &err)) { rc = cli_fail(&err); goto out; }
     have_pipe = 1;
     /* Outputs only now, after the large allocations: running out of memory leaves none. */
     if ((rc = train_guard_report_dir(&o, report_log, sizeof report_log))) goto out;
