@@ -129,9 +129,9 @@ void ln_lenet_eval_into(ln_lenet *net, const ln_dataset *ds, long limit, ln_metr
 /* ln_lenet_eval_range on the lanes engine, straight from the uint8 images:
  * a batch is one parallel region from the pixels to the losses. Images not
  * yet 32x32 are resized a batch at a time into a buffer that stays in
- * cache (one more region a batch; resizing the whole set in place first
- * took ~12 ms of a ~65 ms `lenet eval`, its 10 MB written out and read
- * back). Returns -1, having done nothing, where that does not apply. */
+ * cache (one more region a batch, instead of a resized 10 MB copy of the
+ * whole set written out and read back). Returns -1, having done nothing,
+ * where that does not apply. */
 static int eval_lanes(ln_lenet *net, const ln_dataset *ds, long lo, long hi, ln_metrics *out, int32_t *y,
                       double *loss) {
     const ln_idx_images *im = &ds->images;
