@@ -125,13 +125,18 @@ check "a 1000-character path: one line in the form, the reason kept, the path cu
 # Without --ckpt, eval, predict, export and serve take the newest checkpoint
 # in checkpoints/ and name it; with none there, the missing option.
 mkdir -p nock && cd nock || exit 1
-for c in eval predict export; do
+printf 'P5 1 1 255\n\x80' >one.pgm
+for c in eval "predict one.pgm" "export --format onnx -o m.onnx"; do
+    # shellcheck disable=SC2086  # the command and its options
     expect_error "$c without --ckpt, no checkpoints/: exit 2" 2 "missing option: --ckpt FILE" "none in checkpoints/" -- $c
 done
 mkdir -p checkpoints
 cp "$good" checkpoints/old.ckpt && touch -d '2020-01-01' checkpoints/old.ckpt
 cp "$good" checkpoints/new.ckpt
 printf x >checkpoints/junk.txt
+run predict
+check "predict without an image: the usage error alone, no checkpoint announced first" \
+    eval '[ "$rc" -eq 2 ] && err_is_line "no image given"'
 run eval --data "$data" --threads 1 --json
 check "eval without --ckpt: the newest checkpoint in checkpoints/, named on stderr" \
     eval '[ "$rc" -eq 0 ] && grep -q "using checkpoints/new.ckpt, the newest checkpoint in checkpoints/" "$tmp/err" &&

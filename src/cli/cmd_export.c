@@ -44,8 +44,6 @@ int cmd_export(int argc, char **argv) {
         }
     }
     if (optind < argc) { cli_error("unexpected argument '%s'; see `lenet export --help`", argv[optind]); return 2; }
-    char newest[4096];
-    if (!(ckpt = cli_ckpt_or_newest(ckpt, newest, sizeof newest))) return 2;
     if (!format) { cli_error("missing option: --format; give onnx, safetensors or mindspore"); return 2; }
     if (!out) { cli_error("missing option: -o OUT; give the file to write"); return 2; }
     const int f_onnx = !strcmp(format, "onnx"), f_st = !strcmp(format, "safetensors"),
@@ -55,6 +53,8 @@ int cmd_export(int argc, char **argv) {
         return 2;
     }
     if (crc && !f_ms) { cli_error("option without effect: --crc; it applies to --format mindspore only"); return 2; }
+    char newest[4096];
+    if (!(ckpt = cli_ckpt_or_newest(ckpt, newest, sizeof newest))) return 2;
     struct stat st;
     if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
         cli_error("output is a folder: -o %s; give a file name", out);

@@ -50,10 +50,10 @@ int cmd_predict(int argc, char **argv) {
         default: return 2;
         }
     }
-    char newest[4096];
-    if (!(ckpt = cli_ckpt_or_newest(ckpt, newest, sizeof newest))) return 2;
     const int n = argc - optind;
     if (n < 1) { cli_error("no image given; give at least one IMAGE (PNG or PGM)"); return 2; }
+    char newest[4096];
+    if (!(ckpt = cli_ckpt_or_newest(ckpt, newest, sizeof newest))) return 2;
     ln_error err;
     ln_lenet net;
     ln_load_opts lo = {.conv_bias = conv_bias, .max_batch = n < 256 ? n : 256, .threads = (int)threads,
