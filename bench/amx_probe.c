@@ -47,18 +47,8 @@ __attribute__((target("amx-tile,amx-bf16"), noinline)) static void tdp(float *C,
 
 /* ---- scalar models ---- */
 
-static float f32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-static uint32_t bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static float lo_of(uint32_t p) { return f32(p << 16); }
-static float hi_of(uint32_t p) { return f32(p & 0xFFFF0000u); }
+static float lo_of(uint32_t p) { return ln_f32_of(p << 16); }
+static float hi_of(uint32_t p) { return ln_f32_of(p & 0xFFFF0000u); }
 static float daz(float x) { return fabsf(x) < 0x1p-126f ? copysignf(0.f, x) : x; }
 /* a double result rounded to float32, then a result tiny after rounding
  * (at 24 bits, unbounded exponent) flushed to a zero of its sign; exact
@@ -187,7 +177,7 @@ static float f(int e0, int spread) {
     int e = e0 + (int)(r % (unsigned)spread);
     if (e < 1) e = 1;
     if (e > 254) e = 254;
-    return f32((rnd() & 0x807FFFFFu) | (uint32_t)e << 23);
+    return ln_f32_of((rnd() & 0x807FFFFFu) | (uint32_t)e << 23);
 }
 
 enum { CLASS_RANDOM, CLASS_CANCEL, CLASS_SPREAD, CLASS_TINY, CLASS_DENORM, CLASS_SPECIAL, NCLASSES };
@@ -234,15 +224,15 @@ static void fill(int cls, int K, uint32_t *A, uint32_t *B, float *C) {
         case CLASS_CANCEL: C[i] = rnd() % 4 ? f(90, 20) : 0.f; break;
         case CLASS_SPREAD: C[i] = f(60, 130); break;
         case CLASS_TINY: C[i] = rnd() % 2 ? f(1, 3) : 0.f; break;
-        case CLASS_DENORM: C[i] = rnd() % 2 ? f32(rnd() & 0x807FFFFFu) : f(1, 3); break;
-        case CLASS_SPECIAL: C[i] = rnd() % 8 ? f(240, 16) : f32((uint32_t)special16() << 16); break;
+        case CLASS_DENORM: C[i] = rnd() % 2 ? ln_f32_of(rnd() & 0x807FFFFFu) : f(1, 3); break;
+        case CLASS_SPECIAL: C[i] = rnd() % 8 ? f(240, 16) : ln_f32_of((uint32_t)special16() << 16); break;
         default: C[i] = f(118, 20); break;
         }
     }
 }
 
 /* equal bits; NaNs equal to any NaN except for the exact-NaN rule */
-static int same_any_nan(float x, float y) { return bits(x) == bits(y) || (isnan(x) && isnan(y)); }
+static int same_any_nan(float x, float y) { return ln_bits_of(x) == ln_bits_of(y) || (isnan(x) && isnan(y)); }
 
 static int run_rule(long cases) {
     static long agree[NMODELS][NCLASSES], total[NCLASSES], agree_nan_bits[NCLASSES], nan_out[NCLASSES];
@@ -262,11 +252,11 @@ static int run_rule(long cases) {
                 total[cls]++;
                 for (int i = 0; i < NMODELS; i++) {
                     const float r = models[i].f(C[m * 16 + n], a, b, K);
-                    if (models[i].f == ln_amx_block_ref ? bits(hw) == bits(r) : same_any_nan(hw, r)) agree[i][cls]++;
+                    if (models[i].f == ln_amx_block_ref ? ln_bits_of(hw) == ln_bits_of(r) : same_any_nan(hw, r)) agree[i][cls]++;
                     else if (i == 0 && shown[i] < 8) {
                         shown[i]++;
                         printf("  differs from rule 1: class %d K=%d acc=%a (0x%08x) hw=%a (0x%08x) rule=%a (0x%08x)\n",
-                               cls, K, C[m * 16 + n], bits(C[m * 16 + n]), hw, bits(hw), r, bits(r));
+                               cls, K, C[m * 16 + n], ln_bits_of(C[m * 16 + n]), hw, ln_bits_of(hw), r, ln_bits_of(r));
                         for (int k = 0; k < K; k++)
                             printf("    k=%d a=0x%08x b=0x%08x  lo*lo=%a hi*hi=%a\n", k, a[k], b[k],
                                    (double)lo_of(a[k]) * lo_of(b[k]), (double)hi_of(a[k]) * hi_of(b[k]));
@@ -274,7 +264,7 @@ static int run_rule(long cases) {
                 }
                 /* NaN results: the exact bits the rule gives */
                 if (isnan(hw)) nan_out[cls]++;
-                if (isnan(hw) && bits(hw) == bits(m_chain_hilo(C[m * 16 + n], a, b, K))) agree_nan_bits[cls]++;
+                if (isnan(hw) && ln_bits_of(hw) == ln_bits_of(m_chain_hilo(C[m * 16 + n], a, b, K))) agree_nan_bits[cls]++;
             }
         done += 256;
     }
@@ -308,7 +298,7 @@ static float one(float acc, const uint32_t *a, const uint32_t *b, int K) {
 static int run_nan(void) {
     /* distinct NaNs: bf16 0x7F81.. (signalling), 0xFFC2.., 0x7FC3, 0xFF84 */
     const uint16_t n1 = 0x7F81, n2 = 0xFFC2, n3 = 0x7FC3, n4 = 0xFF84, one16 = 0x3F80, inf = 0x7F80, ninf = 0xFF80;
-    const float accn = f32(0x7FA00005u), acc1 = 1.f;
+    const float accn = ln_f32_of(0x7FA00005u), acc1 = 1.f;
     struct { const char *what; float acc; uint32_t a0, b0, a1, b1; int K; } c[] = {
         {"a0.lo NaN", acc1, n1, one16, 0, 0, 1},
         {"a0.hi NaN", acc1, (uint32_t)n1 << 16, (uint32_t)one16 << 16, 0, 0, 1},
@@ -332,7 +322,7 @@ static int run_nan(void) {
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         const uint32_t a[2] = {c[i].a0, c[i].a1}, b[2] = {c[i].b0, c[i].b1};
         const float hw = one(c[i].acc, a, b, c[i].K);
-        printf("%-24s -> 0x%08x   (vdpbf16ps rule: 0x%08x)\n", c[i].what, bits(hw), bits(m_chain_hilo(c[i].acc, a, b, c[i].K)));
+        printf("%-24s -> 0x%08x   (vdpbf16ps rule: 0x%08x)\n", c[i].what, ln_bits_of(hw), ln_bits_of(m_chain_hilo(c[i].acc, a, b, c[i].K)));
     }
     return 0;
 }
@@ -381,7 +371,7 @@ static int run_boundary(void) {
         if (have_vdp)
             for (int k = 0; k < 3; k++) vdp.dot(&v, &ahi[k], &bhi[k], 1);
         printf("%-34s %-12a %-12a %-12a %a\n", boundary[i].what, hl, hh, r, v);
-        bad += bits(hl) != bits(r) || bits(hh) != bits(r);
+        bad += ln_bits_of(hl) != ln_bits_of(r) || ln_bits_of(hh) != ln_bits_of(r);
     }
     printf("%s\n", bad ? "AMX differs from the rule" : "AMX agrees with the rule (tiny after rounding to 24 bits)");
     return bad != 0;

@@ -6,19 +6,9 @@
 #include "amx.h"
 #include "lanes_bf16.h"
 
-static float f32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-static uint32_t bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
 
 uint16_t ln_bf16_round(float x) {
-    const uint32_t u = bits(x);
+    const uint32_t u = ln_bits_of(x);
     if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40u); /* NaN: quiet, payload truncated */
     if (!(u & 0x7F800000u)) return (uint16_t)((u >> 16) & 0x8000u);          /* zero or denormal: signed zero */
     return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);                /* nearest even; overflow -> Inf */
@@ -42,13 +32,13 @@ static float fma_ftz(float x, float y, float c) {
 }
 
 float ln_bf16_dot_ref(float acc, uint32_t a, uint32_t b) {
-    const float alo = f32(a << 16), blo = f32(b << 16), ahi = f32(a & 0xFFFF0000u), bhi = f32(b & 0xFFFF0000u);
+    const float alo = ln_f32_of(a << 16), blo = ln_f32_of(b << 16), ahi = ln_f32_of(a & 0xFFFF0000u), bhi = ln_f32_of(b & 0xFFFF0000u);
     /* a NaN operand: the first in the instruction's priority order, quieted */
     const float order[5] = {alo, blo, ahi, bhi, acc};
     for (int i = 0; i < 5; i++)
-        if (isnan(order[i])) return f32(bits(order[i]) | 0x00400000u);
+        if (isnan(order[i])) return ln_f32_of(ln_bits_of(order[i]) | 0x00400000u);
     const float r = fma_ftz(daz(alo), daz(blo), fma_ftz(daz(ahi), daz(bhi), daz(acc)));
-    return isnan(r) ? f32(0xFFC00000u) : r; /* an invalid operation: the x86 default NaN */
+    return isnan(r) ? ln_f32_of(0xFFC00000u) : r; /* an invalid operation: the x86 default NaN */
 }
 
 /* A NaN operand, quieted, the first in order; else the flushed FMA, an
@@ -56,27 +46,27 @@ float ln_bf16_dot_ref(float acc, uint32_t a, uint32_t b) {
 float ln_bf16_fma_ref(float x, float y, float c) {
     const float in[3] = {x, y, c};
     for (int i = 0; i < 3; i++)
-        if (isnan(in[i])) return f32(bits(in[i]) | 0x00400000u);
+        if (isnan(in[i])) return ln_f32_of(ln_bits_of(in[i]) | 0x00400000u);
     const float r = fma_ftz(daz(x), daz(y), daz(c));
-    return isnan(r) ? f32(0xFFC00000u) : r;
+    return isnan(r) ? ln_f32_of(0xFFC00000u) : r;
 }
 
 /* x + y with the same rules, the left addend's NaN first. Two floats, 0
  * or normal after DAZ: a sum below 2^-126 is exact, so the flush needs no
  * boundary test. */
 static float add_ref(float x, float y) {
-    if (isnan(x)) return f32(bits(x) | 0x00400000u);
-    if (isnan(y)) return f32(bits(y) | 0x00400000u);
+    if (isnan(x)) return ln_f32_of(ln_bits_of(x) | 0x00400000u);
+    if (isnan(y)) return ln_f32_of(ln_bits_of(y) | 0x00400000u);
     const float r = daz(x) + daz(y);
-    if (isnan(r)) return f32(0xFFC00000u);
+    if (isnan(r)) return ln_f32_of(0xFFC00000u);
     return fabsf(r) < 0x1p-126f ? copysignf(0.f, r) : r;
 }
 
 float ln_amx_block_ref(float acc, const uint32_t *a, const uint32_t *b, int K) {
     float e = 0.f, o = 0.f;
     for (int k = 0; k < K; k++) {
-        e = ln_bf16_fma_ref(f32(a[k] << 16), f32(b[k] << 16), e);
-        o = ln_bf16_fma_ref(f32(a[k] & 0xFFFF0000u), f32(b[k] & 0xFFFF0000u), o);
+        e = ln_bf16_fma_ref(ln_f32_of(a[k] << 16), ln_f32_of(b[k] << 16), e);
+        o = ln_bf16_fma_ref(ln_f32_of(a[k] & 0xFFFF0000u), ln_f32_of(b[k] & 0xFFFF0000u), o);
     }
     return add_ref(acc, add_ref(e, o));
 }

@@ -41,8 +41,21 @@
 #define LENET_LANES_BF16_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "lanes.h"
+
+/* A float32 from its 32 bits, and its bits. */
+static inline float ln_f32_of(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline uint32_t ln_bits_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
 
 /* Packed weights, in 32-bit words (see ln_bf16_pack_weights). */
 #define LN_BF16_W_C1 (LN_CONV1_C * LN_IN_C * LN_KERNEL * 3)       /* conv1, taps paired along kx */

@@ -46,6 +46,13 @@ void test_rm_tmpdir(const char *dir);
  * with ln_dataset_free. Exits on out of memory. */
 void test_dataset(ln_dataset *d, uint32_t n, uint8_t (*pixel)(uint32_t image, uint32_t k));
 
+/* A 64-bit LCG's next state, its high 32 bits returned (the tests' seeded
+ * random numbers). */
+static inline uint32_t test_rnd(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*s >> 32);
+}
+
 /* Path of the repo's test data folder (env TEST_DATA or tests/data). */
 const char *test_data_dir(void);
 /* MNIST root for end-to-end tests (env MNIST_DIR or datasets/MNIST_Data). */

@@ -16,20 +16,6 @@
 #include "../src/amx.h"
 #include "../src/lanes_bf16.h"
 
-static uint32_t bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static float f32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-static uint32_t rnd(uint64_t *s) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*s >> 32);
-}
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -40,9 +26,9 @@ static uint32_t rnd(uint64_t *s) {
 __attribute__((target("fma"), noinline)) static uint32_t fma_chain_ftz(const uint32_t *x, const uint32_t *y, int K) {
     const unsigned fp = ln_fpflush_enter();
     __m128 e = _mm_setzero_ps();
-    for (int k = 0; k < K; k++) e = _mm_fmadd_ss(_mm_set_ss(f32(x[k])), _mm_set_ss(f32(y[k])), e);
+    for (int k = 0; k < K; k++) e = _mm_fmadd_ss(_mm_set_ss(ln_f32_of(x[k])), _mm_set_ss(ln_f32_of(y[k])), e);
     ln_fpflush_leave(fp);
-    return bits(_mm_cvtss_f32(e));
+    return ln_bits_of(_mm_cvtss_f32(e));
 }
 #endif
 
@@ -50,11 +36,11 @@ static void reference_cases(test_ctx *t) {
     /* 1 + 2^-24 + 2^-24: one chain rounds twice to 1, the two chains sum
      * the products first (2^-23) */
     const uint32_t p = 0x39803980u; /* (2^-12, 2^-12) */
-    CHECK(t, bits(ln_amx_block_ref(1.f, &p, &p, 1)) == 0x3F800001u, "lo and hi chains meet before the accumulator");
-    CHECK(t, bits(ln_bf16_dot_ref(1.f, p, p)) == 0x3F800000u, "VDPBF16PS's single chain rounds twice");
+    CHECK(t, ln_bits_of(ln_amx_block_ref(1.f, &p, &p, 1)) == 0x3F800001u, "lo and hi chains meet before the accumulator");
+    CHECK(t, ln_bits_of(ln_bf16_dot_ref(1.f, p, p)) == 0x3F800000u, "VDPBF16PS's single chain rounds twice");
     /* chains start at +0: a lone -0 product stays +0 */
     const uint32_t nz = 0x00008000u, one = 0x3F803F80u;
-    CHECK(t, bits(ln_amx_block_ref(-0.f, &nz, &one, 1)) == 0x00000000u, "-0 + (+0 + +0) = +0");
+    CHECK(t, ln_bits_of(ln_amx_block_ref(-0.f, &nz, &one, 1)) == 0x00000000u, "-0 + (+0 + +0) = +0");
     /* the flush boundary (bench/amx_probe.c boundary, measured): three
      * exact steps to just below / on / above the 24-bit midpoint under 2^-126 */
     const struct {
@@ -72,8 +58,8 @@ static void reference_cases(test_ctx *t) {
         uint32_t lo_a[3], lo_b[3], hi_a[3], hi_b[3];
         for (int k = 0; k < 3; k++)
             lo_a[k] = b[i].x[k], lo_b[k] = b[i].y[k], hi_a[k] = lo_a[k] << 16, hi_b[k] = lo_b[k] << 16;
-        CHECK(t, bits(ln_amx_block_ref(0.f, lo_a, lo_b, 3)) == b[i].want, "flush boundary, low chain");
-        CHECK(t, bits(ln_amx_block_ref(0.f, hi_a, hi_b, 3)) == b[i].want, "flush boundary, high chain");
+        CHECK(t, ln_bits_of(ln_amx_block_ref(0.f, lo_a, lo_b, 3)) == b[i].want, "flush boundary, low chain");
+        CHECK(t, ln_bits_of(ln_amx_block_ref(0.f, hi_a, hi_b, 3)) == b[i].want, "flush boundary, high chain");
 #if defined(__x86_64__) && defined(__GNUC__)
         if (__builtin_cpu_supports("fma"))
             CHECK(t, fma_chain_ftz(hi_a, hi_b, 3) == b[i].want, "a float32 FMA under FTZ/DAZ flushes as the rule");
@@ -82,12 +68,12 @@ static void reference_cases(test_ctx *t) {
     /* NaN priority (measured): the accumulator's over the chains', the low
      * chain's over the high one's, a later product's over the chain */
     const uint32_t a1[2] = {0x7F81u, 0xFF84u << 16}, b1[2] = {0x3F80u, 0x3F80u << 16};
-    CHECK(t, bits(ln_amx_block_ref(1.f, a1, b1, 2)) == 0x7FC10000u, "low chain's NaN before the high chain's");
-    CHECK(t, bits(ln_amx_block_ref(f32(0x7FA00005u), a1, b1, 1)) == 0x7FE00005u, "the accumulator's NaN first");
+    CHECK(t, ln_bits_of(ln_amx_block_ref(1.f, a1, b1, 2)) == 0x7FC10000u, "low chain's NaN before the high chain's");
+    CHECK(t, ln_bits_of(ln_amx_block_ref(ln_f32_of(0x7FA00005u), a1, b1, 1)) == 0x7FE00005u, "the accumulator's NaN first");
     const uint32_t a2[2] = {0x7F81u, 0xFF84u}, b2[2] = {0x3F80u, 0x3F80u};
-    CHECK(t, bits(ln_amx_block_ref(1.f, a2, b2, 2)) == 0xFFC40000u, "a later product's NaN before the chain's");
+    CHECK(t, ln_bits_of(ln_amx_block_ref(1.f, a2, b2, 2)) == 0xFFC40000u, "a later product's NaN before the chain's");
     const uint32_t ia = 0x7F80u, ib = 0;
-    CHECK(t, bits(ln_amx_block_ref(1.f, &ia, &ib, 1)) == 0xFFC00000u, "Inf x 0: the default NaN");
+    CHECK(t, ln_bits_of(ln_amx_block_ref(1.f, &ia, &ib, 1)) == 0xFFC00000u, "Inf x 0: the default NaN");
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -112,7 +98,7 @@ __attribute__((target("amx-tile,amx-bf16"), noinline)) static void tdp(float *C,
 /* A bf16 of one class: ordinary (exponent 115..138), tiny (products near
  * 2^-126), a wide exponent range, or special (zero, denormal, Inf, NaN). */
 static uint16_t anybf(uint64_t *s, int cls) {
-    const uint32_t r = rnd(s), m = rnd(s);
+    const uint32_t r = test_rnd(s), m = test_rnd(s);
     static const uint16_t sp[] = {0x0000, 0x8000, 0x0001, 0x807F, 0x7F80, 0xFF80, 0x7FC0, 0xFF81};
     int e;
     switch (cls) {
@@ -126,12 +112,12 @@ static uint16_t anybf(uint64_t *s, int cls) {
     return (uint16_t)((m >> 31) << 15 | (unsigned)e << 7 | (m & 0x7F));
 }
 static float anyacc(uint64_t *s, int cls) {
-    const uint32_t m = rnd(s);
+    const uint32_t m = test_rnd(s);
     switch (cls) {
-    case 1: return f32((m & 0x80FFFFFFu) | 0x00800000u);      /* near 2^-126 */
-    case 2: return f32((m & 0x807FFFFFu) | (40u + m % 180) << 23);
-    case 3: return m % 4 ? f32(m & 0x807FFFFFu) : f32((uint32_t)anybf(s, 3) << 16); /* denormal or special */
-    default: return f32((m & 0x807FFFFFu) | (118u + m % 16) << 23);
+    case 1: return ln_f32_of((m & 0x80FFFFFFu) | 0x00800000u);      /* near 2^-126 */
+    case 2: return ln_f32_of((m & 0x807FFFFFu) | (40u + m % 180) << 23);
+    case 3: return m % 4 ? ln_f32_of(m & 0x807FFFFFu) : ln_f32_of((uint32_t)anybf(s, 3) << 16); /* denormal or special */
+    default: return ln_f32_of((m & 0x807FFFFFu) | (118u + m % 16) << 23);
     }
 }
 
@@ -145,7 +131,7 @@ static void hardware_rule(test_ctx *t) {
         for (int i = 0; i < 16 * K; i++) {
             A[i] = (uint32_t)anybf(&s, cls % 4) << 16 | anybf(&s, cls % 4);
             B[i] = (uint32_t)anybf(&s, cls % 4) << 16 | anybf(&s, cls % 4);
-            if (cls == 4) B[i] = A[i] ^ 0x80000000u ^ (rnd(&s) & 0x00010001u); /* hi and lo cancel */
+            if (cls == 4) B[i] = A[i] ^ 0x80000000u ^ (test_rnd(&s) & 0x00010001u); /* hi and lo cancel */
         }
         for (int i = 0; i < 256; i++) C[i] = anyacc(&s, cls % 4);
         memcpy(out, C, sizeof C);
@@ -156,9 +142,9 @@ static void hardware_rule(test_ctx *t) {
                 for (int k = 0; k < K; k++) a[k] = A[m * K + k], b[k] = B[k * 16 + j];
                 const float r = ln_amx_block_ref(C[m * 16 + j], a, b, K);
                 n++;
-                if (bits(r) != bits(out[m * 16 + j]) && bad++ < 5)
+                if (ln_bits_of(r) != ln_bits_of(out[m * 16 + j]) && bad++ < 5)
                     fprintf(stderr, "K=%d class %d: acc %a, TDPBF16PS 0x%08x, reference 0x%08x\n", K, cls, C[m * 16 + j],
-                            bits(out[m * 16 + j]), bits(r));
+                            ln_bits_of(out[m * 16 + j]), ln_bits_of(r));
             }
     }
     printf("TDPBF16PS vs ln_amx_block_ref: %ld of %ld outputs differ\n", bad, n);
@@ -179,7 +165,7 @@ static void conv2_prototype(test_ctx *t, int amx, int emu) {
     for (int pass = 0; pass < 3; pass++) {
         const int wc = pass == 2 ? 1 : 0;
         for (int i = 0; i < IN; i++) {
-            const int c = pass == 2 ? 1 : pass == 1 && rnd(&s) % 40 == 0 ? 3 : 0;
+            const int c = pass == 2 ? 1 : pass == 1 && test_rnd(&s) % 40 == 0 ? 3 : 0;
             in[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
         }
         for (int i = 0; i < W; i++) w[i] = (uint32_t)anybf(&s, wc) << 16 | anybf(&s, wc);
@@ -196,7 +182,7 @@ static void conv2_prototype(test_ctx *t, int amx, int emu) {
             if (v) ln_amx_conv2_fwd_emu(in, w, bias, out);
             else ln_amx_conv_fwd(in, LN_CONV1_C, LN_POOL1_SIDE, w, bias, LN_CONV2_C, out);
             long bad = 0;
-            for (int i = 0; i < OUT; i++) bad += bits(out[i]) != bits(ref[i]);
+            for (int i = 0; i < OUT; i++) bad += ln_bits_of(out[i]) != ln_bits_of(ref[i]);
             snprintf(msg, sizeof msg, "conv2 %s = its reference (%s)", v ? "emulation" : "AMX prototype", what[pass]);
             CHECK(t, bad == 0, msg);
         }
@@ -219,7 +205,7 @@ static void conv1_prototype(test_ctx *t) {
         memset(out, 0xFF, sizeof out);
         ln_amx_conv_fwd(in, 1, 32, w, bias, LN_CONV1_C, out);
         long bad = 0, pos = 0;
-        for (int i = 0; i < OUT; i++) bad += bits(out[i]) != bits(ref[i]), pos += ref[i] > 0.f;
+        for (int i = 0; i < OUT; i++) bad += ln_bits_of(out[i]) != ln_bits_of(ref[i]), pos += ref[i] > 0.f;
         CHECK(t, bad == 0 && pos > OUT / 8, pass ? "conv1 AMX = its reference (near 2^-126)" : "conv1 AMX = its reference");
     }
 }
@@ -234,7 +220,7 @@ static void conv2_bwd_prototype(test_ctx *t) {
     static const char *what[3] = {"ordinary", "specials", "near 2^-126"};
     for (int pass = 0; pass < 3; pass++) {
         for (int i = 0; i < DO; i++) {
-            const int c = pass == 2 ? 1 : pass == 1 && rnd(&s) % 40 == 0 ? 3 : 0;
+            const int c = pass == 2 ? 1 : pass == 1 && test_rnd(&s) % 40 == 0 ? 3 : 0;
             dout[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
         }
         for (int i = 0; i < WT; i++) wt[i] = (uint32_t)anybf(&s, pass == 2) << 16 | anybf(&s, pass == 2);
@@ -242,7 +228,7 @@ static void conv2_bwd_prototype(test_ctx *t) {
         memset(din, 0xFF, sizeof din);
         ln_amx_conv2_bwd_in(dout, wt, din, pad);
         long bad = 0, nz = 0;
-        for (int i = 0; i < DI; i++) bad += bits(din[i]) != bits(ref[i]), nz += ref[i] != 0.f && ref[i] == ref[i];
+        for (int i = 0; i < DI; i++) bad += ln_bits_of(din[i]) != ln_bits_of(ref[i]), nz += ref[i] != 0.f && ref[i] == ref[i];
         char msg[96];
         snprintf(msg, sizeof msg, "conv2 input gradient, AMX = its reference (%s)", what[pass]);
         CHECK(t, bad == 0, msg);
@@ -269,22 +255,22 @@ static void fc_prototypes(test_ctx *t) {
             for (int i = 0; i < O * 8; i++) dyl[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
             for (int i = 0; i < 25 * 8 * 16; i++) txp[i] = (uint32_t)anybf(&s, c) << 16 | anybf(&s, c);
             for (int i = 0; i < O; i++) b[i] = anyacc(&s, c);
-            for (int i = 0; i < F * 16; i++) act[i] = (float)(rnd(&s) % 3) - 1.f;
+            for (int i = 0; i < F * 16; i++) act[i] = (float)(test_rnd(&s) % 3) - 1.f;
             long bad = 0;
             ln_amx_fc_fwd(x, F, w, b, O, y, pass);
             ln_amx_fc_fwd_ref(x, F, w, b, O, ry, pass);
-            for (int i = 0; i < O * 16; i++) bad += bits(y[i]) != bits(ry[i]);
+            for (int i = 0; i < O * 16; i++) bad += ln_bits_of(y[i]) != ln_bits_of(ry[i]);
             CHECK(t, bad == 0, "fc forward, AMX = its reference");
             bad = 0;
             ln_amx_fc_bwd_in(dy, O, wt, F, y, pass ? act : NULL, scratch);
             ln_amx_fc_bwd_in_ref(dy, O, wt, F, ry, pass ? act : NULL, scratch);
-            for (int i = 0; i < F * 16; i++) bad += bits(y[i]) != bits(ry[i]);
+            for (int i = 0; i < F * 16; i++) bad += ln_bits_of(y[i]) != ln_bits_of(ry[i]);
             CHECK(t, bad == 0, "fc input gradient, AMX = its reference");
             bad = 0;
             ln_amx_fc_dw(dyl, O, txp, F, dw);
             ln_amx_fc_dw_ref(dyl, O, txp, F, rdw);
             long nz = 0;
-            for (int i = 0; i < O * F; i++) bad += bits(dw[i]) != bits(rdw[i]), nz += rdw[i] != 0.f;
+            for (int i = 0; i < O * F; i++) bad += ln_bits_of(dw[i]) != ln_bits_of(rdw[i]), nz += rdw[i] != 0.f;
             CHECK(t, bad == 0 && nz > O * F / 2, "fc weight gradient, AMX = its reference");
         }
 }

@@ -17,68 +17,54 @@
 #include "lenet/loss.h"
 #include "lenet/net.h"
 
-static uint32_t bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static float f32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-static uint32_t rnd(uint64_t *s) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*s >> 32);
-}
 /* A float32 from a mix of classes: ordinary, tiny/denormal, huge, zero,
  * Inf, NaN, and exact bf16 rounding ties. */
 static float anyfloat(uint64_t *s) {
-    const uint32_t r = rnd(s), m = rnd(s);
+    const uint32_t r = test_rnd(s), m = test_rnd(s);
     switch (r % 16) {
     case 0: return 0.f;
     case 1: return -0.f;
-    case 2: return f32((m & 0x807FFFFFu));                   /* denormal */
-    case 3: return f32((m & 0x80FFFFFFu) | 0x00800000u);     /* near the smallest normal */
-    case 4: return f32((m & 0x80FFFFFFu) | 0x7E000000u);     /* huge */
+    case 2: return ln_f32_of((m & 0x807FFFFFu));                   /* denormal */
+    case 3: return ln_f32_of((m & 0x80FFFFFFu) | 0x00800000u);     /* near the smallest normal */
+    case 4: return ln_f32_of((m & 0x80FFFFFFu) | 0x7E000000u);     /* huge */
     case 5: return (m & 1) ? INFINITY : -INFINITY;
-    case 6: return f32(0x7F800001u | (m & 0x803FFFFFu) | ((m >> 8) & 0x00400000u)); /* NaN, quiet or not */
-    case 7: return f32((m & 0xFFFF0000u) | 0x8000u);          /* a tie */
+    case 6: return ln_f32_of(0x7F800001u | (m & 0x803FFFFFu) | ((m >> 8) & 0x00400000u)); /* NaN, quiet or not */
+    case 7: return ln_f32_of((m & 0xFFFF0000u) | 0x8000u);          /* a tie */
     default: return (float)((int32_t)m) * 0x1p-31f * (float)(1 << (r % 8));
     }
 }
 /* A bf16 pair from the same classes, sometimes with small exponents so
  * that products underflow. */
 static uint32_t anypair(uint64_t *s) {
-    uint32_t hi = bits(anyfloat(s)) >> 16, lo = bits(anyfloat(s)) >> 16;
-    if (rnd(s) % 4 == 0) lo = (lo & 0x807Fu) | ((rnd(s) % 40) << 7); /* exponent 0..39 */
+    uint32_t hi = ln_bits_of(anyfloat(s)) >> 16, lo = ln_bits_of(anyfloat(s)) >> 16;
+    if (test_rnd(s) % 4 == 0) lo = (lo & 0x807Fu) | ((test_rnd(s) % 40) << 7); /* exponent 0..39 */
     return hi << 16 | lo;
 }
 
 static void reference_cases(test_ctx *t) {
     CHECK(t, ln_bf16_round(1.0f) == 0x3F80, "1.0");
-    CHECK(t, ln_bf16_round(f32(0x3F808000u)) == 0x3F80, "a tie rounds to even (down)");
-    CHECK(t, ln_bf16_round(f32(0x3F818000u)) == 0x3F82, "a tie rounds to even (up)");
-    CHECK(t, ln_bf16_round(f32(0x3F808001u)) == 0x3F81, "above the tie rounds up");
-    CHECK(t, ln_bf16_round(f32(0x80000001u)) == 0x8000, "a denormal becomes a signed zero");
-    CHECK(t, ln_bf16_round(f32(0x7F7FFFFFu)) == 0x7F80, "overflow rounds to Inf");
-    CHECK(t, ln_bf16_round(f32(0xFF800001u)) == 0xFFC0, "NaN: quiet bit set, payload truncated");
+    CHECK(t, ln_bf16_round(ln_f32_of(0x3F808000u)) == 0x3F80, "a tie rounds to even (down)");
+    CHECK(t, ln_bf16_round(ln_f32_of(0x3F818000u)) == 0x3F82, "a tie rounds to even (up)");
+    CHECK(t, ln_bf16_round(ln_f32_of(0x3F808001u)) == 0x3F81, "above the tie rounds up");
+    CHECK(t, ln_bf16_round(ln_f32_of(0x80000001u)) == 0x8000, "a denormal becomes a signed zero");
+    CHECK(t, ln_bf16_round(ln_f32_of(0x7F7FFFFFu)) == 0x7F80, "overflow rounds to Inf");
+    CHECK(t, ln_bf16_round(ln_f32_of(0xFF800001u)) == 0xFFC0, "NaN: quiet bit set, payload truncated");
     CHECK(t, ln_bf16_round(-INFINITY) == 0xFF80, "-Inf");
     const uint32_t one = 0x3F80u << 16 | 0x3F80u;
     CHECK(t, ln_bf16_dot_ref(1.f, one, one) == 3.f, "1 + 1*1 + 1*1");
     /* high pair first: (1 + 2^24) - 2^24 = 0 ... vs the other order */
-    const uint32_t a = (bits(0x1p24f) >> 16) << 16 | 0x3F80u, b = (bits(-1.f) >> 16) << 16 | 0x3F80u;
+    const uint32_t a = (ln_bits_of(0x1p24f) >> 16) << 16 | 0x3F80u, b = (ln_bits_of(-1.f) >> 16) << 16 | 0x3F80u;
     CHECK(t, ln_bf16_dot_ref(0x1p24f, a, b) == 1.f, "high pair, then low pair");
     /* the FTZ boundary (measured on Sapphire Rapids class hardware): exact
      * 2^-126 - 1.5*2^-151 flushes, 2^-126 - 2^-151 rounds to 2^-126 */
-    uint32_t x = (uint32_t)(bits(-0x1.8p-76f) >> 16) << 16, y = (uint32_t)(bits(0x1p-75f) >> 16) << 16;
-    CHECK(t, bits(ln_bf16_dot_ref(0x1p-126f, x, y)) == 0, "tiny after rounding: flushed");
-    x = (uint32_t)(bits(-0x1p-75f) >> 16) << 16, y = (uint32_t)(bits(0x1p-76f) >> 16) << 16;
+    uint32_t x = (uint32_t)(ln_bits_of(-0x1.8p-76f) >> 16) << 16, y = (uint32_t)(ln_bits_of(0x1p-75f) >> 16) << 16;
+    CHECK(t, ln_bits_of(ln_bf16_dot_ref(0x1p-126f, x, y)) == 0, "tiny after rounding: flushed");
+    x = (uint32_t)(ln_bits_of(-0x1p-75f) >> 16) << 16, y = (uint32_t)(ln_bits_of(0x1p-76f) >> 16) << 16;
     CHECK(t, ln_bf16_dot_ref(0x1p-126f, x, y) == 0x1p-126f, "rounds up to the smallest normal: kept");
-    CHECK(t, bits(ln_bf16_dot_ref(-0x1p-130f, 0, 0)) == 0, "a denormal accumulator is read as -0");
+    CHECK(t, ln_bits_of(ln_bf16_dot_ref(-0x1p-130f, 0, 0)) == 0, "a denormal accumulator is read as -0");
     const uint32_t nan1 = 0x7FA1u, nan2 = 0xFFA2u;
-    CHECK(t, bits(ln_bf16_dot_ref(NAN, nan1 << 16 | 0x3F80u, nan2)) == 0xFFE20000u, "NaN priority: src2 low first");
-    CHECK(t, bits(ln_bf16_dot_ref(0.f, 0x7F80u << 16, 0)) == 0xFFC00000u, "Inf * 0: the default NaN");
+    CHECK(t, ln_bits_of(ln_bf16_dot_ref(NAN, nan1 << 16 | 0x3F80u, nan2)) == 0xFFE20000u, "NaN priority: src2 low first");
+    CHECK(t, ln_bits_of(ln_bf16_dot_ref(0.f, 0x7F80u << 16, 0)) == 0xFFC00000u, "Inf * 0: the default NaN");
 }
 
 #define N 4096
@@ -93,13 +79,13 @@ static void primitives(test_ctx *t) {
         lo[i] = anyfloat(&s), hi[i] = anyfloat(&s);
         /* an accumulator that cancels the products now and then */
         if (i % 7 == 0) {
-            const float q = f32(a[i] & 0xFFFF0000u) * f32(b[i] & 0xFFFF0000u);
+            const float q = ln_f32_of(a[i] & 0xFFFF0000u) * ln_f32_of(b[i] & 0xFFFF0000u);
             if (isfinite(q)) acc[i] = -q;
         }
         ref[i] = ln_bf16_dot_ref(acc[i], a[i], b[i]);
     }
     /* the measured boundary cases, in vector position too */
-    acc[5] = 0x1p-126f, a[5] = (bits(-0x1.8p-76f) >> 16) << 16, b[5] = (bits(0x1p-75f) >> 16) << 16;
+    acc[5] = 0x1p-126f, a[5] = (ln_bits_of(-0x1.8p-76f) >> 16) << 16, b[5] = (ln_bits_of(0x1p-75f) >> 16) << 16;
     ref[5] = ln_bf16_dot_ref(acc[5], a[5], b[5]);
     char what[160];
     int ran_hw = 0;
@@ -115,10 +101,10 @@ static void primitives(test_ctx *t) {
         k.dot(got, a, b, N - 3); /* a tail too */
         int bad = 0, first = -1;
         for (int i = 0; i < N - 3; i++)
-            if (bits(got[i]) != bits(ref[i]) && !bad++) first = i;
+            if (ln_bits_of(got[i]) != ln_bits_of(ref[i]) && !bad++) first = i;
         snprintf(what, sizeof what, "%s: vdpbf16ps = reference on %d lanes (first mismatch %d: acc %a a %08x b %08x "
                  "got %08x want %08x)", names[v], N - 3, first, first < 0 ? 0 : acc[first], first < 0 ? 0 : a[first],
-                 first < 0 ? 0 : b[first], first < 0 ? 0 : bits(got[first]), first < 0 ? 0 : bits(ref[first]));
+                 first < 0 ? 0 : b[first], first < 0 ? 0 : ln_bits_of(got[first]), first < 0 ? 0 : ln_bits_of(ref[first]));
         CHECK(t, !bad, what);
         k.pack2(lo, hi, p, N - 5);
         bad = 0;
@@ -168,8 +154,8 @@ static void network(test_ctx *t) {
     uint64_t s = 9;
     float *x = malloc(sizeof(float) * B * 1024);
     int32_t y[B];
-    for (int i = 0; i < B * 1024; i++) x[i] = (float)(rnd(&s) % 256) / 255.f * 3.2f - 0.42f;
-    for (int i = 0; i < B; i++) y[i] = (int32_t)(rnd(&s) % 10);
+    for (int i = 0; i < B * 1024; i++) x[i] = (float)(test_rnd(&s) % 256) / 255.f * 3.2f - 0.42f;
+    for (int i = 0; i < B; i++) y[i] = (int32_t)(test_rnd(&s) % 10);
     const size_t NP = 70000;
     float *l0 = malloc(B * 40), *g0 = malloc(NP * 4), *l = malloc(B * 40), *g = malloc(NP * 4);
     float *lf = malloc(B * 40), *gf = malloc(NP * 4), *params = malloc(NP * 4);

@@ -200,10 +200,6 @@ static void reference(const ln_lenet_views *p, ln_lenet_views *g, const float *x
     free(G);
 }
 
-static uint32_t rnd(uint64_t *s) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*s >> 32);
-}
 
 int main(void) {
     test_ctx t = {"test_bf16_ref", 0, 0};
@@ -211,8 +207,8 @@ int main(void) {
     uint64_t s = 5;
     float *x = malloc(sizeof(float) * B * 1024), logits[B * 10];
     int32_t y[B];
-    for (int i = 0; i < B * 1024; i++) x[i] = (float)(rnd(&s) % 256) / 255.f * 3.2f - 0.42f;
-    for (int i = 0; i < B; i++) y[i] = (int32_t)(rnd(&s) % 10);
+    for (int i = 0; i < B * 1024; i++) x[i] = (float)(test_rnd(&s) % 256) / 255.f * 3.2f - 0.42f;
+    for (int i = 0; i < B; i++) y[i] = (int32_t)(test_rnd(&s) % 10);
     for (int cb = 0; cb <= 1; cb++) {
         ln_lenet ref;
         ln_error err;
@@ -222,8 +218,8 @@ int main(void) {
         }
         ln_lenet_init_weights(&ref, 3);
         for (size_t i = 0; i < ref.n_params; i++) /* nonzero biases, some denormal or tiny weights */
-            if (ref.params[i] == 0.f) ref.params[i] = (float)((int)(rnd(&s) % 2001) - 1000) * 5e-5f;
-            else if (rnd(&s) % 97 == 0) ref.params[i] *= (rnd(&s) % 2) ? 0x1p-120f : 0x1p-135f;
+            if (ref.params[i] == 0.f) ref.params[i] = (float)((int)(test_rnd(&s) % 2001) - 1000) * 5e-5f;
+            else if (test_rnd(&s) % 97 == 0) ref.params[i] *= (test_rnd(&s) % 2) ? 0x1p-120f : 0x1p-135f;
         ln_lenet_zero_grad(&ref);
         reference(&ref.p, &ref.g, x, y, logits);
         int ran = 0;
