@@ -92,22 +92,10 @@ static inline uint32_t round1(float x) {
 #define DP(acc, a, b) ((acc) = (vf)_mm512_dpbf16_ps((__m512)(acc), (__m512bh)(a), (__m512bh)(b)))
 #else
 #if defined(__AVX512F__)
-#include <immintrin.h>
-#define FMAV(acc, a, b) ((acc) = (vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(acc)))
 #define ANY(m) (_mm512_test_epi32_mask((__m512i)(m), (__m512i)(m)) != 0)
-#elif defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define FMAV(acc, a, b)                                                                                      \
-    do {                                                                                                     \
-        const vf a_ = (a), b_ = (b);                                                                         \
-        __m256 ah_[2], bh_[2], ch_[2];                                                                       \
-        memcpy(ah_, &a_, sizeof a_);                                                                         \
-        memcpy(bh_, &b_, sizeof b_);                                                                         \
-        memcpy(ch_, &(acc), sizeof ch_);                                                                     \
-        ch_[0] = _mm256_fmadd_ps(ah_[0], bh_[0], ch_[0]);                                                    \
-        ch_[1] = _mm256_fmadd_ps(ah_[1], bh_[1], ch_[1]);                                                    \
-        memcpy(&(acc), ch_, sizeof ch_);                                                                     \
-    } while (0)
+#endif
+#ifdef FMA_HW
+#define FMAV(acc, a, b) FMA_HW(acc, a, b)
 #else
 /* No FMA instruction: libm's fmaf, correctly rounded like the instruction. */
 #define FMAV(acc, a, b)                                                                                      \

@@ -52,23 +52,8 @@ _Static_assert(LN_LANES_PAD(LN_FLAT) <= LN_LANES_TX && LN_LANES_PAD(LN_FC1_N) <=
  * chooses to contract (this file is compiled with -ffp-contract=off): GCC
  * and clang builds, and the one-image path below, then round every
  * multiply-add identically. FMA1 is the scalar twin. */
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#define FMA_ACC(acc, a, b) ((acc) = (vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(acc)))
-#elif defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-/* A vf is two ymm registers here: fuse each half. */
-#define FMA_ACC(acc, a, b)                                                                                   \
-    do {                                                                                                     \
-        const vf a_ = (a), b_ = (b);                                                                         \
-        __m256 ah_[2], bh_[2], ch_[2];                                                                       \
-        memcpy(ah_, &a_, sizeof a_);                                                                         \
-        memcpy(bh_, &b_, sizeof b_);                                                                         \
-        memcpy(ch_, &(acc), sizeof ch_);                                                                     \
-        ch_[0] = _mm256_fmadd_ps(ah_[0], bh_[0], ch_[0]);                                                    \
-        ch_[1] = _mm256_fmadd_ps(ah_[1], bh_[1], ch_[1]);                                                    \
-        memcpy(&(acc), ch_, sizeof ch_);                                                                     \
-    } while (0)
+#ifdef FMA_HW
+#define FMA_ACC(acc, a, b) FMA_HW(acc, a, b)
 #else
 #define FMA_ACC(acc, a, b) ((acc) = (acc) + (a) * (b))
 #endif

@@ -26,6 +26,27 @@ typedef int32_t vi __attribute__((vector_size(64)));
 #define vsel(m, a, b) ((vf)(((vi)(a) & (m)) | ((vi)(b) & ~(m))))
 #define relu(v) vsel((v) > (vf){0}, (v), (vf){0})
 
+/* FMA_HW(acc, a, b): acc = a * b + acc lane by lane, one rounding, where
+ * the build has an FMA instruction (undefined otherwise: each file picks
+ * its own fallback). With AVX2 a vf is two ymm registers: each half fused. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define FMA_HW(acc, a, b) ((acc) = (vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(acc)))
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define FMA_HW(acc, a, b)                                                                                    \
+    do {                                                                                                     \
+        const vf a_ = (a), b_ = (b);                                                                         \
+        __m256 ah_[2], bh_[2], ch_[2];                                                                       \
+        memcpy(ah_, &a_, sizeof a_);                                                                         \
+        memcpy(bh_, &b_, sizeof b_);                                                                         \
+        memcpy(ch_, &(acc), sizeof ch_);                                                                     \
+        ch_[0] = _mm256_fmadd_ps(ah_[0], bh_[0], ch_[0]);                                                    \
+        ch_[1] = _mm256_fmadd_ps(ah_[1], bh_[1], ch_[1]);                                                    \
+        memcpy(&(acc), ch_, sizeof ch_);                                                                     \
+    } while (0)
+#endif
+
 static inline const vf *cvec(const float *p, long e) { return (const vf *)(p + e * L); }
 static inline vf *mvec(float *p, long e) { return (vf *)(p + e * L); }
 
