@@ -72,6 +72,14 @@ typedef struct {
 #define LN_LANES_FWD_STAGES 5
 #define LN_LANES_BWD_STAGES 5
 
+/* Part `part` of `parts` of n units: [*a, *b). How a stage's work, and a
+ * shared group's input load, are cut between the parts (kernels and net.c
+ * alike). */
+static inline void ln_lanes_share(int n, int part, int parts, int *a, int *b) {
+    *a = (int)((long)n * part / parts);
+    *b = (int)((long)n * (part + 1) / parts);
+}
+
 /* Kernels of one instruction-set variant. A stage's call with part p of
  * `parts` computes its share of the stage; all parts of a stage (in any
  * order or at once) before any part of the next - except that backward

@@ -333,15 +333,9 @@ static void fc_dw(const float *dy, int o_a, int o_b, const float *x, int F, floa
 }
 
 
-/* Part `part` of `parts` of n units: [*a, *b). */
-static void share(int n, int part, int parts, int *a, int *b) {
-    *a = (int)((long)n * part / parts);
-    *b = (int)((long)n * (part + 1) / parts);
-}
-
 /* The fc layers are shared by blocks of FC_OB outputs (features). */
 static void share_fc(int n, int part, int parts, int *a, int *b) {
-    share((n + FC_OB - 1) / FC_OB, part, parts, a, b);
+    ln_lanes_share((n + FC_OB - 1) / FC_OB, part, parts, a, b);
     *a *= FC_OB;
     *b = *b * FC_OB < n ? *b * FC_OB : n;
 }
@@ -352,14 +346,14 @@ void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int 
     int a, b;
     switch (stage) {
     case 0: /* conv1 + pool1, by pooled rows (each needs two conv1 rows) */
-        share(P1, part, parts, &a, &b);
+        ln_lanes_share(P1, part, parts, &a, &b);
         conv_fwd(g->x, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, 0, C1, 2 * a, 2 * b, g->a1, 1, C1_OCB, C1_PX);
         PROF_MARK(0);
         pool_fwd(g->a1, 0, C1, S1, S1, a, b, g->p1, g->arg1);
         PROF_MARK(1);
         break;
     case 1: /* conv2 + pool2, by blocks of output channels */
-        share(C2 / C2_OCB, part, parts, &a, &b);
+        ln_lanes_share(C2 / C2_OCB, part, parts, &a, &b);
         conv_fwd(g->p1, C1, P1, P1, p->conv2_w, p->conv2_b, a * C2_OCB, b * C2_OCB, 0, S2, g->a2, 1, C2_OCB, C2_PX);
         PROF_MARK(2);
         pool_fwd(g->a2, a * C2_OCB, b * C2_OCB, S2, S2, 0, P2, g->p2, g->arg2);
@@ -398,10 +392,10 @@ static inline __attribute__((always_inline)) void fc_bwd(const float *dy, int O,
         /* By rows: each part writes whole rows of dw, the contiguous
          * memory the gradient sum (net.c, split.h over each tensor) then
          * reads from the same thread; each part transposes all of x. */
-        share(O, part, parts, &a, &b);
+        ln_lanes_share(O, part, parts, &a, &b);
         fc_dw(dy, a, b, x, F, dw, db, tx, 0, (F + L - 1) / L);
     } else {
-        share((F + L - 1) / L, part, parts, &a, &b);
+        ln_lanes_share((F + L - 1) / L, part, parts, &a, &b);
         fc_dw(dy, 0, O, x, F, dw, part == 0 ? db : NULL, tx, a, b);
     }
     if (whole_dx) a = 0, b = F;
@@ -427,14 +421,14 @@ void KFN(ln_lanes_backward_stage)(const ln_lenet_views *p, ln_lenet_views *dg, l
         PROF_MARK(11);
         break;
     case 3: /* pool2 + conv2's weight gradient, by blocks of conv2's output channels */
-        share(C2 / DW2_OCB, part, parts, &a, &b);
+        ln_lanes_share(C2 / DW2_OCB, part, parts, &a, &b);
         pool_relu_bwd(g->dp2, g->arg2, g->p2, a * DW2_OCB, b * DW2_OCB, S2, S2, g->da2);
         PROF_MARK(10);
         conv_dw(g->da2, a * DW2_OCB, b * DW2_OCB, S2, S2, g->p1, C1, dg->conv2_w, dg->conv2_b, DW2_OCB);
         PROF_MARK(9);
         break;
     case 4: /* conv2's input gradient, pool1 and conv1's weight gradient, by blocks of conv1's channels */
-        share(C1 / DW1_OCB, part, parts, &a, &b);
+        ln_lanes_share(C1 / DW1_OCB, part, parts, &a, &b);
         conv_bwd_in(g->da2, C2, S2, S2, p->conv2_w, C1, a * DW1_OCB, b * DW1_OCB, g->dp1);
         PROF_MARK(9);
         pool_relu_bwd(g->dp1, g->arg1, g->p1, a * DW1_OCB, b * DW1_OCB, S1, S1, g->da1);

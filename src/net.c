@@ -139,7 +139,8 @@ typedef struct {
     int next_n;
     /* How far each group's pass has got in the current job, one counter a
      * cache line: job * 8 + 1 after the forward (the losses are written),
-     * job * 8 + 2 + st after backward stage st. See sum_when_ready. */
+     * job * 8 + 2 + st after backward stage st; the gradient sum in lanes_run
+     * waits on them. */
     long *progress;
     long job;             /* flagged jobs so far */
     int stage_of[LN_MAX_TENSORS]; /* the backward stage after which each tensor may be updated */
@@ -198,15 +199,16 @@ static ln_status lanes_init(ln_lenet *net, ln_error *err) {
     s->progress = calloc((size_t)s->ngroups * PROGRESS_STRIDE + PROGRESS_STRIDE, sizeof *s->progress);
     if (!s->progress) return ln_fail(err, LN_E_NOMEM, "out of memory for the network");
     /* The backward stage after which a tensor's gradient is complete and
-     * its weights are no longer read (lanes.h): fc3 0, fc2 1, fc1 2 (each
-     * layer's weight gradient and input gradient in its own stage); conv2
-     * 4 (its weight gradient is stage 3's, but stage 4 computes its input
-     * gradient from its weights), conv1 4. */
-    static const char *const by_stage[LN_LANES_BWD_STAGES] = {"fc3.", "fc2.", "fc1.", "-", "conv"};
+     * its weights are no longer read (lanes.h): each fc layer's own stage
+     * (its weight and input gradients); conv2 4, not 3 (stage 4 computes
+     * its input gradient from its weights); conv1 4. Anything else: the
+     * last stage. */
+    static const struct { const char *layer; int stage; } after[] = {
+        {"fc3.", 0}, {"fc2.", 1}, {"fc1.", 2}, {"conv2.", 4}, {"conv1.", 4}};
     for (int k = 0; k < net->n_tensors; k++) {
         s->stage_of[k] = LN_LANES_BWD_STAGES - 1;
-        for (int st = 0; st < LN_LANES_BWD_STAGES; st++)
-            if (!strncmp(net->info[k].name, by_stage[st], strlen(by_stage[st]))) s->stage_of[k] = st;
+        for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
+            if (!strncmp(net->info[k].name, after[i].layer, strlen(after[i].layer))) s->stage_of[k] = after[i].stage;
     }
     return LN_OK;
 }
@@ -235,7 +237,7 @@ typedef struct {
     const float *dlogits;    /* backward from these (act.dlogits in a training step); NULL: none */
     ln_momentum *opt;        /* update each summed slice; NULL: add the gradient into net->grads */
     int forward_only;        /* evaluation: stop after the loss (act.dlogits is scratch) */
-    long base;               /* > 0: groups publish their progress from this value (sum_when_ready) */
+    long base;               /* > 0: groups publish their progress from this value (lanes_state.progress) */
 } lanes_job;
 
 static void publish(const lanes_state *s, int g, long v) {
@@ -291,12 +293,6 @@ const char *ln_lenet_amp_kernels(const ln_lenet *net) {
     return net->amp && s ? s->kb.name : NULL;
 }
 
-/* Part `part` of `parts` of n units: [*a, *b) (as the kernels share a stage). */
-static void share(int n, int part, int parts, int *a, int *b) {
-    *a = (int)((long)n * part / parts);
-    *b = (int)((long)n * (part + 1) / parts);
-}
-
 /* Between the stages of a shared group: every thread of the region shares
  * it, so this is the region's barrier. */
 static void stage_barrier(int parts) {
@@ -315,7 +311,7 @@ static void group_forward(const lanes_job *j, int g, int slot, int part, int par
     /* (n, LN_IN_SIZE) -> (LN_IN_SIZE, 16), in 16 x 16 tiles. */
     _Static_assert(LN_IN_SIZE % 16 == 0, "the input transposes in 16 x 16 tiles");
     int a, b;
-    share(LN_IN_SIZE / 16, part, parts, &a, &b);
+    ln_lanes_share(LN_IN_SIZE / 16, part, parts, &a, &b);
     if (j->px) s->k.load_u8(j->px + (long)g * LN_LANES, n, G->x, a, b);
     else s->k.load_f32(j->x + (long)g * LN_LANES * LN_IN_SIZE, n, G->x, a, b);
     stage_barrier(parts);
@@ -334,7 +330,7 @@ static void group_forward(const lanes_job *j, int g, int slot, int part, int par
         if (part) mine.lo = lo;
         s->k.forward(&j->net->p, &mine, LN_LANES_FWD_STAGES - 1, 0, 1, prof);
     }
-    share(n, part, parts, &a, &b);
+    ln_lanes_share(n, part, parts, &a, &b);
     float *logits = j->net->eng->act.logits, *dlogits = j->net->eng->act.dlogits;
     const int r0 = g * LN_LANES;
     for (int l = a; l < b; l++)
@@ -395,7 +391,7 @@ static void prefetch_next(const lanes_state *s, int t, int nt) {
     for (int g = 0; g < ng; g++) {
         if (g < solo && g % nt != t) continue;
         int a = 0, b = LINES;
-        if (g >= solo) share(LINES, t, nt, &a, &b);
+        if (g >= solo) ln_lanes_share(LINES, t, nt, &a, &b);
         for (int r = g * LN_LANES; r < s->next_n && r < (g + 1) * LN_LANES; r++)
             for (int k = a; k < b; k++) __builtin_prefetch(s->next[r] + 64 * k, 0, 3);
     }
