@@ -149,11 +149,7 @@ static int eval_lanes(ln_lenet *net, const ln_dataset *ds, long lo, long hi, ln_
     if (pl) ln_resize_plan_init(pl, (int)im->rows, (int)im->cols, LN_IMG, LN_IMG);
     for (long first = lo; first < hi; first += B) {
         const int rows = (int)(hi - first < B ? hi - first : B);
-        if (pl) {
-            #pragma omp parallel for num_threads(net->threads) schedule(static) if (rows >= 16 && net->threads > 1)
-            for (int i = 0; i < rows; i++)
-                ln_resize_plan_apply(pl, im->pixels + (size_t)(first + i) * ssz, buf + (size_t)i * LN_IMG * LN_IMG);
-        }
+        if (pl) ln_resize_plan_apply_rows(pl, im->pixels + (size_t)first * ssz, rows, buf, net->threads);
         for (int i = 0; i < rows; i++) {
             px[i] = pl ? buf + (size_t)i * LN_IMG * LN_IMG : im->pixels + (size_t)(first + i) * LN_IMG * LN_IMG;
             y[i] = (int32_t)ds->labels.labels[first + i];

@@ -115,9 +115,7 @@ ln_status ln_dataset_resize32(ln_dataset *ds, int threads, ln_error *err) {
         const size_t first = end > BLOCK ? end - BLOCK : 0;
         const long cnt = (long)(end - first);
         memcpy(block, px + first * ssz, (size_t)cnt * ssz);
-        #pragma omp parallel for num_threads(threads > 0 ? threads : 1) schedule(static)
-        for (long i = 0; i < cnt; i++)
-            ln_resize_plan_apply(pl, block + (size_t)i * ssz, px + (first + (size_t)i) * dsz);
+        ln_resize_plan_apply_rows(pl, block, cnt, px + first * dsz, threads);
         end = first;
     }
     free(block), free(pl);

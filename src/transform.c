@@ -109,6 +109,13 @@ void ln_resize_plan_apply(const ln_resize_plan *pl, const uint8_t *src, uint8_t 
     else ln_resize_plan_apply_generic(pl, src, dst);
 }
 
+void ln_resize_plan_apply_rows(const ln_resize_plan *pl, const uint8_t *src, long count, uint8_t *dst,
+                               int threads) {
+    const size_t ssz = (size_t)pl->sh * pl->sw, dsz = (size_t)pl->dh * pl->dw;
+    #pragma omp parallel for num_threads(threads > 0 ? threads : 1) schedule(static) if (count >= 16 && threads > 1)
+    for (long i = 0; i < count; i++) ln_resize_plan_apply(pl, src + (size_t)i * ssz, dst + (size_t)i * dsz);
+}
+
 void ln_resize_linear_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw) {
     ln_resize_plan *pl = malloc(sizeof *pl);
     if (!pl) return;

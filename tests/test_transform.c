@@ -200,6 +200,22 @@ static void test_resize_builds(test_ctx *t) {
         }
     }
     CHECK(t, bad == 0, "ln_resize_plan_apply (AVX2 where present) == the plain build, 200 images of 4 sizes");
+    /* many images at once, on 1 and 2 threads: each the one-image result */
+    enum { N = 40 };
+    static uint8_t many[N * 28 * 28], out[N * 32 * 32], one[32 * 32];
+    ln_resize_plan_init(&pl, 28, 28, 32, 32);
+    for (int i = 0; i < N * 28 * 28; i++) many[i] = (uint8_t)((i * 2654435761u) >> 11);
+    for (int th = 1; th <= 2; th++) {
+        memset(out, 0, sizeof out);
+        ln_resize_plan_apply_rows(&pl, many, N, out, th);
+        long diff = 0;
+        for (int i = 0; i < N; i++) {
+            ln_resize_plan_apply(&pl, many + i * 28 * 28, one);
+            diff += memcmp(one, out + i * 32 * 32, sizeof one) != 0;
+        }
+        CHECK(t, diff == 0, th == 1 ? "ln_resize_plan_apply_rows, 1 thread: each image as alone"
+                                    : "ln_resize_plan_apply_rows, 2 threads: each image as alone");
+    }
 }
 
 static uint8_t noise_px(uint32_t image, uint32_t k) { return (uint8_t)((image * 2654435761u + k * 40503u) >> 7); }

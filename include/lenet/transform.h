@@ -29,6 +29,10 @@ typedef struct {
 } ln_resize_plan;
 void ln_resize_plan_init(ln_resize_plan *plan, int sh, int sw, int dh, int dw);
 void ln_resize_plan_apply(const ln_resize_plan *plan, const uint8_t *src, uint8_t *dst);
+/* `count` images, one after another in src, into dst (dh x dw each, one
+ * after another), shared by up to `threads` threads (OpenMP). */
+void ln_resize_plan_apply_rows(const ln_resize_plan *plan, const uint8_t *src, long count, uint8_t *dst,
+                               int threads);
 /* The plain x86-64 build of the same pass (ln_resize_plan_apply uses an
  * AVX2 build where the CPU has it); for tests, which compare the two. */
 void ln_resize_plan_apply_generic(const ln_resize_plan *plan, const uint8_t *src, uint8_t *dst);
