@@ -218,6 +218,43 @@ static void test_resize_builds(test_ctx *t) {
     }
 }
 
+/* The 32-wide fast path (transform.c's plan_apply32_avx2, taken where the
+ * CPU has AVX2) against the plain build, on every source size it could
+ * take and around it: sources of 1..70 rows and 1..40 columns into 32 wide
+ * rows of 32, 17 and 64 (the source rows it takes stop at 64), with random
+ * pixels, 0/255 extremes (the largest sums the int16 steps must hold) and
+ * ramps. 28x28 -> 32x32 must take it: the OpenCV test above then checks it
+ * against OpenCV. */
+static void test_resize_fast(test_ctx *t) {
+    static ln_resize_plan pl;
+    static uint8_t src[70 * 40], a[64 * 32], b[64 * 32];
+    static const int dhs[] = {32, 17, 64};
+    long bad = 0, fast = 0, tried = 0;
+    uint64_t seed = 12345;
+    for (int sh = 1; sh <= 70; sh++)
+        for (int sw = 1; sw <= 40; sw++)
+            for (int d = 0; d < 3; d++) {
+                ln_resize_plan_init(&pl, sh, sw, dhs[d], 32);
+                fast += pl.fast;
+                for (int r = 0; r < 6; r++) {
+                    for (int i = 0; i < sh * sw; i++) {
+                        const uint32_t v = test_rnd(&seed);
+                        src[i] = r == 0 ? (uint8_t)(v & 1 ? 255 : 0) : r == 1 ? 255 : r == 2 ? (uint8_t)(i * 7) : (uint8_t)v;
+                    }
+                    memset(a, 0x11, sizeof a), memset(b, 0x22, sizeof b);
+                    ln_resize_plan_apply(&pl, src, a);
+                    ln_resize_plan_apply_generic(&pl, src, b);
+                    bad += memcmp(a, b, (size_t)dhs[d] * 32) != 0;
+                    tried++;
+                }
+            }
+    printf("  %ld of %d plans take the 32-wide path; %ld images compared\n", fast, 70 * 40 * 3, tried);
+    CHECK(t, bad == 0, "ln_resize_plan_apply == the plain build on every size the 32-wide path takes, and around it");
+    CHECK(t, fast >= 1000, "the 32-wide path takes sources of 16..32 columns");
+    ln_resize_plan_init(&pl, 28, 28, 32, 32);
+    CHECK(t, pl.fast == 1, "28x28 -> 32x32 takes the 32-wide path");
+}
+
 static uint8_t noise_px(uint32_t image, uint32_t k) { return (uint8_t)((image * 2654435761u + k * 40503u) >> 7); }
 
 /* ln_dataset_resize32 resizes in place, block by block from the end: every
@@ -268,5 +305,6 @@ int main(void) {
     test_resize_invariants(&t);
     test_resize_in_place(&t);
     test_resize_builds(&t);
+    test_resize_fast(&t);
     return test_finish(&t);
 }

@@ -22,10 +22,18 @@ void ln_resize_linear_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int d
  * data set resizes every image between the same two sizes). `ok` is 0 for
  * sizes out of range; applying such a plan writes nothing. */
 #define LN_RESIZE_MAX 4096
+#define LN_RESIZE_FAST_ROWS 64 /* source rows the fast path (fast) takes */
 typedef struct {
     int sh, sw, dh, dw, ok, lo, hi, vec_end;
     int xofs[LN_RESIZE_MAX], xofs1[LN_RESIZE_MAX], r0[LN_RESIZE_MAX], r1[LN_RESIZE_MAX];
     short ax0[LN_RESIZE_MAX], ax1[LN_RESIZE_MAX], by0[LN_RESIZE_MAX], by1[LN_RESIZE_MAX];
+    /* Rows 32 wide from 16..64 source rows of 16..32 pixels (28x28 -> 32x32):
+     * the horizontal pass as byte shuffles of a source row (hidx, from
+     * offsets hoff of its two halves) and multiply-adds (hw); fast = 0 where
+     * the sizes do not allow it. */
+    int fast, hoff[2];
+    unsigned char hidx[4][32];
+    short hw[4][16];
 } ln_resize_plan;
 void ln_resize_plan_init(ln_resize_plan *plan, int sh, int sw, int dh, int dw);
 void ln_resize_plan_apply(const ln_resize_plan *plan, const uint8_t *src, uint8_t *dst);
