@@ -347,17 +347,25 @@ void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int 
     switch (stage) {
     case 0: /* conv1 + pool1, by pooled rows (each needs two conv1 rows) */
         ln_lanes_share(P1, part, parts, &a, &b);
-        conv_fwd(g->x, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, 0, C1, 2 * a, 2 * b, g->a1, 1, C1_OCB, C1_PX);
-        PROF_MARK(0);
-        pool_fwd(g->a1, 0, C1, S1, S1, a, b, g->p1, g->arg1);
-        PROF_MARK(1);
+        /* a pooled row at a time, so that pool1 reads conv1's rows from L1
+         * (all of a1 is 301 KB a group) */
+        for (int py = a; py < b; py++) {
+            conv_fwd(g->x, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, 0, C1, 2 * py, 2 * py + 2, g->a1, 1, C1_OCB,
+                     C1_PX);
+            PROF_MARK(0);
+            pool_fwd(g->a1, 0, C1, S1, S1, py, py + 1, g->p1, g->arg1);
+            PROF_MARK(1);
+        }
         break;
     case 1: /* conv2 + pool2, by blocks of output channels */
         ln_lanes_share(C2 / C2_OCB, part, parts, &a, &b);
-        conv_fwd(g->p1, C1, P1, P1, p->conv2_w, p->conv2_b, a * C2_OCB, b * C2_OCB, 0, S2, g->a2, 1, C2_OCB, C2_PX);
-        PROF_MARK(2);
-        pool_fwd(g->a2, a * C2_OCB, b * C2_OCB, S2, S2, 0, P2, g->p2, g->arg2);
-        PROF_MARK(3);
+        for (int py = 0; py < P2; py++) { /* as conv1 + pool1 */
+            conv_fwd(g->p1, C1, P1, P1, p->conv2_w, p->conv2_b, a * C2_OCB, b * C2_OCB, 2 * py, 2 * py + 2, g->a2, 1,
+                     C2_OCB, C2_PX);
+            PROF_MARK(2);
+            pool_fwd(g->a2, a * C2_OCB, b * C2_OCB, S2, S2, py, py + 1, g->p2, g->arg2);
+            PROF_MARK(3);
+        }
         break;
     case 2:
         share_fc(F1, part, parts, &a, &b);
