@@ -202,6 +202,16 @@ int ln_pipeline_refs(const ln_pipeline *pl, int b, const uint8_t **pixels, int32
     return rows;
 }
 
+long ln_pipeline_gather(const ln_pipeline *pl, int b, int nb, uint8_t *dst, int threads) {
+    const struct ln_pipeline_state *p = pl->s;
+    const long first = (long)b * p->cfg.batch_size, want = (long)nb * p->cfg.batch_size;
+    const long rows = (long)p->len - first < want ? (long)p->len - first : want;
+    enum { PX = LN_IMG * LN_IMG };
+    #pragma omp parallel for num_threads(threads > 0 ? threads : 1) schedule(static) if (rows >= 64 && threads > 1)
+    for (long i = 0; i < rows; i++) memcpy(dst + (size_t)i * PX, p->resized + (size_t)p->order[first + i] * PX, PX);
+    return rows;
+}
+
 int ln_pipeline_batch_refs(const ln_pipeline *pl, int b, const uint8_t **pixels, int32_t *labels) {
     const struct ln_pipeline_state *p = pl->s;
     const int rows = ln_pipeline_refs(pl, b, pixels, labels);

@@ -423,6 +423,20 @@ static void test_pipeline(test_ctx *t) {
                 CHECK(t, same, "batch_refs and refs: the same rows and labels as the batch");
                 CHECK(t, ln_pipeline_refs(&p, 3, pb, NULL) == 4, "refs without labels: the last batch's 4 rows");
             }
+            for (int th = 1; th <= 2; th++) { /* batches 1..3 gathered: rows 32..99, the last batch short */
+                static uint8_t g[68 * LN_IMG * LN_IMG];
+                memset(g, 0xEE, sizeof g);
+                const long n = ln_pipeline_gather(&p, 1, 3, g, th);
+                int same = n == 68;
+                for (int bb = 1; same && bb <= 3; bb++) {
+                    const uint8_t *pb[32];
+                    const int rb = ln_pipeline_refs(&p, bb, pb, NULL);
+                    for (int i = 0; i < rb; i++)
+                        same &= !memcmp(g + ((size_t)(bb - 1) * 32 + (size_t)i) * LN_IMG * LN_IMG, pb[i], LN_IMG * LN_IMG);
+                }
+                CHECK(t, same, th == 1 ? "gather of batches 1..3 (1 thread): 68 rows, each its refs image"
+                                       : "gather of batches 1..3 (2 threads): 68 rows, each its refs image");
+            }
             r = ln_pipeline_batch(&p, 3, imgs, labs);
             CHECK(t, r == 4 && labs[0] == 6 && labs[3] == 9 && imgs[0] == lut[96] && imgs[3 * 1024 + 5] == lut[99],
                   "no shuffle: last batch = rows 96..99 (4 rows)");

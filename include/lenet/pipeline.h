@@ -90,6 +90,13 @@ int ln_pipeline_batch_refs(const ln_pipeline *p, int b, const uint8_t **pixels, 
 /* The same without the prefetch (labels may be NULL); b < the number of
  * batches. */
 int ln_pipeline_refs(const ln_pipeline *p, int b, const uint8_t **pixels, int32_t *labels);
+/* The images of batches [b, b + nb) (b + nb <= the number of batches),
+ * row after row in batch order, copied into dst (LN_IMG * LN_IMG bytes
+ * each) by up to `threads` threads; returns the rows copied. A batch's
+ * images lie wherever the shuffle put them in the data set, one 4 KB page
+ * each: a trainer that gathers many batches at once reads them with many
+ * misses in flight, then each step's images are contiguous (src/model.c). */
+long ln_pipeline_gather(const ln_pipeline *p, int b, int nb, uint8_t *dst, int threads);
 
 /* Position. The order of epoch e is a pure function of the settings, the
  * data and e, so a position is the settings plus a fingerprint of the last
