@@ -42,8 +42,13 @@ static void set_thread_waiting(int argc, char **argv) {
     if (local && atoi(local) > 1) return;
     long threads = cli_ncpus();
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = strtol(argv[i + 1], NULL, 10);
-        else if (!strncmp(argv[i], "--threads=", 10)) threads = strtol(argv[i] + 10, NULL, 10);
+        /* --threads N, --threads=N, or an abbreviation getopt_long takes
+         * for it (--thr 1); a wrong guess costs only a re-execution */
+        const char *eq = strchr(argv[i], '=');
+        const size_t len = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+        if (len < 4 || len > 9 || strncmp(argv[i], "--threads", len)) continue;
+        if (eq) threads = strtol(eq + 1, NULL, 10);
+        else if (i + 1 < argc) threads = strtol(argv[i + 1], NULL, 10);
     }
     if (threads < 2) return;
     if (setenv("GOMP_SPINCOUNT", SPIN_COUNT, 1) || setenv("KMP_BLOCKTIME", "1", 1)) return;
