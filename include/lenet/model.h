@@ -84,6 +84,10 @@ typedef struct {
     uint64_t rank_hash[LN_MAX_WORLD]; /* every rank's data.order_hash (world_size > 1) */
 } ln_train_position;
 
+/* The lanes engine's net is made for batches of at least this many rows,
+ * which ln_model_eval evaluates at once (training takes cfg.batch_size). */
+#define LN_MODEL_EVAL_BATCH 256
+
 typedef struct {
     ln_model_config cfg;
     ln_lenet net;
@@ -92,12 +96,12 @@ typedef struct {
     ln_train_position pos;
     int stop;              /* a callback sets it to end training after this step */
     int error_everywhere;  /* the last error was detected alike by every rank */
-    float *xbuf;           /* (batch, 1, 32, 32) */
+    float *xbuf;           /* (net.max_batch, 1, 32, 32); net.max_batch >= batch: evaluation's batch */
     const uint8_t **pxbuf; /* (2 x batch) a training batch's images by reference, then the next batch's */
     uint8_t *stage;        /* (stage_cap x batch, 32, 32): the images of the batches gathered for the coming steps */
     int stage_cap, stage_epoch, stage_b0, stage_nb; /* capacity in batches; the epoch and batches [b0, b0 + nb) held */
-    int32_t *ybuf;         /* (batch) */
-    double *lossbuf;       /* (batch) per-sample losses */
+    int32_t *ybuf;         /* (net.max_batch) */
+    double *lossbuf;       /* (net.max_batch) per-sample losses */
 } ln_model;
 
 typedef struct {
