@@ -1,6 +1,7 @@
 /* pipeline.c - sampler, shuffle buffer, batching (see include/lenet/pipeline.h). */
 #include "lenet/pipeline.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,9 +207,25 @@ long ln_pipeline_gather(const ln_pipeline *pl, int b, int nb, uint8_t *dst, int 
     const struct ln_pipeline_state *p = pl->s;
     const long first = (long)b * p->cfg.batch_size, want = (long)nb * p->cfg.batch_size;
     const long rows = (long)p->len - first < want ? (long)p->len - first : want;
-    enum { PX = LN_IMG * LN_IMG };
-    #pragma omp parallel for num_threads(threads > 0 ? threads : 1) schedule(static) if (rows >= 64 && threads > 1)
-    for (long i = 0; i < rows; i++) memcpy(dst + (size_t)i * PX, p->resized + (size_t)p->order[first + i] * PX, PX);
+    /* Each thread copies its share of the rows in order, reading row i + 2D
+     * for real (its page's TLB entry: a software prefetch that misses the
+     * TLB is dropped) and prefetching row i + D's lines, so the misses of a
+     * few rows are in flight while one is copied. Measured (speedrun, 2
+     * threads, 1,024 rows a call): 1.0-1.2 ms a call without, 0.83-0.99 ms
+     * with D = 4; D = 1, 2, 8, 16 were no better. */
+    enum { PX = LN_IMG * LN_IMG, D = 4 };
+    const int nt = threads > 1 && rows >= 64 ? threads : 1;
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int t = nt > 1 ? omp_get_thread_num() : 0;
+        const long lo = rows * t / nt, hi = rows * (t + 1) / nt;
+        for (long i = lo; i < hi; i++) {
+            if (i + 2 * D < hi) (void)*(volatile const uint8_t *)(p->resized + (size_t)p->order[first + i + 2 * D] * PX);
+            if (i + D < hi)
+                for (int k = 0; k < PX; k += 64) __builtin_prefetch(p->resized + (size_t)p->order[first + i + D] * PX + k, 0, 0);
+            memcpy(dst + (size_t)i * PX, p->resized + (size_t)p->order[first + i] * PX, PX);
+        }
+    }
     return rows;
 }
 
