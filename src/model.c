@@ -63,8 +63,9 @@ ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) 
     /* train_step's gathered images: 1 MB (64 batches of 16); without it
      * (out of memory, or the GEMM engine) the steps read the data set */
     if (m->net.engine == LN_ENGINE_LANES) {
-        m->stage_cap = (int)((1u << 20) / (B * LN_IMG * LN_IMG)) > 0 ? (int)((1u << 20) / (B * LN_IMG * LN_IMG)) : 1;
-        m->stage = malloc((size_t)m->stage_cap * B * LN_IMG * LN_IMG);
+        struct ln_lenet_engine *e = m->net.eng;
+        e->stage_cap = (int)((1u << 20) / (B * LN_IMG * LN_IMG)) > 0 ? (int)((1u << 20) / (B * LN_IMG * LN_IMG)) : 1;
+        e->stage = malloc((size_t)e->stage_cap * B * LN_IMG * LN_IMG);
     }
     return LN_OK;
 }
@@ -76,7 +77,6 @@ void ln_model_free(ln_model *m) {
     free(m->ybuf);
     free(m->lossbuf);
     free(m->pxbuf);
-    free(m->stage);
     memset(m, 0, sizeof *m);
 }
 
@@ -156,11 +156,11 @@ static ln_status step_in_parts(ln_model *m, ln_pipeline *p, int epoch, int b, do
 
 /* Point rows [0, rows) of pixels at batch b's images in the stage, if it
  * holds them; returns whether it did. */
-static int staged_refs(const ln_model *m, const ln_pipeline *p, int b, int rows, const uint8_t **pixels) {
-    if (!m->stage || m->stage_epoch != ln_pipeline_epoch(p) || b < m->stage_b0 || b >= m->stage_b0 + m->stage_nb)
+static int staged_refs(const struct ln_lenet_engine *e, const ln_pipeline *p, int b, int rows, const uint8_t **pixels) {
+    if (!e->stage || e->stage_epoch != ln_pipeline_epoch(p) || b < e->stage_b0 || b >= e->stage_b0 + e->stage_nb)
         return 0;
-    const size_t first = (size_t)(b - m->stage_b0) * (size_t)ln_pipeline_batch_size(p);
-    for (int i = 0; i < rows; i++) pixels[i] = m->stage + (first + (size_t)i) * LN_IMG * LN_IMG;
+    const size_t first = (size_t)(b - e->stage_b0) * (size_t)ln_pipeline_batch_size(p);
+    for (int i = 0; i < rows; i++) pixels[i] = e->stage + (first + (size_t)i) * LN_IMG * LN_IMG;
     return 1;
 }
 
@@ -181,17 +181,18 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
          * bound, every step given the same batch (its images in cache):
          * -12.5%. A stage of 256 KB or 512 KB gained less. Same pixels,
          * same bits. */
-        if (m->stage && !staged_refs(m, p, b, rows, m->pxbuf)) {
-            m->stage_nb = nb - b < m->stage_cap ? nb - b : m->stage_cap;
-            m->stage_b0 = b, m->stage_epoch = ln_pipeline_epoch(p);
-            ln_pipeline_gather(p, b, m->stage_nb, m->stage, m->net.threads);
-            staged_refs(m, p, b, rows, m->pxbuf);
+        struct ln_lenet_engine *e = m->net.eng;
+        if (e->stage && !staged_refs(e, p, b, rows, m->pxbuf)) {
+            e->stage_nb = nb - b < e->stage_cap ? nb - b : e->stage_cap;
+            e->stage_b0 = b, e->stage_epoch = ln_pipeline_epoch(p);
+            ln_pipeline_gather(p, b, e->stage_nb, e->stage, m->net.threads);
+            staged_refs(e, p, b, rows, m->pxbuf);
         }
         /* The next batch's images: each thread asks for the rows it will
          * load next, during this step (src/net.c). */
         const int bs = ln_pipeline_batch_size(p);
         const int next = b + 1 < nb ? ln_pipeline_refs(p, b + 1, m->pxbuf + bs, NULL) : 0;
-        if (next) staged_refs(m, p, b + 1, next, m->pxbuf + bs);
+        if (next) staged_refs(e, p, b + 1, next, m->pxbuf + bs);
         ln_lenet_prefetch_next(&m->net, m->pxbuf + bs, next);
         double loss = 0.0;
         if (ln_lenet_train_step(&m->net, m->pxbuf, m->ybuf, rows, m->cfg.loss_scale, &m->opt, m->lossbuf, &loss))

@@ -647,6 +647,7 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
 void ln_lenet_free(ln_lenet *net) {
     if (net->eng) {
         lanes_free(net);
+        free(net->eng->stage);
         free(net->eng->act_mem);
         free(net->eng);
     }

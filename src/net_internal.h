@@ -35,6 +35,13 @@ struct ln_lenet_engine {
     ln_lenet_acts act;
     void *act_mem;
     void *lanes; /* lanes engine state (net.c) */
+    /* Training's image stage (model.c's train_step): (stage_cap x batch,
+     * 32, 32), the images of batches [stage_b0, stage_b0 + stage_nb) of
+     * epoch stage_epoch, gathered for the coming steps; NULL if none.
+     * Freed with the net. Here, not in ln_model, so that ln_model keeps its
+     * size (model.h is a stable header). */
+    uint8_t *stage;
+    int stage_cap, stage_epoch, stage_b0, stage_nb;
 };
 
 /* The network's own activations (logits, dlogits: (max_batch, 10)). */

@@ -98,8 +98,6 @@ typedef struct {
     int error_everywhere;  /* the last error was detected alike by every rank */
     float *xbuf;           /* (net.max_batch, 1, 32, 32); net.max_batch >= batch: evaluation's batch */
     const uint8_t **pxbuf; /* (2 x batch) a training batch's images by reference, then the next batch's */
-    uint8_t *stage;        /* (stage_cap x batch, 32, 32): the images of the batches gathered for the coming steps */
-    int stage_cap, stage_epoch, stage_b0, stage_nb; /* capacity in batches; the epoch and batches [b0, b0 + nb) held */
     int32_t *ybuf;         /* (net.max_batch) */
     double *lossbuf;       /* (net.max_batch) per-sample losses */
 } ln_model;
