@@ -242,8 +242,8 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
     if (nb < 1)
         return ln_fail(err, LN_E_USAGE, "no full batch of %d in %u training images: `batch_size`; lower it", bs,
                        ln_pipeline_size(p));
-    if (bs > m->net.max_batch)
-        return ln_fail(err, LN_E_USAGE, "pipeline batch %d exceeds the model's batch size %d", bs, m->net.max_batch);
+    if (bs > m->cfg.batch_size) /* not net.max_batch: that can be larger, for evaluation (ln_model_init) */
+        return ln_fail(err, LN_E_USAGE, "pipeline batch %d exceeds the model's batch size %d", bs, m->cfg.batch_size);
     ln_status s = LN_OK;
     m->error_everywhere = 0;
     if (ln_dist_size(m->cfg.dist) > LN_MAX_WORLD)

@@ -72,6 +72,27 @@ static int run_traced(const ln_dataset *d, int epochs, long max_steps, trace *tr
     return 0;
 }
 
+/* A pipeline's batch larger than the model's is refused, though the lanes
+ * net is made for 256-row evaluation batches (ln_model_init): the
+ * training buffers hold cfg.batch_size rows. */
+static void test_batch_mismatch(test_ctx *t, const ln_dataset *d) {
+    ln_model m;
+    ln_pipeline p;
+    ln_error err;
+    ln_pipeline_config pc = PCFG;
+    pc.batch_size = 16;
+    int ok = !ln_model_init(&m, &CFG, &err) && !ln_pipeline_init(&p, d, &pc, &err);
+    CHECK(t, ok, "model (batch 8) and pipeline (batch 16)");
+    if (!ok) return;
+    CHECK(t, m.net.max_batch >= 256, "the lanes net is made for evaluation batches of 256");
+    const ln_status s = ln_model_train(&m, &p, 1, 0, NULL, 0, &err);
+    CHECK(t, s == LN_E_USAGE && strstr(err.msg, "pipeline batch 16 exceeds the model's batch size 8"),
+          "a pipeline batch of 16 on a model of 8 is refused with its message");
+    CHECK(t, m.global_step == 0, "... and nothing trained");
+    ln_pipeline_free(&p);
+    ln_model_free(&m);
+}
+
 static void test_callbacks(test_ctx *t, const ln_dataset *d) {
     trace tr = {0};
     ln_status st;
@@ -283,6 +304,7 @@ int main(void) {
     ln_dataset d;
     test_dataset(&d, 64, hashed_pixel);
     test_callbacks(&t, &d);
+    test_batch_mismatch(&t, &d);
     test_resume(&t, &d);
     test_predict(&t, &d);
     test_checkpoint_cb(&t, &d);
