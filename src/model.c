@@ -271,6 +271,10 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
                        m->global_step + todo, m->global_step);
     ln_run_info run = {epochs, start_e, start_b, nb, m->global_step, max_steps, bs};
     m->stop = 0;
+    /* The stage (train_step) holds images of this call's pipeline only:
+     * another call may bring another pipeline, or other data, whose epoch
+     * and batch numbers repeat. */
+    m->net.eng->stage_nb = 0;
     if ((s = check_replicas(m, 0, err))) return s;
     CALL_HOOKS(begin, &run);
     for (int e = start_e; e <= epochs && !s && !m->stop; e++) {

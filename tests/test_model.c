@@ -119,6 +119,29 @@ static int train_to(ln_model *m, const ln_dataset *d, int epochs, long max_steps
     return s ? -1 : 0;
 }
 
+/* train_step's stage (the gathered images of the coming batches) never
+ * outlives its ln_model_train call: a model trained on from other data in
+ * the same process, at the same epoch and batch numbers, must train on
+ * that data, as a fresh model loaded from the checkpoint does. */
+static uint8_t other_pixel(uint32_t image, uint32_t k) { return (uint8_t)((k * 40503u + image * 977u) >> 5); }
+static void test_stage_per_call(test_ctx *t, const ln_dataset *d) {
+    ln_error err;
+    ln_dataset d2;
+    test_dataset(&d2, 64, other_pixel);
+    ln_model a, c;
+    char pa[128];
+    snprintf(pa, sizeof pa, "%s/stage.ckpt", g_dir);
+    int ok = !ln_model_init(&a, &CFG, &err) && !train_to(&a, d, 1, 3, &err) && !ln_model_save(&a, pa, &err) &&
+             !train_to(&a, &d2, 1, 6, &err);
+    ok = ok && !ln_model_init(&c, &CFG, &err) && !ln_model_load_state(&c, pa, &err) && !train_to(&c, &d2, 1, 6, &err);
+    CHECK(t, ok && a.global_step == 6 && c.global_step == 6, "3 steps on one data set, then 3 on another");
+    CHECK(t, ok && !memcmp(a.net.params, c.net.params, sizeof(float) * a.net.n_params),
+          "the same model trained on from other data = a fresh model loaded from its checkpoint (no stale images)");
+    ln_model_free(&a);
+    ln_model_free(&c);
+    ln_dataset_free(&d2);
+}
+
 static void test_resume(test_ctx *t, const ln_dataset *d) {
     ln_error err;
     ln_model a, b, c;
@@ -306,6 +329,7 @@ int main(void) {
     test_callbacks(&t, &d);
     test_batch_mismatch(&t, &d);
     test_resume(&t, &d);
+    test_stage_per_call(&t, &d);
     test_predict(&t, &d);
     test_checkpoint_cb(&t, &d);
     ln_dataset_free(&d);
