@@ -61,8 +61,9 @@ ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) 
         return ln_fail(err, LN_E_NOMEM, "out of memory for batch buffers");
     }
     /* train_step's gathered images: 1 MB (64 batches of 16); without it
-     * (out of memory, or the GEMM engine) the steps read the data set */
-    if (m->net.engine == LN_ENGINE_LANES) {
+     * (out of memory, the GEMM engine, or several processes, which take
+     * step_in_parts) the steps read the data set */
+    if (m->net.engine == LN_ENGINE_LANES && ln_dist_size(cfg->dist) == 1) {
         struct ln_lenet_engine *e = m->net.eng;
         e->stage_cap = (int)((1u << 20) / (B * LN_IMG * LN_IMG)) > 0 ? (int)((1u << 20) / (B * LN_IMG * LN_IMG)) : 1;
         e->stage = malloc((size_t)e->stage_cap * B * LN_IMG * LN_IMG);
@@ -184,6 +185,8 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
         struct ln_lenet_engine *e = m->net.eng;
         if (e->stage && !staged_refs(e, p, b, rows, m->pxbuf)) {
             e->stage_nb = nb - b < e->stage_cap ? nb - b : e->stage_cap;
+            if (e->stage_until > m->global_step && e->stage_until - m->global_step < e->stage_nb)
+                e->stage_nb = (int)(e->stage_until - m->global_step); /* no more than this call will take */
             e->stage_b0 = b, e->stage_epoch = ln_pipeline_epoch(p);
             ln_pipeline_gather(p, b, e->stage_nb, e->stage, m->net.threads);
             staged_refs(e, p, b, rows, m->pxbuf);
@@ -275,6 +278,7 @@ ln_status ln_model_train(ln_model *m, ln_pipeline *p, int epochs, long max_steps
      * another call may bring another pipeline, or other data, whose epoch
      * and batch numbers repeat. */
     m->net.eng->stage_nb = 0;
+    m->net.eng->stage_until = m->global_step + todo;
     if ((s = check_replicas(m, 0, err))) return s;
     CALL_HOOKS(begin, &run);
     for (int e = start_e; e <= epochs && !s && !m->stop; e++) {

@@ -42,6 +42,7 @@ struct ln_lenet_engine {
      * size (model.h is a stable header). */
     uint8_t *stage;
     int stage_cap, stage_epoch, stage_b0, stage_nb;
+    long stage_until; /* the global step the current ln_model_train call ends at, at the latest */
 };
 
 /* The network's own activations (logits, dlogits: (max_batch, 10)). */

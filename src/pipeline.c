@@ -214,10 +214,12 @@ long ln_pipeline_gather(const ln_pipeline *pl, int b, int nb, uint8_t *dst, int 
      * threads, 1,024 rows a call): 1.0-1.2 ms a call without, 0.83-0.99 ms
      * with D = 4; D = 1, 2, 8, 16 were no better. */
     enum { PX = LN_IMG * LN_IMG, D = 4 };
-    const int nt = threads > 1 && rows >= 64 ? threads : 1;
-    #pragma omp parallel num_threads(nt) if (nt > 1)
+    const int asked = threads > 1 && rows >= 64 ? threads : 1;
+    #pragma omp parallel num_threads(asked) if (asked > 1)
     {
-        const int t = nt > 1 ? omp_get_thread_num() : 0;
+        /* the threads the runtime gave (fewer where it limits them, or
+         * inside another parallel region), not the threads asked for */
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         const long lo = rows * t / nt, hi = rows * (t + 1) / nt;
         for (long i = lo; i < hi; i++) {
             if (i + 2 * D < hi) (void)*(volatile const uint8_t *)(p->resized + (size_t)p->order[first + i + 2 * D] * PX);

@@ -437,6 +437,25 @@ static void test_pipeline(test_ctx *t) {
                 CHECK(t, same, th == 1 ? "gather of batches 1..3 (1 thread): 68 rows, each its refs image"
                                        : "gather of batches 1..3 (2 threads): 68 rows, each its refs image");
             }
+            { /* 2 threads asked for inside an active parallel region, which gets 1 (nested regions are
+               * inactive by default): every row still copied */
+                static uint8_t g[68 * LN_IMG * LN_IMG];
+                memset(g, 0xEE, sizeof g);
+                long n = 0;
+                #pragma omp parallel num_threads(2)
+                {
+                    #pragma omp single
+                    n = ln_pipeline_gather(&p, 1, 3, g, 2);
+                }
+                int same = n == 68;
+                for (int bb = 1; same && bb <= 3; bb++) {
+                    const uint8_t *pb[32];
+                    const int rb = ln_pipeline_refs(&p, bb, pb, NULL);
+                    for (int i = 0; i < rb; i++)
+                        same &= !memcmp(g + ((size_t)(bb - 1) * 32 + (size_t)i) * LN_IMG * LN_IMG, pb[i], LN_IMG * LN_IMG);
+                }
+                CHECK(t, same, "gather asked for 2 threads inside a parallel region (1 given): all 68 rows copied");
+            }
             r = ln_pipeline_batch(&p, 3, imgs, labs);
             CHECK(t, r == 4 && labs[0] == 6 && labs[3] == 9 && imgs[0] == lut[96] && imgs[3 * 1024 + 5] == lut[99],
                   "no shuffle: last batch = rows 96..99 (4 rows)");

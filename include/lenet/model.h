@@ -54,7 +54,7 @@
 
 typedef struct {
     int conv_bias;       /* 1: the seed's network (61,706 params) */
-    int batch_size;      /* training batch (and max rows per forward) */
+    int batch_size;      /* training batch (rows per forward: up to max(batch_size, LN_MODEL_EVAL_BATCH)) */
     float lr, momentum, weight_decay, loss_scale;
     int nesterov;
     uint32_t seed;       /* weight init and data order */
