@@ -208,9 +208,9 @@ long ln_pipeline_gather(const ln_pipeline *pl, int b, int nb, uint8_t *dst, int 
     const long first = (long)b * p->cfg.batch_size, want = (long)nb * p->cfg.batch_size;
     const long rows = (long)p->len - first < want ? (long)p->len - first : want;
     /* Each thread copies its share of the rows in order, reading row i + 2D
-     * for real (its page's TLB entry: a software prefetch that misses the
-     * TLB is dropped) and prefetching row i + D's lines, so the misses of a
-     * few rows are in flight while one is copied. Measured (speedrun, 2
+     * for real (its page walk: prefetches alone did not help the training
+     * step, see model.c) and prefetching row i + D's lines, so the misses
+     * of a few rows are in flight while one is copied. Measured (speedrun, 2
      * threads, 1,024 rows a call): 1.0-1.2 ms a call without, 0.83-0.99 ms
      * with D = 4; D = 1, 2, 8, 16 were no better. */
     enum { PX = LN_IMG * LN_IMG, D = 4 };
