@@ -25,26 +25,6 @@
 #include "../src/lanes_bf16.h"
 #include "lenet/net.h"
 
-/* ---- one tile multiply ---- */
-
-/* C (M x 16 floats) += A (M x K pairs) . B (K x 16 pairs), one TDPBF16PS */
-__attribute__((target("amx-tile,amx-bf16"), noinline)) static void tdp(float *C, const uint32_t *A,
-                                                                      const uint32_t *B, int M, int K) {
-    ln_amx_tilecfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    cfg.rows[0] = (uint8_t)M, cfg.colsb[0] = 64;
-    cfg.rows[1] = (uint8_t)M, cfg.colsb[1] = (uint16_t)(4 * K);
-    cfg.rows[2] = (uint8_t)K, cfg.colsb[2] = 64;
-    _tile_loadconfig(&cfg);
-    _tile_loadd(0, C, 64);
-    _tile_loadd(1, A, 4 * K);
-    _tile_loadd(2, B, 64);
-    _tile_dpbf16ps(0, 1, 2);
-    _tile_stored(0, C, 64);
-    _tile_release();
-}
-
 /* ---- scalar models ---- */
 
 static float lo_of(uint32_t p) { return ln_f32_of(p << 16); }
@@ -243,7 +223,7 @@ static int run_rule(long cases) {
         const int K = 1 + (int)(rnd() % MAXK), cls = (int)(rnd() % NCLASSES);
         fill(cls, K, A, B, C);
         memcpy(out, C, sizeof C);
-        tdp(out, A, B, 16, K);
+        ln_amx_tdp(out, A, B, K);
         for (int m = 0; m < 16; m++)
             for (int n = 0; n < 16; n++) {
                 uint32_t a[MAXK], b[MAXK];
@@ -290,7 +270,7 @@ static float one(float acc, const uint32_t *a, const uint32_t *b, int K) {
     float C[256] = {0};
     for (int k = 0; k < K; k++) A[k] = a[k], B[k * 16] = b[k];
     C[0] = acc;
-    tdp(C, A, B, 16, K);
+    ln_amx_tdp(C, A, B, K);
     return C[0];
 }
 

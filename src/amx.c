@@ -1,5 +1,28 @@
-/* amx.c - whether this process may run AMX-BF16 instructions (amx.h). */
+/* amx.c - whether this process may run AMX-BF16 instructions, and one
+ * TDPBF16PS (amx.h). */
 #include "amx.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#include <string.h>
+
+__attribute__((target("amx-tile,amx-bf16"), noinline)) void ln_amx_tdp(float *C, const uint32_t *A,
+                                                                      const uint32_t *B, int K) {
+    ln_amx_tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    cfg.rows[0] = 16, cfg.colsb[0] = 64;
+    cfg.rows[1] = 16, cfg.colsb[1] = (uint16_t)(4 * K);
+    cfg.rows[2] = (uint8_t)K, cfg.colsb[2] = 64;
+    _tile_loadconfig(&cfg);
+    _tile_loadd(0, C, 64);
+    _tile_loadd(1, A, 4 * K);
+    _tile_loadd(2, B, 64);
+    _tile_dpbf16ps(0, 1, 2);
+    _tile_stored(0, C, 64);
+    _tile_release();
+}
+#endif
 
 #if defined(__x86_64__) && defined(__linux__)
 #include <cpuid.h>

@@ -46,6 +46,13 @@ typedef struct {
     uint8_t rows[16];
 } ln_amx_tilecfg;
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* One TDPBF16PS: C (16 x 16 floats, rows of 64 bytes) += A (16 x K pairs)
+ * . B (K x 16 pairs), K 1..16; needs ln_amx_enable() == 1. For the tests
+ * and bench/amx_probe.c, which compare it with ln_amx_block_ref. */
+void ln_amx_tdp(float *C, const uint32_t *A, const uint32_t *B, int K);
+#endif
+
 /* The plain C reference of the rule above: acc + (e + o) over K pairs. */
 float ln_amx_block_ref(float acc, const uint32_t *a, const uint32_t *b, int K);
 /* One of its steps, FMA(x, y, c) with the rules above (bf16.c). */

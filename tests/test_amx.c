@@ -77,24 +77,6 @@ static void reference_cases(test_ctx *t) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* C (16 x 16) += A (16 x K pairs) . B (K x 16 pairs), one TDPBF16PS */
-__attribute__((target("amx-tile,amx-bf16"), noinline)) static void tdp(float *C, const uint32_t *A,
-                                                                      const uint32_t *B, int K) {
-    ln_amx_tilecfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    cfg.rows[0] = 16, cfg.colsb[0] = 64;
-    cfg.rows[1] = 16, cfg.colsb[1] = (uint16_t)(4 * K);
-    cfg.rows[2] = (uint8_t)K, cfg.colsb[2] = 64;
-    _tile_loadconfig(&cfg);
-    _tile_loadd(0, C, 64);
-    _tile_loadd(1, A, 4 * K);
-    _tile_loadd(2, B, 64);
-    _tile_dpbf16ps(0, 1, 2);
-    _tile_stored(0, C, 64);
-    _tile_release();
-}
-
 /* A bf16 of one class: ordinary (exponent 115..138), tiny (products near
  * 2^-126), a wide exponent range, or special (zero, denormal, Inf, NaN). */
 static uint16_t anybf(uint64_t *s, int cls) {
@@ -135,7 +117,7 @@ static void hardware_rule(test_ctx *t) {
         }
         for (int i = 0; i < 256; i++) C[i] = anyacc(&s, cls % 4);
         memcpy(out, C, sizeof C);
-        tdp(out, A, B, K);
+        ln_amx_tdp(out, A, B, K);
         for (int m = 0; m < 16; m++)
             for (int j = 0; j < 16; j++) {
                 uint32_t a[16], b[16];
