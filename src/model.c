@@ -55,7 +55,7 @@ ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) 
     m->xbuf = malloc(sizeof(float) * EB * LN_IMG * LN_IMG);
     m->ybuf = malloc(sizeof(int32_t) * EB);
     m->lossbuf = malloc(sizeof(double) * EB);
-    m->pxbuf = malloc(sizeof *m->pxbuf * 2 * B);
+    m->pxbuf = malloc(sizeof *m->pxbuf * B);
     if (!m->xbuf || !m->ybuf || !m->lossbuf || !m->pxbuf) {
         ln_model_free(m);
         return ln_fail(err, LN_E_NOMEM, "out of memory for batch buffers");
@@ -181,7 +181,9 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
          * threads -2.4% (10 pairs), on 1 thread +0.1% (8 pairs); the upper
          * bound, every step given the same batch (its images in cache):
          * -12.5%. A stage of 256 KB or 512 KB gained less. Same pixels,
-         * same bits. */
+         * same bits. (Each thread used to prefetch the next step's rows at
+         * the end of a step; with the stage that made no difference in
+         * paired runs, 0.99-1.01, so it went.) */
         struct ln_lenet_engine *e = m->net.eng;
         if (e->stage && !staged_refs(e, p, b, rows, m->pxbuf)) {
             e->stage_nb = nb - b < e->stage_cap ? nb - b : e->stage_cap;
@@ -191,12 +193,6 @@ static ln_status train_step(ln_model *m, ln_pipeline *p, int epoch, int b, doubl
             ln_pipeline_gather(p, b, e->stage_nb, e->stage, m->net.threads);
             staged_refs(e, p, b, rows, m->pxbuf);
         }
-        /* The next batch's images: each thread asks for the rows it will
-         * load next, during this step (src/net.c). */
-        const int bs = ln_pipeline_batch_size(p);
-        const int next = b + 1 < nb ? ln_pipeline_refs(p, b + 1, m->pxbuf + bs, NULL) : 0;
-        if (next) staged_refs(e, p, b + 1, next, m->pxbuf + bs);
-        ln_lenet_prefetch_next(&m->net, m->pxbuf + bs, next);
         double loss = 0.0;
         if (ln_lenet_train_step(&m->net, m->pxbuf, m->ybuf, rows, m->cfg.loss_scale, &m->opt, m->lossbuf, &loss))
             return diverged(m, epoch, b, loss, err);

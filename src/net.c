@@ -135,8 +135,6 @@ typedef struct {
     ln_bf16_kernels kb;
     uint32_t *wpack;
     void *bfmem;
-    const uint8_t *const *next; /* the next training step's images (ln_lenet_prefetch_next), or NULL */
-    int next_n;
     /* How far each group's pass has got in the current job, one counter a
      * cache line: job * 8 + 1 after the forward (the losses are written),
      * job * 8 + 2 + st after backward stage st; the gradient sum in lanes_run
@@ -379,24 +377,6 @@ LN_CLONES static void add_range(float *restrict out, const float *restrict in, l
         for (long i = c0; i < c1; i++) out[i] += in[i];
 }
 
-/* Thread t asks for the next step's rows it will load (group_forward's
- * split: its own groups whole, its share of a shared group's 64-byte
- * lines), at the end of this step, so they are near when it starts. The
- * pipeline used to ask for all rows on one thread between steps, where the
- * requests waited for free line-fill buffers: input load + the pipeline's
- * prefetch were 3.5% of a 1-thread epoch's profile, now 2.7%. */
-static void prefetch_next(const lanes_state *s, int t, int nt) {
-    const int ng = lanes_groups(s->next_n), solo = ng - ng % nt;
-    enum { LINES = LN_IN_SIZE / 64 };
-    for (int g = 0; g < ng; g++) {
-        if (g < solo && g % nt != t) continue;
-        int a = 0, b = LINES;
-        if (g >= solo) ln_lanes_share(LINES, t, nt, &a, &b);
-        for (int r = g * LN_LANES; r < s->next_n && r < (g + 1) * LN_LANES; r++)
-            for (int k = a; k < b; k++) __builtin_prefetch(s->next[r] + 64 * k, 0, 3);
-    }
-}
-
 static int losses_finite(const lanes_job *j) {
     for (int i = 0; i < j->B; i++)
         if (!isfinite(j->per_sample[i])) return 0;
@@ -478,7 +458,6 @@ static void lanes_run(const lanes_job *j) {
             if (j->opt) ln_momentum_step_range(j->opt, net->params, out, c0, c1);
         }
     }
-    if (j->opt && s->next) prefetch_next(s, t, nt);
     if (j->opt && ln_momentum_step_needs_whole(j->opt)) {
         #pragma omp barrier
         if (t == 0) ln_momentum_step_whole(j->opt, net->params, out);
@@ -545,18 +524,10 @@ int ln_lenet_train_step(ln_lenet *net, const uint8_t *const *images, const int32
     s->pending = 0;
     lanes_go(net, &(lanes_job){.net = net, .px = images, .B = B, .labels = labels, .per_sample = per_sample,
                                .loss_scale = loss_scale, .dlogits = net->eng->act.dlogits, .opt = opt}, JOB_TRAIN);
-    s->next = NULL;
     *loss = ln_softmax_xent_mean(per_sample, B);
     if (!isfinite(*loss)) return 1;
     ln_momentum_step_done(opt);
     return 0;
-}
-
-void ln_lenet_prefetch_next(ln_lenet *net, const uint8_t *const *images, int B) {
-    lanes_state *s = net->engine == LN_ENGINE_LANES ? net->eng->lanes : NULL;
-    if (!s) return;
-    s->next = B > 0 ? images : NULL;
-    s->next_n = B;
 }
 
 int ln_lenet_eval_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B,

@@ -60,11 +60,6 @@ static inline ln_lenet_acts *ln_lenet_acts_of(ln_lenet *net) { return &net->eng-
 int ln_lenet_train_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B, float loss_scale,
                         ln_momentum *opt, double *per_sample, double *loss);
 
-/* The next training step's B images: during the next ln_lenet_train_step
- * each thread asks the CPU to bring the rows it will load in the step after
- * into its cache (they are not read now). Lanes engine; else nothing. */
-void ln_lenet_prefetch_next(ln_lenet *net, const uint8_t *const *images, int B);
-
 /* Evaluation of B rows in one parallel region: the images (32x32 uint8,
  * normalised on the way in), forward, each row's loss into per_sample (B);
  * logits in ln_lenet_logits. The same bits as ln_pipeline_rows,

@@ -208,8 +208,8 @@ long ln_pipeline_gather(const ln_pipeline *pl, int b, int nb, uint8_t *dst, int 
     const long first = (long)b * p->cfg.batch_size, want = (long)nb * p->cfg.batch_size;
     const long rows = (long)p->len - first < want ? (long)p->len - first : want;
     /* Each thread copies its share of the rows in order, reading row i + 2D
-     * for real (its page walk: prefetches alone did not help the training
-     * step, see model.c) and prefetching row i + D's lines, so the misses
+     * for real (its page walk: prefetches alone did not help, README
+     * "Numbers") and prefetching row i + D's lines, so the misses
      * of a few rows are in flight while one is copied. Measured (speedrun, 2
      * threads, 1,024 rows a call): 1.0-1.2 ms a call without, 0.83-0.99 ms
      * with D = 4; D = 1, 2, 8, 16 were no better. */
@@ -227,17 +227,6 @@ long ln_pipeline_gather(const ln_pipeline *pl, int b, int nb, uint8_t *dst, int 
                 for (int k = 0; k < PX; k += 64) __builtin_prefetch(p->resized + (size_t)p->order[first + i + D] * PX + k, 0, 0);
             memcpy(dst + (size_t)i * PX, p->resized + (size_t)p->order[first + i] * PX, PX);
         }
-    }
-    return rows;
-}
-
-int ln_pipeline_batch_refs(const ln_pipeline *pl, int b, const uint8_t **pixels, int32_t *labels) {
-    const struct ln_pipeline_state *p = pl->s;
-    const int rows = ln_pipeline_refs(pl, b, pixels, labels);
-    const long next = (long)(b + 1) * p->cfg.batch_size;
-    for (int i = 0; i < rows && next + i < (long)p->len; i++) {
-        const char *nx = (const char *)(p->resized + (size_t)p->order[next + i] * LN_IMG * LN_IMG);
-        for (int k = 0; k < LN_IMG * LN_IMG; k += 64) __builtin_prefetch(nx + k);
     }
     return rows;
 }

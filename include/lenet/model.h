@@ -97,7 +97,7 @@ typedef struct {
     int stop;              /* a callback sets it to end training after this step */
     int error_everywhere;  /* the last error was detected alike by every rank */
     float *xbuf;           /* (net.max_batch, 1, 32, 32); net.max_batch >= batch: evaluation's batch */
-    const uint8_t **pxbuf; /* (2 x batch) a training batch's images by reference, then the next batch's */
+    const uint8_t **pxbuf; /* (batch) a training batch's images by reference */
     int32_t *ybuf;         /* (net.max_batch) */
     double *lossbuf;       /* (net.max_batch) per-sample losses */
 } ln_model;

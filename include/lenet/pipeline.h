@@ -82,13 +82,10 @@ const uint32_t *ln_pipeline_order(const ln_pipeline *p);
  * labels (rows,) int32. Returns the number of rows. */
 int ln_pipeline_batch(const ln_pipeline *p, int b, float *images, int32_t *labels);
 
-/* Batch b by reference: each row's 32x32 uint8 image (a pointer into the
- * pipeline's data, valid while it lives; ln_pipeline_batch's images are
- * ln_normalize_px of its pixels) and its label. Also asks the CPU to bring
- * the next batch's images into cache. Returns the number of rows. */
-int ln_pipeline_batch_refs(const ln_pipeline *p, int b, const uint8_t **pixels, int32_t *labels);
-/* The same without the prefetch (labels may be NULL); b < the number of
- * batches. */
+/* Batch b (< the number of batches) by reference: each row's 32x32 uint8
+ * image (a pointer into the pipeline's data, valid while it lives;
+ * ln_pipeline_batch's images are ln_normalize_px of its pixels) and its
+ * label (labels may be NULL). Returns the number of rows. */
 int ln_pipeline_refs(const ln_pipeline *p, int b, const uint8_t **pixels, int32_t *labels);
 /* The images of batches [b, b + nb) (b + nb <= the number of batches),
  * row after row in batch order, copied into dst (LN_IMG * LN_IMG bytes
