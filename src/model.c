@@ -65,8 +65,9 @@ ln_status ln_model_init(ln_model *m, const ln_model_config *cfg, ln_error *err) 
      * step_in_parts) the steps read the data set */
     if (m->net.engine == LN_ENGINE_LANES && ln_dist_size(cfg->dist) == 1) {
         struct ln_lenet_engine *e = m->net.eng;
-        e->stage_cap = (int)((1u << 20) / (B * LN_IMG * LN_IMG)) > 0 ? (int)((1u << 20) / (B * LN_IMG * LN_IMG)) : 1;
-        e->stage = malloc((size_t)e->stage_cap * B * LN_IMG * LN_IMG);
+        const size_t batch_bytes = B * LN_IMG * LN_IMG, fit = ((size_t)1 << 20) / batch_bytes;
+        e->stage_cap = fit > 0 ? (int)fit : 1;
+        e->stage = malloc((size_t)e->stage_cap * batch_bytes);
     }
     return LN_OK;
 }
