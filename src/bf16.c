@@ -17,6 +17,11 @@ uint16_t ln_bf16_round(float x) {
 /* Denormal -> zero of its sign. */
 static float daz(float x) { return fabsf(x) < 0x1p-126f ? copysignf(0.f, x) : x; }
 
+/* A NaN operand as the instruction returns it: quieted, payload kept. An
+ * invalid operation's result: the x86 default NaN. */
+static float quiet(float x) { return ln_f32_of(ln_bits_of(x) | 0x00400000u); }
+static float default_nan(void) { return ln_f32_of(0xFFC00000u); }
+
 /* fmaf(x, y, c), then a result tiny after rounding to 24 bits flushed to
  * a zero of its sign. fmaf rounds with gradual underflow, which differs
  * only when it returns +-2^-126: an exact sum in [2^-126 - 2^-150,
@@ -36,9 +41,9 @@ float ln_bf16_dot_ref(float acc, uint32_t a, uint32_t b) {
     /* a NaN operand: the first in the instruction's priority order, quieted */
     const float order[5] = {alo, blo, ahi, bhi, acc};
     for (int i = 0; i < 5; i++)
-        if (isnan(order[i])) return ln_f32_of(ln_bits_of(order[i]) | 0x00400000u);
+        if (isnan(order[i])) return quiet(order[i]);
     const float r = fma_ftz(daz(alo), daz(blo), fma_ftz(daz(ahi), daz(bhi), daz(acc)));
-    return isnan(r) ? ln_f32_of(0xFFC00000u) : r; /* an invalid operation: the x86 default NaN */
+    return isnan(r) ? default_nan() : r;
 }
 
 /* A NaN operand, quieted, the first in order; else the flushed FMA, an
@@ -46,19 +51,19 @@ float ln_bf16_dot_ref(float acc, uint32_t a, uint32_t b) {
 float ln_bf16_fma_ref(float x, float y, float c) {
     const float in[3] = {x, y, c};
     for (int i = 0; i < 3; i++)
-        if (isnan(in[i])) return ln_f32_of(ln_bits_of(in[i]) | 0x00400000u);
+        if (isnan(in[i])) return quiet(in[i]);
     const float r = fma_ftz(daz(x), daz(y), daz(c));
-    return isnan(r) ? ln_f32_of(0xFFC00000u) : r;
+    return isnan(r) ? default_nan() : r;
 }
 
 /* x + y with the same rules, the left addend's NaN first. Two floats, 0
  * or normal after DAZ: a sum below 2^-126 is exact, so the flush needs no
  * boundary test. */
 static float add_ref(float x, float y) {
-    if (isnan(x)) return ln_f32_of(ln_bits_of(x) | 0x00400000u);
-    if (isnan(y)) return ln_f32_of(ln_bits_of(y) | 0x00400000u);
+    if (isnan(x)) return quiet(x);
+    if (isnan(y)) return quiet(y);
     const float r = daz(x) + daz(y);
-    if (isnan(r)) return ln_f32_of(0xFFC00000u);
+    if (isnan(r)) return default_nan();
     return fabsf(r) < 0x1p-126f ? copysignf(0.f, r) : r;
 }
 
