@@ -144,6 +144,81 @@ static inline __attribute__((always_inline)) void conv_dw(const float *dout, int
             }
 }
 
+/* NKY kernel rows [ky0, ky0+NKY) x 5 columns of conv1's weight-gradient
+ * chains (acc, in memory between calls), continued over one row oy of
+ * conv1's output gradient (grow, 28 vectors), two pixels at a time: each
+ * input vector then feeds two multiply-adds, and every chain still takes
+ * its pixels in (oy, ox) order. in: the input image (1, 32, 32, L). */
+static inline __attribute__((always_inline)) void conv1_dw_row(const vf *grow, const float *in, int oy, vf *accm,
+                                                               int ky0, int NKY) {
+    vf acc[K][K];
+    for (int j = 0; j < NKY; j++)
+        for (int kx = 0; kx < K; kx++) acc[j][kx] = accm[(ky0 + j) * K + kx];
+    for (int ox = 0; ox < S1; ox += 2) {
+        const vf g0 = grow[ox], g1 = grow[ox + 1];
+        for (int j = 0; j < NKY; j++) {
+            const vf *row = cvec(in, (long)(oy + ky0 + j) * S0 + ox);
+            FMA_ACC(acc[j][0], g0, row[0]);
+            for (int kx = 1; kx < K; kx++) {
+                const vf v = row[kx];
+                FMA_ACC(acc[j][kx], g0, v);
+                FMA_ACC(acc[j][kx - 1], g1, v);
+            }
+            FMA_ACC(acc[j][K - 1], g1, row[K]);
+        }
+    }
+    for (int j = 0; j < NKY; j++)
+        for (int kx = 0; kx < K; kx++) accm[(ky0 + j) * K + kx] = acc[j][kx];
+}
+
+/* conv1's weight and bias gradients (output channels [oc_a, oc_b)) with
+ * pool1's backward folded in: what pool_relu_bwd then conv_dw compute for
+ * conv1 (the same chains, so the same bits), without writing conv1's
+ * output gradient (6 x 28 x 28 x 16 floats, 301 KB, in L2) and reading it
+ * back once per kernel row. Row by row, each channel's gradient row is
+ * routed from pool1's gradient (dp, arg, pooled: (C1, 14, 14, L)) into 28
+ * vectors in L1 and taken by all 25 of the channel's chains, which wait in
+ * acc (C1 x 26 vectors: 25 chains and the bias sum, if db; 64-byte
+ * aligned scratch) between rows; the input's rows are then read from L2 once, not
+ * once per channel and kernel row. With AVX-512's 32 registers the chains
+ * of kernel rows 0-2 then 3-4 are held at once (all 25 spill), elsewhere
+ * one kernel row. */
+static void conv1_dw_pooled(const float *dp, const int32_t *arg, const float *pooled, int oc_a, int oc_b,
+                            const float *in, float *dw, float *db, float *acc) {
+    _Static_assert(LN_IN_C == 1 && S1 % 2 == 0 && S1 == 2 * P1 && S0 == S1 + K - 1, "conv1_dw_pooled's shapes");
+    enum { NA = K * K + 1 };
+    vf *accm = (vf *)acc;
+    for (long i = (long)oc_a * NA; i < (long)oc_b * NA; i++) accm[i] = (vf){0};
+    for (int oy = 0; oy < S1; oy++)
+        for (int oc = oc_a; oc < oc_b; oc++) {
+            vf grow[S1], *am = accm + (long)oc * NA, s = am[K * K];
+            const long o0 = ((long)oc * P1 + oy / 2) * P1;
+            const int k0 = (oy & 1) * 2; /* pool_fwd's arg: 0 1 on the window's top row, 2 3 below */
+            for (int px = 0; px < P1; px++) {
+                const vf d = vsel(*cvec(pooled, o0 + px) > (vf){0}, *cvec(dp, o0 + px), (vf){0});
+                vi a;
+                memcpy(&a, arg + (o0 + px) * L, sizeof a);
+                grow[2 * px] = vsel(a == k0, d, (vf){0});
+                grow[2 * px + 1] = vsel(a == k0 + 1, d, (vf){0});
+            }
+            if (db) {
+                for (int ox = 0; ox < S1; ox++) s += grow[ox];
+                am[K * K] = s;
+            }
+#if defined(__AVX512F__)
+            conv1_dw_row(grow, in, oy, am, 0, 3);
+            conv1_dw_row(grow, in, oy, am, 3, 2);
+#else
+            for (int ky = 0; ky < K; ky++) conv1_dw_row(grow, in, oy, am, ky, 1);
+#endif
+        }
+    for (int oc = oc_a; oc < oc_b; oc++) {
+        const vf *am = accm + (long)oc * NA;
+        for (int k = 0; k < K * K; k++) dw[(long)oc * K * K + k] = hsum(&am[k]);
+        if (db) db[oc] = hsum(&am[K * K]);
+    }
+}
+
 /* NT taps (kx0, kx0+1, ...) of one (oy, ic, ky) of conv_bwd_in: for each
  * tap t and pixel ox, the chain over oc of w[oc][t] * dout[oc][oy][ox] from
  * 0, then added into the din row (drow = din at column kx0) at ox + t, tap
@@ -439,10 +514,8 @@ void KFN(ln_lanes_backward_stage)(const ln_lenet_views *p, ln_lenet_views *dg, l
         ln_lanes_share(C1 / DW1_OCB, part, parts, &a, &b);
         conv_bwd_in(g->da2, C2, S2, S2, p->conv2_w, C1, a * DW1_OCB, b * DW1_OCB, g->dp1);
         PROF_MARK(9);
-        pool_relu_bwd(g->dp1, g->arg1, g->p1, a * DW1_OCB, b * DW1_OCB, S1, S1, g->da1);
-        PROF_MARK(8);
-        conv_dw(g->da1, a * DW1_OCB, b * DW1_OCB, S1, S1, g->x, LN_IN_C, dg->conv1_w, dg->conv1_b, DW1_OCB);
-        PROF_MARK(7);
+        conv1_dw_pooled(g->dp1, g->arg1, g->p1, a * DW1_OCB, b * DW1_OCB, g->x, dg->conv1_w, dg->conv1_b, g->da1);
+        PROF_MARK(7); /* pool1's backward is in conv1's time now */
         break;
     }
 }

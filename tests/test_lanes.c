@@ -249,9 +249,12 @@ int main(void) {
             ln_lenet_profile pr;
             ln_lenet_get_profile(&net, &pr);
             int all = pr.samples_fwd == 3 * 32 && pr.samples_bwd == 3 * 32;
-            for (int l = 0; l < LN_PROF_LAYERS; l++) all &= pr.fwd_seconds[l] > 0 && pr.bwd_seconds[l] > 0 && pr.name[l];
+            /* pool1's backward runs inside conv1's weight gradient (slot 1
+             * then stays 0; the CLI says so). */
+            for (int l = 0; l < LN_PROF_LAYERS; l++)
+                all &= pr.fwd_seconds[l] > 0 && (l == 1 ? pr.bwd_seconds[l] == 0 : pr.bwd_seconds[l] > 0) && pr.name[l];
             all &= pr.fwd_flops[0] == 235200 && pr.bwd_flops[2] == 960000;
-            CHECK(&t, all, "profiling: time for every layer, forward and backward; 96 lanes counted; FLOP counts");
+            CHECK(&t, all, "profiling: time for every layer, forward and backward (pool1's backward in conv1's); 96 lanes counted; FLOP counts");
             ln_lenet_set_profiling(&net, 0);
             ln_lenet_get_profile(&net, &pr);
             CHECK(&t, pr.samples_fwd == 0 && pr.fwd_seconds[0] == 0, "profiling off clears it");

@@ -38,6 +38,9 @@ static void print_profile(const ln_lenet *net, FILE *f) {
         fprintf(f, "  %-6s %12.3f %10.1f %12.3f %10.1f %6.1f%%\n", pr.name[l], fu, fg, bu, bg,
                 tf + tb > 0 ? 100 * (pr.fwd_seconds[l] + pr.bwd_seconds[l]) / (tf + tb) : 0);
     }
+    for (int l = 1; l < LN_PROF_LAYERS; l++)
+        if (pr.samples_bwd && pr.bwd_seconds[l] == 0)
+            fprintf(f, "  (%s's backward runs inside %s's and is counted there)\n", pr.name[l], pr.name[l - 1]);
     fprintf(f, "  total  %12.3f %10s %12.3f   (samples: %ld forward, %ld backward, incl. padding lanes)\n",
             pr.samples_fwd ? tf / pr.samples_fwd * 1e6 : 0, "", pr.samples_bwd ? tb / pr.samples_bwd * 1e6 : 0,
             pr.samples_fwd, pr.samples_bwd);
