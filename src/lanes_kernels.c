@@ -24,11 +24,11 @@
 
 /* Register blocking per instruction set: output channels x pixels. */
 #if defined(__AVX512F__)
-enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, FC_OB = 8, BWD_KXB = 2, BWD_SEG = 5 };
+enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, DW2_SUM16 = 1, FC_OB = 8, BWD_KXB = 2, BWD_SEG = 5 };
 #elif defined(__AVX2__)
-enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 4, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW2_SUM16 = 0, FC_OB = 4, BWD_KXB = 1, BWD_SEG = 0 };
 #else
-enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, FC_OB = 2, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW2_SUM16 = 0, FC_OB = 2, BWD_KXB = 1, BWD_SEG = 0 };
 #endif
 #define MAX_OCB 8
 #define MAX_PX 8
@@ -167,9 +167,11 @@ static inline __attribute__((always_inline)) void conv_dw(const float *dout, int
                         }
                 }
                 for (int j = 0; j < OCB; j++)
-                    for (int kx = 0; kx < K; kx++) sums[j][ky * K + kx] = acc[j][kx];
+                    for (int kx = 0; kx < K; kx++)
+                        if (DW2_SUM16) sums[j][ky * K + kx] = acc[j][kx];
+                        else dw[(((long)(oc0 + j) * IC + ic) * K + ky) * K + kx] = hsum(&acc[j][kx]);
             }
-            for (int j = 0; j < OCB; j++) { /* dw[oc][ic][0..24], 16 + 9 sums */
+            for (int j = 0; j < OCB && DW2_SUM16; j++) { /* dw[oc][ic][0..24], 16 + 9 sums */
                 float *d = dw + ((long)(oc0 + j) * IC + ic) * K * K;
                 hsum16(sums[j], 16, d);
                 hsum16(sums[j] + 16, K * K - 16, d + 16);
