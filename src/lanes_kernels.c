@@ -160,6 +160,7 @@ static inline __attribute__((always_inline)) void conv_dw(const float *dout, int
                 for (int oy = 0; oy < OH; oy++) {
                     const vf *row = cvec(in, ((long)ic * H + oy + ky) * W);
                     const vf *g = cvec(dout, ((long)oc0 * OH + oy) * OW);
+#pragma GCC unroll 10 /* conv2's whole row: ~1% (AVX-512), ~5% (AVX2) */
                     for (int ox = 0; ox < OW; ox++)
                         for (int kx = 0; kx < K; kx++) {
                             const vf v = row[ox + kx];
