@@ -24,11 +24,11 @@
 
 /* Register blocking per instruction set: output channels x pixels. */
 #if defined(__AVX512F__)
-enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, DW2_SUM16 = 1, FC_OB = 8, BWD_KXB = 2, BWD_SEG = 5 };
+enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, BWD_KXB = 2, BWD_SEG = 5 };
 #elif defined(__AVX2__)
-enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW2_SUM16 = 0, FC_OB = 4, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 4, BWD_KXB = 1, BWD_SEG = 0 };
 #else
-enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW2_SUM16 = 0, FC_OB = 2, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 2, BWD_KXB = 1, BWD_SEG = 0 };
 #endif
 #define MAX_OCB 8
 #define MAX_PX 8
@@ -169,10 +169,10 @@ static inline __attribute__((always_inline)) void conv_dw(const float *dout, int
                 }
                 for (int j = 0; j < OCB; j++)
                     for (int kx = 0; kx < K; kx++)
-                        if (DW2_SUM16) sums[j][ky * K + kx] = acc[j][kx];
+                        if (DW_SUM16) sums[j][ky * K + kx] = acc[j][kx];
                         else dw[(((long)(oc0 + j) * IC + ic) * K + ky) * K + kx] = hsum(&acc[j][kx]);
             }
-            for (int j = 0; j < OCB && DW2_SUM16; j++) { /* dw[oc][ic][0..24], 16 + 9 sums */
+            for (int j = 0; j < OCB && DW_SUM16; j++) { /* dw[oc][ic][0..24], 16 + 9 sums */
                 float *d = dw + ((long)(oc0 + j) * IC + ic) * K * K;
                 hsum16(sums[j], 16, d);
                 hsum16(sums[j] + 16, K * K - 16, d + 16);
@@ -250,7 +250,11 @@ static void conv1_dw_pooled(const float *dp, const int32_t *arg, const float *po
         }
     for (int oc = oc_a; oc < oc_b; oc++) {
         const vf *am = accm + (long)oc * NA;
-        for (int k = 0; k < K * K; k++) dw[(long)oc * K * K + k] = hsum(&am[k]);
+        if (DW_SUM16) { /* hsum16's sums are hsum's, 16 at a time */
+            hsum16(am, 16, dw + (long)oc * K * K);
+            hsum16(am + 16, K * K - 16, dw + (long)oc * K * K + 16);
+        } else
+            for (int k = 0; k < K * K; k++) dw[(long)oc * K * K + k] = hsum(&am[k]);
         if (db) db[oc] = hsum(&am[K * K]);
     }
 }
