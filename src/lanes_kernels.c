@@ -24,11 +24,11 @@
 
 /* Register blocking per instruction set: output channels x pixels. */
 #if defined(__AVX512F__)
-enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, BWD_KXB = 2, BWD_SEG = 5 };
+enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, FC_FB = 8, FC_DWO = 8, FC_DWV = 1, BWD_KXB = 2, BWD_SEG = 5 };
 #elif defined(__AVX2__)
-enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 4, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 4, FC_FB = 4, FC_DWO = 4, FC_DWV = 1, BWD_KXB = 1, BWD_SEG = 0 };
 #else
-enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 2, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 2, FC_FB = 2, FC_DWO = 2, FC_DWV = 1, BWD_KXB = 1, BWD_SEG = 0 };
 #endif
 #define MAX_OCB 8
 #define MAX_PX 8
@@ -348,15 +348,17 @@ static inline __attribute__((always_inline)) void conv_bwd_in(const float *dout,
 
 
 /* The fully connected kernels take their outputs (or features) in blocks of
- * FC_OB independent chains, the last few in blocks of 4, 2 and 1: FC_BLOCKS
- * walks [a, b) so, calling BLK(start, NB) with a constant NB each time. How
- * outputs are blocked never changes an output's own chain of operations. */
-#define FC_BLOCKS(a, b, BLK)                                                                                 \
+ * NBMAX independent chains, the last few in blocks of 8, 4, 2 and 1:
+ * FC_BLOCKS walks [a, b) so, calling BLK(start, NB) with a constant NB each
+ * time. How outputs are blocked never changes an output's own chain of
+ * operations. */
+#define FC_BLOCKS(a, b, NBMAX, BLK)                                                                          \
     for (int i0_ = (a); i0_ < (b);) {                                                                        \
         const int n_ = (b) - i0_;                                                                            \
-        if (n_ >= FC_OB) BLK(i0_, FC_OB), i0_ += FC_OB;                                                      \
-        else if (FC_OB > 4 && n_ >= 4) BLK(i0_, 4), i0_ += 4;                                                \
-        else if (FC_OB > 2 && n_ >= 2) BLK(i0_, 2), i0_ += 2;                                                \
+        if (n_ >= (NBMAX)) BLK(i0_, (NBMAX)), i0_ += (NBMAX);                                                \
+        else if ((NBMAX) > 8 && n_ >= 8) BLK(i0_, 8), i0_ += 8;                                              \
+        else if ((NBMAX) > 4 && n_ >= 4) BLK(i0_, 4), i0_ += 4;                                              \
+        else if ((NBMAX) > 2 && n_ >= 2) BLK(i0_, 2), i0_ += 2;                                              \
         else BLK(i0_, 1), i0_ += 1;                                                                          \
     }
 
@@ -377,7 +379,7 @@ static inline __attribute__((always_inline)) void fc_fwd_blk(const float *x, int
 static inline __attribute__((always_inline)) void fc_fwd(const float *x, int F, const float *w, const float *b,
                                                          int o_a, int o_b, float *y, int do_relu) {
 #define BLK(o0, NB) fc_fwd_blk(x, F, w, b, y, do_relu, o0, NB)
-    FC_BLOCKS(o_a, o_b, BLK)
+    FC_BLOCKS(o_a, o_b, FC_OB, BLK)
 #undef BLK
 }
 
@@ -385,7 +387,7 @@ static inline __attribute__((always_inline)) void fc_fwd(const float *x, int F, 
  * (act > 0) if act. */
 static inline __attribute__((always_inline)) void fc_bwd_in_blk(const float *dy, int O, const float *w, int F,
                                                                 float *dx, const float *act, int f0, int NB) {
-    vf acc[FC_OB];
+    vf acc[FC_FB];
     for (int j = 0; j < NB; j++) acc[j] = (vf){0};
     for (int o = 0; o < O; o++) {
         const vf d = *cvec(dy, o);
@@ -400,59 +402,80 @@ static inline __attribute__((always_inline)) void fc_bwd_in_blk(const float *dy,
 static inline __attribute__((always_inline)) void fc_bwd_in(const float *dy, int O, const float *w, int F, int f_a,
                                                             int f_b, float *dx, const float *act) {
 #define BLK(f0, NB) fc_bwd_in_blk(dy, O, w, F, dx, act, f0, NB)
-    FC_BLOCKS(f_a, f_b, BLK)
+    FC_BLOCKS(f_a, f_b, FC_FB, BLK)
 #undef BLK
 }
 
-/* dw[o0 .. o0+NB][v*16 .. +n) = the chains over lanes l = 0..15 of
- * dy[o][l] * tx[l][f], from 0. */
-static inline __attribute__((always_inline)) void fc_dw_blk(const float *dy, const float *tx, int Fp, int F, int v,
-                                                            float *dw, int o0, int NB) {
-    const int n = F - v * L < L ? F - v * L : L;
-    vf acc[FC_OB];
-    for (int j = 0; j < NB; j++) acc[j] = (vf){0};
+/* dw[o0 .. o0+NB][v0*16 .. (v0+NV)*16) (clipped at F) = the chains over
+ * lanes l = 0..15 of dy[o][l] * tx[l][f], from 0: NB x NV independent
+ * chains, each broadcast of dy[o][l] feeding NV of them and each vector of
+ * tx NB. */
+static inline __attribute__((always_inline)) void fc_dw_blk(const float *dy, const float *tx, int Fp, int F, int v0,
+                                                            int NV, float *dw, int o0, int NB) {
+    vf acc[FC_DWO][FC_DWV];
+    for (int j = 0; j < NB; j++)
+        for (int k = 0; k < NV; k++) acc[j][k] = (vf){0};
     for (int l = 0; l < L; l++) {
-        const vf t = *cvec(tx + (long)l * Fp, v);
-        for (int j = 0; j < NB; j++) FMA_ACC(acc[j], bcast(dy[(long)(o0 + j) * L + l]), t);
+        vf t[FC_DWV];
+        for (int k = 0; k < NV; k++) t[k] = *cvec(tx + (long)l * Fp, v0 + k);
+        for (int j = 0; j < NB; j++) {
+            const vf d = bcast(dy[(long)(o0 + j) * L + l]);
+            for (int k = 0; k < NV; k++) FMA_ACC(acc[j][k], d, t[k]);
+        }
     }
-    for (int j = 0; j < NB; j++) {
-        float *d = dw + (long)(o0 + j) * F + v * L;
-        if (n == L) memcpy(d, &acc[j], sizeof acc[j]);
-        else
-            for (int k = 0; k < n; k++) d[k] = acc[j][k];
-    }
+    for (int j = 0; j < NB; j++)
+        for (int k = 0; k < NV; k++) {
+            const int v = v0 + k, n = F - v * L < L ? F - v * L : L;
+            float *d = dw + (long)(o0 + j) * F + v * L;
+            if (n == L) memcpy(d, &acc[j][k], sizeof acc[j][k]);
+            else
+                for (int e = 0; e < n; e++) d[e] = acc[j][k][e];
+        }
 }
+
+/* The outputs [o0, o0+NB) of fc_dw over the vectors [v_a, v_b), FC_DWV
+ * vectors at a time, the last few 2 and 1. */
+static inline __attribute__((always_inline)) void fc_dw_rows(const float *dy, const float *tx, int Fp, int F, int v_a,
+                                                             int v_b, float *dw, int o0, int NB) {
+    int v = v_a;
+    for (; v + FC_DWV <= v_b; v += FC_DWV) fc_dw_blk(dy, tx, Fp, F, v, FC_DWV, dw, o0, NB);
+    if (FC_DWV > 2 && v + 2 <= v_b) fc_dw_blk(dy, tx, Fp, F, v, 2, dw, o0, NB), v += 2;
+    if (FC_DWV > 1 && v < v_b) fc_dw_blk(dy, tx, Fp, F, v, 1, dw, o0, NB);
+}
+
+static inline void transpose16(vf t[16]);
 
 /* dw (O, F) = sum over lanes of dy (O, L) x x (F, L), for the outputs
  * [o_a, o_b) and the features of the vectors [v_a, v_b) (features v*16 ..
- * v*16+15); db [o_a, o_b) = lane sums, if db. x is transposed to lane-major first (tx (L, Fp), the columns of those
- * vectors) so that 16 consecutive features form a vector; each dw[o][f] is
- * then the chain over lanes l = 0..15 of dy[o][l] * tx[l][f], starting from
- * 0. FC_OB outputs x one vector of features are accumulated at once
- * (independent chains); dy[o][l] is broadcast straight from its lanes
- * layout. */
+ * v*16+15); db [o_a, o_b) = lane sums, if db. x is transposed to lane-major
+ * first (tx (L, Fp), the columns of those vectors; 16 x 16 tiles transposed
+ * in registers, features past F zero) so that 16 consecutive features form
+ * a vector; each dw[o][f] is then the chain over lanes l = 0..15 of
+ * dy[o][l] * tx[l][f], starting from 0. FC_DWO outputs x FC_DWV vectors of
+ * features are accumulated at once (independent chains); dy[o][l] is
+ * broadcast straight from its lanes layout. */
 static void fc_dw(const float *dy, int o_a, int o_b, const float *x, int F, float *dw, float *db, float *tx, int v_a,
                   int v_b) {
-    const int Fp = (F + L - 1) / L * L, fa = v_a * L, fe = v_b * L < F ? v_b * L : F, fz = v_b * L;
-    for (int l = 0; l < L; l++) {
-        for (int f = fa; f < fe; f++) tx[(long)l * Fp + f] = x[(long)f * L + l];
-        for (int f = fe > fa ? fe : fa; f < fz; f++) tx[(long)l * Fp + f] = 0.f;
+    const int Fp = (F + L - 1) / L * L;
+    for (int v = v_a; v < v_b; v++) {
+        vf t[16];
+        for (int k = 0; k < L; k++) t[k] = v * L + k < F ? *cvec(x, (long)v * L + k) : (vf){0};
+        transpose16(t);
+        for (int l = 0; l < L; l++) *mvec(tx + (long)l * Fp, v) = t[l];
     }
     if (db)
         for (int o = o_a; o < o_b; o++) db[o] = hsum(cvec(dy, o));
-    for (int v = v_a; v < v_b; v++) {
-#define BLK(o0, NB) fc_dw_blk(dy, tx, Fp, F, v, dw, o0, NB)
-        FC_BLOCKS(o_a, o_b, BLK)
+#define BLK(o0, NB) fc_dw_rows(dy, tx, Fp, F, v_a, v_b, dw, o0, NB)
+    FC_BLOCKS(o_a, o_b, FC_DWO, BLK)
 #undef BLK
-    }
 }
 
 
-/* The fc layers are shared by blocks of FC_OB outputs (features). */
-static void share_fc(int n, int part, int parts, int *a, int *b) {
-    ln_lanes_share((n + FC_OB - 1) / FC_OB, part, parts, a, b);
-    *a *= FC_OB;
-    *b = *b * FC_OB < n ? *b * FC_OB : n;
+/* The fc layers are shared by blocks of blk outputs (features). */
+static void share_fc(int n, int blk, int part, int parts, int *a, int *b) {
+    ln_lanes_share((n + blk - 1) / blk, part, parts, a, b);
+    *a *= blk;
+    *b = *b * blk < n ? *b * blk : n;
 }
 
 void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int stage, int part, int parts,
@@ -483,17 +506,17 @@ void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int 
         }
         break;
     case 2:
-        share_fc(F1, part, parts, &a, &b);
+        share_fc(F1, FC_OB, part, parts, &a, &b);
         fc_fwd(g->p2, LN_FLAT, p->fc1_w, p->fc1_b, a, b, g->h1, 1);
         PROF_MARK(4);
         break;
     case 3:
-        share_fc(F2, part, parts, &a, &b);
+        share_fc(F2, FC_OB, part, parts, &a, &b);
         fc_fwd(g->h1, F1, p->fc2_w, p->fc2_b, a, b, g->h2, 1);
         PROF_MARK(5);
         break;
     case 4:
-        share_fc(NC, part, parts, &a, &b);
+        share_fc(NC, FC_OB, part, parts, &a, &b);
         fc_fwd(g->h2, F2, p->fc3_w, p->fc3_b, a, b, g->lo, 0);
         PROF_MARK(6);
         break;
@@ -511,7 +534,7 @@ static inline __attribute__((always_inline)) void fc_bwd(const float *dy, int O,
                                                          int part, int parts, int whole_dx) {
     int a, b;
     tx += (long)part * L * LN_LANES_TX;
-    if (parts > 1 && O >= 2 * parts * FC_OB) {
+    if (parts > 1 && O >= 2 * parts * FC_DWO) {
         /* By rows: each part writes whole rows of dw, the contiguous
          * memory the gradient sum (net.c, split.h over each tensor) then
          * reads from the same thread; each part transposes all of x. */
@@ -522,7 +545,7 @@ static inline __attribute__((always_inline)) void fc_bwd(const float *dy, int O,
         fc_dw(dy, 0, O, x, F, dw, part == 0 ? db : NULL, tx, a, b);
     }
     if (whole_dx) a = 0, b = F;
-    else share_fc(F, part, parts, &a, &b);
+    else share_fc(F, FC_FB, part, parts, &a, &b);
     fc_bwd_in(dy, O, w, F, a, b, dx, act);
 }
 
