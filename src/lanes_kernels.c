@@ -24,7 +24,7 @@
 
 /* Register blocking per instruction set: output channels x pixels. */
 #if defined(__AVX512F__)
-enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, FC_FB = 8, FC_DWO = 8, FC_DWV = 1, BWD_KXB = 2, BWD_SEG = 5 };
+enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, FC_FB = 8, FC_DWO = 8, FC_DWV = 3, BWD_KXB = 2, BWD_SEG = 5 };
 #elif defined(__AVX2__)
 enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 4, FC_FB = 4, FC_DWO = 4, FC_DWV = 1, BWD_KXB = 1, BWD_SEG = 0 };
 #else
@@ -406,6 +406,15 @@ static inline __attribute__((always_inline)) void fc_bwd_in(const float *dy, int
 #undef BLK
 }
 
+/* d[0 .. n) = the first n < 16 lanes of *v (a masked store with AVX-512). */
+static inline void store_first(float *d, const vf *v, int n) {
+#if defined(__AVX512F__)
+    _mm512_mask_storeu_ps(d, (__mmask16)((1u << n) - 1), (__m512)*v);
+#else
+    memcpy(d, v, sizeof(float) * (size_t)n);
+#endif
+}
+
 /* dw[o0 .. o0+NB][v0*16 .. (v0+NV)*16) (clipped at F) = the chains over
  * lanes l = 0..15 of dy[o][l] * tx[l][f], from 0: NB x NV independent
  * chains, each broadcast of dy[o][l] feeding NV of them and each vector of
@@ -428,8 +437,7 @@ static inline __attribute__((always_inline)) void fc_dw_blk(const float *dy, con
             const int v = v0 + k, n = F - v * L < L ? F - v * L : L;
             float *d = dw + (long)(o0 + j) * F + v * L;
             if (n == L) memcpy(d, &acc[j][k], sizeof acc[j][k]);
-            else
-                for (int e = 0; e < n; e++) d[e] = acc[j][k][e];
+            else store_first(d, &acc[j][k], n);
         }
 }
 
