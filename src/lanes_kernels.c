@@ -24,11 +24,11 @@
 
 /* Register blocking per instruction set: output channels x pixels. */
 #if defined(__AVX512F__)
-enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, FC_FB = 8, FC_DWO = 8, FC_DWV = 3, BWD_KXB = 2, BWD_SEG = 5 };
+enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, FC_FB = 8, FC_DWO = 8, FC_DWV = 3, FC_BIT = 1, FC_BIL = 8, FC_BIV = 3, BWD_KXB = 2, BWD_SEG = 5 };
 #elif defined(__AVX2__)
-enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 4, FC_FB = 4, FC_DWO = 4, FC_DWV = 1, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 4, FC_FB = 4, FC_DWO = 4, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 2, BWD_KXB = 1, BWD_SEG = 0 };
 #else
-enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 2, FC_FB = 2, FC_DWO = 2, FC_DWV = 1, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 2, FC_FB = 2, FC_DWO = 2, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 1, BWD_KXB = 1, BWD_SEG = 0 };
 #endif
 #define MAX_OCB 8
 #define MAX_PX 8
@@ -397,12 +397,64 @@ static inline __attribute__((always_inline)) void fc_bwd_in_blk(const float *dy,
         *mvec(dx, f0 + j) = act ? vsel(*cvec(act, f0 + j) > (vf){0}, acc[j], (vf){0}) : acc[j];
 }
 
+/* The same sums transposed, for the lanes [l0, l0+NL) and the whole
+ * feature vectors [v0, v0+NV) (features v*16 .. v*16+15): txo[l][f] = the
+ * chain over o of w[o][f] dy[o][l] from 0, with the weights loaded as
+ * vectors (16 features of a row) and dy[o][l] broadcast: NL x NV
+ * independent chains, each broadcast feeding NV of them and each weight
+ * vector NL. */
+static inline __attribute__((always_inline)) void fc_bwd_in_tblk(const float *dy, int O, const float *w, int F,
+                                                                 float *txo, int Fp, int v0, int NV, int l0, int NL) {
+    vf acc[FC_BIL][FC_BIV];
+    for (int i = 0; i < NL; i++)
+        for (int k = 0; k < NV; k++) acc[i][k] = (vf){0};
+    for (int o = 0; o < O; o++) {
+        vf wv[FC_BIV];
+        for (int k = 0; k < NV; k++) memcpy(&wv[k], w + (long)o * F + (long)(v0 + k) * L, sizeof wv[k]);
+        for (int i = 0; i < NL; i++) {
+            const vf d = bcast(dy[(long)o * L + l0 + i]);
+            for (int k = 0; k < NV; k++) FMA_ACC(acc[i][k], d, wv[k]);
+        }
+    }
+    for (int i = 0; i < NL; i++)
+        for (int k = 0; k < NV; k++) *mvec(txo + (long)(l0 + i) * Fp, v0 + k) = acc[i][k];
+}
+
+static inline void transpose16(vf t[16]);
+
 /* dx (F, L) = w^T (F, O) dy (O, L), times (act > 0) if act (ReLU before);
- * the features [f_a, f_b). */
+ * the features [f_a, f_b), f_a a multiple of 16. With enough outputs
+ * (chains long enough to pay for the transposes) the whole vectors of
+ * features are summed transposed into tx (lanes x features: each weight
+ * vector then feeds several chains, where the lanes layout needs one
+ * broadcast of a weight per multiply-add), FC_BIV vectors x FC_BIL lanes at
+ * a time, and transposed back by 16 x 16 tiles; the other features by
+ * blocks of FC_FB in the lanes layout. Either way each element is the same
+ * chain. */
 static inline __attribute__((always_inline)) void fc_bwd_in(const float *dy, int O, const float *w, int F, int f_a,
-                                                            int f_b, float *dx, const float *act) {
+                                                            int f_b, float *dx, const float *act, float *tx) {
+    const int F16 = FC_BIT && O >= 2 * L ? F / L * L : 0, Fp = LN_LANES_PAD(F), v_a = f_a / L,
+              v_b = (f_b < F16 ? f_b : F16) / L;
+    for (int v = v_a; v < v_b;) {
+        const int n = v_b - v, nv = n >= FC_BIV && n != FC_BIV + 1 ? FC_BIV : FC_BIV > 2 && n >= 2 ? 2 : 1;
+        for (int l0 = 0; l0 < L; l0 += FC_BIL) {
+            if (nv == FC_BIV) fc_bwd_in_tblk(dy, O, w, F, tx, Fp, v, FC_BIV, l0, FC_BIL);
+            else if (nv == 2) fc_bwd_in_tblk(dy, O, w, F, tx, Fp, v, 2, l0, FC_BIL);
+            else fc_bwd_in_tblk(dy, O, w, F, tx, Fp, v, 1, l0, FC_BIL);
+        }
+        v += nv;
+    }
+    for (int v = v_a; v < v_b; v++) {
+        vf t[16];
+        for (int l = 0; l < L; l++) t[l] = *cvec(tx + (long)l * Fp, v);
+        transpose16(t);
+        for (int k = 0; k < L; k++) {
+            const long f = (long)v * L + k;
+            *mvec(dx, f) = act ? vsel(*cvec(act, f) > (vf){0}, t[k], (vf){0}) : t[k];
+        }
+    }
 #define BLK(f0, NB) fc_bwd_in_blk(dy, O, w, F, dx, act, f0, NB)
-    FC_BLOCKS(f_a, f_b, FC_FB, BLK)
+    FC_BLOCKS(f_a > F16 ? f_a : F16, f_b, FC_FB, BLK)
 #undef BLK
 }
 
@@ -450,8 +502,6 @@ static inline __attribute__((always_inline)) void fc_dw_rows(const float *dy, co
     if (FC_DWV > 2 && v + 2 <= v_b) fc_dw_blk(dy, tx, Fp, F, v, 2, dw, o0, NB), v += 2;
     if (FC_DWV > 1 && v < v_b) fc_dw_blk(dy, tx, Fp, F, v, 1, dw, o0, NB);
 }
-
-static inline void transpose16(vf t[16]);
 
 /* dw (O, F) = sum over lanes of dy (O, L) x x (F, L), for the outputs
  * [o_a, o_b) and the features of the vectors [v_a, v_b) (features v*16 ..
@@ -553,8 +603,8 @@ static inline __attribute__((always_inline)) void fc_bwd(const float *dy, int O,
         fc_dw(dy, 0, O, x, F, dw, part == 0 ? db : NULL, tx, a, b);
     }
     if (whole_dx) a = 0, b = F;
-    else share_fc(F, FC_FB, part, parts, &a, &b);
-    fc_bwd_in(dy, O, w, F, a, b, dx, act);
+    else share_fc(F, L, part, parts, &a, &b);
+    fc_bwd_in(dy, O, w, F, a, b, dx, act, tx);
 }
 
 void KFN(ln_lanes_backward_stage)(const ln_lenet_views *p, ln_lenet_views *dg, ln_lane_group *g, int stage, int part,
