@@ -31,6 +31,7 @@ enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, D
 enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 2, FC_FB = 2, FC_DWO = 2, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 1, BWD_KXB = 1, BWD_SEG = 0 };
 #endif
 #define MAX_OCB 8
+#define FC_BIPF 8 /* fc_bwd_in_tblk prefetches the weights this many rows ahead */
 #define MAX_PX 8
 #define MAX_ROW 16 /* conv_bwd_in keeps one output row in registers */
 
@@ -411,6 +412,8 @@ static inline __attribute__((always_inline)) void fc_bwd_in_tblk(const float *dy
     for (int o = 0; o < O; o++) {
         vf wv[FC_BIV];
         for (int k = 0; k < NV; k++) memcpy(&wv[k], w + (long)o * F + (long)(v0 + k) * L, sizeof wv[k]);
+        if (o + FC_BIPF < O) /* the rows are strided: fetch ahead from L3 */
+            for (int k = 0; k < NV; k++) __builtin_prefetch(w + (long)(o + FC_BIPF) * F + (long)(v0 + k) * L);
         for (int i = 0; i < NL; i++) {
             const vf d = bcast(dy[(long)o * L + l0 + i]);
             for (int k = 0; k < NV; k++) FMA_ACC(acc[i][k], d, wv[k]);
