@@ -59,8 +59,9 @@ typedef struct {
     float *da2;      /* (16, 10, 10, L): the memory of a2 */
     float *dp1;      /* (6, 14, 14, L) */
     float *da1;      /* (6, 28, 28, L): the memory of a1 */
-    float *tx;       /* (parts, L, LN_LANES_TX) transposed fc input, for weight gradients: room for
-                      * every part of a shared stage (net.c allocates one per thread) */
+    float *tx;       /* (parts, L, LN_LANES_TX) transposed fc input, for weight gradients, then the
+                      * transposed input-gradient sums: room for every part of a shared stage
+                      * (net.c allocates one per thread) */
     float *grads;    /* (n_params) this group's gradient, laid out like params */
     uint32_t *bf;    /* NULL, or the bf16 kernels' scratch (amp level O2, lanes_bf16.h) */
 } ln_lane_group;
