@@ -58,7 +58,8 @@ typedef struct {
     float *dp2;      /* (400, L) */
     float *da2;      /* (16, 10, 10, L): the memory of a2 */
     float *dp1;      /* (6, 14, 14, L) */
-    float *da1;      /* (6, 28, 28, L): the memory of a1 */
+    float *da1;      /* (6, 28, 28, L): the memory of a1; conv1's output gradient at amp level O2, the
+                      * weight-gradient chains of conv1_dw_pooled (lanes_kernels.c) in float32 */
     float *tx;       /* (parts, L, LN_LANES_TX) transposed fc input, for weight gradients, then the
                       * transposed input-gradient sums: room for every part of a shared stage
                       * (net.c allocates one per thread) */
