@@ -212,9 +212,10 @@ static inline __attribute__((always_inline)) void conv1_dw_row(const vf *grow, c
  * pool1's backward folded in: what pool_relu_bwd then conv_dw compute for
  * conv1 (the same chains, so the same bits), without writing conv1's
  * output gradient (6 x 28 x 28 x 16 floats, 301 KB, in L2) and reading it
- * back once per kernel row. Row by row, each channel's gradient row is
- * routed from pool1's gradient (dp, arg, pooled: (C1, 14, 14, L)) into 28
- * vectors in L1 and taken by all 25 of the channel's chains, which wait in
+ * back once per kernel row. Two rows at a time, each channel's gradient
+ * rows are routed from pool1's gradient (pool_route; dp, arg, pooled: (C1,
+ * 14, 14, L)) into 2 x 28 vectors in L1 and taken, row after row, by all
+ * 25 of the channel's chains, which wait in
  * acc (C1 x 26 vectors: 25 chains and the bias sum, if db; 64-byte
  * aligned scratch) between rows; the input's rows are then read from L2 once, not
  * once per channel and kernel row. With AVX-512's 32 registers the chains
@@ -226,28 +227,22 @@ static void conv1_dw_pooled(const float *dp, const int32_t *arg, const float *po
     enum { NA = K * K + 1 };
     vf *accm = (vf *)acc;
     for (long i = (long)oc_a * NA; i < (long)oc_b * NA; i++) accm[i] = (vf){0};
-    for (int oy = 0; oy < S1; oy++)
+    for (int py = 0; py < P1; py++)
         for (int oc = oc_a; oc < oc_b; oc++) {
-            vf grow[S1], *am = accm + (long)oc * NA, s = am[K * K];
-            const long o0 = ((long)oc * P1 + oy / 2) * P1;
-            const int k0 = (oy & 1) * 2; /* pool_fwd's arg: 0 1 on the window's top row, 2 3 below */
-            for (int px = 0; px < P1; px++) {
-                const vf d = vsel(*cvec(pooled, o0 + px) > (vf){0}, *cvec(dp, o0 + px), (vf){0});
-                vi a;
-                memcpy(&a, arg + (o0 + px) * L, sizeof a);
-                grow[2 * px] = vsel(a == k0, d, (vf){0});
-                grow[2 * px + 1] = vsel(a == k0 + 1, d, (vf){0});
-            }
-            if (db) {
-                for (int ox = 0; ox < S1; ox++) s += grow[ox];
-                am[K * K] = s;
-            }
+            vf grow[2][S1], *am = accm + (long)oc * NA; /* gradient rows 2 py and 2 py + 1 */
+            const long o0 = ((long)oc * P1 + py) * P1;
+            for (int px = 0; px < P1; px++) pool_route(dp, arg, pooled, o0 + px, grow[0] + 2 * px, grow[1] + 2 * px);
+            for (int r = 0; r < 2; r++) {
+                const int oy = 2 * py + r;
+                if (db)
+                    for (int ox = 0; ox < S1; ox++) am[K * K] += grow[r][ox];
 #if defined(__AVX512F__)
-            conv1_dw_row(grow, in, oy, am, 0, 3);
-            conv1_dw_row(grow, in, oy, am, 3, 2);
+                conv1_dw_row(grow[r], in, oy, am, 0, 3);
+                conv1_dw_row(grow[r], in, oy, am, 3, 2);
 #else
-            for (int ky = 0; ky < K; ky++) conv1_dw_row(grow, in, oy, am, ky, 1);
+                for (int ky = 0; ky < K; ky++) conv1_dw_row(grow[r], in, oy, am, ky, 1);
 #endif
+            }
         }
     for (int oc = oc_a; oc < oc_b; oc++) {
         const vf *am = accm + (long)oc * NA;

@@ -103,11 +103,24 @@ static void pool_fwd(const float *in, int c_a, int c_b, int H, int W, int oy_a, 
             }
 }
 
-/* din (C, H, W, L): the pooled gradient routed to each window's maximum,
- * times ReLU's derivative (act > 0) at that position. The maximum's
- * activation is the pooled value itself, so the ReLU test is made once per
- * window on `pooled` (C, H/2, W/2, L) rather than on the four activations.
- * Channels [c_a, c_b). */
+/* Window o's pre-pooling gradient: the pooled gradient routed to the
+ * window's maximum (arg, pool_fwd's 0..3), times ReLU's derivative (act >
+ * 0) there. The maximum's activation is the pooled value itself, so the
+ * ReLU test is made once per window on `pooled` rather than on the four
+ * activations. r0: the window's two positions in the top row, r1 below. */
+static inline __attribute__((always_inline)) void pool_route(const float *dout, const int32_t *arg,
+                                                             const float *pooled, long o, vf *r0, vf *r1) {
+    const vf d = vsel(*cvec(pooled, o) > (vf){0}, *cvec(dout, o), (vf){0});
+    vi a;
+    memcpy(&a, arg + o * L, sizeof a);
+    r0[0] = vsel(a == 0, d, (vf){0});
+    r0[1] = vsel(a == 1, d, (vf){0});
+    r1[0] = vsel(a == 2, d, (vf){0});
+    r1[1] = vsel(a == 3, d, (vf){0});
+}
+
+/* din (C, H, W, L): pool_route of every window (dout, arg, pooled: (C,
+ * H/2, W/2, L)). Channels [c_a, c_b). */
 static void pool_relu_bwd(const float *dout, const int32_t *arg, const float *pooled, int c_a, int c_b, int H, int W,
                           float *din) {
     const int OH = H / 2, OW = W / 2;
@@ -115,16 +128,7 @@ static void pool_relu_bwd(const float *dout, const int32_t *arg, const float *po
         for (int oy = 0; oy < OH; oy++) {
             const long o0 = ((long)c * OH + oy) * OW;
             vf *r0 = mvec(din, ((long)c * H + 2 * oy) * W), *r1 = r0 + W;
-            for (int ox = 0; ox < OW; ox++) {
-                const long o = o0 + ox;
-                const vf d = vsel(*cvec(pooled, o) > (vf){0}, *cvec(dout, o), (vf){0});
-                vi a;
-                memcpy(&a, arg + o * L, sizeof a);
-                r0[2 * ox] = vsel(a == 0, d, (vf){0});
-                r0[2 * ox + 1] = vsel(a == 1, d, (vf){0});
-                r1[2 * ox] = vsel(a == 2, d, (vf){0});
-                r1[2 * ox + 1] = vsel(a == 3, d, (vf){0});
-            }
+            for (int ox = 0; ox < OW; ox++) pool_route(dout, arg, pooled, o0 + ox, r0 + 2 * ox, r1 + 2 * ox);
         }
 }
 
