@@ -4,14 +4,14 @@
  * be driven through its error handling.
  *
  * Environment (read once, at the first intercepted call):
- *   LENET_FAULT_CALL   write | fsync | rename | link | fflush   (required to fail anything);
+ *   LENET_FAULT_CALL   write | fsync | rename | link | fflush | dlopen   (required to fail anything);
  *                      `write` counts write(2) and fflush(3) (stdio writes
  *                      inside the C library, where no shim can see them)
  *   LENET_FAULT_N      the call to fail, counted from 1 (default 1); later calls succeed
  *   LENET_FAULT_ERRNO  ENOSPC (default) | EIO | EDQUOT | EFBIG | EROFS | a number
  *   LENET_FAULT_PATH   only calls on files whose path contains this text count
  *                      (write/fsync/fflush: the descriptor's path in /proc/self/fd;
- *                      rename/link: either path)
+ *                      rename/link: either path; dlopen: the library's name)
  *   LENET_FAULT_COUNT  a file that receives, at exit, how many calls counted
  *
  * Built by the Makefile as $(BUILD)/faultinject.so. Not part of lenet. Under
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { F_NONE, F_WRITE, F_FSYNC, F_RENAME, F_LINK, F_FFLUSH };
+enum { F_NONE, F_WRITE, F_FSYNC, F_RENAME, F_LINK, F_FFLUSH, F_DLOPEN };
 
 static int target = -1; /* -1: not read yet */
 static long fail_at = 1, counted;
@@ -38,7 +38,8 @@ static void setup(void) {
     if (target >= 0) return;
     const char *c = getenv("LENET_FAULT_CALL"), *n = getenv("LENET_FAULT_N"), *e = getenv("LENET_FAULT_ERRNO");
     target = !c ? F_NONE : !strcmp(c, "write") ? F_WRITE : !strcmp(c, "fsync") ? F_FSYNC
-           : !strcmp(c, "rename") ? F_RENAME : !strcmp(c, "link") ? F_LINK : !strcmp(c, "fflush") ? F_FFLUSH : F_NONE;
+           : !strcmp(c, "rename") ? F_RENAME : !strcmp(c, "link") ? F_LINK : !strcmp(c, "fflush") ? F_FFLUSH
+           : !strcmp(c, "dlopen") ? F_DLOPEN : F_NONE;
     if (n) fail_at = atol(n);
     if (e) {
         fail_errno = !strcmp(e, "ENOSPC") ? ENOSPC : !strcmp(e, "EIO") ? EIO : !strcmp(e, "EDQUOT") ? EDQUOT
@@ -101,6 +102,13 @@ int rename(const char *from, const char *to) {
 int link(const char *from, const char *to) {
     if (hit(F_LINK, -1, from, to)) return -1;
     return REAL("link", int (*)(const char *, const char *))(from, to);
+}
+
+/* A library that is not installed (the errno is not used: dlopen reports
+ * through dlerror, which then has nothing to say). */
+void *dlopen(const char *file, int mode) {
+    if (file && hit(F_DLOPEN, -1, file, NULL)) return NULL;
+    return REAL("dlopen", void *(*)(const char *, int))(file, mode);
 }
 
 /* A stream whose flush failed keeps failing, as one whose buffered bytes

@@ -14,7 +14,9 @@
 #   6. `lenet report` on a log whose last line was cut mid-write;
 #   7. the Nth write / fsync / link / rename / fflush failing (the LD_PRELOAD
 #      shim tests/faultinject.c, built as $BUILD/faultinject.so) on every
-#      write path: checkpoint, log, report, exports, inspect --png.
+#      write path: checkpoint, log, report, exports, inspect --png;
+#   8. libmicrohttpd missing (its dlopen failing): `lenet serve` says what to
+#      install, exit 1; other commands never load it.
 # Uses $BUILD/lenet and MNIST in $MNIST_DIR; works in a temporary folder.
 # shellcheck disable=SC2016
 set -u
@@ -335,4 +337,14 @@ for call in write fsync rename; do
     check "inspect --png: $call fails: exit 1, one line naming the picture, nothing left" \
         eval '[ "$rc" -eq 1 ] && err_names "item.png" "No space left on device" && [ -z "$(ls -A "$tmp/ins")" ]'
 done
+
+# ============================================= 8. libmicrohttpd missing ===
+inject dlopen 1 0 libmicrohttpd serve --ckpt "$ck" --bind 127.0.0.1 --port 0
+check "serve without libmicrohttpd: exit 1, one line naming it and what to install" \
+    eval '[ "$rc" -eq 1 ] && err_names libmicrohttpd.so.12 "apt-get install libmicrohttpd12"'
+inject dlopen 1 0 libmicrohttpd eval --data "$data" --ckpt "$ck" --threads 2
+check "eval (which re-executes itself) opens no libmicrohttpd: it runs, the shim counted nothing" \
+    eval '[ "$rc" -eq 0 ] && [ "$(cat "$tmp/count")" = 0 ]'
+check "lenet is not linked against libmicrohttpd (nor GnuTLS): only serve loads it" \
+    eval '! ldd "$lenet" | grep -q -e libmicrohttpd -e libgnutls'
 finish

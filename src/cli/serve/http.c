@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,18 +45,19 @@ static double now_s(void) {
 /* Queue an answer; `mode` says who owns buf. Returns MHD_YES/MHD_NO. */
 static enum MHD_Result reply(request *r, unsigned code, const char *type, void *buf, size_t len,
                              enum MHD_ResponseMemoryMode mode, const char *extra_name, const char *extra_value) {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, mode);
+    const serve_mhd *m = &r->h->mhd;
+    struct MHD_Response *resp = m->create_response_from_buffer(len, buf, mode);
     if (!resp) {
         if (mode == MHD_RESPMEM_MUST_FREE) free(buf);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (extra_name) MHD_add_response_header(resp, extra_name, extra_value);
-    if (atomic_load(&r->h->stopping)) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    const enum MHD_Result ok = MHD_queue_response(r->conn, code, resp);
-    MHD_destroy_response(resp);
+    m->add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    m->add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    m->add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (extra_name) m->add_response_header(resp, extra_name, extra_value);
+    if (atomic_load(&r->h->stopping)) m->add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    const enum MHD_Result ok = m->queue_response(r->conn, code, resp);
+    m->destroy_response(resp);
     if (ok == MHD_YES && !r->code) {
         r->code = code;
         serve_metrics_request(&r->h->metrics, r->route, code, now_s() - r->t0);
@@ -140,7 +140,7 @@ static enum MHD_Result answer_page(request *r) {
 static void job_done(serve_job *job) {
     request *r = (request *)((char *)job - offsetof(request, job));
     atomic_store(&r->answered, 1);
-    MHD_resume_connection(r->conn);
+    r->h->mhd.resume_connection(r->conn);
 }
 
 /* The whole body is in: decode it, queue it for the batcher. */
@@ -179,7 +179,7 @@ static enum MHD_Result submit(request *r) {
     r->job.done = job_done;
     r->submitted = 1;
     r->expecting = 0;
-    MHD_suspend_connection(r->conn); /* before the job can be answered */
+    r->h->mhd.suspend_connection(r->conn); /* before the job can be answered */
     serve_engine_submit(&h->engine, &r->job, 1);
     return MHD_YES;
 }
@@ -216,7 +216,7 @@ static enum MHD_Result begin(request *r, const char *url, const char *method) {
     }
     if (post) {
         if (strcmp(method, MHD_HTTP_METHOD_POST)) return reply_method(r, "POST");
-        const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl = r->h->mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > h->o.max_body) {
             char msg[96];
             snprintf(msg, sizeof msg, "body larger than %zu bytes (--max-body)", h->o.max_body);
@@ -334,16 +334,20 @@ ln_status serve_http_start(serve_http *h, const serve_http_opts *o, ln_error *er
     } else {
         return ln_fail(err, LN_E_USAGE, "not an IPv4 or IPv6 address: --bind '%s'; give e.g. 127.0.0.1 or ::1", o->bind);
     }
-    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-                                 MHD_OPTION_SOCK_ADDR, sa,
-                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)o->threads,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)o->max_connections,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->timeout_s,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                                 MHD_OPTION_END);
-    if (!h->daemon)
+    ln_status st = serve_mhd_open(&h->mhd, err);
+    if (st) return st;
+    h->daemon = h->mhd.start_daemon(flags, 0, NULL, NULL, on_request, h,
+                                     MHD_OPTION_SOCK_ADDR, sa,
+                                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)o->threads,
+                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)o->max_connections,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->timeout_s,
+                                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                                     MHD_OPTION_END);
+    if (!h->daemon) {
+        serve_mhd_close(&h->mhd);
         return ln_fail(err, LN_E_SYSTEM, "cannot listen on %s port %u: --port %u; is it in use? try another", o->bind, o->port, o->port);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    }
+    const union MHD_DaemonInfo *info = h->mhd.get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : o->port;
     return LN_OK;
 }
@@ -351,13 +355,14 @@ ln_status serve_http_start(serve_http *h, const serve_http_opts *o, ln_error *er
 void serve_http_stop(serve_http *h, int grace_s) {
     if (!h->daemon) return;
     atomic_store(&h->stopping, 1);
-    const MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+    const MHD_socket fd = h->mhd.quiesce_daemon(h->daemon);
     /* Refuse new connections now (and those waiting in the backlog); the
      * descriptor itself stays open until the daemon has stopped. */
     if (fd != MHD_INVALID_SOCKET) shutdown(fd, SHUT_RDWR);
     const double end = now_s() + grace_s;
     while (atomic_load(&h->metrics.in_flight) > 0 && now_s() < end) usleep(5000);
-    MHD_stop_daemon(h->daemon);
+    h->mhd.stop_daemon(h->daemon);
+    serve_mhd_close(&h->mhd);
     if (fd != MHD_INVALID_SOCKET) close(fd);
     h->daemon = NULL;
     pthread_mutex_destroy(&h->mu);

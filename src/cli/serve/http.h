@@ -32,6 +32,7 @@
 #include "engine.h"
 #include "lenet/error.h"
 #include "metrics.h"
+#include "mhd.h"
 
 typedef struct {
     const char *bind;        /* IPv4 or IPv6 address */
@@ -47,6 +48,7 @@ typedef struct {
     serve_http_opts o;
     serve_engine engine;
     serve_metrics metrics;
+    serve_mhd mhd;           /* libmicrohttpd, loaded by serve_http_start */
     struct MHD_Daemon *daemon;
     unsigned port;           /* the port bound */
     atomic_int stopping;
