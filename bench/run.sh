@@ -48,6 +48,11 @@ for r in $(seq 1 "$RUNS"); do
             "$BUILD/lenet" train --data "$DATA" --epochs 1 --threads "$t" --seed 1 --print-every 0 \
             --ckpt-dir "$out/ck_${t}_$r" --json > "$out/train_${t}_$r.json" 2>/dev/null
     done
+    # mixed precision (--amp-level O2), the same epoch with 1 and 2 threads
+    for t in 1 2; do
+        "$BUILD/lenet" train --data "$DATA" --epochs 1 --threads "$t" --seed 1 --print-every 0 --amp-level O2 \
+            --ckpt-dir "$out/cko_${t}_$r" --json > "$out/o2_${t}_$r.json" 2> "$out/o2_${t}_$r.err"
+    done
     # per-layer thread time of a 1-thread epoch (separate run: timing every layer costs a little)
     "$BUILD/lenet" train --data "$DATA" --epochs 1 --threads 1 --seed 1 --print-every 0 --profile \
         --ckpt-dir "$out/ckp_$r" --json > "$out/prof_$r.json" 2>/dev/null
@@ -73,11 +78,11 @@ $PY - "$out" "$RUNS" "$have_torch" "$have_mpi" <<'PYEOF'
 import json, os, platform, re, statistics, subprocess, sys
 out, runs, have_torch, have_mpi = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
 med = statistics.median
-def train_secs(t):
-    """Our epoch seconds with t threads, run by run."""
+def train_secs(t, kind="train"):
+    """Our epoch seconds with t threads, run by run (kind "o2": --amp-level O2)."""
     v = []
     for r in range(1, runs + 1):
-        lines = [json.loads(l) for l in open(f"{out}/train_{t}_{r}.json") if l.strip()]
+        lines = [json.loads(l) for l in open(f"{out}/{kind}_{t}_{r}.json") if l.strip()]
         v.append(next(l for l in lines if l.get("event") == "epoch")["train_seconds"])
     return v
 def ours_train(t):
@@ -175,6 +180,13 @@ for i, lay in enumerate(profs[0]["layers"]):
     fg, fp = cell(lay["forward_flops"], fs)
     bg, bp = cell(lay["backward_flops"], bs)
     lines.append(f"| {lay['name']} | {fs * 1e6:.2f} | {fg} | {fp} | {bs * 1e6:.2f} | {bg} | {bp} |")
+o2 = {t: med(train_secs(t, "o2")) for t in (1, 2)}
+o2k = re.search(r"bf16 products (\S+)", open(f"{out}/o2_2_1.err").read())
+o2acc = next(json.loads(l) for l in open(f"{out}/o2_2_1.json") if '"epoch"' in l)["test_accuracy"]
+lines += ["", f"Mixed precision (`lenet train --amp-level O2`, the same epoch; bf16 kernels "
+          f"{o2k.group(1) if o2k else '?'}): 1 thread {o2[1]:.2f} s = {o2[1] / ours['train1']:.2f}x the float32 "
+          f"epoch, 2 threads {o2[2]:.2f} s = {o2[2] / ours['train2']:.2f}x; test accuracy after 1 epoch {o2acc:.4f}. "
+          "Run by run, 2 threads: " + ", ".join(f"{x:.2f} s" for x in train_secs(2, "o2")) + "."]
 if have_mpi:
     ep, red, byt, acc2 = [], [], [], None
     for r in range(1, runs + 1):
