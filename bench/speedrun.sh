@@ -22,6 +22,14 @@ trap 'rm -rf -- "$tmp"' EXIT
 now() { date +%s.%N; }
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs"
+# How fast the host runs this hour (a shared machine's speed moves by 10-20%
+# from hour to hour): its FMA peak (bench/fma_peak.c) before and after.
+peak() {
+    [ -x "$BUILD/fma_peak" ] || { echo "not measured (make $BUILD/fma_peak)"; return; }
+    "$BUILD/fma_peak" | awk -F'[:,}]' '{for (i = 1; i < NF; i++) {if ($i ~ /gflops_1/) a = $(i + 1); if ($i ~ /gflops_n/) b = $(i + 1)}}
+        END {printf "%.0f GFLOP/s on 1 thread, %.0f on all\n", a, b}'
+}
+echo "FMA peak before: $(peak)"
 printf '%-8s %-5s %9s %7s %9s %10s\n' side seed wall_s steps samples test_acc
 ours=()
 for s in $SEEDS; do
@@ -57,6 +65,7 @@ fi
 stats() { awk '{t += $1; a += $2; if (NR == 1 || $2 < w) w = $2; n++} END {if (n) printf "%.4f %.4f %.3f %d", 100 * a / n, 100 * w, t / n, n}'; }
 echo
 read -r ma mw mt mn <<<"$(printf '%s\n' "${ours[@]}" | stats)"
+echo "FMA peak after:  $(peak)"
 echo "lenet:   mean accuracy $ma%, worst seed $mw%, mean wall time $mt s ($mn seeds)"
 if [ "${#torch[@]}" -gt 0 ]; then
     read -r pa pw pt pn <<<"$(printf '%s\n' "${torch[@]}" | stats)"
