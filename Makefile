@@ -44,12 +44,12 @@ LDLIBS  += -lpng
 # distributed interface and its single-process world (src/dist.c); the MPI
 # world (src/dist_mpi.c, compiled with mpicc's flags) is linked into the
 # programs only when mpicc exists, else src/dist_nompi.c (world size 1).
+# libmpi itself is not linked: dist_mpi.c opens it under mpirun (dlopen).
 LIB_SRC += src/dist.c
 CLI_SRC += src/cli/train_world.c
 MPICC   ?= $(shell command -v mpicc 2>/dev/null)
 ifneq ($(MPICC),)
 MPI_CFLAGS := $(shell $(MPICC) --showme:compile)
-MPI_LIBS   := $(shell $(MPICC) --showme:link)
 DIST_OBJ   := $(BUILD)/src/dist_mpi.o
 MPI_NOTE   := with MPI support (Open MPI, $(MPICC)): mpirun -np N $(BUILD)/lenet train trains data-parallel
 NOMPI_BIN  := $(BUILD)/lenet-nompi
@@ -129,12 +129,12 @@ $(BUILD)/src/cli/serve/page.o: src/cli/serve/page.html
 $(BUILD)/liblenet.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/src/dist_mpi.o: src/dist_mpi.c include/lenet/dist.h src/split.h
+$(BUILD)/src/dist_mpi.o: src/dist_mpi.c include/lenet/dist.h src/split.h src/cli/dlsym_table.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) $(MPI_CFLAGS) -c $< -o $@
 
 $(BUILD)/lenet: $(CLI_OBJ) $(DIST_OBJ) $(BUILD)/liblenet.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS) $(CLI_LIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(CLI_LIBS)
 	@echo "lenet: built $(MPI_NOTE)"
 
 # The same CLI without MPI, for the test that such a build refuses mpirun.
@@ -216,7 +216,7 @@ $(BUILD)/src/cli/train_world_testhooks.o: src/cli/train_world.c src/cli/train_wo
 	$(CC) $(CFLAGS) $(SANFLAGS) -DLN_TEST_HOOKS -c $< -o $@
 $(BUILD)/lenet-testhooks: $(filter-out %/train_world.o,$(CLI_OBJ)) $(BUILD)/src/cli/train_world_testhooks.o \
                           $(DIST_OBJ) $(BUILD)/src/ckpt_testhooks.o $(BUILD)/liblenet.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS) $(CLI_LIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(CLI_LIBS)
 
 # Helper for tests/test_onnx.sh: the preprocessed test set and our logits.
 $(BUILD)/dump_logits: $(BUILD)/tests/dump_logits.o $(BUILD)/liblenet.a

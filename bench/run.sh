@@ -36,7 +36,8 @@ fi
 # What a 2-thread step's hand-over of parameters and gradients costs here.
 "$BUILD/core_exchange" > "$out/exch.json" 2>/dev/null || echo null > "$out/exch.json"
 have_mpi=0
-command -v mpirun >/dev/null 2>&1 && ldd "$BUILD/lenet" 2>/dev/null | grep -q libmpi && have_mpi=1
+# (built with MPI, lenet holds the name of the libmpi it opens under mpirun)
+command -v mpirun >/dev/null 2>&1 && grep -q -a libmpi.so "$BUILD/lenet" && have_mpi=1
 [ "$have_mpi" = 0 ] && echo "bench: data-parallel side skipped: no mpirun, or lenet built without MPI" >&2
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 

@@ -1,6 +1,13 @@
 /* dist_mpi.c - the Open MPI world for the distributed interface (see
- * include/lenet/dist.h). Compiled only when the build finds mpicc, and
- * linked into the programs, not into liblenet.
+ * include/lenet/dist.h). Compiled only when the build finds Open MPI's
+ * mpicc, and linked into the programs, not into liblenet.
+ *
+ * libmpi is opened (dlopen) only when a process was started by mpirun, not
+ * linked: linked, it and the six libraries it brings were loaded by every
+ * `lenet` command at every start, ~1 ms here, twice for train, eval and
+ * predict (they re-execute themselves once, src/cli/main.c). The functions
+ * keep Open MPI's own prototypes (mpi.h), and its predefined handles are the
+ * addresses of its ompi_mpi_* objects, as mpi.h's macros make them.
  *
  * The all-reduce is built from MPI_Alltoallv and MPI_Allgatherv, not
  * MPI_Allreduce (whose summation order Open MPI picks per message size and
@@ -14,12 +21,63 @@
  */
 #include <mpi.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "cli/dlsym_table.h"
 #include "lenet/dist.h"
 #include "split.h"
 
+#ifndef OMPI_MAJOR_VERSION
+#error "dist_mpi.c opens Open MPI's libmpi; build with Open MPI's mpicc (apt-get install libopenmpi-dev)"
+#endif
+/* Open MPI's ABI since 3.0 (Debian's libopenmpi3). */
+#define MPI_SONAME "libmpi.so.40"
+
+/* What this file calls of libmpi, loaded by mpi_load. */
 typedef struct {
+    __typeof__(MPI_Init_thread) *init_thread;
+    __typeof__(MPI_Finalize) *finalize;
+    __typeof__(MPI_Comm_size) *comm_size;
+    __typeof__(MPI_Comm_rank) *comm_rank;
+    __typeof__(MPI_Comm_split_type) *comm_split_type;
+    __typeof__(MPI_Comm_free) *comm_free;
+    __typeof__(MPI_Alltoallv) *alltoallv;
+    __typeof__(MPI_Allgatherv) *allgatherv;
+    __typeof__(MPI_Allgather) *allgather;
+    __typeof__(MPI_Abort) *abort;
+    MPI_Comm world;                 /* MPI_COMM_WORLD */
+    MPI_Datatype f32, byte, dt_null; /* MPI_FLOAT, MPI_BYTE, MPI_DATATYPE_NULL */
+    MPI_Info info_null;             /* MPI_INFO_NULL */
+} mpi_api;
+
+/* Open libmpi (RTLD_GLOBAL: Open MPI's own plugins link against its
+ * symbols) and take every function and handle above. It stays loaded until
+ * the process exits: Open MPI registers exit handlers of its own. */
+static ln_status mpi_load(mpi_api *a, ln_error *err) {
+    void *lib = dlopen(MPI_SONAME, RTLD_NOW | RTLD_GLOBAL);
+    if (!lib) {
+        const char *why = dlerror();
+        return ln_fail(err, LN_E_SYSTEM, "started by mpirun, but %s cannot be loaded (%s); install Open MPI: "
+                       "apt-get install openmpi-bin libopenmpi3", MPI_SONAME, why ? why : "not found");
+    }
+    static const ln_dlsym_entry sym[] = {
+#define FN(f, n) {n, offsetof(mpi_api, f)}
+        FN(init_thread, "MPI_Init_thread"), FN(finalize, "MPI_Finalize"), FN(comm_size, "MPI_Comm_size"),
+        FN(comm_rank, "MPI_Comm_rank"), FN(comm_split_type, "MPI_Comm_split_type"), FN(comm_free, "MPI_Comm_free"),
+        FN(alltoallv, "MPI_Alltoallv"), FN(allgatherv, "MPI_Allgatherv"), FN(allgather, "MPI_Allgather"),
+        FN(abort, "MPI_Abort"), FN(world, "ompi_mpi_comm_world"), FN(f32, "ompi_mpi_float"),
+        FN(byte, "ompi_mpi_byte"), FN(dt_null, "ompi_mpi_datatype_null"), FN(info_null, "ompi_mpi_info_null"),
+#undef FN
+    };
+    /* functions, and handles: in Open MPI the addresses of its objects */
+    const char *missing = ln_dlsym_table(lib, sym, sizeof sym / sizeof sym[0], a);
+    if (missing)
+        return ln_fail(err, LN_E_SYSTEM, "%s has no %s: not the Open MPI lenet was built with; install Debian's "
+                       "(apt-get install openmpi-bin libopenmpi3) and rebuild", MPI_SONAME, missing);
+    return LN_OK;
+}
+
+typedef struct {
+    mpi_api mpi;
     int size, rank;
     float *scratch;   /* N copies of this rank's chunk */
     size_t scratch_n;
@@ -43,8 +101,8 @@ static ln_status reduce(void *impl, float *buf, size_t n, ln_error *err) {
         w->scratch = s, w->scratch_n = need;
     }
     for (int c = 0; c < N; c++) w->rcounts[c] = mine, w->rdispls[c] = c * mine;
-    MPI_Alltoallv(buf, w->counts, w->displs, MPI_FLOAT, w->scratch, w->rcounts, w->rdispls, MPI_FLOAT,
-                  MPI_COMM_WORLD);
+    const mpi_api *m = &w->mpi;
+    m->alltoallv(buf, w->counts, w->displs, m->f32, w->scratch, w->rcounts, w->rdispls, m->f32, m->world);
     const float scale = (float)(1.0 / N);
     float *out = buf + w->displs[w->rank];
     for (int j = 0; j < mine; j++) {
@@ -52,28 +110,29 @@ static ln_status reduce(void *impl, float *buf, size_t n, ln_error *err) {
         for (int r = 1; r < N; r++) s += w->scratch[(size_t)r * (size_t)mine + (size_t)j];
         out[j] = s * scale;
     }
-    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, w->counts, w->displs, MPI_FLOAT, MPI_COMM_WORLD);
+    m->allgatherv(MPI_IN_PLACE, 0, m->dt_null, buf, w->counts, w->displs, m->f32, m->world);
     return LN_OK;
 }
 
 static ln_status allgather(void *impl, const void *mine, size_t bytes, void *all, ln_error *err) {
-    (void)impl;
+    const mpi_api *m = &((mpi_world *)impl)->mpi;
     if (bytes > (size_t)0x7fffffff) return ln_fail(err, LN_E_USAGE, "too many bytes for an MPI allgather: %zu", bytes);
-    MPI_Allgather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, MPI_COMM_WORLD);
+    m->allgather(mine, (int)bytes, m->byte, all, (int)bytes, m->byte, m->world);
     return LN_OK;
 }
 
 static void abort_all(void *impl, int code) {
-    (void)impl;
-    MPI_Abort(MPI_COMM_WORLD, code);
+    const mpi_api *m = &((mpi_world *)impl)->mpi;
+    m->abort(m->world, code);
 }
 
 static void close_world(void *impl) {
     mpi_world *w = impl;
+    const mpi_api m = w->mpi;
     free(w->scratch);
     free(w->counts);
     free(w);
-    MPI_Finalize();
+    m.finalize();
 }
 
 static const ln_dist_ops mpi_ops = {reduce, allgather, abort_all, close_world};
@@ -81,27 +140,34 @@ static const ln_dist_ops mpi_ops = {reduce, allgather, abort_all, close_world};
 ln_status ln_dist_open(ln_dist *d, ln_error *err) {
     ln_dist_single(d);
     if (!ln_dist_launched()) return LN_OK; /* not under mpirun: no MPI at all */
+    mpi_world *w = calloc(1, sizeof *w);
+    if (!w) return ln_fail(err, LN_E_NOMEM, "out of memory joining the MPI world");
+    ln_status s = mpi_load(&w->mpi, err);
+    if (s) {
+        free(w);
+        return s;
+    }
+    const mpi_api *m = &w->mpi;
     int provided;
     /* OpenMP threads compute; only the main thread calls MPI. */
-    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-        return ln_fail(err, LN_E_SYSTEM, "MPI_Init failed; check the mpirun command line");
-    mpi_world *w = calloc(1, sizeof *w);
-    if (w) {
-        MPI_Comm_size(MPI_COMM_WORLD, &w->size);
-        MPI_Comm_rank(MPI_COMM_WORLD, &w->rank);
-        w->counts = malloc(sizeof(int) * 4 * (size_t)w->size);
-    }
-    if (!w || !w->counts) {
+    if (m->init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
         free(w);
-        MPI_Finalize();
+        return ln_fail(err, LN_E_SYSTEM, "MPI_Init failed; check the mpirun command line");
+    }
+    m->comm_size(m->world, &w->size);
+    m->comm_rank(m->world, &w->rank);
+    w->counts = malloc(sizeof(int) * 4 * (size_t)w->size);
+    if (!w->counts) {
+        m->finalize();
+        free(w);
         return ln_fail(err, LN_E_NOMEM, "out of memory joining the MPI world");
     }
     w->displs = w->counts + w->size, w->rcounts = w->displs + w->size, w->rdispls = w->rcounts + w->size;
     MPI_Comm local;
     int local_size = 1;
-    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local) == MPI_SUCCESS) {
-        MPI_Comm_size(local, &local_size);
-        MPI_Comm_free(&local);
+    if (m->comm_split_type(m->world, MPI_COMM_TYPE_SHARED, 0, m->info_null, &local) == MPI_SUCCESS) {
+        m->comm_size(local, &local_size);
+        m->comm_free(&local);
     }
     d->size = w->size, d->rank = w->rank, d->local_size = local_size;
     d->ops = &mpi_ops, d->impl = w;

@@ -34,7 +34,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0
 # when it was built without MPI.
 nompi=$bin/lenet-nompi
 with_mpi=1
-ldd "$lenet" 2>/dev/null | grep -q libmpi || { nompi=$lenet; with_mpi=0; }
+# (built with MPI, lenet holds the name of the libmpi it opens under mpirun)
+grep -q -a libmpi.so "$lenet" || { nompi=$lenet; with_mpi=0; }
 if [ -x "$nompi" ]; then
     timeout 60 mpirun -q --oversubscribe -np 2 "$nompi" train --data "$mnist" --ckpt-dir nompi >"$tmp/out" 2>"$tmp/err"
     rc=$?
@@ -53,6 +54,21 @@ mpi() { # mpi NP ARGS... : run $lenet under mpirun -q; stdout $tmp/out, stderr $
     timeout 120 mpirun -q --oversubscribe -x ASAN_OPTIONS -np "$np" "$lenet" "$@" >"$tmp/out" 2>"$tmp/err"
     rc=$?
 }
+
+# libmpi is opened only under mpirun (dlopen, src/dist_mpi.c): lenet is not
+# linked to it, and without it each rank says what to install and exits 1.
+check "lenet is not linked to libmpi (it opens it under mpirun)" eval '! ldd "$lenet" | grep -q libmpi'
+shim=$bin/faultinject.so
+if [ -f "$shim" ]; then
+    timeout 120 mpirun -q --oversubscribe -x ASAN_OPTIONS -x LD_PRELOAD="$shim" -x LENET_FAULT_CALL=dlopen \
+        -x LENET_FAULT_PATH=libmpi -np 2 "$lenet" train --data "$mnist" --max-steps 1 --ckpt-dir nolib \
+        >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "under mpirun without libmpi: exit 1, rank 0 names libmpi and the packages in one line, nothing trained" \
+        eval '[ "$rc" -eq 1 ] && err_is_line "libmpi.so.40 cannot be loaded" "apt-get install openmpi-bin" && [ ! -e nolib ]'
+else
+    fail "$shim not built (make $shim)"
+fi
 
 # 3210 train images: 2 ranks get 1605 rows each (50 steps of 32), 4 ranks
 # 803 (wrapping to perm[0..1], 25 steps); 500 test images.

@@ -1,9 +1,9 @@
 /* mhd.c - libmicrohttpd, opened at run time (mhd.h). */
 #include "mhd.h"
 
-#include <dlfcn.h>
-#include <stddef.h>
 #include <string.h>
+
+#include "../dlsym_table.h"
 
 ln_status serve_mhd_open(serve_mhd *m, ln_error *err) {
     memset(m, 0, sizeof *m);
@@ -13,12 +13,7 @@ ln_status serve_mhd_open(serve_mhd *m, ln_error *err) {
         return ln_fail(err, LN_E_SYSTEM, "the HTTP server needs %s (%s); install it: apt-get install libmicrohttpd12",
                        SERVE_MHD_SONAME, why ? why : "cannot load it");
     }
-    /* Each pointer takes the symbol of its own name; dlsym's void * is
-     * converted through memcpy, as POSIX allows for function pointers. */
-    static const struct {
-        const char *name;
-        size_t off;
-    } fn[] = {
+    static const ln_dlsym_entry fn[] = {
 #define FN(f) {"MHD_" #f, offsetof(serve_mhd, f)}
         FN(start_daemon),     FN(stop_daemon),     FN(quiesce_daemon),
         FN(get_daemon_info),  FN(create_response_from_buffer),
@@ -26,15 +21,12 @@ ln_status serve_mhd_open(serve_mhd *m, ln_error *err) {
         FN(lookup_connection_value), FN(suspend_connection), FN(resume_connection),
 #undef FN
     };
-    for (size_t i = 0; i < sizeof fn / sizeof fn[0]; i++) {
-        void *p = dlsym(lib, fn[i].name);
-        if (!p) {
-            dlclose(lib);
-            memset(m, 0, sizeof *m);
-            return ln_fail(err, LN_E_SYSTEM, "%s has no %s: not the libmicrohttpd lenet was built for; "
-                           "install Debian's: apt-get install libmicrohttpd12", SERVE_MHD_SONAME, fn[i].name);
-        }
-        memcpy((char *)m + fn[i].off, &p, sizeof p);
+    const char *missing = ln_dlsym_table(lib, fn, sizeof fn / sizeof fn[0], m);
+    if (missing) {
+        dlclose(lib);
+        memset(m, 0, sizeof *m);
+        return ln_fail(err, LN_E_SYSTEM, "%s has no %s: not the libmicrohttpd lenet was built for; "
+                       "install Debian's: apt-get install libmicrohttpd12", SERVE_MHD_SONAME, missing);
     }
     m->lib = lib;
     return LN_OK;
