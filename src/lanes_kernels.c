@@ -22,13 +22,16 @@
 #include "lenet/transform.h"
 
 
-/* Register blocking per instruction set: output channels x pixels. */
+/* Register blocking per instruction set: output channels x pixels. B4_C1
+ * is not a blocking: it is how many of conv1's channels make one share of
+ * backward stage 4 when threads share a group (conv1_dw_pooled takes any
+ * range of channels). */
 #if defined(__AVX512F__)
-enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, DW1_OCB = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, FC_FB = 8, FC_DWO = 8, FC_DWV = 3, FC_BIT = 1, FC_BIL = 8, FC_BIV = 3, BWD_KXB = 2, BWD_SEG = 5 };
+enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, B4_C1 = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, FC_FB = 8, FC_DWO = 8, FC_DWV = 3, FC_BIT = 1, FC_BIL = 8, FC_BIV = 3, BWD_KXB = 2, BWD_SEG = 5 };
 #elif defined(__AVX2__)
-enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 4, FC_FB = 4, FC_DWO = 4, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 2, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, B4_C1 = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 4, FC_FB = 4, FC_DWO = 4, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 2, BWD_KXB = 1, BWD_SEG = 0 };
 #else
-enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 2, FC_FB = 2, FC_DWO = 2, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 1, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, B4_C1 = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 2, FC_FB = 2, FC_DWO = 2, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 1, BWD_KXB = 1, BWD_SEG = 0 };
 #endif
 #define MAX_OCB 8
 #define FC_BIPF 8 /* fc_bwd_in_tblk prefetches the weights this many rows ahead */
@@ -39,8 +42,8 @@ enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, DW1_OCB = 1, DW2_OCB = 1, D
  * blocking above: whole blocks in every call, rows that fit, 2x2 pooling. */
 _Static_assert(LN_CONV1_C % C1_OCB == 0 && LN_CONV1_SIDE % C1_PX == 0, "conv1 blocking");
 _Static_assert(LN_CONV2_C % C2_OCB == 0 && LN_CONV2_SIDE % C2_PX == 0, "conv2 blocking");
-_Static_assert(LN_CONV1_C % DW1_OCB == 0 && LN_CONV2_C % DW2_OCB == 0, "weight-gradient blocking");
-_Static_assert(C1_OCB <= MAX_OCB && C2_OCB <= MAX_OCB && DW1_OCB <= MAX_OCB && DW2_OCB <= MAX_OCB, "OCB");
+_Static_assert(LN_CONV1_C % B4_C1 == 0 && LN_CONV2_C % DW2_OCB == 0, "weight-gradient blocking and shares");
+_Static_assert(C1_OCB <= MAX_OCB && C2_OCB <= MAX_OCB && DW2_OCB <= MAX_OCB, "OCB");
 _Static_assert(C1_PX <= MAX_PX && C2_PX <= MAX_PX, "PX");
 _Static_assert(LN_CONV2_SIDE <= MAX_ROW, "conv2's input gradient row fits the registers");
 _Static_assert(BWD_SEG == 0 || LN_CONV2_SIDE % BWD_SEG == 0, "conv2's input gradient row is whole segments");
@@ -630,10 +633,10 @@ void KFN(ln_lanes_backward_stage)(const ln_lenet_views *p, ln_lenet_views *dg, l
         PROF_MARK(9);
         break;
     case 4: /* conv2's input gradient, pool1 and conv1's weight gradient, by blocks of conv1's channels */
-        ln_lanes_share(C1 / DW1_OCB, part, parts, &a, &b);
-        conv_bwd_in(g->da2, C2, S2, S2, p->conv2_w, C1, a * DW1_OCB, b * DW1_OCB, g->dp1);
+        ln_lanes_share(C1 / B4_C1, part, parts, &a, &b);
+        conv_bwd_in(g->da2, C2, S2, S2, p->conv2_w, C1, a * B4_C1, b * B4_C1, g->dp1);
         PROF_MARK(9);
-        conv1_dw_pooled(g->dp1, g->arg1, g->p1, a * DW1_OCB, b * DW1_OCB, g->x, dg->conv1_w, dg->conv1_b, g->da1);
+        conv1_dw_pooled(g->dp1, g->arg1, g->p1, a * B4_C1, b * B4_C1, g->x, dg->conv1_w, dg->conv1_b, g->da1);
         PROF_MARK(7); /* pool1's backward is in conv1's time now */
         break;
     }
