@@ -187,6 +187,7 @@ int cmd_serve(int argc, char **argv) {
     }
     serve_http_stop(&h, 30);
     serve_engine_stop(&h.engine);
+    serve_http_unload(&h); /* nothing runs in libmicrohttpd any more */
     fprintf(stderr, "lenet serve: stopped\n");
     return 0;
 }

@@ -362,10 +362,14 @@ void serve_http_stop(serve_http *h, int grace_s) {
     const double end = now_s() + grace_s;
     while (atomic_load(&h->metrics.in_flight) > 0 && now_s() < end) usleep(5000);
     h->mhd.stop_daemon(h->daemon);
-    serve_mhd_close(&h->mhd);
     if (fd != MHD_INVALID_SOCKET) close(fd);
     h->daemon = NULL;
     pthread_mutex_destroy(&h->mu);
+}
+
+void serve_http_unload(serve_http *h) {
+    if (h->daemon) return; /* still serving: serve_http_stop first */
+    serve_mhd_close(&h->mhd);
 }
 
 void serve_http_set_error(serve_http *h, const char *msg) {

@@ -59,8 +59,12 @@ typedef struct {
 /* Bind and start answering (the engine must be started). */
 ln_status serve_http_start(serve_http *h, const serve_http_opts *o, ln_error *err);
 /* Stop accepting, let requests in flight finish (at most grace_s seconds),
- * then close every connection. */
+ * then close every connection. libmicrohttpd stays loaded: the batch worker
+ * resumes connections from its own thread and may still be returning from
+ * MHD_resume_connection, so unload it only after serve_engine_stop(). */
 void serve_http_stop(serve_http *h, int grace_s);
+/* Unload libmicrohttpd (after serve_http_stop and serve_engine_stop). */
+void serve_http_unload(serve_http *h);
 /* Remember a refused reload's message for the status route ("" clears). */
 void serve_http_set_error(serve_http *h, const char *msg);
 
