@@ -71,8 +71,8 @@ static ln_status mpi_load(mpi_api *a, ln_error *err) {
     /* functions, and handles: in Open MPI the addresses of its objects */
     const char *missing = ln_dlsym_table(lib, sym, sizeof sym / sizeof sym[0], a);
     if (missing)
-        return ln_fail(err, LN_E_SYSTEM, "%s has no %s: not the Open MPI lenet was built with; install Debian's "
-                       "(apt-get install openmpi-bin libopenmpi3) and rebuild", MPI_SONAME, missing);
+        return ln_fail(err, LN_E_SYSTEM, "no %s in %s: not the Open MPI lenet was built with; install Debian's "
+                       "(apt-get install openmpi-bin libopenmpi3) and rebuild", missing, MPI_SONAME);
     return LN_OK;
 }
 

@@ -25,8 +25,8 @@ ln_status serve_mhd_open(serve_mhd *m, ln_error *err) {
     if (missing) {
         dlclose(lib);
         memset(m, 0, sizeof *m);
-        return ln_fail(err, LN_E_SYSTEM, "%s has no %s: not the libmicrohttpd lenet was built for; "
-                       "install Debian's: apt-get install libmicrohttpd12", SERVE_MHD_SONAME, missing);
+        return ln_fail(err, LN_E_SYSTEM, "no %s in %s: not the libmicrohttpd lenet was built for; "
+                       "install Debian's: apt-get install libmicrohttpd12", missing, SERVE_MHD_SONAME);
     }
     m->lib = lib;
     return LN_OK;
