@@ -339,7 +339,11 @@ for call in write fsync rename; do
 done
 
 # ============================================= 8. libmicrohttpd missing ===
-inject dlopen 1 0 libmicrohttpd serve --ckpt "$ck" --bind 127.0.0.1 --port 0
+# (under timeout: a serve that started after all would wait for requests forever;
+# env, so that timeout itself runs without the shim)
+timeout 60 env LD_PRELOAD="$shim" LENET_FAULT_CALL=dlopen LENET_FAULT_PATH=libmicrohttpd LENET_FAULT_COUNT="$tmp/count" \
+    "$lenet" serve --ckpt "$ck" --bind 127.0.0.1 --port 0 >"$tmp/out" 2>"$tmp/err"
+rc=$?
 check "serve without libmicrohttpd: exit 1, one line naming it and what to install" \
     eval '[ "$rc" -eq 1 ] && err_names libmicrohttpd.so.12 "apt-get install libmicrohttpd12"'
 inject dlopen 1 0 libmicrohttpd eval --data "$data" --ckpt "$ck" --threads 2
