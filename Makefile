@@ -129,7 +129,7 @@ $(BUILD)/src/cli/serve/page.o: src/cli/serve/page.html
 $(BUILD)/liblenet.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/src/dist_mpi.o: src/dist_mpi.c include/lenet/dist.h src/split.h src/cli/dlsym_table.h
+$(BUILD)/src/dist_mpi.o: src/dist_mpi.c $(wildcard include/lenet/*.h) src/split.h src/cli/dlsym_table.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) $(MPI_CFLAGS) -c $< -o $@
 
