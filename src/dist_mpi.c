@@ -26,8 +26,8 @@
 #include "lenet/dist.h"
 #include "split.h"
 
-#ifndef OMPI_MAJOR_VERSION
-#error "dist_mpi.c opens Open MPI's libmpi; build with Open MPI's mpicc (apt-get install libopenmpi-dev)"
+#if !defined(OMPI_MAJOR_VERSION) || OMPI_MAJOR_VERSION < 3
+#error "dist_mpi.c opens Open MPI's libmpi.so.40 (3.0 or later); build with its mpicc (apt-get install libopenmpi-dev)"
 #endif
 /* Open MPI's ABI since 3.0 (Debian's libopenmpi3). */
 #define MPI_SONAME "libmpi.so.40"
