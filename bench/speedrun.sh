@@ -25,9 +25,11 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 # How fast the host runs this hour (a shared machine's speed moves by 10-20%
 # from hour to hour): its FMA peak (bench/fma_peak.c) before and after.
 peak() {
+    local j
     [ -x "$BUILD/fma_peak" ] || { echo "not measured (make $BUILD/fma_peak)"; return; }
-    "$BUILD/fma_peak" | awk -F'[:,}]' '{for (i = 1; i < NF; i++) {if ($i ~ /gflops_1/) a = $(i + 1); if ($i ~ /gflops_n/) b = $(i + 1)}}
-        END {printf "%.0f GFLOP/s on 1 thread, %.0f on all\n", a, b}'
+    j=$("$BUILD/fma_peak" 2>&1) || { echo "not measured (${j:-fma_peak failed})"; return; }
+    awk -F'[:,}]' '{for (i = 1; i < NF; i++) {if ($i ~ /gflops_1/) a = $(i + 1); if ($i ~ /gflops_n/) b = $(i + 1)}}
+        END {printf "%.0f GFLOP/s on 1 thread, %.0f on all\n", a, b}' <<<"$j"
 }
 echo "FMA peak before: $(peak)"
 printf '%-8s %-5s %9s %7s %9s %10s\n' side seed wall_s steps samples test_acc
