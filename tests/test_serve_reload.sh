@@ -74,12 +74,16 @@ kill -HUP "$spid"
 check "SIGHUP on a truncated checkpoint: refused, B still answers" \
     wait_for eval '[ "$(grep -c "refused" "$tmp/serve.err")" -eq 2 ] && [ "$(model_sha)" = "$shaB" ]'
 
-# Reloads under load: swap A/B and SIGHUP every 0.15 s while 8 clients send.
+# Reloads under load: swap A/B and SIGHUP every 0.15 s for as long as the 8
+# clients send (3 s from their start, which a busy machine may delay by
+# seconds: a fixed number of swaps could all land before the first request).
 put "$ckA"
 py reload_load.py "$url" "$img" 200 "$tmp/wantA.jsonl" "$shaA" "$tmp/wantB.jsonl" "$shaB" 3 >"$tmp/load.out" 2>&1 &
 lpid=$!
-for i in $(seq 1 18); do
+i=0
+while kill -0 "$lpid" 2>/dev/null; do
     sleep 0.15
+    i=$((i + 1))
     if [ $((i % 2)) -eq 0 ]; then put "$ckA"; else put "$ckB"; fi
     kill -HUP "$spid"
 done
