@@ -326,9 +326,9 @@ static void test_atomic(test_ctx *t) {
 
 int main(void) {
     test_ctx t = {"test_export", 0, 0};
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/test_export.%ld", (long)getpid());
-    if (mkdir(g_tmp, 0700) != 0) {
-        perror(g_tmp);
+    snprintf(g_tmp, sizeof g_tmp, "/tmp/lenet_export_XXXXXX");
+    if (!mkdtemp(g_tmp)) {
+        perror("mkdtemp");
         return 1;
     }
     test_find_net(&t);
@@ -336,8 +336,6 @@ int main(void) {
     test_safetensors(&t);
     test_onnx(&t);
     test_atomic(&t);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmp);
+    test_rm_tmpdir(g_tmp);
     return test_finish(&t);
 }

@@ -283,17 +283,15 @@ static void test_report(test_ctx *t) {
 
 int main(void) {
     test_ctx t = {"test_report", 0, 0};
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/test_report.%ld", (long)getpid());
-    if (mkdir(g_tmp, 0700) != 0) {
-        perror(g_tmp);
+    snprintf(g_tmp, sizeof g_tmp, "/tmp/lenet_report_XXXXXX");
+    if (!mkdtemp(g_tmp)) {
+        perror("mkdtemp");
         return 1;
     }
     test_log(&t);
     test_log_writers(&t);
     test_plots(&t);
     test_report(&t);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmp);
+    test_rm_tmpdir(g_tmp);
     return test_finish(&t);
 }
