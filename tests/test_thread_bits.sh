@@ -18,10 +18,11 @@ recipes=("--recipe speedrun --max-steps 40"
          "--batch-size 48 --epochs 1 --nesterov --weight-decay 1e-4"
          "--batch-size 64 --max-steps 40 --weight-decay 1e-4"
          "--batch-size 5 --max-steps 60 --loss-scale 128 --group conv2.weight:grad_centralization=1")
-for r in "${recipes[@]}"; do
+for ri in "${!recipes[@]}"; do
+    r=${recipes[$ri]}
     sums=()
     for th in 1 2 3; do
-        d=$tmp/ck-$th-$RANDOM
+        d=$tmp/ck-$ri-$th
         # shellcheck disable=SC2086  # the recipe is a list of options
         run train --data "$tmp/d" --threads "$th" --ckpt-dir "$d" --print-every 0 --eval-every 0 $r
         ck=$(ls "$d"/*.ckpt 2>/dev/null | tail -1)
