@@ -204,18 +204,17 @@ $(BUILD)/test_serve_answer: $(BUILD)/tests/test_serve_answer.o $(BUILD)/tests/ha
 
 # Test-only build of the CLI (never installed): the checkpoint writer pauses
 # mid-write when LENET_TEST_CKPT_PAUSE_MS is set (src/ckpt.c, LN_TEST_HOOKS),
-# so tests/test_train_cli.sh can kill it there; under mpirun, train dumps
-# gradients and weights or perturbs a replica (src/cli/train_world.c) for
-# tests/test_mpi.sh. Its ckpt object is linked ahead of the library, whose
-# own ckpt.o is then not pulled in.
-$(BUILD)/src/ckpt_testhooks.o: src/ckpt.c $(wildcard include/lenet/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -DLN_TEST_HOOKS -c $< -o $@
-$(BUILD)/src/cli/train_world_testhooks.o: src/cli/train_world.c src/cli/train_world.h $(wildcard include/lenet/*.h)
+# so tests/test_train_cli.sh can kill it there; the checkpoint callback waits
+# between choosing its prefix and claiming it when LENET_TEST_CLAIM_GATE is
+# set (src/callbacks.c), so tests/test_faults.sh can finish another run in
+# between; under mpirun, train dumps gradients and weights or perturbs a
+# replica (src/cli/train_world.c) for tests/test_mpi.sh. These objects are
+# linked ahead of the library, whose own copies are then not pulled in.
+$(BUILD)/%_testhooks.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -DLN_TEST_HOOKS -c $< -o $@
 $(BUILD)/lenet-testhooks: $(filter-out %/train_world.o,$(CLI_OBJ)) $(BUILD)/src/cli/train_world_testhooks.o \
-                          $(DIST_OBJ) $(BUILD)/src/ckpt_testhooks.o $(BUILD)/liblenet.a
+                          $(DIST_OBJ) $(BUILD)/src/ckpt_testhooks.o $(BUILD)/src/callbacks_testhooks.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(CLI_LIBS)
 
 # Helper for tests/test_onnx.sh: the preprocessed test set and our logits.

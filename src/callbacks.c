@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* MindSpore's rule: if <prefix>-*.ckpt or <prefix>_N-*.ckpt exists, use
@@ -91,23 +92,67 @@ static int claim(const char *dir, const char *prefix) {
     }
 }
 
+/* Test-only build (-DLN_TEST_HOOKS, the Makefile's $(BUILD)/lenet-testhooks,
+ * never installed): with LENET_TEST_CLAIM_GATE=FILE set, say so on stderr
+ * once the prefix is chosen, then wait (at most 120 s) for FILE to exist
+ * before claiming it, so a test can run another trainer in between. */
+static void test_gate_before_claim(const char *chosen) {
+#ifdef LN_TEST_HOOKS
+    const char *gate = getenv("LENET_TEST_CLAIM_GATE");
+    if (!gate) return;
+    fprintf(stderr, "test hook: chose prefix %s; claiming it once %s exists\n", chosen, gate);
+    for (int i = 0; i < 1200 && access(gate, F_OK) != 0; i++) {
+        struct timespec ts = {0, 100000000L};
+        nanosleep(&ts, NULL);
+    }
+#else
+    (void)chosen;
+#endif
+}
+
+/* N of the chosen <prefix>_N (0 for <prefix> itself; choose_prefix never
+ * gives <prefix>_0). */
+static long prefix_n(const char *chosen, size_t prefix_len) {
+    const char *u = chosen + prefix_len;
+    return *u == '_' ? strtol(u + 1, NULL, 10) : 0;
+}
+
+/* Give up a claim: remove the lock file while holding it (a run waiting on
+ * it retries, see claim), then close it. */
+static void release(const char *dir, const char *chosen, int fd) {
+    char path[4400];
+    if (snprintf(path, sizeof path, "%s/%s.lock", dir, chosen) < (int)sizeof path) unlink(path);
+    close(fd);
+}
+
 /* MindSpore's prefix rule, safe against runs starting together: choose
  * <prefix>[_N] from the checkpoints present, and move on to the next N
- * while another live run holds the chosen one's lock. */
+ * while another live run holds the chosen one's lock. Once a lock is held,
+ * the folder is read again: a run that held that prefix may have saved its
+ * checkpoints and ended (releasing the lock) after the first look; the
+ * rule's choice is then further on, and that is tried next. */
 static ln_status choose_and_claim(ln_model_checkpoint *c, ln_error *err) {
     const char *dir = c->cfg.directory, *prefix = c->cfg.prefix;
+    const size_t pl = strlen(prefix);
     choose_prefix(dir, prefix, c->prefix, sizeof c->prefix);
+    test_gate_before_claim(c->prefix);
     for (int tries = 0; tries < 10000; tries++) {
         const int fd = claim(dir, c->prefix);
-        if (fd >= 0) {
-            c->lock_fd = fd;
-            return LN_OK;
-        }
         if (fd == -2)
             return ln_fail(err, LN_E_SYSTEM, "cannot create the lock file %s.lock (%s): `directory` %s; check "
                            "the folder is writable", c->prefix, strerror(errno), dir);
-        const char *u = c->prefix + strlen(prefix);
-        const long n = *u == '_' ? strtol(u + 1, NULL, 10) : 0;
+        const long n = prefix_n(c->prefix, pl);
+        if (fd >= 0) {
+            char now[sizeof c->prefix];
+            choose_prefix(dir, prefix, now, sizeof now);
+            if (prefix_n(now, pl) <= n) {
+                c->lock_fd = fd;
+                return LN_OK;
+            }
+            release(dir, c->prefix, fd);
+            snprintf(c->prefix, sizeof c->prefix, "%s", now);
+            continue;
+        }
         snprintf(c->prefix, sizeof c->prefix, "%s_%ld", prefix, n + 1);
     }
     return ln_fail(err, LN_E_SYSTEM, "no free checkpoint prefix %s_N: `directory` %s; remove old runs' "
@@ -139,10 +184,8 @@ ln_status ln_model_checkpoint_init(ln_model_checkpoint *c, const ln_checkpoint_c
 void ln_model_checkpoint_free(ln_model_checkpoint *c) {
     free(c->saved);
     c->saved = NULL;
-    if (c->lock_fd >= 0) { /* unlink while holding it: a run waiting on it retries (claim) */
-        char path[4400];
-        if (snprintf(path, sizeof path, "%s/%s.lock", c->cfg.directory, c->prefix) < (int)sizeof path) unlink(path);
-        close(c->lock_fd);
+    if (c->lock_fd >= 0) {
+        release(c->cfg.directory, c->prefix, c->lock_fd);
         c->lock_fd = -1;
     }
 }

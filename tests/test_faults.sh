@@ -218,6 +218,30 @@ for round in 1 2 3; do
         eval '[ "$same" -eq 1 ] && [ "$n" -eq "$want_n" ] && [ -z "$(ls -a "$d" | grep -E "\.lock$|\.tmp\.")" ]'
 done
 
+# A run that saves and ends between another run's choice of prefix and its
+# claim (the test-only build waits there for a gate file): the later run must
+# still see the first run's checkpoints and take the next prefix, not reuse
+# the one just released (its no_replace writes would then fail).
+check "the claim gate exists only in the test-only build, not in lenet itself" \
+    eval '! grep -qa LENET_TEST_CLAIM_GATE "$lenet" && grep -qa LENET_TEST_CLAIM_GATE "$bin/lenet-testhooks"'
+d=$tmp/race-late
+LENET_TEST_CLAIM_GATE=$tmp/gate "$bin/lenet-testhooks" train $T --max-steps 6 --save-steps 3 --ckpt-dir "$d" \
+    >"$d.out2" 2>"$d.err2" &
+late=$!
+for _ in $(seq 1 1200); do grep -q "^test hook: chose prefix checkpoint_lenet;" "$d.err2" 2>/dev/null && break; sleep 0.05; done
+"$lenet" train $T --max-steps 6 --save-steps 3 --ckpt-dir "$d" >"$d.out1" 2>"$d.err1"; rc1=$?
+: >"$tmp/gate"
+wait "$late"; rc2=$?
+what="a run ending between another's choice of prefix and its claim: both succeed, the later takes checkpoint_lenet_1"
+files=$(ls "$d" | tr '\n' ' ')
+if [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && grep -q "^test hook: chose prefix checkpoint_lenet;" "$d.err2" &&
+   [ "$files" = "checkpoint_lenet-1_3.ckpt checkpoint_lenet-1_6.ckpt checkpoint_lenet_1-1_3.ckpt checkpoint_lenet_1-1_6.ckpt " ] &&
+   cmp -s "$d/checkpoint_lenet_1-1_6.ckpt" "$tmp/race-ref/checkpoint_lenet-1_6.ckpt"; then
+    pass "$what"
+else
+    fail "$what (exits $rc1 and $rc2; files: $files; the later run: $(tail -n 2 "$d.err2" | tr '\n' '|'))"
+fi
+
 # ===================================================== 5. memory limits ===
 if under_asan; then
     skip "ulimit -v under AddressSanitizer (its shadow memory needs terabytes of address space)"

@@ -15,7 +15,9 @@
  *   until ln_model_checkpoint_free (which removes the file) or the process
  *   ends; while another live run holds it, the next N is taken, so runs
  *   started together with the same folder and prefix get <prefix>,
- *   <prefix>_1, <prefix>_2, ... and never write the same names.
+ *   <prefix>_1, <prefix>_2, ... and never write the same names (with the
+ *   lock held the folder is read again, so a run that saved and ended
+ *   meanwhile is passed by too).
  * - Keeps at most keep_max of the files it wrote, deleting the oldest.
  * - Before each save every weight and moment must be finite
  *   (ln_model_check_finite): a diverged model is never saved.
