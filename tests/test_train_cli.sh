@@ -164,24 +164,26 @@ check "--resume of a finished run: nothing to train, exit 0, done names the resu
     eval '[ "$rc" -eq 0 ] && grep -q "nothing to train" "$tmp/err" && grep -qF "\"checkpoint\": \"$tmp/B/checkpoint_lenet-1_20.ckpt\"" "$tmp/out"'
 
 # ------------------------------------------------ a kill in the middle of a write ---
-# The test-only build (make's $BUILD/lenet-testhooks) pauses 0.8 s in the
+# The test-only build (make's $BUILD/lenet-testhooks) pauses 3 s in the
 # middle of every checkpoint write; the trainer saves every 5 steps. Kill it (SIGKILL) while the second write is
 # under way: the first checkpoint must be intact and load, and no file may
-# carry the second checkpoint's final name.
+# carry the second checkpoint's final name. (The pause is the window between
+# seeing the temporary file and the kill: wide enough for a busy machine.)
 check "the test hook exists only in the test-only build, not in lenet itself" \
     eval '! grep -qa LENET_TEST_CKPT_PAUSE_MS "$lenet" && grep -qa LENET_TEST_CKPT_PAUSE_MS "$bin/lenet-testhooks"'
 mkdir -p "$tmp/K"
 # shellcheck disable=SC2086
-LENET_TEST_CKPT_PAUSE_MS=800 "$bin/lenet-testhooks" train $T --max-steps 15 --save-steps 5 --ckpt-dir "$tmp/K" \
+LENET_TEST_CKPT_PAUSE_MS=3000 "$bin/lenet-testhooks" train $T --max-steps 15 --save-steps 5 --ckpt-dir "$tmp/K" \
     >"$tmp/kill.out" 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do
+end=$((SECONDS + 120))
+while [ "$SECONDS" -lt "$end" ] && kill -0 "$pid" 2>/dev/null; do
     ls "$tmp"/K/checkpoint_lenet-1_10.ckpt.tmp.* >/dev/null 2>&1 && break
     sleep 0.05
 done
-mid=$(ls "$tmp"/K/checkpoint_lenet-1_10.ckpt.tmp.* 2>/dev/null | head -n 1)
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
+mid=$(ls "$tmp"/K/checkpoint_lenet-1_10.ckpt.tmp.* 2>/dev/null | head -n 1)
 check "kill: caught the trainer in the middle of writing checkpoint_lenet-1_10.ckpt (temporary file present)" \
     eval '[ -n "$mid" ]'
 check "kill: no file carries the interrupted checkpoint's final name" eval '[ ! -e "$tmp/K/checkpoint_lenet-1_10.ckpt" ]'
