@@ -16,7 +16,7 @@
 #      shim tests/faultinject.c, built as $BUILD/faultinject.so) on every
 #      write path: checkpoint, log, report, exports, inspect --png;
 #   8. libmicrohttpd missing (its dlopen failing): `lenet serve` says what to
-#      install, exit 1; other commands never load it.
+#      install, exit 1; other commands never load it, nor libmpi outside mpirun.
 # Uses $BUILD/lenet and MNIST in $MNIST_DIR; works in a temporary folder.
 # shellcheck disable=SC2016
 set -u
@@ -379,4 +379,7 @@ check "eval (which re-executes itself) opens no libmicrohttpd: it runs, the shim
     eval '[ "$rc" -eq 0 ] && [ "$(cat "$tmp/count")" = 0 ]'
 check "lenet is not linked against libmicrohttpd (nor GnuTLS): only serve loads it" \
     eval '! ldd "$lenet" | grep -q -e libmicrohttpd -e libgnutls'
+inject dlopen 1 0 libmpi train $T --max-steps 2 --threads 2 --ckpt-dir "$tmp/nompi-open"
+check "train outside mpirun opens no libmpi (only a rank under mpirun does): it runs, the shim counted nothing" \
+    eval '[ "$rc" -eq 0 ] && [ "$(cat "$tmp/count")" = 0 ]'
 finish
