@@ -1,6 +1,7 @@
 /* harness.c - see harness.h. */
 #include "harness.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,14 @@ unsigned char *test_read_file(const char *path, size_t *len) {
     fclose(f);
     *len = n >= 0 ? (size_t)n : 0;
     return b;
+}
+
+int test_make_tmpdir(char *dir, size_t size, const char *name) {
+    if (snprintf(dir, size, "/tmp/lenet_%s_XXXXXX", name) >= (int)size || !mkdtemp(dir)) {
+        fprintf(stderr, "cannot make a temporary folder /tmp/lenet_%s_XXXXXX: %s\n", name, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 void test_rm_tmpdir(const char *dir) {

@@ -25,6 +25,9 @@ double test_max_rel(const float *a, const double *b, size_t n, double floor, siz
  * NULL if it cannot be read. */
 unsigned char *test_read_file(const char *path, size_t *len);
 
+/* Make a fresh temporary folder /tmp/lenet_<name>_XXXXXX (mkdtemp) into
+ * dir; 0, or -1 after saying why on stderr. */
+int test_make_tmpdir(char *dir, size_t size, const char *name);
 /* rm -rf a temporary folder this suite made; refuses anything not under
  * /tmp/lenet_ (a guard against removing the wrong thing). */
 void test_rm_tmpdir(const char *dir);

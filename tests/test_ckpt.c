@@ -711,11 +711,7 @@ static void test_hostile(test_ctx *t, ln_model *m) {
 
 int main(void) {
     test_ctx t = {"test_ckpt", 0, 0};
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/lenet_ckpt_XXXXXX");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_make_tmpdir(g_tmp, sizeof g_tmp, "ckpt")) return 1;
     ln_model m;
     ln_model_config cfg = base_cfg(1, 3);
     ln_error err;

@@ -326,11 +326,7 @@ static void test_atomic(test_ctx *t) {
 
 int main(void) {
     test_ctx t = {"test_export", 0, 0};
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/lenet_export_XXXXXX");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_make_tmpdir(g_tmp, sizeof g_tmp, "export")) return 1;
     test_find_net(&t);
     test_mindspore_roundtrip(&t);
     test_safetensors(&t);

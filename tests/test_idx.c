@@ -635,11 +635,7 @@ static void test_real_mnist(test_ctx *t) {
 
 int main(void) {
     test_ctx t = {"test_idx", 0, 0};
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/lenet_idx_XXXXXX");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_make_tmpdir(g_tmp, sizeof g_tmp, "idx")) return 1;
     test_truncated_headers(&t);
     test_data_length(&t);
     test_bad_magic(&t);

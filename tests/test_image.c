@@ -262,11 +262,8 @@ static void test_stats(test_ctx *t) {
 
 int main(void) {
     test_ctx t = {"test_image", 0, 0};
-    char tmp[] = "/tmp/lenet_image_XXXXXX";
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    char tmp[64];
+    if (test_make_tmpdir(tmp, sizeof tmp, "image")) return 1;
     test_decode_kinds(&t);
     test_write(&t, tmp);
     test_bounded_memory(&t);

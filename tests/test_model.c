@@ -322,8 +322,7 @@ static void test_checkpoint_cb(test_ctx *t, const ln_dataset *d) {
 
 int main(void) {
     test_ctx t = {"test_model", 0, 0};
-    snprintf(g_dir, sizeof g_dir, "/tmp/lenet_model_XXXXXX");
-    if (!mkdtemp(g_dir)) return 1;
+    if (test_make_tmpdir(g_dir, sizeof g_dir, "model")) return 1;
     ln_dataset d;
     test_dataset(&d, 64, hashed_pixel);
     test_callbacks(&t, &d);

@@ -283,11 +283,7 @@ static void test_report(test_ctx *t) {
 
 int main(void) {
     test_ctx t = {"test_report", 0, 0};
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/lenet_report_XXXXXX");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_make_tmpdir(g_tmp, sizeof g_tmp, "report")) return 1;
     test_log(&t);
     test_log_writers(&t);
     test_plots(&t);
