@@ -41,6 +41,19 @@
  * padded to whole vectors. */
 #define LN_LANES_TX LN_LANES_PAD(LN_FLAT)
 
+/* Lines to prefetch while a group's convolutions compute (net.c says
+ * which and why): ranges of bytes [p[i], end[i]) for i < n, in order, each
+ * to read (PREFETCHT1: into L2) or to write (PREFETCHW: owned by this core,
+ * other copies invalidated). Each call of the kernels' pf_take takes the
+ * next `step` lines. Prefetching changes no result. */
+#define LN_LANES_PF_RANGES 8
+typedef struct {
+    const char *p[LN_LANES_PF_RANGES], *end[LN_LANES_PF_RANGES];
+    unsigned char write[LN_LANES_PF_RANGES];
+    int n, cur; /* ranges; the one being taken */
+    int step;   /* lines a call takes */
+} ln_lanes_pf;
+
 typedef struct {
     float *x;        /* (32, 32, L) input */
     float *a1;       /* (6, 28, 28, L) conv1 + ReLU */
@@ -65,6 +78,7 @@ typedef struct {
                       * (net.c allocates one per thread) */
     float *grads;    /* (n_params) this group's gradient, laid out like params */
     uint32_t *bf;    /* NULL, or the bf16 kernels' scratch (amp level O2, lanes_bf16.h) */
+    ln_lanes_pf *pf; /* NULL, or what to prefetch: forward stages 0 and 1, backward stage 3 */
 } ln_lane_group;
 
 /* Stages of the forward pass (g->x to g->lo: conv1+pool1, conv2+pool2, fc1,

@@ -107,6 +107,20 @@ static inline __attribute__((always_inline)) void hsum16(const vf *v, int n, flo
 #undef SHUF
 
 
+/* The next pf->step lines of pf (lanes.h); nothing once it is done. */
+static inline __attribute__((always_inline)) void pf_take(ln_lanes_pf *pf) {
+    int c = pf->cur;
+    while (c < pf->n && pf->p[c] >= pf->end[c]) c++;
+    pf->cur = c;
+    if (c == pf->n) return;
+    const char *q = pf->p[c];
+    if (pf->write[c]) /* (an x86 NOP where the CPU lacks it) */
+        for (int i = 0; i < pf->step && q < pf->end[c]; i++, q += 64) __asm__ volatile("prefetchw %0" ::"m"(*q));
+    else
+        for (int i = 0; i < pf->step && q < pf->end[c]; i++, q += 64) __builtin_prefetch(q, 0, 2);
+    pf->p[c] = q;
+}
+
 /* out (OC, H-4, W-4, L) = [relu](bias + w (OC, IC, 5, 5) (*) in (IC, H, W, L)),
  * for the output channels [oc_a, oc_b) and rows [oy_a, oy_b). Blocks of OCB
  * output channels x PX adjacent output pixels stay in registers for the
@@ -114,7 +128,8 @@ static inline __attribute__((always_inline)) void hsum16(const vf *v, int n, flo
  * (W-4) % PX == 0 for every call here. */
 static inline __attribute__((always_inline)) void conv_fwd(const float *in, int IC, int H, int W, const float *w,
                                                            const float *bias, int oc_a, int oc_b, int oy_a, int oy_b,
-                                                           float *out, int do_relu, int OCB, int PX) {
+                                                           float *out, int do_relu, int OCB, int PX,
+                                                           ln_lanes_pf *pf) {
     const int OH = H - K + 1, OW = W - K + 1;
     for (int oc0 = oc_a; oc0 < oc_b; oc0 += OCB)
         for (int oy = oy_a; oy < oy_b; oy++)
@@ -135,6 +150,7 @@ static inline __attribute__((always_inline)) void conv_fwd(const float *in, int 
                 for (int j = 0; j < OCB; j++)
                     for (int p = 0; p < PX; p++)
                         *mvec(out, ((long)(oc0 + j) * OH + oy) * OW + ox0 + p) = do_relu ? relu(acc[j][p]) : acc[j][p];
+                if (pf) pf_take(pf);
             }
 }
 
@@ -145,7 +161,8 @@ static inline __attribute__((always_inline)) void conv_fwd(const float *in, int 
  * 5 input vectors of a pixel are shared by the OCB channels.
  * (oc_b - oc_a) % OCB == 0. */
 static inline __attribute__((always_inline)) void conv_dw(const float *dout, int oc_a, int oc_b, int OH, int OW,
-                                                          const float *in, int IC, float *dw, float *db, int OCB) {
+                                                          const float *in, int IC, float *dw, float *db, int OCB,
+                                                          ln_lanes_pf *pf) {
     const int H = OH + K - 1, W = OW + K - 1;
     if (db)
         for (int oc = oc_a; oc < oc_b; oc++) {
@@ -164,6 +181,7 @@ static inline __attribute__((always_inline)) void conv_dw(const float *dout, int
                 for (int oy = 0; oy < OH; oy++) {
                     const vf *row = cvec(in, ((long)ic * H + oy + ky) * W);
                     const vf *g = cvec(dout, ((long)oc0 * OH + oy) * OW);
+                    if (pf) pf_take(pf);
 #pragma GCC unroll 10 /* conv2's whole row: ~1% (AVX-512), ~5% (AVX2) */
                     for (int ox = 0; ox < OW; ox++)
                         for (int kx = 0; kx < K; kx++) {
@@ -548,7 +566,7 @@ void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int 
          * (all of a1 is 301 KB a group) */
         for (int py = a; py < b; py++) {
             conv_fwd(g->x, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, 0, C1, 2 * py, 2 * py + 2, g->a1, 1, C1_OCB,
-                     C1_PX);
+                     C1_PX, g->pf);
             PROF_MARK(0);
             pool_fwd(g->a1, 0, C1, S1, S1, py, py + 1, g->p1, g->arg1);
             PROF_MARK(1);
@@ -558,7 +576,7 @@ void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int 
         ln_lanes_share(C2 / C2_OCB, part, parts, &a, &b);
         for (int py = 0; py < P2; py++) { /* as conv1 + pool1 */
             conv_fwd(g->p1, C1, P1, P1, p->conv2_w, p->conv2_b, a * C2_OCB, b * C2_OCB, 2 * py, 2 * py + 2, g->a2, 1,
-                     C2_OCB, C2_PX);
+                     C2_OCB, C2_PX, g->pf);
             PROF_MARK(2);
             pool_fwd(g->a2, a * C2_OCB, b * C2_OCB, S2, S2, py, py + 1, g->p2, g->arg2);
             PROF_MARK(3);
@@ -629,7 +647,7 @@ void KFN(ln_lanes_backward_stage)(const ln_lenet_views *p, ln_lenet_views *dg, l
         ln_lanes_share(C2 / DW2_OCB, part, parts, &a, &b);
         pool_relu_bwd(g->dp2, g->arg2, g->p2, a * DW2_OCB, b * DW2_OCB, S2, S2, g->da2);
         PROF_MARK(10);
-        conv_dw(g->da2, a * DW2_OCB, b * DW2_OCB, S2, S2, g->p1, C1, dg->conv2_w, dg->conv2_b, DW2_OCB);
+        conv_dw(g->da2, a * DW2_OCB, b * DW2_OCB, S2, S2, g->p1, C1, dg->conv2_w, dg->conv2_b, DW2_OCB, g->pf);
         PROF_MARK(9);
         break;
     case 4: /* conv2's input gradient, pool1 and conv1's weight gradient, by blocks of conv1's channels */
