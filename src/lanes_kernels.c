@@ -114,8 +114,13 @@ static inline __attribute__((always_inline)) void pf_take(ln_lanes_pf *pf) {
     pf->cur = c;
     if (c == pf->n) return;
     const char *q = pf->p[c];
-    if (pf->write[c]) /* (an x86 NOP where the CPU lacks it) */
-        for (int i = 0; i < pf->step && q < pf->end[c]; i++, q += 64) __asm__ volatile("prefetchw %0" ::"m"(*q));
+    if (pf->write[c])
+        for (int i = 0; i < pf->step && q < pf->end[c]; i++, q += 64)
+#if defined(__x86_64__) || defined(__i386__)
+            __asm__ volatile("prefetchw %0" ::"m"(*q)); /* a NOP on x86 CPUs without it */
+#else
+            __builtin_prefetch(q, 1, 2);
+#endif
     else
         for (int i = 0; i < pf->step && q < pf->end[c]; i++, q += 64) __builtin_prefetch(q, 0, 2);
     pf->p[c] = q;

@@ -334,7 +334,7 @@ static void pf_add(ln_lanes_pf *pf, const float *base, long n, int t, int nt, in
 static ln_lanes_pf *plan_forward(const ln_lenet *net, const ln_lane_group *G, ln_lanes_pf *pf) {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     const ln_lenet_views dg = ln_lenet_views_of(net, G->grads);
-    *pf = (ln_lanes_pf){.step = 8};
+    *pf = (ln_lanes_pf){.step = 12};
     pf_add(pf, net->p.fc1_w, dense_n[0], t, nt, 0, 0);
     pf_add(pf, net->p.fc2_w, dense_n[1], t, nt, 0, 0);
     pf_add(pf, dg.fc1_w, dense_n[0], t, nt, 0, 1);
