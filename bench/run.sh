@@ -147,12 +147,19 @@ if ex:
               f"a read of what CPU 0 has just written {ex['remote_read_us']:.1f} us, a write over lines CPU 0 has just "
               f"read {ex['shared_write_us']:.1f} us. A 2-thread step at batch 32 makes two remote reads and two shared "
               f"writes of that size per thread (half the parameters, half the gradients): about {extra:.0f} us more "
-              f"than local passes, of a {step_us:.0f} us step (1 thread: {ours['train1'] / 1875 * 1e6 / 2:.0f} us "
-              f"per group)."]
+              f"than local passes if fetched on demand, of a {step_us:.0f} us step (1 thread: "
+              f"{ours['train1'] / 1875 * 1e6 / 2:.0f} us per group); the dense layers' share of them is prefetched "
+              f"while the convolutions compute (src/net.c, plan_forward and plan_backward)."]
 if th:
     best = min(th["train1"], th["train2"])
     lines += ["", f"PyTorch's best epoch: {best:.2f} s; ours with 2 threads: {ours['train2']:.2f} s "
               f"= 1/{best / ours['train2']:.1f} of it. Our 1 -> 2 threads speed-up: {ours['train1'] / ours['train2']:.2f}x."]
+# The same speed-up run by run: each 2-thread epoch runs right after its
+# 1-thread twin, so a pair shares the host's hour (its speed drifts 10-20%
+# within one), which the ratio of the two medians does not.
+pairs = [a / b for a, b in zip(train_secs(1), train_secs(2))]
+lines += [f"The speed-up run by run (each 1-thread epoch over the 2-thread epoch run right after it): "
+          + ", ".join(f"{x:.2f}x" for x in pairs) + f"; median {med(pairs):.2f}x."]
 lines += ["", f"`lenet eval` as a whole process (start to exit: read and prepare the test set, load the "
           f"checkpoint, start threads, evaluate; default options): median of {len(evalproc)} runs "
           f"{med(evalproc) * 1000:.0f} ms, fastest {min(evalproc) * 1000:.0f} ms."]
