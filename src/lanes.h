@@ -52,6 +52,11 @@ typedef struct {
     unsigned char write[LN_LANES_PF_RANGES];
     int n, cur; /* ranges; the one being taken */
     int step;   /* lines a call takes */
+    /* Nothing is taken until every *gate[i] (i < ngates: another group's
+     * progress, which another thread advances) is >= need. */
+    int ngates;
+    const long *gate[LN_LANES_PF_RANGES];
+    long need;
 } ln_lanes_pf;
 
 typedef struct {

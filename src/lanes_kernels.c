@@ -109,6 +109,8 @@ static inline __attribute__((always_inline)) void hsum16(const vf *v, int n, flo
 
 /* The next pf->step lines of pf (lanes.h); nothing once it is done. */
 static inline __attribute__((always_inline)) void pf_take(ln_lanes_pf *pf) {
+    for (; pf->ngates; pf->ngates--)
+        if (__atomic_load_n(pf->gate[pf->ngates - 1], __ATOMIC_RELAXED) < pf->need) return;
     int c = pf->cur;
     while (c < pf->n && pf->p[c] >= pf->end[c]) c++;
     pf->cur = c;

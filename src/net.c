@@ -342,18 +342,19 @@ static ln_lanes_pf *plan_forward(const ln_lenet *net, const ln_lane_group *G, ln
     return pf;
 }
 
-/* Backward of group g, before conv2's weight gradient, if every other
- * group is past its dense layers (else NULL: nothing): this thread's range
- * of their dense weight gradients, to read; and of the dense weights, which
- * the others have read and this thread will update, to own. Taken by
- * conv2's weight gradient. */
+/* Backward of group g, before conv2's weight gradient: this thread's range
+ * of every other group's dense weight gradients, to read; and of the dense
+ * weights, which the others have read and this thread will update, to own.
+ * Taken by conv2's weight gradient once every other group is past its
+ * dense layers (the gates: about half the time one is still in them when
+ * this pass gets here). */
 static ln_lanes_pf *plan_backward(const lanes_job *j, int g, ln_lanes_pf *pf) {
     const lanes_state *s = j->net->eng->lanes;
     const int t = omp_get_thread_num(), nt = omp_get_num_threads(), ng = lanes_groups(j->B);
+    if (ng - 1 > LN_LANES_PF_RANGES) return NULL;
+    *pf = (ln_lanes_pf){.step = 4, .need = j->base + 2 + 2};
     for (int h = 0; h < ng; h++)
-        if (h != g && __atomic_load_n(&s->progress[(size_t)h * PROGRESS_STRIDE], __ATOMIC_ACQUIRE) < j->base + 2 + 2)
-            return NULL;
-    *pf = (ln_lanes_pf){.step = 4};
+        if (h != g) pf->gate[pf->ngates++] = &s->progress[(size_t)h * PROGRESS_STRIDE];
     for (int h = 0; h < ng; h++) {
         if (h == g) continue;
         const ln_lenet_views ov = ln_lenet_views_of(j->net, s->groups[h].grads);
