@@ -46,7 +46,7 @@
  * to read (PREFETCHT1: into L2) or to write (PREFETCHW: owned by this core,
  * other copies invalidated). Each call of the kernels' pf_take takes the
  * next `step` lines. Prefetching changes no result. */
-#define LN_LANES_PF_RANGES 8
+#define LN_LANES_PF_RANGES 16
 typedef struct {
     const char *p[LN_LANES_PF_RANGES], *end[LN_LANES_PF_RANGES];
     unsigned char write[LN_LANES_PF_RANGES];

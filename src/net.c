@@ -312,7 +312,8 @@ static void stage_barrier(int parts) {
  * and update of half the parameters 35 us a step, the same as all of them
  * on 1 thread). Instead they are prefetched a few lines at a time while
  * the convolutions compute, which changes no result. */
-static const long dense_n[3] = {(long)LN_FC1_N * LN_FLAT, (long)LN_FC2_N * LN_FC1_N, (long)LN_CLASSES * LN_FC2_N};
+static const long dense_n[3] = {(long)LN_FC1_N * LN_FLAT, (long)LN_FC2_N * LN_FC1_N, (long)LN_CLASSES * LN_FC2_N},
+                  dense_b[3] = {LN_FC1_N, LN_FC2_N, LN_CLASSES};
 
 /* Appends to pf thread t's range (split.h) of tensor base[0 .. n), or if
  * !own the rest of it (up to two ranges). */
@@ -351,20 +352,25 @@ static ln_lanes_pf *plan_forward(const ln_lenet *net, const ln_lane_group *G, ln
 static ln_lanes_pf *plan_backward(const lanes_job *j, int g, ln_lanes_pf *pf) {
     const lanes_state *s = j->net->eng->lanes;
     const int t = omp_get_thread_num(), nt = omp_get_num_threads(), ng = lanes_groups(j->B);
-    if (ng - 1 > LN_LANES_PF_RANGES) return NULL;
+    if (ng - 1 > LN_LANES_PF_RANGES) return NULL; /* (pf_add drops ranges past the last) */
     *pf = (ln_lanes_pf){.step = 4, .need = j->base + 2 + 2};
     for (int h = 0; h < ng; h++)
         if (h != g) pf->gate[pf->ngates++] = &s->progress[(size_t)h * PROGRESS_STRIDE];
     for (int h = 0; h < ng; h++) {
         if (h == g) continue;
         const ln_lenet_views ov = ln_lenet_views_of(j->net, s->groups[h].grads);
-        pf_add(pf, ov.fc1_w, dense_n[0], t, nt, 1, 0);
-        pf_add(pf, ov.fc2_w, dense_n[1], t, nt, 1, 0);
-        pf_add(pf, ov.fc3_w, dense_n[2], t, nt, 1, 0);
+        const float *w[3] = {ov.fc1_w, ov.fc2_w, ov.fc3_w}, *b[3] = {ov.fc1_b, ov.fc2_b, ov.fc3_b};
+        for (int k = 0; k < 3; k++) {
+            pf_add(pf, w[k], dense_n[k], t, nt, 1, 0);
+            pf_add(pf, b[k], dense_b[k], t, nt, 1, 0);
+        }
     }
-    pf_add(pf, j->net->p.fc1_w, dense_n[0], t, nt, 1, 1);
-    pf_add(pf, j->net->p.fc2_w, dense_n[1], t, nt, 1, 1);
-    pf_add(pf, j->net->p.fc3_w, dense_n[2], t, nt, 1, 1);
+    const ln_lenet_views *p = &j->net->p;
+    const float *w[3] = {p->fc1_w, p->fc2_w, p->fc3_w}, *b[3] = {p->fc1_b, p->fc2_b, p->fc3_b};
+    for (int k = 0; k < 3; k++) {
+        pf_add(pf, w[k], dense_n[k], t, nt, 1, 1);
+        pf_add(pf, b[k], dense_b[k], t, nt, 1, 1);
+    }
     return pf;
 }
 
