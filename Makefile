@@ -208,12 +208,16 @@ $(BUILD)/test_serve_answer: $(BUILD)/tests/test_serve_answer.o $(BUILD)/tests/ha
 # between choosing its prefix and claiming it when LENET_TEST_CLAIM_GATE is
 # set (src/callbacks.c), so tests/test_faults.sh can finish another run in
 # between; under mpirun, train dumps gradients and weights or perturbs a
-# replica (src/cli/train_world.c) for tests/test_mpi.sh. These objects are
-# linked ahead of the library, whose own copies are then not pulled in.
-$(BUILD)/%_testhooks.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h)
+# replica (src/cli/train_world.c) for tests/test_mpi.sh; `serve` computes
+# each forward pass slowly and waits less after SIGTERM
+# (src/cli/serve/engine.c, src/cli/cmd_serve.c) for tests/test_serve_reload.sh.
+# These objects are linked ahead of the library, whose own copies are then not pulled in.
+$(BUILD)/%_testhooks.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard src/cli/serve/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -DLN_TEST_HOOKS -c $< -o $@
-$(BUILD)/lenet-testhooks: $(filter-out %/train_world.o,$(CLI_OBJ)) $(BUILD)/src/cli/train_world_testhooks.o \
+$(BUILD)/lenet-testhooks: $(filter-out %/train_world.o %/cmd_serve.o %/serve/engine.o,$(CLI_OBJ)) \
+                          $(BUILD)/src/cli/train_world_testhooks.o $(BUILD)/src/cli/cmd_serve_testhooks.o \
+                          $(BUILD)/src/cli/serve/engine_testhooks.o \
                           $(DIST_OBJ) $(BUILD)/src/ckpt_testhooks.o $(BUILD)/src/callbacks_testhooks.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(CLI_LIBS)
 

@@ -9,8 +9,11 @@
 #     answered it (tests/serve/reload_load.py);
 #   - --watch notices a replaced file by itself;
 #   - SIGTERM with a request half-sent: new connections refused, that request
-#     still answered, exit 0 (tests/serve/slow_term.py); SIGINT exits 0 too.
-# Uses $BUILD/lenet, python3, curl and MNIST; servers on free loopback ports,
+#     still answered, exit 0 (tests/serve/slow_term.py); SIGINT exits 0 too;
+#   - SIGTERM with jobs still queued when the grace period runs out (the
+#     test-only build: slow forward passes, 1 s grace): they are answered 503,
+#     the pass under way 200, exit 0 (tests/serve/stop_queued.py).
+# Uses $BUILD/lenet, $BUILD/lenet-testhooks, python3, curl and MNIST; servers on free loopback ports,
 # killed when the test exits. Ends with "N passed, M failed".
 # shellcheck disable=SC2016
 set -u
@@ -95,6 +98,26 @@ py slow_term.py "$url" "$spid" "$img" >"$tmp/term.out" 2>&1
 tally "$tmp/term.out"
 serve_stop
 check "SIGTERM: exit 0 after the request in flight was answered" test "$serve_rc" -eq 0
+
+# ------------------------------------------ SIGTERM with jobs still queued ---
+# The test-only build computes each forward pass in 1.5 s (one image each:
+# --max-batch 1) and waits 1 s, not 30, after SIGTERM: 6 requests, so jobs
+# are still queued (one connection already closed by its client) when the
+# grace period runs out (tests/serve/stop_queued.py).
+check "the serve test hooks are in lenet-testhooks only" \
+    eval '! grep -qa LENET_TEST_SERVE_BATCH_MS "$lenet" && grep -qa LENET_TEST_SERVE_GRACE_S "$bin/lenet-testhooks"'
+LENET_TEST_SERVE_BATCH_MS=1500 LENET_TEST_SERVE_GRACE_S=1 lenet=$bin/lenet-testhooks \
+    serve_start --ckpt "$ckA" --threads 2 --max-batch 1 --batch-window-us 0 || { fail "server did not start"; finish; }
+t0=$(date +%s)
+py stop_queued.py "$url" "$spid" "$img" 6 >"$tmp/queued.out" 2>&1
+tally "$tmp/queued.out"
+serve_stop
+check "SIGTERM with jobs queued past the grace period: exit 0, in seconds ($(($(date +%s) - t0)) s), 'stopped'" \
+    eval '[ "$serve_rc" -eq 0 ] && [ $(($(date +%s) - t0)) -le 20 ] && grep -q "lenet serve: stopped" "$tmp/serve.err"'
+check "  ... it said how many requests the grace period left in flight" \
+    grep -q "requests still in flight after 1 s" "$tmp/serve.err"
+check "  ... no crash report on stderr (libmicrohttpd panic, sanitizer)" \
+    eval '! grep -Eq "Fatal error|AddressSanitizer|runtime error|LeakSanitizer" "$tmp/serve.err"'
 
 # --------------------------------------------------------------- --watch ---
 put "$ckA"

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -57,6 +58,17 @@ static file_sig sig_of(const char *path) {
 static int sig_same(const file_sig *a, const file_sig *b) {
     return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
            a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* How long SIGTERM / SIGINT wait for requests in flight: 30 s. Test-only
+ * build (-DLN_TEST_HOOKS, the Makefile's $(BUILD)/lenet-testhooks, never
+ * installed): LENET_TEST_SERVE_GRACE_S=S waits S seconds instead. */
+static int grace_seconds(void) {
+#ifdef LN_TEST_HOOKS
+    const char *s = getenv("LENET_TEST_SERVE_GRACE_S");
+    if (s && *s) return atoi(s);
+#endif
+    return 30;
 }
 
 static void on_batch(void *user, int images) { serve_metrics_batch(&((serve_http *)user)->metrics, images); }
@@ -185,7 +197,7 @@ int cmd_serve(int argc, char **argv) {
             }
         }
     }
-    serve_http_stop(&h, 30);
+    serve_http_stop(&h, grace_seconds());
     serve_engine_stop(&h.engine);
     serve_http_unload(&h); /* nothing runs in libmicrohttpd any more */
     fprintf(stderr, "lenet serve: stopped\n");

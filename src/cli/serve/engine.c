@@ -114,8 +114,23 @@ static serve_job *take_locked(serve_engine *e, int *images) {
     return first;
 }
 
-static void run_batch(serve_engine *e, serve_job *jobs, int images) {
+/* Test-only build (-DLN_TEST_HOOKS, the Makefile's $(BUILD)/lenet-testhooks,
+ * never installed): with LENET_TEST_SERVE_BATCH_MS set, every forward pass
+ * first waits that long, so a test can have jobs queued when the server stops. */
+static long test_batch_ms(void) {
+#ifdef LN_TEST_HOOKS
+    const char *ms = getenv("LENET_TEST_SERVE_BATCH_MS");
+    if (ms && atol(ms) > 0) return atol(ms);
+#endif
+    return 0;
+}
+
+static void run_batch(serve_engine *e, serve_job *jobs, int images, long slow_ms) {
     serve_model *m = jobs->model;
+    if (slow_ms > 0) {
+        struct timespec ts = {slow_ms / 1000, (slow_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    }
     if (!jobs->next) { /* one job: no copies */
         ln_lenet_predict(&m->net, jobs->x, jobs->n, jobs->probs);
     } else {
@@ -142,6 +157,7 @@ static void run_batch(serve_engine *e, serve_job *jobs, int images) {
 
 static void *worker(void *arg) {
     serve_engine *e = arg;
+    const long slow_ms = test_batch_ms();
     pthread_mutex_lock(&e->mu);
     for (;;) {
         while (!e->head && !e->stop) pthread_cond_wait(&e->cv, &e->mu);
@@ -166,7 +182,7 @@ static void *worker(void *arg) {
         int images;
         serve_job *jobs = take_locked(e, &images);
         pthread_mutex_unlock(&e->mu);
-        run_batch(e, jobs, images);
+        run_batch(e, jobs, images, slow_ms);
         pthread_mutex_lock(&e->mu);
     }
     pthread_mutex_unlock(&e->mu);
