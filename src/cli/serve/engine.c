@@ -125,7 +125,20 @@ static long test_batch_ms(void) {
     return 0;
 }
 
-static void run_batch(serve_engine *e, serve_job *jobs, int images, long slow_ms) {
+/* Call done() on each job of a list; returns how many. */
+static int answer_jobs(serve_job *jobs, int images, int refused) {
+    int n = 0;
+    for (serve_job *j = jobs; j; n++) {
+        serve_job *next = j->next; /* done() may free j */
+        j->batch_images = images;
+        j->refused = refused;
+        j->done(j);
+        j = next;
+    }
+    return n;
+}
+
+static int run_batch(serve_engine *e, serve_job *jobs, int images, long slow_ms) {
     serve_model *m = jobs->model;
     if (slow_ms > 0) {
         struct timespec ts = {slow_ms / 1000, (slow_ms % 1000) * 1000000L};
@@ -147,12 +160,13 @@ static void run_batch(serve_engine *e, serve_job *jobs, int images, long slow_ms
         }
     }
     if (e->on_batch) e->on_batch(e->user, images);
-    for (serve_job *j = jobs; j;) {
-        serve_job *next = j->next; /* done() may free j */
-        j->batch_images = images;
-        j->done(j);
-        j = next;
-    }
+    return answer_jobs(jobs, images, 0);
+}
+
+/* n done() calls have returned (mutex held). */
+static void finished_locked(serve_engine *e, int n) {
+    e->pending -= n;
+    if (e->pending == 0) pthread_cond_broadcast(&e->idle);
 }
 
 static void *worker(void *arg) {
@@ -168,7 +182,7 @@ static void *worker(void *arg) {
             for (;;) {
                 int queued = 0;
                 for (serve_job *j = e->head; j; j = j->next) queued += j->n;
-                if (e->expected <= 0 || e->stop || queued >= e->max_batch) break;
+                if (e->expected <= 0 || e->stop || e->refusing || queued >= e->max_batch) break;
                 const double left = deadline - now_us();
                 if (left <= 0) break;
                 struct timespec ts;
@@ -179,11 +193,13 @@ static void *worker(void *arg) {
                 if (pthread_cond_timedwait(&e->cv, &e->mu, &ts) == ETIMEDOUT) break;
             }
         }
+        if (!e->head) continue; /* refused meanwhile (serve_engine_refuse) */
         int images;
         serve_job *jobs = take_locked(e, &images);
         pthread_mutex_unlock(&e->mu);
-        run_batch(e, jobs, images, slow_ms);
+        const int n = run_batch(e, jobs, images, slow_ms);
         pthread_mutex_lock(&e->mu);
+        finished_locked(e, n);
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
@@ -206,6 +222,7 @@ ln_status serve_engine_start(serve_engine *e, serve_model *model, long window_us
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_cond_init(&e->cv, &ca);
+    pthread_cond_init(&e->idle, &ca);
     pthread_condattr_destroy(&ca);
     model->refs = 1; /* the engine's own reference while it is current */
     e->current = model;
@@ -229,6 +246,7 @@ void serve_engine_stop(serve_engine *e) {
     if (--m->refs == 0) serve_model_free(m);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
+    pthread_cond_destroy(&e->idle);
     free(e->xbuf), free(e->pbuf);
     e->started = 0;
 }
@@ -246,10 +264,35 @@ void serve_engine_submit(serve_engine *e, serve_job *job, int expected) {
     job->model = e->current;
     job->model->refs++;
     job->next = NULL;
-    if (e->tail) e->tail->next = job;
-    else e->head = job;
-    e->tail = job;
-    pthread_cond_signal(&e->cv);
+    job->refused = e->refusing;
+    e->pending++;
+    if (!job->refused) {
+        if (e->tail) e->tail->next = job;
+        else e->head = job;
+        e->tail = job;
+        pthread_cond_signal(&e->cv);
+    }
+    pthread_mutex_unlock(&e->mu);
+    if (job->refused) {
+        job->done(job);
+        pthread_mutex_lock(&e->mu);
+        finished_locked(e, 1);
+        pthread_mutex_unlock(&e->mu);
+    }
+}
+
+void serve_engine_refuse(serve_engine *e) {
+    if (!e->started) return;
+    pthread_mutex_lock(&e->mu);
+    e->refusing = 1;
+    serve_job *jobs = e->head;
+    e->head = e->tail = NULL;
+    pthread_cond_broadcast(&e->cv); /* a worker waiting for more requests: nothing left to wait for */
+    pthread_mutex_unlock(&e->mu);
+    const int n = answer_jobs(jobs, 0, 1);
+    pthread_mutex_lock(&e->mu);
+    finished_locked(e, n);
+    while (e->pending > 0) pthread_cond_wait(&e->idle, &e->mu);
     pthread_mutex_unlock(&e->mu);
 }
 

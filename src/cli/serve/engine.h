@@ -16,6 +16,10 @@
  * once. A sample's probabilities do not depend on the batch it rides in
  * (the engine computes every sample's logits the same way in any batch;
  * tests/test_lanes.c), so answers equal `lenet predict` / `lenet eval`.
+ * When the server stops and its grace period is over, serve_engine_refuse
+ * answers what is still queued (and anything submitted later) as refused,
+ * without computing it, so every suspended connection is woken before the
+ * HTTP daemon stops.
  */
 #ifndef LENET_SERVE_ENGINE_H
 #define LENET_SERVE_ENGINE_H
@@ -55,17 +59,21 @@ typedef struct serve_job {
     float *probs;          /* n * 10, filled before done() */
     serve_model *model;    /* set by serve_engine_submit (a reference) */
     int batch_images;      /* images in the forward pass that answered it */
-    void (*done)(struct serve_job *job); /* called on the worker thread */
+    int refused;           /* 1: not computed, probs untouched (serve_engine_refuse) */
+    void (*done)(struct serve_job *job); /* on the worker thread (refused: see serve_engine_refuse) */
     struct serve_job *next;
 } serve_job;
 
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t idle;   /* pending fell to 0 */
     serve_model *current;
     serve_job *head, *tail;
     int expected;          /* requests announced but not yet submitted */
     int stop;
+    int refusing;          /* serve_engine_refuse was called */
+    int pending;           /* jobs submitted whose done() has not returned */
     long window_us;
     int max_batch;
     float *xbuf, *pbuf;    /* max_batch images / probabilities, the worker's */
@@ -81,6 +89,13 @@ ln_status serve_engine_start(serve_engine *e, serve_model *model, long window_us
                              void (*on_batch)(void *, int), void *user, ln_error *err);
 /* Answer every queued job, stop the worker, free the model(s). */
 void serve_engine_stop(serve_engine *e);
+/* Stop computing: every job still queued, and every job submitted from now
+ * on, gets done() with refused = 1 (probs untouched, model reference still
+ * held), the queued ones on the calling thread, later ones on the thread
+ * that submits them (inside serve_engine_submit). Returns once no done() call
+ * is left or running, i.e. after the forward pass under way (if any) has
+ * answered its jobs: no thread is then inside a done(). */
+void serve_engine_refuse(serve_engine *e);
 
 /* A request for the batcher is on its way (+1) / was submitted or dropped (-1). */
 void serve_engine_expect(serve_engine *e, int delta);

@@ -90,6 +90,11 @@ static enum MHD_Result reply_method(request *r, const char *allow) {
 /* ------------------------------------------------------------ answers ---- */
 
 static enum MHD_Result answer_prediction(request *r) {
+    if (r->job.refused) { /* still queued when the grace period ran out */
+        serve_engine_release(&r->h->engine, r->job.model);
+        r->job.model = NULL;
+        return reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "server is stopping");
+    }
     size_t len = 0;
     char *body = serve_answer_predictions(r->probs, r->n, r->route == R_CLASSIFY ? r->prepared : NULL, &len);
     char sha[65];
@@ -352,19 +357,37 @@ ln_status serve_http_start(serve_http *h, const serve_http_opts *o, ln_error *er
     return LN_OK;
 }
 
-void serve_http_stop(serve_http *h, int grace_s) {
-    if (!h->daemon) return;
+/* Wait (at most `seconds`) until no request is in flight. */
+static void wait_in_flight(serve_http *h, double seconds) {
+    const double end = now_s() + seconds;
+    while (atomic_load(&h->metrics.in_flight) > 0 && now_s() < end) usleep(5000);
+}
+
+int serve_http_stop(serve_http *h, int grace_s) {
+    if (!h->daemon) return 0;
     atomic_store(&h->stopping, 1);
     const MHD_socket fd = h->mhd.quiesce_daemon(h->daemon);
     /* Refuse new connections now (and those waiting in the backlog); the
      * descriptor itself stays open until the daemon has stopped. */
     if (fd != MHD_INVALID_SOCKET) shutdown(fd, SHUT_RDWR);
-    const double end = now_s() + grace_s;
-    while (atomic_load(&h->metrics.in_flight) > 0 && now_s() < end) usleep(5000);
+    wait_in_flight(h, grace_s);
+    const int late = atomic_load(&h->metrics.in_flight);
+    /* A connection still suspended for its job makes MHD_stop_daemon abort
+     * the process (libmicrohttpd's MHD_PANIC), and a job the batcher still
+     * held would outlive its request, which the daemon frees when it closes
+     * the connection. So the batcher answers every job first: the queued
+     * ones (and any submitted from now on) as refused, the forward pass
+     * under way normally; once serve_engine_refuse returns, every submitted
+     * connection is resumed and no thread is left in MHD_resume_connection.
+     * The refused are answered 503 if the client reads it within a second;
+     * the daemon closes what is left. */
+    serve_engine_refuse(&h->engine);
+    if (late > 0) wait_in_flight(h, 1.0);
     h->mhd.stop_daemon(h->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
     h->daemon = NULL;
     pthread_mutex_destroy(&h->mu);
+    return late;
 }
 
 void serve_http_unload(serve_http *h) {

@@ -58,11 +58,14 @@ typedef struct {
 
 /* Bind and start answering (the engine must be started). */
 ln_status serve_http_start(serve_http *h, const serve_http_opts *o, ln_error *err);
-/* Stop accepting, let requests in flight finish (at most grace_s seconds),
- * then close every connection. libmicrohttpd stays loaded: the batch worker
- * resumes connections from its own thread and may still be returning from
- * MHD_resume_connection, so unload it only after serve_engine_stop(). */
-void serve_http_stop(serve_http *h, int grace_s);
+/* Stop accepting, let requests in flight finish (at most grace_s seconds);
+ * then predictions the batcher has not started are answered 503 "server is
+ * stopping" (serve_engine_refuse; the forward pass under way still answers),
+ * given a second more to be sent, and every connection is closed. Returns
+ * how many requests were still in flight when the grace period ran out (0
+ * if none). The engine stays usable for serve_engine_stop(); unload
+ * libmicrohttpd only after that. */
+int serve_http_stop(serve_http *h, int grace_s);
 /* Unload libmicrohttpd (after serve_http_stop and serve_engine_stop). */
 void serve_http_unload(serve_http *h);
 /* Remember a refused reload's message for the status route ("" clears). */
