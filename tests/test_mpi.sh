@@ -198,7 +198,9 @@ check "a rank without its data: the job ends at once, exit 2, one line (the reas
 mkdir -p k
 (timeout 120 mpirun --oversubscribe -x ASAN_OPTIONS -np 2 "$lenet" train $T --epochs 100 --save-steps 10 --ckpt-dir k \
     >k.out 2>k.err; echo $? >k.rc) &
-for _ in $(seq 600); do [ -f k/checkpoint_lenet-1_20.ckpt ] && break; sleep 0.1; done
+# (any checkpoint: a given one lives only until ten more saves rotate it
+# away, ~100 steps, which can be shorter than the 0.1 s between looks)
+for _ in $(seq 600); do ls k/*.ckpt >/dev/null 2>&1 && break; sleep 0.1; done
 victim=
 for p in /proc/[0-9]*; do
     [ "$(readlink "$p/exe" 2>/dev/null)" = "$(readlink -f "$lenet")" ] || continue
