@@ -43,6 +43,7 @@ struct ln_lenet_engine {
     uint8_t *stage;
     int stage_cap, stage_epoch, stage_b0, stage_nb;
     long stage_until; /* the global step the current ln_model_train call ends at, at the latest */
+    int keep_grads;   /* ln_lenet_keep_grads */
 };
 
 /* The network's own activations (logits, dlogits: (max_batch, 10)). */
@@ -51,9 +52,11 @@ static inline ln_lenet_acts *ln_lenet_acts_of(ln_lenet *net) { return &net->eng-
 /* A whole training step of the lanes engine in one parallel region: the
  * B rows' images (32x32 uint8, normalised as ln_pipeline_batch does),
  * forward, the loss (mean to *loss, per row to per_sample (B)) and its
- * gradient times loss_scale, backward, the gradient summed into
- * net->grads from 0 and opt's update of the parameters, each thread
- * updating the slice it summed. The same bits as ln_pipeline_batch,
+ * gradient times loss_scale, backward, the gradient summed from 0 and
+ * opt's update of the parameters, each thread updating the slice it
+ * summed, chunk by chunk in L1: into net->grads only if ln_lenet_keep_grads
+ * is on or a tensor is centralised (otherwise net->grads is left as it
+ * was). The same bits as ln_pipeline_batch,
  * ln_lenet_forward, ln_softmax_xent, ln_lenet_zero_grad, ln_lenet_backward
  * and ln_momentum_step in turn. Returns 0; 1 if the loss is not finite
  * (then nothing is updated). Lanes engine only. */

@@ -211,11 +211,11 @@ LN_CLONES static void apply_momentum(float *restrict w, const float *restrict g,
 }
 
 /* The whole update of elements [a, b) of tensor t (offsets relative to the
- * tensor): weight decay, [centralisation: whole tensors only], loss-scale
- * undo, momentum. */
-static void update_range(ln_momentum *o, int t, float *params, float *grads, long a, long b) {
+ * tensor), whose gradients are g[0 .. b - a): weight decay,
+ * [centralisation: whole tensors only], loss-scale undo, momentum. */
+static void update_range(ln_momentum *o, int t, float *params, float *g, long a, long b) {
     const ln_tensor_info *ti = &o->info[t];
-    float *w = params + ti->offset + a, *g = grads + ti->offset + a, *v = o->moments + ti->offset + a;
+    float *w = params + ti->offset + a, *v = o->moments + ti->offset + a;
     const long n = b - a;
     const float wd = (float)((double)o->t[t].weight_decay * (double)o->loss_scale);
     if (o->t[t].weight_decay > 0.f)
@@ -228,12 +228,16 @@ static void update_range(ln_momentum *o, int t, float *params, float *grads, lon
     apply_momentum(w, g, v, n, ln_momentum_lr(o, t), o->momentum, o->nesterov);
 }
 
-void ln_momentum_step_range(ln_momentum *o, float *params, float *grads, long lo, long hi) {
+void ln_momentum_step_chunk(ln_momentum *o, float *params, float *g, long lo, long hi) {
     for (int t = 0; t < o->n_tensors; t++) {
         const long off = (long)o->info[t].offset, end = off + (long)o->info[t].size;
         const long a = off > lo ? off : lo, b = end < hi ? end : hi;
-        if (!o->t[t].centralize && a < b) update_range(o, t, params, grads, a - off, b - off);
+        if (!o->t[t].centralize && a < b) update_range(o, t, params, g + (a - lo), a - off, b - off);
     }
+}
+
+void ln_momentum_step_range(ln_momentum *o, float *params, float *grads, long lo, long hi) {
+    ln_momentum_step_chunk(o, params, grads + lo, lo, hi);
 }
 
 int ln_momentum_step_needs_whole(const ln_momentum *o) {
@@ -246,7 +250,7 @@ void ln_momentum_step_whole(ln_momentum *o, float *params, float *grads) {
     /* Centralisation needs whole rows of a tensor: such tensors are updated
      * here, whole, by one thread. */
     for (int t = 0; t < o->n_tensors; t++)
-        if (o->t[t].centralize) update_range(o, t, params, grads, 0, (long)o->info[t].size);
+        if (o->t[t].centralize) update_range(o, t, params, grads + o->info[t].offset, 0, (long)o->info[t].size);
 }
 
 void ln_momentum_step_done(ln_momentum *o) { o->global_step++; }

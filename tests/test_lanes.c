@@ -54,10 +54,12 @@ static double normdiff(const float *a, const float *b, size_t n) {
 /* Three steps of batch B on `threads` threads, fused (ln_lenet_train_step)
  * or as separate calls (normalise, forward, loss, zero_grad, backward,
  * momentum step), with weight decay, Nesterov, a loss scale, a dynamic rate
- * and a group with grad centralisation. Parameters, moments and the last
- * losses are copied out. */
+ * and, if `centralise`, a group with grad centralisation (the fused step
+ * then sums into net.grads, else in L1 unless `keep`: ln_lenet_keep_grads).
+ * Parameters, moments, the last losses and the gradient buffer are copied
+ * out. */
 static int steps(const char *kernels, int fused, int threads, int B, const uint8_t *img, const int32_t *y,
-                 float *params, float *moments, double *losses) {
+                 int centralise, int keep, float *params, float *moments, double *losses, float *grads) {
     ln_lenet net;
     ln_error err;
     if (ln_lenet_init(&net, 1, MAXB, threads, kernels, &err)) return -1;
@@ -66,10 +68,11 @@ static int steps(const char *kernels, int fused, int threads, int B, const uint8
     ln_group_spec gs = {.patterns = "conv2.weight", .set_weight_decay = 1, .weight_decay = 0.f,
                         .grad_centralization = 1};
     ln_momentum_config oc = {.lr_list = lrs, .lr_len = 3, .momentum = 0.9f, .weight_decay = 1e-3f,
-                             .loss_scale = 64.f, .nesterov = 1, .n_groups = 1, .groups = &gs};
+                             .loss_scale = 64.f, .nesterov = 1, .n_groups = centralise, .groups = &gs};
     ln_momentum opt;
     if (ln_momentum_create(&opt, &oc, net.info, net.n_tensors, net.n_params, &err)) return -1;
     opt.threads = threads;
+    ln_lenet_keep_grads(&net, keep);
     const uint8_t *px[MAXB];
     float lut[256], *x = malloc(sizeof(float) * MAXB * 1024);
     ln_normalize_lut(lut);
@@ -93,6 +96,7 @@ static int steps(const char *kernels, int fused, int threads, int B, const uint8
     }
     memcpy(params, net.params, net.n_params * sizeof(float));
     memcpy(moments, opt.moments, net.n_params * sizeof(float));
+    memcpy(grads, net.grads, net.n_params * sizeof(float));
     rc |= opt.global_step != 3;
     free(x);
     ln_momentum_free(&opt);
@@ -152,8 +156,8 @@ static void fused_step_tests(test_ctx *t) {
     if (ln_lenet_init(&probe, 1, 1, 1, NULL, &err)) { CHECK(t, 0, "init"); return; }
     const size_t np = probe.n_params;
     ln_lenet_free(&probe);
-    float *p0 = malloc(np * sizeof(float)), *m0 = malloc(np * sizeof(float));
-    float *p1 = malloc(np * sizeof(float)), *m1 = malloc(np * sizeof(float));
+    float *p0 = malloc(np * sizeof(float)), *m0 = malloc(np * sizeof(float)), *g0 = malloc(np * sizeof(float));
+    float *p1 = malloc(np * sizeof(float)), *m1 = malloc(np * sizeof(float)), *g1 = malloc(np * sizeof(float));
     double l0[MAXB], l1[MAXB];
     static const int batches[4] = {1, 16, 21, 37};
     static const char *const isas[2] = {"generic", "avx512"};
@@ -161,21 +165,31 @@ static void fused_step_tests(test_ctx *t) {
     for (int v = 0; v < 2; v++) {
         ln_gemm_kernels k;
         if (ln_gemm_select(&k, isas[v])) continue;
-        for (int bi = 0; bi < 4; bi++) {
-            const int B = batches[bi];
-            int ok = !steps(isas[v], 0, 1, B, img, y, p0, m0, l0);
-            for (int th = 1; th <= 3; th++) {
-                ok &= !steps(isas[v], 1, th, B, img, y, p1, m1, l1);
-                ok &= !memcmp(p0, p1, np * sizeof(float)) && !memcmp(m0, m1, np * sizeof(float)) &&
-                      !memcmp(l0, l1, sizeof(double) * (size_t)B);
+        for (int bi = 0; bi < 4; bi++)
+            for (int c = 1; c >= 0; c--) {
+                const int B = batches[bi];
+                int ok = !steps(isas[v], 0, 1, B, img, y, c, 0, p0, m0, l0, g0), kept = 1, untouched = 1;
+                for (int th = 1; th <= 3; th++) {
+                    ok &= !steps(isas[v], 1, th, B, img, y, c, 0, p1, m1, l1, g1);
+                    ok &= !memcmp(p0, p1, np * sizeof(float)) && !memcmp(m0, m1, np * sizeof(float)) &&
+                          !memcmp(l0, l1, sizeof(double) * (size_t)B);
+                    if (c) continue;
+                    /* summed in L1: net.grads keeps ln_lenet_init's zeros; kept: the separate calls' */
+                    for (size_t i = 0; i < np; i++) untouched &= g1[i] == 0.f && !signbit(g1[i]);
+                    kept &= !steps(isas[v], 1, th, B, img, y, c, 1, p1, m1, l1, g1) &&
+                            !memcmp(p0, p1, np * sizeof(float)) && !memcmp(g0, g1, np * sizeof(float));
+                }
+                snprintf(what, sizeof what, "[%s B=%d%s] fused training step on 1, 2, 3 threads: the separate calls' bits",
+                         isas[v], B, c ? ", centralised" : "");
+                CHECK(t, ok, what);
+                if (c) continue;
+                snprintf(what, sizeof what, "[%s B=%d] fused step: net.grads untouched by default, the separate calls' "
+                         "gradient with ln_lenet_keep_grads", isas[v], B);
+                CHECK(t, untouched && kept, what);
             }
-            snprintf(what, sizeof what, "[%s B=%d] fused training step on 1, 2, 3 threads: the separate calls' bits",
-                     isas[v], B);
-            CHECK(t, ok, what);
-        }
     }
     diverged_step_tests(t, img, y);
-    free(img), free(p0), free(m0), free(p1), free(m1);
+    free(img), free(p0), free(m0), free(g0), free(p1), free(m1), free(g1);
 }
 
 int main(void) {

@@ -125,6 +125,10 @@ void ln_momentum_step(ln_momentum *o, float *params, float *grads);
  * ln_momentum_step_done ends the step. Ranges that partition [0, n), then
  * whole, then done: the same bits as ln_momentum_step. */
 void ln_momentum_step_range(ln_momentum *o, float *params, float *grads, long lo, long hi);
+/* ln_momentum_step_range with the gradient of [lo, hi) in g[0 .. hi - lo)
+ * (a chunk of its own, e.g. a sum kept in L1) instead of at its offsets in
+ * a parameter-shaped buffer: the same bits. */
+void ln_momentum_step_chunk(ln_momentum *o, float *params, float *g, long lo, long hi);
 int ln_momentum_step_needs_whole(const ln_momentum *o);
 void ln_momentum_step_whole(ln_momentum *o, float *params, float *grads);
 void ln_momentum_step_done(ln_momentum *o);

@@ -147,12 +147,21 @@ static ln_status on_step(void *user, ln_model *m, const ln_step_info *s, ln_erro
     return st;
 }
 
+/* grads_1.bin needs the summed gradient, which a training step does not
+ * otherwise keep (ln_lenet_keep_grads). */
+static ln_status on_begin(void *user, ln_model *m, const ln_run_info *r, ln_error *err) {
+    (void)r, (void)err;
+    const train_world *w = user;
+    if (w->dump_dir[0]) ln_lenet_keep_grads(&m->net, 1);
+    return LN_OK;
+}
+
 #endif
 
 ln_callback train_world_test_hooks(train_world *w) {
     ln_callback c = {.user = w};
 #ifdef LN_TEST_HOOKS
-    if (w->dump_dir[0] || w->diverge_rank >= 0) c.step_end = on_step;
+    if (w->dump_dir[0] || w->diverge_rank >= 0) c.step_end = on_step, c.begin = on_begin;
 #endif
     return c;
 }
