@@ -203,7 +203,6 @@ int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "lenet serve: %d requests still in flight after %d s: predictions not started were answered "
                 "503, then every connection was closed\n", late, grace);
     serve_engine_stop(&h.engine);
-    serve_http_unload(&h); /* nothing runs in libmicrohttpd any more */
     fprintf(stderr, "lenet serve: stopped\n");
     return 0;
 }

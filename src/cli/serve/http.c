@@ -390,11 +390,6 @@ int serve_http_stop(serve_http *h, int grace_s) {
     return late;
 }
 
-void serve_http_unload(serve_http *h) {
-    if (h->daemon) return; /* still serving: serve_http_stop first */
-    serve_mhd_close(&h->mhd);
-}
-
 void serve_http_set_error(serve_http *h, const char *msg) {
     pthread_mutex_lock(&h->mu);
     snprintf(h->last_error, sizeof h->last_error, "%s", msg);

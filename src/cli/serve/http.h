@@ -63,11 +63,9 @@ ln_status serve_http_start(serve_http *h, const serve_http_opts *o, ln_error *er
  * stopping" (serve_engine_refuse; the forward pass under way still answers),
  * given a second more to be sent, and every connection is closed. Returns
  * how many requests were still in flight when the grace period ran out (0
- * if none). The engine stays usable for serve_engine_stop(); unload
- * libmicrohttpd only after that. */
+ * if none). The engine stays usable for serve_engine_stop(). libmicrohttpd
+ * stays loaded until the process exits (mhd.h says why). */
 int serve_http_stop(serve_http *h, int grace_s);
-/* Unload libmicrohttpd (after serve_http_stop and serve_engine_stop). */
-void serve_http_unload(serve_http *h);
 /* Remember a refused reload's message for the status route ("" clears). */
 void serve_http_set_error(serve_http *h, const char *msg);
 
