@@ -328,6 +328,16 @@ static void pf_add(ln_lanes_pf *pf, const float *base, long n, int t, int nt, in
     }
 }
 
+/* Appends thread t's range (split.h) of each dense layer's weights and bias
+ * in v (the parameters, or a group's gradient). */
+static void pf_add_dense(ln_lanes_pf *pf, const ln_lenet_views *v, int t, int nt, int write) {
+    const float *w[3] = {v->fc1_w, v->fc2_w, v->fc3_w}, *b[3] = {v->fc1_b, v->fc2_b, v->fc3_b};
+    for (int k = 0; k < 3; k++) {
+        pf_add(pf, w[k], dense_n[k], t, nt, 1, write);
+        pf_add(pf, b[k], dense_b[k], t, nt, 1, write);
+    }
+}
+
 /* Forward of a thread's first group G in a training step: the others'
  * ranges of fc1's and fc2's weights, to read; then the same ranges of G's
  * gradient, which those threads read in the last sum and G's backward will
@@ -354,23 +364,13 @@ static ln_lanes_pf *plan_backward(const lanes_job *j, int g, ln_lanes_pf *pf) {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads(), ng = lanes_groups(j->B);
     if (ng - 1 > LN_LANES_PF_RANGES) return NULL; /* (pf_add drops ranges past the last) */
     *pf = (ln_lanes_pf){.step = 4, .need = j->base + 2 + 2};
-    for (int h = 0; h < ng; h++)
-        if (h != g) pf->gate[pf->ngates++] = &s->progress[(size_t)h * PROGRESS_STRIDE];
     for (int h = 0; h < ng; h++) {
         if (h == g) continue;
+        pf->gate[pf->ngates++] = &s->progress[(size_t)h * PROGRESS_STRIDE];
         const ln_lenet_views ov = ln_lenet_views_of(j->net, s->groups[h].grads);
-        const float *w[3] = {ov.fc1_w, ov.fc2_w, ov.fc3_w}, *b[3] = {ov.fc1_b, ov.fc2_b, ov.fc3_b};
-        for (int k = 0; k < 3; k++) {
-            pf_add(pf, w[k], dense_n[k], t, nt, 1, 0);
-            pf_add(pf, b[k], dense_b[k], t, nt, 1, 0);
-        }
+        pf_add_dense(pf, &ov, t, nt, 0);
     }
-    const ln_lenet_views *p = &j->net->p;
-    const float *w[3] = {p->fc1_w, p->fc2_w, p->fc3_w}, *b[3] = {p->fc1_b, p->fc2_b, p->fc3_b};
-    for (int k = 0; k < 3; k++) {
-        pf_add(pf, w[k], dense_n[k], t, nt, 1, 1);
-        pf_add(pf, b[k], dense_b[k], t, nt, 1, 1);
-    }
+    pf_add_dense(pf, &j->net->p, t, nt, 1);
     return pf;
 }
 
@@ -386,12 +386,7 @@ static ln_lanes_pf *plan_backward(const lanes_job *j, int g, ln_lanes_pf *pf) {
 static ln_lanes_pf *plan_shared(const ln_lenet *net, ln_lanes_pf *pf) {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     *pf = (ln_lanes_pf){.step = 4};
-    const ln_lenet_views *p = &net->p;
-    const float *w[3] = {p->fc1_w, p->fc2_w, p->fc3_w}, *b[3] = {p->fc1_b, p->fc2_b, p->fc3_b};
-    for (int k = 0; k < 3; k++) {
-        pf_add(pf, w[k], dense_n[k], t, nt, 1, 1);
-        pf_add(pf, b[k], dense_b[k], t, nt, 1, 1);
-    }
+    pf_add_dense(pf, &net->p, t, nt, 1);
     return pf;
 }
 
