@@ -13,7 +13,7 @@ import time
 import urllib.parse
 import zlib
 
-from client import conn, idx_images, predict
+from client import conn, idx_images, predict, read_to_close
 
 url, idx, timeout_s, max_body = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 u = urllib.parse.urlsplit(url)
@@ -36,15 +36,7 @@ def raw(data, read_timeout=10):
         s.sendall(data)  # no half-close: every request here says Connection: close
     except OSError:
         pass  # the server may close early (e.g. 413 before the body)
-    buf = b""
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            buf += b
-    except OSError:
-        pass
+    buf = read_to_close(s)
     s.close()
     if not buf.startswith(b"HTTP/1."):
         return 0, b""

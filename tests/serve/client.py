@@ -1,12 +1,14 @@
 """tests/serve/client.py - what the `lenet serve` test scripts share: a
-keep-alive HTTP client, MNIST images from IDX files, and exact comparison of
-predictions (probabilities compared as float32 bit patterns).
+keep-alive HTTP client, reading a raw socket to its end, MNIST images from
+IDX files, exact comparison of predictions (probabilities compared as
+float32 bit patterns), and waiting on a /metrics value.
 
-Only the Python standard library: http.client, json, struct, threading.
+Only the Python standard library: http.client, json, struct, time.
 """
 import http.client
 import json
 import struct
+import time
 import urllib.parse
 
 
@@ -62,3 +64,25 @@ def metric(url, name):
         if line.startswith(name + " ") or line.startswith(name + "{"):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def wait_metric(url, name, at_least, seconds=20):
+    """Poll /metrics until metric `name` is >= at_least (at most `seconds`)."""
+    end = time.time() + seconds
+    while metric(url, name) < at_least and time.time() < end:
+        time.sleep(0.05)
+
+
+def read_to_close(s):
+    """Everything socket s receives until the server closes it (or the
+    socket's timeout or an error ends it)."""
+    buf = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            buf += b
+    except OSError:
+        pass
+    return buf

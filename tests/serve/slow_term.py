@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.parse
 
-from client import idx_images, metric
+from client import idx_images, read_to_close, wait_metric
 
 url, pid, idx = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 u = urllib.parse.urlsplit(url)
@@ -23,9 +23,7 @@ s.sendall(b"POST /v1/models/lenet:predict HTTP/1.1\r\nHost: x\r\nContent-Length:
 # /metrics then counts 2 in flight, that request and the /metrics one. A
 # fixed pause here is a race on a busy machine: a request still in the listen
 # backlog (or not yet parsed) when SIGTERM lands is refused, not in flight.
-end = time.time() + 20
-while metric(url, "lenet_requests_in_flight") < 2 and time.time() < end:
-    time.sleep(0.05)
+wait_metric(url, "lenet_requests_in_flight", 2)
 os.kill(pid, signal.SIGTERM)
 
 
@@ -49,15 +47,7 @@ while not refused and time.time() < end:
     refused = refused_now()
 print(("ok:   " if refused else "FAIL: ") + "after SIGTERM new connections are refused")
 s.sendall(body[len(body) // 2:])
-resp = b""
-try:
-    while True:  # the stopping server closes the connection after its answer
-        b = s.recv(65536)
-        if not b:
-            break
-        resp += b
-except OSError:
-    pass
+resp = read_to_close(s)  # the stopping server closes the connection after its answer
 ok = resp.startswith(b"HTTP/1.1 200") and b'"predictions"' in resp
 print(("ok:   " if ok else "FAIL: ") + "the request in flight at SIGTERM is answered 200 (%s)" % resp[:40])
 sys.exit(0 if refused and ok else 1)

@@ -15,10 +15,9 @@ import os
 import signal
 import socket
 import sys
-import time
 import urllib.parse
 
-from client import idx_images, metric
+from client import idx_images, read_to_close, wait_metric
 
 url, pid, idx, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 u = urllib.parse.urlsplit(url)
@@ -33,22 +32,12 @@ for i in range(n):
 socks.pop().close()  # gone before its answer
 
 # All N taken in (the /metrics request itself is one more), then SIGTERM.
-end = time.time() + 20
-while metric(url, "lenet_requests_in_flight") < n + 1 and time.time() < end:
-    time.sleep(0.05)
+wait_metric(url, "lenet_requests_in_flight", n + 1)
 os.kill(pid, signal.SIGTERM)
 
 codes = []
 for s in socks:
-    resp = b""
-    try:
-        while True:  # the stopping server closes the connection after its answer
-            b = s.recv(65536)
-            if not b:
-                break
-            resp += b
-    except OSError:
-        pass
+    resp = read_to_close(s)  # the stopping server closes the connection after its answer
     s.close()
     head, _, payload = resp.partition(b"\r\n\r\n")
     if resp.startswith(b"HTTP/1.1 200") and b'"predictions"' in payload:
