@@ -44,11 +44,9 @@ ln_status serve_mhd_open(serve_mhd *m, ln_error *err);
 /* Unload it (nothing may run in it any more); m is then closed. Only for
  * a daemon that failed to start: once one has run, the library (and GnuTLS,
  * which it loads) stays until the process exits, as libmpi does
- * (dist_mpi.c). Unloading it at the end gains nothing and is a risk:
- * LeakSanitizer's scan at exit crashed now and then after it ("Tracer
- * caught signal 11" after "stopped": 2 runs of test_serve_reload.sh under
- * ASan in ~30), and it walks every thread's dynamic TLS, which a dlclose
- * can leave dangling - the likely cause, not a proven one. */
+ * (dist_mpi.c): unloading it just before exit gains nothing. (It was
+ * suspected of a LeakSanitizer crash at the server's exit, but that crash
+ * happens with the library kept loaded too: tests/serve/serve.sh.) */
 void serve_mhd_close(serve_mhd *m);
 
 #endif
