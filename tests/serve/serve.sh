@@ -32,17 +32,9 @@ serve_train() {
     ls "$dir"/*.ckpt | tail -1
 }
 
-# ASan builds: the server runs without LeakSanitizer's scan at exit, as
-# test_mpi.sh's ranks do. That scan crashed inside itself now and then after
-# the server had stopped and printed "stopped" (exit 1: "Tracer caught signal
-# 11" in __lsan::ScanRangeForPointers, reading an address near 0, i.e. a
-# bogus range among the threads' stacks and TLS; about 1 run of
-# test_serve_reload.sh in 15, with libmicrohttpd kept loaded or not).
-# Every other ASan and UBSan check still runs in the server.
 serve_start() {
     : >"$tmp/serve.out"
-    ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0 \
-        "$lenet" serve --port 0 "$@" >"$tmp/serve.out" 2>"$tmp/serve.err" &
+    "$lenet" serve --port 0 "$@" >"$tmp/serve.out" 2>"$tmp/serve.err" &
     spid=$!
     local i
     for i in $(seq 1 200); do

@@ -45,8 +45,8 @@ ln_status serve_mhd_open(serve_mhd *m, ln_error *err);
  * a daemon that failed to start: once one has run, the library (and GnuTLS,
  * which it loads) stays until the process exits, as libmpi does
  * (dist_mpi.c): unloading it just before exit gains nothing. (It was
- * suspected of a LeakSanitizer crash at the server's exit, but that crash
- * happens with the library kept loaded too: tests/serve/serve.sh.) */
+ * suspected of a LeakSanitizer crash at the server's exit; that was the
+ * sanitizer runtime misreading dynamic TLS: tests/lib.sh.) */
 void serve_mhd_close(serve_mhd *m);
 
 #endif
