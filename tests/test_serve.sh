@@ -26,11 +26,12 @@ expect_error "serve --port 70000: exit 2 naming the option" 2 "--port" -- serve 
 expect_error "serve --max-body 10: exit 2 naming the option" 2 "--max-body" -- serve --ckpt x --max-body 10
 expect_error "serve --threads 0: exit 2" 2 "--threads" -- serve --ckpt x --threads 0
 expect_error "serve --batch-window-us -1: exit 2" 2 "--batch-window-us" -- serve --ckpt x --batch-window-us -1
+expect_error "serve --grace -1: exit 2 naming the option" 2 "--grace" -- serve --ckpt x --grace -1
 expect_error "serve on a missing checkpoint: exit 2 naming it" 2 "$tmp/none.ckpt" -- serve --ckpt "$tmp/none.ckpt"
 printf 'not a checkpoint' >"$tmp/junk.ckpt"
 expect_error "serve on a corrupt checkpoint: exit 2 naming it" 2 "$tmp/junk.ckpt" -- serve --ckpt "$tmp/junk.ckpt"
 run serve --help
-check "serve --help lists every option" eval '[ "$rc" -eq 0 ] && for o in ckpt bind port threads max-body max-connections batch-window-us watch; do grep -q -- "--$o" "$tmp/out" || exit 1; done'
+check "serve --help lists every option" eval '[ "$rc" -eq 0 ] && for o in ckpt bind port threads max-body max-connections batch-window-us watch grace; do grep -q -- "--$o" "$tmp/out" || exit 1; done'
 
 require_mnist "the server's answers"
 command -v python3 >/dev/null 2>&1 || { skip "python3 not installed: server not tested"; finish; }

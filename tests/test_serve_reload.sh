@@ -11,7 +11,7 @@
 #   - SIGTERM with a request half-sent: new connections refused, that request
 #     still answered, exit 0 (tests/serve/slow_term.py); SIGINT exits 0 too;
 #   - SIGTERM with jobs still queued when the grace period runs out (the
-#     test-only build: slow forward passes, 1 s grace): they are answered 503,
+#     test-only build's slow forward passes, --grace 1): they are answered 503,
 #     the pass under way 200, exit 0 (tests/serve/stop_queued.py).
 # Uses $BUILD/lenet, $BUILD/lenet-testhooks, python3, curl and MNIST; servers on free loopback ports,
 # killed when the test exits. Ends with "N passed, M failed".
@@ -101,13 +101,14 @@ check "SIGTERM: exit 0 after the request in flight was answered" test "$serve_rc
 
 # ------------------------------------------ SIGTERM with jobs still queued ---
 # The test-only build computes each forward pass in 1.5 s (one image each:
-# --max-batch 1) and waits 1 s, not 30, after SIGTERM: 6 requests, so jobs
-# are still queued (one connection already closed by its client) when the
-# grace period runs out (tests/serve/stop_queued.py).
-check "the serve test hooks are in lenet-testhooks only" \
-    eval '! grep -qa LENET_TEST_SERVE_BATCH_MS "$lenet" && grep -qa LENET_TEST_SERVE_GRACE_S "$bin/lenet-testhooks"'
-LENET_TEST_SERVE_BATCH_MS=1500 LENET_TEST_SERVE_GRACE_S=1 lenet=$bin/lenet-testhooks \
-    serve_start --ckpt "$ckA" --threads 2 --max-batch 1 --batch-window-us 0 || { fail "server did not start"; finish; }
+# --max-batch 1), and --grace 1 waits 1 s, not 30, after SIGTERM: 6
+# requests, so jobs are still queued (one connection already closed by its
+# client) when the grace period runs out (tests/serve/stop_queued.py).
+check "the serve test hook is in lenet-testhooks only" \
+    eval '! grep -qa LENET_TEST_SERVE_BATCH_MS "$lenet" && grep -qa LENET_TEST_SERVE_BATCH_MS "$bin/lenet-testhooks"'
+LENET_TEST_SERVE_BATCH_MS=1500 lenet=$bin/lenet-testhooks \
+    serve_start --ckpt "$ckA" --threads 2 --max-batch 1 --batch-window-us 0 --grace 1 ||
+    { fail "server did not start"; finish; }
 t0=$(date +%s)
 py stop_queued.py "$url" "$spid" "$img" 6 >"$tmp/queued.out" 2>&1
 tally "$tmp/queued.out"

@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,6 +29,8 @@ static void usage(void) {
          "  --max-batch N           images per forward pass (default 256)\n"
          "  --timeout S             close a connection idle for S seconds (default 10)\n"
          "  --watch                 reload the checkpoint when its file changes (checked every second)\n"
+         "  --grace S               on SIGTERM / SIGINT, wait at most S seconds for requests in flight;\n"
+         "                          predictions not started by then are answered 503 (default 30)\n"
          "  --kernels K             compute engine, as for train (default auto)\n"
          "Routes: GET / (draw-a-digit page), POST /v1/models/lenet:predict {\"instances\": [...]},\n"
          "POST /v1/models/lenet:classify-image (PNG or PGM body), GET /v1/models/lenet, GET /healthz,\n"
@@ -58,17 +59,6 @@ static file_sig sig_of(const char *path) {
 static int sig_same(const file_sig *a, const file_sig *b) {
     return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
            a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
-/* How long SIGTERM / SIGINT wait for requests in flight: 30 s. Test-only
- * build (-DLN_TEST_HOOKS, the Makefile's $(BUILD)/lenet-testhooks, never
- * installed): LENET_TEST_SERVE_GRACE_S=S waits S seconds instead. */
-static int grace_seconds(void) {
-#ifdef LN_TEST_HOOKS
-    const char *s = getenv("LENET_TEST_SERVE_GRACE_S");
-    if (s && *s) return atoi(s);
-#endif
-    return 30;
 }
 
 static void on_batch(void *user, int images) { serve_metrics_batch(&((serve_http *)user)->metrics, images); }
@@ -102,17 +92,18 @@ int cmd_serve(int argc, char **argv) {
     serve_http_opts o = {.bind = "127.0.0.1", .port = 8080, .threads = cli_ncpus(), .max_body = 4u << 20,
                          .max_connections = 256, .timeout_s = 10, .max_instances = 4096};
     long port = 8080, threads = o.threads, max_body = (long)o.max_body, max_conn = 256, window = 300,
-         max_batch = 256, timeout = 10;
+         max_batch = 256, timeout = 10, grace = 30;
     int watch = 0;
     enum { O_CKPT = 256, O_BIND, O_PORT, O_THREADS, O_BODY, O_CONN, O_WINDOW, O_BATCH, O_TIMEOUT, O_WATCH,
-           O_KERN, O_HELP };
+           O_GRACE, O_KERN, O_HELP };
     static const struct option opts[] = {
         {"ckpt", 1, 0, O_CKPT},          {"bind", 1, 0, O_BIND},
         {"port", 1, 0, O_PORT},          {"threads", 1, 0, O_THREADS},
         {"max-body", 1, 0, O_BODY},      {"max-connections", 1, 0, O_CONN},
         {"batch-window-us", 1, 0, O_WINDOW}, {"max-batch", 1, 0, O_BATCH},
         {"timeout", 1, 0, O_TIMEOUT},    {"watch", 0, 0, O_WATCH},
-        {"kernels", 1, 0, O_KERN},       {"help", 0, 0, O_HELP},
+        {"grace", 1, 0, O_GRACE},        {"kernels", 1, 0, O_KERN},
+        {"help", 0, 0, O_HELP},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -128,6 +119,7 @@ int cmd_serve(int argc, char **argv) {
         case O_BATCH: if (cli_int("--max-batch", optarg, 1, 4096, &max_batch)) return 2; break;
         case O_TIMEOUT: if (cli_int("--timeout", optarg, 1, 3600, &timeout)) return 2; break;
         case O_WATCH: watch = 1; break;
+        case O_GRACE: if (cli_int("--grace", optarg, 0, 3600, &grace)) return 2; break;
         case O_KERN: kernels = optarg; break;
         case O_HELP: usage(); return 0;
         default: return 2;
@@ -197,10 +189,9 @@ int cmd_serve(int argc, char **argv) {
             }
         }
     }
-    const int grace = grace_seconds();
-    const int late = serve_http_stop(&h, grace);
+    const int late = serve_http_stop(&h, (int)grace);
     if (late > 0)
-        fprintf(stderr, "lenet serve: %d requests still in flight after %d s: predictions not started were answered "
+        fprintf(stderr, "lenet serve: %d requests still in flight after %ld s: predictions not started were answered "
                 "503, then every connection was closed\n", late, grace);
     serve_engine_stop(&h.engine);
     fprintf(stderr, "lenet serve: stopped\n");

@@ -1,9 +1,8 @@
 """tests/serve/stop_queued.py URL PID IMAGES_IDX N - SIGTERM while :predict
 jobs are still queued past the grace period. Run against
-`lenet-testhooks serve --max-batch 1 --batch-window-us 0` with
-LENET_TEST_SERVE_BATCH_MS (each forward pass slow) and a short
-LENET_TEST_SERVE_GRACE_S, so most jobs wait in the batcher's queue when the
-grace period runs out. N connections each send one request; the last one
+`lenet-testhooks serve --max-batch 1 --batch-window-us 0 --grace 1` with
+LENET_TEST_SERVE_BATCH_MS (each forward pass slow), so most jobs wait in the
+batcher's queue when the grace period runs out. N connections each send one request; the last one
 hangs up right after sending (a client gone mid-request). SIGTERM once all
 N are in flight. Every client still connected must get a whole answer:
 200 with predictions (computed before the end) or 503 "server is stopping"
