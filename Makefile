@@ -80,7 +80,7 @@ MNIST_FROM ?= $(wildcard ../shared/data/mnist)
 DATA_DIR   := datasets/MNIST_Data
 RUN_ARGS   ?=
 
-.PHONY: all run test asan data deps clean bench bench-serve speedrun fuzz fuzz-smoke install uninstall shared examples soak
+.PHONY: all run test test-programs asan data deps clean bench bench-serve speedrun fuzz fuzz-smoke install uninstall shared examples soak
 all: $(BUILD)/lenet
 
 $(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard src/cli/serve/*.h) $(wildcard tests/*.h)
@@ -294,10 +294,15 @@ run: deps
 
 # Tests read MNIST from datasets/ (fetched if absent) for the end-to-end checks.
 test: DEPS_ARGS = --test
+# The programs are named by test-programs, made by a sub-make: this make read
+# the Makefile before `deps` installed mpicc on a fresh machine, so its
+# $(NOMPI_BIN) would be empty there; the sub-make reads it afresh.
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/lenet $(BUILD)/lenet-testhooks $(NOMPI_BIN) $(BUILD)/dump_logits $(BUILD)/faultinject.so $(TEST_BIN)
+	@$(MAKE) --no-print-directory test-programs
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TESTS)
+
+test-programs: $(BUILD)/lenet $(BUILD)/lenet-testhooks $(NOMPI_BIN) $(BUILD)/dump_logits $(BUILD)/faultinject.so $(TEST_BIN)
 
 asan:
 	$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 \
