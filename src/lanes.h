@@ -9,7 +9,9 @@
  *
  * The conv outputs a1 and a2 are read only by the forward pass (pooling;
  * the pooling backward tests ReLU on the pooled value), so the backward pass
- * writes da1 and da2 over them: a group needs ~0.9 MB, not ~1.3 MB.
+ * writes da1 and da2 over them: a group needs ~0.9 MB, not ~1.3 MB. The
+ * float32 forward does not even write them: it pools each pair of conv rows
+ * from a buffer of its own in L1 (lanes_kernels.c); only amp level O2 does.
  *
  * A group's forward and backward passes are cut into a few stages (layers
  * whose work splits the same way run in one stage). A stage's work can be
@@ -61,10 +63,10 @@ typedef struct {
 
 typedef struct {
     float *x;        /* (32, 32, L) input */
-    float *a1;       /* (6, 28, 28, L) conv1 + ReLU */
+    float *a1;       /* (6, 28, 28, L) conv1 + ReLU (amp level O2; float32: see above) */
     int32_t *arg1;   /* (6, 14, 14, L) pool1 argmax 0..3 */
     float *p1;       /* (6, 14, 14, L) */
-    float *a2;       /* (16, 10, 10, L) conv2 + ReLU */
+    float *a2;       /* (16, 10, 10, L) conv2 + ReLU (likewise) */
     int32_t *arg2;   /* (16, 5, 5, L) */
     float *p2;       /* (16, 5, 5, L) = flattened (400, L) */
     float *h1;       /* (120, L) fc1 + ReLU */

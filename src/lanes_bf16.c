@@ -495,12 +495,12 @@ void KFN(ln_bf16_forward)(const ln_lenet_views *p, const uint32_t *wp, ln_lane_g
     pairs_sliding(g->x, S0, S0, b.xs);
     conv_fwd(b.xs, LN_IN_C, S0, S0, w.c1, p->conv1_b, C1, g->a1, C1_OCB, C1_PX);
     PROF_MARK(0);
-    pool_fwd(g->a1, 0, C1, S1, S1, 0, P1, g->p1, g->arg1);
+    pool_fwd(g->a1, S1, 0, 0, C1, S1, S1, 0, P1, g->p1, g->arg1);
     pairs_sliding(g->p1, (long)C1 * P1, P1, b.p1s);
     PROF_MARK(1);
     conv_fwd(b.p1s, C1, P1, P1, w.c2, p->conv2_b, C2, g->a2, C2_OCB, C2_PX);
     PROF_MARK(2);
-    pool_fwd(g->a2, 0, C2, S2, S2, 0, P2, g->p2, g->arg2);
+    pool_fwd(g->a2, S2, 0, 0, C2, S2, S2, 0, P2, g->p2, g->arg2);
     pairs_elements(g->p2, LN_FLAT, b.p2e);
     PROF_MARK(3);
     fc_fwd(b.p2e, LN_FLAT, w.f1, p->fc1_b, F1, g->h1, 1);

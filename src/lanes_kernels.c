@@ -129,7 +129,8 @@ static inline __attribute__((always_inline)) void pf_take(ln_lanes_pf *pf) {
 }
 
 /* out (OC, H-4, W-4, L) = [relu](bias + w (OC, IC, 5, 5) (*) in (IC, H, W, L)),
- * for the output channels [oc_a, oc_b) and rows [oy_a, oy_b). Blocks of OCB
+ * for the output channels [oc_a, oc_b) and rows [oy_a, oy_b), which are all
+ * `out` holds: (OC, oy_b - oy_a, W-4, L). Blocks of OCB
  * output channels x PX adjacent output pixels stay in registers for the
  * whole reduction over (ic, ky, kx). (oc_b - oc_a) % OCB == 0 and
  * (W-4) % PX == 0 for every call here. */
@@ -137,7 +138,7 @@ static inline __attribute__((always_inline)) void conv_fwd(const float *in, int 
                                                            const float *bias, int oc_a, int oc_b, int oy_a, int oy_b,
                                                            float *out, int do_relu, int OCB, int PX,
                                                            ln_lanes_pf *pf) {
-    const int OH = H - K + 1, OW = W - K + 1;
+    const int OH = oy_b - oy_a, OW = W - K + 1;
     for (int oc0 = oc_a; oc0 < oc_b; oc0 += OCB)
         for (int oy = oy_a; oy < oy_b; oy++)
             for (int ox0 = 0; ox0 < OW; ox0 += PX) {
@@ -156,7 +157,8 @@ static inline __attribute__((always_inline)) void conv_fwd(const float *in, int 
                     }
                 for (int j = 0; j < OCB; j++)
                     for (int p = 0; p < PX; p++)
-                        *mvec(out, ((long)(oc0 + j) * OH + oy) * OW + ox0 + p) = do_relu ? relu(acc[j][p]) : acc[j][p];
+                        *mvec(out, ((long)(oc0 + j) * OH + oy - oy_a) * OW + ox0 + p) =
+                            do_relu ? relu(acc[j][p]) : acc[j][p];
                 if (pf) pf_take(pf);
             }
 }
@@ -567,28 +569,33 @@ void KFN(ln_lanes_forward_stage)(const ln_lenet_views *p, ln_lane_group *g, int 
     PROF_START;
     int a, b;
     switch (stage) {
-    case 0: /* conv1 + pool1, by pooled rows (each needs two conv1 rows) */
+    case 0: { /* conv1 + pool1, by pooled rows (each needs two conv1 rows) */
         ln_lanes_share(P1, part, parts, &a, &b);
-        /* a pooled row at a time, so that pool1 reads conv1's rows from L1
-         * (all of a1 is 301 KB a group) */
+        /* a pooled row at a time: its two conv1 rows (21 KB) go to a buffer
+         * that stays in L1 for pool1, not to a1 (301 KB a group), which
+         * nothing else reads */
+        float band[C1 * 2 * S1 * L] __attribute__((aligned(64)));
         for (int py = a; py < b; py++) {
-            conv_fwd(g->x, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, 0, C1, 2 * py, 2 * py + 2, g->a1, 1, C1_OCB,
+            conv_fwd(g->x, LN_IN_C, S0, S0, p->conv1_w, p->conv1_b, 0, C1, 2 * py, 2 * py + 2, band, 1, C1_OCB,
                      C1_PX, g->pf);
             PROF_MARK(0);
-            pool_fwd(g->a1, 0, C1, S1, S1, py, py + 1, g->p1, g->arg1);
+            pool_fwd(band, 2, 2 * py, 0, C1, S1, S1, py, py + 1, g->p1, g->arg1);
             PROF_MARK(1);
         }
         break;
-    case 1: /* conv2 + pool2, by blocks of output channels */
+    }
+    case 1: { /* conv2 + pool2, by blocks of output channels */
         ln_lanes_share(C2 / C2_OCB, part, parts, &a, &b);
+        float band[C2 * 2 * S2 * L] __attribute__((aligned(64)));
         for (int py = 0; py < P2; py++) { /* as conv1 + pool1 */
-            conv_fwd(g->p1, C1, P1, P1, p->conv2_w, p->conv2_b, a * C2_OCB, b * C2_OCB, 2 * py, 2 * py + 2, g->a2, 1,
+            conv_fwd(g->p1, C1, P1, P1, p->conv2_w, p->conv2_b, a * C2_OCB, b * C2_OCB, 2 * py, 2 * py + 2, band, 1,
                      C2_OCB, C2_PX, g->pf);
             PROF_MARK(2);
-            pool_fwd(g->a2, a * C2_OCB, b * C2_OCB, S2, S2, py, py + 1, g->p2, g->arg2);
+            pool_fwd(band, 2, 2 * py, a * C2_OCB, b * C2_OCB, S2, S2, py, py + 1, g->p2, g->arg2);
             PROF_MARK(3);
         }
         break;
+    }
     case 2:
         share_fc(F1, FC_OB, part, parts, &a, &b);
         fc_fwd(g->p2, LN_FLAT, p->fc1_w, p->fc1_b, a, b, g->h1, 1);

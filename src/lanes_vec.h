@@ -81,14 +81,16 @@ static double prof_now(void) {
 
 _Static_assert(LN_POOL == 2, "pool_fwd / pool_relu_bwd are 2x2, stride 2");
 
-/* 2x2 max pooling, stride 2; arg = position of the first maximum (0..3).
- * Channels [c_a, c_b), output rows [oy_a, oy_b). */
-static void pool_fwd(const float *in, int c_a, int c_b, int H, int W, int oy_a, int oy_b, float *out, int32_t *arg) {
+/* 2x2 max pooling, stride 2, of an (C, H, W, L) input; arg = position of
+ * the first maximum (0..3). Channels [c_a, c_b), output rows [oy_a, oy_b).
+ * `in` holds rows [row0, row0 + rows) of each channel (all: 0, H). */
+static void pool_fwd(const float *in, int rows, int row0, int c_a, int c_b, int H, int W, int oy_a, int oy_b,
+                     float *out, int32_t *arg) {
     const int OH = H / 2, OW = W / 2;
     for (int c = c_a; c < c_b; c++)
         for (int oy = oy_a; oy < oy_b; oy++)
             for (int ox = 0; ox < OW; ox++) {
-                const vf *r0 = cvec(in, ((long)c * H + 2 * oy) * W + 2 * ox), *r1 = r0 + W;
+                const vf *r0 = cvec(in, ((long)c * rows + 2 * oy - row0) * W + 2 * ox), *r1 = r0 + W;
                 vf m = r0[0];
                 vi a = (vi){0};
                 vi k = r0[1] > m;
