@@ -80,7 +80,7 @@ MNIST_FROM ?= $(wildcard ../shared/data/mnist)
 DATA_DIR   := datasets/MNIST_Data
 RUN_ARGS   ?=
 
-.PHONY: all run test test-programs asan data deps clean bench bench-serve speedrun fuzz fuzz-smoke install uninstall shared examples soak
+.PHONY: all run test test-programs bench-programs asan data deps clean bench bench-serve speedrun fuzz fuzz-smoke install uninstall shared examples soak
 all: $(BUILD)/lenet
 
 $(BUILD)/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildcard src/*/*.h) $(wildcard src/cli/serve/*.h) $(wildcard tests/*.h)
@@ -265,19 +265,28 @@ $(BUILD)/fma_peak: bench/fma_peak.c
 $(BUILD)/amx_probe: $(BUILD)/bench/amx_probe.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/core_exchange $(BUILD)/fma_peak
+# bench, bench-serve and speedrun install what they need first (deps.sh
+# --bench) and build in a sub-make, which reads the Makefile after Open MPI
+# is there (see test-programs).
+BENCH_BIN := $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/core_exchange $(BUILD)/fma_peak
+bench bench-serve speedrun: DEPS_ARGS = --bench
+bench-programs: $(BENCH_BIN)
+bench: deps
+	@$(MAKE) --no-print-directory bench-programs
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash bench/run.sh
 	@BUILD=$(BUILD) bash bench/serve.sh
 
 # `lenet serve` under wrk beside onnxruntime-node behind node:http (bench/serve.sh).
-bench-serve: $(BUILD)/lenet
+bench-serve: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lenet
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash bench/serve.sh
 
 # The fastest recipe to 99% (lenet train --recipe speedrun), seeds 1-10, and
 # the same recipe in PyTorch (bench/speedrun.sh).
-speedrun: $(BUILD)/lenet $(BUILD)/fma_peak
+speedrun: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lenet $(BUILD)/fma_peak
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) DATA=$(DATA_DIR) bash bench/speedrun.sh
 

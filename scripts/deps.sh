@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [--test] - make sure the Debian packages the build needs are
+# scripts/deps.sh [--test | --bench] - make sure the Debian packages the build needs are
 # installed (libmicrohttpd, jansson and nettle for `lenet serve`); with --test
 # also those the test suite needs (clang and libomp for the sanitizer build,
 # protoc to decode checkpoints, numpy and onnx for the independent readers of
 # our exports, curl and chromium for the server's tests, Open MPI for the
-# data-parallel tests and the MPI build). Missing packages are
+# data-parallel tests and the MPI build); with --bench those `make bench`,
+# `make bench-serve` and `make speedrun` need (PyTorch, OpenCV and OpenBLAS
+# for the side-by-side runs, wrk to load the server, Open MPI for the
+# data-parallel row). Missing packages are
 # installed with apt-get when running as root; otherwise the command to run
 # is printed and the script exits 1.
 set -euo pipefail
 pkgs=(gcc make zlib1g-dev libpng-dev libmicrohttpd-dev libjansson-dev nettle-dev)
 [ "${1:-}" = "--test" ] && pkgs+=(clang libomp-dev libclang-rt-14-dev protobuf-compiler python3-numpy python3-onnx strace pkg-config curl chromium
+    openmpi-bin libopenmpi-dev)
+[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch python3-opencv python3-numpy libopenblas0-pthread wrk
     openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${pkgs[@]}"; do
