@@ -4,17 +4,28 @@
  *
  * Compiled per instruction set like lanes_kernels.c (LN_KSUFFIX = generic
  * | avx2 | avx512 | avx512bf16). DP(acc, a, b) is one vdpbf16ps: the
- * instruction in the avx512bf16 build, an exact emulation in the others
- * (two fused multiply-adds with the instruction's denormal rules; the rare
- * lanes the vector form cannot decide - a NaN, or a result at the smallest
- * normal, where flushing depends on the exact sum - are recomputed by the
- * scalar reference, ln_bf16_dot_ref). The float parts (bias, ReLU,
- * pooling) are lanes_kernels.c's, in the same order.
+ * instruction in the avx512bf16 build, an exact emulation in the others.
+ * The emulation has two forms. DPF, where the build has an FMA instruction:
+ * two hardware FMAs on the bf16 halves, nothing else. The kernels run in the
+ * engine's floating-point mode (fpflush.h: MXCSR FTZ + DAZ), in which an x86
+ * FMA reads denormal operands as zero and flushes a result tiny after
+ * rounding, exactly the instruction's rules; it differs only in which NaN
+ * comes out. A NaN never leaves an accumulator chain, so each block of
+ * outputs is checked once at its end and, if a lane holds a NaN, the block
+ * is computed again with the exact form. DP (exact): the same FMAs with the
+ * denormal rules spelled out, the lanes the vector form cannot decide (a
+ * NaN, or a result at the smallest normal) recomputed by the scalar
+ * reference, ln_bf16_dot_ref; it needs no floating-point mode. Measured on
+ * a Skylake-SP Xeon (no AVX512_BF16), `lenet train --amp-level O2 --threads
+ * 1`: DP alone 44 s an epoch, DPF 6.4-6.9 s (float32: 2.8-3.0 s), the
+ * same bits. The float parts
+ * (bias, ReLU, pooling) are lanes_kernels.c's, in the same order.
  */
 #include <math.h>
 #include <string.h>
 #include <time.h>
 
+#include "fpflush.h"
 #include "lanes_bf16.h"
 #include "kernel_suffix.h"
 #include "lanes_vec.h"
@@ -148,13 +159,47 @@ DP_EMU_ATTR void dp_emu(vf *acc, const vu *ap, const vu *bp) {
     } while (0)
 #endif
 
+/* DPX(acc, a, b, exact): DP if exact, else DPF where the build has it (see
+ * the top); nan_rows(v, rows, cols, stride): 1 if one of rows x cols
+ * vectors (row r at v + r * stride) holds a NaN, always 0 without DPF. */
+#if !defined(__AVX512BF16__) && defined(FMA_HW) && (defined(__x86_64__) || defined(__i386__))
+#define HAVE_DPF 1
+#define DPF(acc, a, b)                                                                                       \
+    do {                                                                                                     \
+        const vu pa_ = (a), pb_ = (b); /* not a_, b_: FMA_HW's own names */                                \
+        FMA_HW(acc, (vf)(pa_ & 0xFFFF0000u), (vf)(pb_ & 0xFFFF0000u));                                      \
+        FMA_HW(acc, (vf)(pa_ << 16), (vf)(pb_ << 16));                                                       \
+    } while (0)
+#define DPX(acc, a, b, exact)                                                                                \
+    do {                                                                                                     \
+        if (exact) DP(acc, a, b);                                                                            \
+        else DPF(acc, a, b);                                                                                 \
+    } while (0)
+static inline __attribute__((always_inline)) int nan_rows(const vf *v, int rows, int cols, int stride) {
+    vu m = {0};
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) m |= (vu)(v[r * stride + c] != v[r * stride + c]);
+    return ANY(m);
+}
+#else
+#define HAVE_DPF 0
+#define DPX(acc, a, b, exact) do { (void)(exact); DP(acc, a, b); } while (0)
+#define nan_rows(v, rows, cols, stride) 0
+#endif
+
 void KFN(ln_bf16_dot)(float *acc, const uint32_t *a, const uint32_t *b, long n) {
     long i = 0;
+    const unsigned fp = ln_fpflush_enter(); /* the kernels' mode */
     for (; i + L <= n; i += L) {
         vf c = *(const vfu *)(acc + i);
-        DP(c, *(const vuu *)(a + i), *(const vuu *)(b + i));
+        DPX(c, *(const vuu *)(a + i), *(const vuu *)(b + i), 0);
+        if (nan_rows(&c, 1, 1, 1)) {
+            c = *(const vfu *)(acc + i);
+            DP(c, *(const vuu *)(a + i), *(const vuu *)(b + i));
+        }
         *(vfu *)(acc + i) = c;
     }
+    ln_fpflush_leave(fp);
     for (; i < n; i++) acc[i] = ln_bf16_dot_ref(acc[i], a[i], b[i]);
 }
 
@@ -269,6 +314,23 @@ static inline float hsum(const vf *v) {
 /* out (OC, H-4, W-4, L) = [relu](bias + w (*) in), in as sliding pairs
  * (IC, H, W, L), w as tap pairs (OC, IC, 5, 3); per output the pairs in
  * (ic, ky, kx) order. */
+static inline __attribute__((always_inline)) void conv_fwd_blk(const uint32_t *in, int IC, int H, int W,
+                                                               const uint32_t *w, const float *bias, int oc0,
+                                                               int oy, int ox0, int OCB, int PX,
+                                                               vf acc[MAX_OCB][MAX_PX], const int exact) {
+    for (int j = 0; j < OCB; j++)
+        for (int p = 0; p < PX; p++) acc[j][p] = bcast(bias ? bias[oc0 + j] : 0.f);
+    for (int ic = 0; ic < IC; ic++)
+        for (int ky = 0; ky < K; ky++) {
+            const vu *row = cpair(in, ((long)ic * H + oy + ky) * W + ox0);
+            const uint32_t *wr = w + (((long)oc0 * IC + ic) * K + ky) * KP;
+            for (int kp = 0; kp < KP; kp++)
+                for (int j = 0; j < OCB; j++) {
+                    const vu wv = bcastu(wr[(long)j * IC * K * KP + kp]);
+                    for (int p = 0; p < PX; p++) DPX(acc[j][p], row[p + 2 * kp], wv, exact);
+                }
+        }
+}
 static inline __attribute__((always_inline)) void conv_fwd(const uint32_t *in, int IC, int H, int W,
                                                            const uint32_t *w, const float *bias, int OC,
                                                            float *out, int OCB, int PX) {
@@ -277,24 +339,30 @@ static inline __attribute__((always_inline)) void conv_fwd(const uint32_t *in, i
         for (int oy = 0; oy < OH; oy++)
             for (int ox0 = 0; ox0 < OW; ox0 += PX) {
                 vf acc[MAX_OCB][MAX_PX];
-                for (int j = 0; j < OCB; j++)
-                    for (int p = 0; p < PX; p++) acc[j][p] = bcast(bias ? bias[oc0 + j] : 0.f);
-                for (int ic = 0; ic < IC; ic++)
-                    for (int ky = 0; ky < K; ky++) {
-                        const vu *row = cpair(in, ((long)ic * H + oy + ky) * W + ox0);
-                        const uint32_t *wr = w + (((long)oc0 * IC + ic) * K + ky) * KP;
-                        for (int kp = 0; kp < KP; kp++)
-                            for (int j = 0; j < OCB; j++) {
-                                const vu wv = bcastu(wr[(long)j * IC * K * KP + kp]);
-                                for (int p = 0; p < PX; p++) DP(acc[j][p], row[p + 2 * kp], wv);
-                            }
-                    }
+                conv_fwd_blk(in, IC, H, W, w, bias, oc0, oy, ox0, OCB, PX, acc, 0);
+                if (nan_rows(acc[0], OCB, PX, MAX_PX)) conv_fwd_blk(in, IC, H, W, w, bias, oc0, oy, ox0, OCB, PX, acc, 1);
                 for (int j = 0; j < OCB; j++)
                     for (int p = 0; p < PX; p++)
                         *mvec(out, ((long)(oc0 + j) * OH + oy) * OW + ox0 + p) = relu(acc[j][p]);
             }
 }
 
+static inline __attribute__((always_inline)) void conv_dw_blk(const uint32_t *dout, int OH, int OW, const uint32_t *in,
+                                                              int ic, int oc0, int ky, int OCB, vf acc[MAX_OCB][K],
+                                                              const int exact) {
+    const int W = OW + K - 1, OQ = OW / 2;
+    for (int j = 0; j < OCB; j++)
+        for (int kx = 0; kx < K; kx++) acc[j][kx] = (vf){0};
+    for (int oy = 0; oy < OH; oy++) {
+        const vu *row = cpair(in, ((long)ic * (OH + K - 1) + oy + ky) * W);
+        const vu *g = cpair(dout, ((long)oc0 * OH + oy) * OQ);
+        for (int q = 0; q < OQ; q++)
+            for (int kx = 0; kx < K; kx++) {
+                const vu v = row[2 * q + kx];
+                for (int j = 0; j < OCB; j++) DPX(acc[j][kx], v, g[(long)j * OH * OQ + q], exact);
+            }
+    }
+}
 /* dw (OC, IC, 5, 5) = sum over pixels and lanes of dout x in: dout as
  * pixel pairs (OC, OH, OW/2, L), in as sliding pairs (IC, OH+4, OW+4, L);
  * each pair of output pixels (2q, 2q+1) meets input pixels (2q+kx, 2q+kx+1)
@@ -302,7 +370,6 @@ static inline __attribute__((always_inline)) void conv_fwd(const uint32_t *in, i
 static inline __attribute__((always_inline)) void conv_dw(const uint32_t *dout, const float *doutf, int OC, int OH,
                                                           int OW, const uint32_t *in, int IC, float *dw, float *db,
                                                           int OCB) {
-    const int W = OW + K - 1, OQ = OW / 2;
     if (db)
         for (int oc = 0; oc < OC; oc++) {
             const float *d = doutf + (long)oc * OH * OW * L;
@@ -314,23 +381,27 @@ static inline __attribute__((always_inline)) void conv_dw(const uint32_t *dout, 
         for (int ic = 0; ic < IC; ic++)
             for (int ky = 0; ky < K; ky++) {
                 vf acc[MAX_OCB][K];
-                for (int j = 0; j < OCB; j++)
-                    for (int kx = 0; kx < K; kx++) acc[j][kx] = (vf){0};
-                for (int oy = 0; oy < OH; oy++) {
-                    const vu *row = cpair(in, ((long)ic * (OH + K - 1) + oy + ky) * W);
-                    const vu *g = cpair(dout, ((long)oc0 * OH + oy) * OQ);
-                    for (int q = 0; q < OQ; q++)
-                        for (int kx = 0; kx < K; kx++) {
-                            const vu v = row[2 * q + kx];
-                            for (int j = 0; j < OCB; j++) DP(acc[j][kx], v, g[(long)j * OH * OQ + q]);
-                        }
-                }
+                conv_dw_blk(dout, OH, OW, in, ic, oc0, ky, OCB, acc, 0);
+                if (nan_rows(acc[0], OCB, K, K)) conv_dw_blk(dout, OH, OW, in, ic, oc0, ky, OCB, acc, 1);
                 for (int j = 0; j < OCB; j++)
                     for (int kx = 0; kx < K; kx++)
                         dw[(((long)(oc0 + j) * IC + ic) * K + ky) * K + kx] = hsum(&acc[j][kx]);
             }
 }
 
+static inline __attribute__((always_inline)) void bwd_in_blk(const uint32_t *dout, int OC2, int OH, int OW, int oy,
+                                                             const uint32_t *wk, int IC, int nk,
+                                                             vf acc[BWD_KXB][MAX_ROW], const int exact) {
+    for (int t = 0; t < BWD_KXB; t++)
+        for (int ox = 0; ox < OW; ox++) acc[t][ox] = (vf){0};
+    for (int c = 0; c < OC2; c++) {
+        const vu *d = cpair(dout, ((long)c * OH + oy) * OW);
+        for (int t = 0; t < nk; t++) {
+            const vu wv = bcastu(wk[(long)c * IC * K * K + t]);
+            for (int ox = 0; ox < OW; ox++) DPX(acc[t][ox], d[ox], wv, exact);
+        }
+    }
+}
 /* din (IC, OH+4, OW+4, L) = transposed convolution of dout as channel pairs
  * (OC/2, OH, OW, L) with w as channel pairs (OC/2, IC, 5, 5); per (ic, ky,
  * kx) and output row the sum over channel pairs is made in registers, then
@@ -346,15 +417,8 @@ static inline __attribute__((always_inline)) void conv_bwd_in(const uint32_t *do
                     const int nk = K - kx0 < BWD_KXB ? K - kx0 : BWD_KXB;
                     const uint32_t *wk = w + ((long)ic * K + ky) * K + kx0;
                     vf acc[BWD_KXB][MAX_ROW];
-                    for (int t = 0; t < BWD_KXB; t++)
-                        for (int ox = 0; ox < OW; ox++) acc[t][ox] = (vf){0};
-                    for (int c = 0; c < OC2; c++) {
-                        const vu *d = cpair(dout, ((long)c * OH + oy) * OW);
-                        for (int t = 0; t < nk; t++) {
-                            const vu wv = bcastu(wk[(long)c * IC * K * K + t]);
-                            for (int ox = 0; ox < OW; ox++) DP(acc[t][ox], d[ox], wv);
-                        }
-                    }
+                    bwd_in_blk(dout, OC2, OH, OW, oy, wk, IC, nk, acc, 0);
+                    if (nan_rows(acc[0], nk, OW, MAX_ROW)) bwd_in_blk(dout, OC2, OH, OW, oy, wk, IC, nk, acc, 1);
                     for (int t = 0; t < nk; t++) {
                         vf *o = mvec(din, ((long)ic * H + oy + ky) * W + kx0 + t);
                         for (int ox = 0; ox < OW; ox++) o[ox] += acc[t][ox];
@@ -363,28 +427,48 @@ static inline __attribute__((always_inline)) void conv_bwd_in(const uint32_t *do
 }
 
 
+static inline __attribute__((always_inline)) void fc_fwd_blk(const uint32_t *x, int F, const uint32_t *w,
+                                                             const float *b, int o0, int nb, vf acc[FC_OB],
+                                                             const int exact) {
+    const int FH = F / 2;
+    for (int j = 0; j < nb; j++) acc[j] = bcast(b[o0 + j]);
+    if (nb == FC_OB)
+        for (int f = 0; f < FH; f++) {
+            const vu xv = *cpair(x, f);
+            for (int j = 0; j < FC_OB; j++) DPX(acc[j], xv, bcastu(w[(long)(o0 + j) * FH + f]), exact);
+        }
+    else
+        for (int f = 0; f < FH; f++) {
+            const vu xv = *cpair(x, f);
+            for (int j = 0; j < nb; j++) DPX(acc[j], xv, bcastu(w[(long)(o0 + j) * FH + f]), exact);
+        }
+}
 /* y (O, L) = [relu](b + w x): x as feature pairs (F/2, L), w as (O, F/2). */
 static inline __attribute__((always_inline)) void fc_fwd(const uint32_t *x, int F, const uint32_t *w, const float *b,
                                                          int O, float *y, int do_relu) {
-    const int FH = F / 2;
     for (int o0 = 0; o0 < O; o0 += FC_OB) {
         const int nb = O - o0 < FC_OB ? O - o0 : FC_OB;
         vf acc[FC_OB];
-        for (int j = 0; j < nb; j++) acc[j] = bcast(b[o0 + j]);
-        if (nb == FC_OB)
-            for (int f = 0; f < FH; f++) {
-                const vu xv = *cpair(x, f);
-                for (int j = 0; j < FC_OB; j++) DP(acc[j], xv, bcastu(w[(long)(o0 + j) * FH + f]));
-            }
-        else
-            for (int f = 0; f < FH; f++) {
-                const vu xv = *cpair(x, f);
-                for (int j = 0; j < nb; j++) DP(acc[j], xv, bcastu(w[(long)(o0 + j) * FH + f]));
-            }
+        fc_fwd_blk(x, F, w, b, o0, nb, acc, 0);
+        if (nan_rows(acc, 1, nb, 0)) fc_fwd_blk(x, F, w, b, o0, nb, acc, 1);
         for (int j = 0; j < nb; j++) *mvec(y, o0 + j) = do_relu ? relu(acc[j]) : acc[j];
     }
 }
 
+static inline __attribute__((always_inline)) void fc_bwd_in_blk(const uint32_t *dy, int O, const uint32_t *w, int F,
+                                                                int f0, int nb, vf acc[FC_OB], const int exact) {
+    for (int j = 0; j < nb; j++) acc[j] = (vf){0};
+    if (nb == FC_OB)
+        for (int o = 0; o < O / 2; o++) {
+            const vu d = *cpair(dy, o);
+            for (int j = 0; j < FC_OB; j++) DPX(acc[j], d, bcastu(w[(long)o * F + f0 + j]), exact);
+        }
+    else
+        for (int o = 0; o < O / 2; o++) {
+            const vu d = *cpair(dy, o);
+            for (int j = 0; j < nb; j++) DPX(acc[j], d, bcastu(w[(long)o * F + f0 + j]), exact);
+        }
+}
 /* dx (F, L) = w^T dy, times (act > 0) if act: dy as output pairs (O/2, L),
  * w as (O/2, F). */
 static inline __attribute__((always_inline)) void fc_bwd_in(const uint32_t *dy, int O, const uint32_t *w, int F,
@@ -392,22 +476,21 @@ static inline __attribute__((always_inline)) void fc_bwd_in(const uint32_t *dy, 
     for (int f0 = 0; f0 < F; f0 += FC_OB) {
         const int nb = F - f0 < FC_OB ? F - f0 : FC_OB;
         vf acc[FC_OB];
-        for (int j = 0; j < nb; j++) acc[j] = (vf){0};
-        if (nb == FC_OB)
-            for (int o = 0; o < O / 2; o++) {
-                const vu d = *cpair(dy, o);
-                for (int j = 0; j < FC_OB; j++) DP(acc[j], d, bcastu(w[(long)o * F + f0 + j]));
-            }
-        else
-            for (int o = 0; o < O / 2; o++) {
-                const vu d = *cpair(dy, o);
-                for (int j = 0; j < nb; j++) DP(acc[j], d, bcastu(w[(long)o * F + f0 + j]));
-            }
+        fc_bwd_in_blk(dy, O, w, F, f0, nb, acc, 0);
+        if (nan_rows(acc, 1, nb, 0)) fc_bwd_in_blk(dy, O, w, F, f0, nb, acc, 1);
         for (int j = 0; j < nb; j++)
             *mvec(dx, f0 + j) = act ? vsel(*cvec(act, f0 + j) > (vf){0}, acc[j], (vf){0}) : acc[j];
     }
 }
 
+static inline __attribute__((always_inline)) void fc_dw_blk(const uint32_t *dyl, const uint32_t *tv, int o0, int nb,
+                                                            vf acc[FC_OB], const int exact) {
+    for (int j = 0; j < nb; j++) acc[j] = (vf){0};
+    for (int k = 0; k < L / 2; k++) {
+        const vu t = *cpair(tv, k);
+        for (int j = 0; j < nb; j++) DPX(acc[j], t, bcastu(dyl[(long)(o0 + j) * (L / 2) + k]), exact);
+    }
+}
 /* dw (O, F) = sum over the lanes of dy x x, the lanes taken in pairs: txp
  * = x's lane pairs (pairs_lanes_t), dyl (O, L/2) = dy's; each dw[o][f] is
  * the chain over k = 0..7 from 0. db (O) = float32 lane sums of dy. */
@@ -420,11 +503,8 @@ static void fc_dw(const float *dy, const uint32_t *dyl, int O, const uint32_t *t
         for (int o0 = 0; o0 < O; o0 += FC_OB) {
             const int nb = O - o0 < FC_OB ? O - o0 : FC_OB;
             vf acc[FC_OB];
-            for (int j = 0; j < nb; j++) acc[j] = (vf){0};
-            for (int k = 0; k < L / 2; k++) {
-                const vu t = *cpair(tv, k);
-                for (int j = 0; j < nb; j++) DP(acc[j], t, bcastu(dyl[(long)(o0 + j) * (L / 2) + k]));
-            }
+            fc_dw_blk(dyl, tv, o0, nb, acc, 0);
+            if (nan_rows(acc, 1, nb, 0)) fc_dw_blk(dyl, tv, o0, nb, acc, 1);
             for (int j = 0; j < nb; j++) {
                 float *d = dw + (long)(o0 + j) * F + v * L;
                 if (n == L) memcpy(d, &acc[j], sizeof acc[j]);
@@ -491,6 +571,7 @@ _Static_assert(LN_IN_SIZE * L + C1 * LN_POOL1_PX * L + (LN_FLAT / 2 + F1 / 2 + F
 void KFN(ln_bf16_forward)(const ln_lenet_views *p, const uint32_t *wp, ln_lane_group *g, double *prof) {
     const bf_bufs b = bufs_of(g->bf);
     const bf_weights w = weights_of(wp);
+    const unsigned fp = ln_fpflush_enter(); /* DPF's mode; the engine's callers have set it already */
     PROF_START;
     pairs_sliding(g->x, S0, S0, b.xs);
     conv_fwd(b.xs, LN_IN_C, S0, S0, w.c1, p->conv1_b, C1, g->a1, C1_OCB, C1_PX);
@@ -511,6 +592,7 @@ void KFN(ln_bf16_forward)(const ln_lenet_views *p, const uint32_t *wp, ln_lane_g
     PROF_MARK(5);
     fc_fwd(b.h2e, F2, w.f3, p->fc3_b, NC, g->lo, 0);
     PROF_MARK(6);
+    ln_fpflush_leave(fp);
 }
 
 /* One fc layer's backward: weight and bias gradients from dy and the
@@ -529,6 +611,7 @@ void KFN(ln_bf16_backward)(const ln_lenet_views *p, const uint32_t *wp, ln_lenet
     (void)p;
     const bf_bufs b = bufs_of(g->bf);
     const bf_weights w = weights_of(wp);
+    const unsigned fp = ln_fpflush_enter();
     PROF_START;
     fc_backward(&b, g->dlo, NC, g->h2, F2, w.f3t, dg->fc3_w, dg->fc3_b, g->dh2, g->h2);
     PROF_MARK(13);
@@ -548,4 +631,5 @@ void KFN(ln_bf16_backward)(const ln_lenet_views *p, const uint32_t *wp, ln_lenet
     PROF_MARK(8);
     conv_dw(b.da1x, g->da1, C1, S1, S1, b.xs, LN_IN_C, dg->conv1_w, dg->conv1_b, DW1_OCB);
     PROF_MARK(7);
+    ln_fpflush_leave(fp);
 }

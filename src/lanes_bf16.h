@@ -14,8 +14,9 @@
  * FMA rounded to nearest even (exact bf16 products, so one rounding each),
  * and a result that is tiny after rounding (|r| < 2^-126, at 24-bit
  * precision) flushed to a zero of its sign. Builds for CPUs with
- * AVX512_BF16 use the instruction; the others emulate it exactly (fmaf plus
- * the flushing rules), so results are bit-identical on every CPU.
+ * AVX512_BF16 use the instruction; the others emulate it exactly (two FMAs
+ * in the engine's FTZ + DAZ mode, NaNs redone by the flushing rules spelled
+ * out; lanes_bf16.c), so results are bit-identical on every CPU.
  *
  * Layouts. A pair runs along a layer's reduction: vdpbf16ps multiplies the
  * two bf16 of a lane by the two of the broadcast weight pair. Activations

@@ -195,6 +195,56 @@ static void network(test_ctx *t) {
             CHECK(t, !memcmp(l, l0, B * 40) && !memcmp(g, g0, np * 4), what);
         }
     }
+    /* NaN and Inf inside the chains: a NaN with a payload in conv2's weights,
+     * +Inf in fc1's (times the ReLU's zeros: invalid operations), a
+     * signalling NaN in fc2's, a NaN pixel; and in fc3, whose outputs are
+     * the logits, two NaNs in one chain (the bias and a weight): the logits
+     * must match bit for bit, NaNs included. Which NaN a plain FMA returns
+     * depends on the places the compiler gave the operands, so the
+     * emulation redoes a block holding a NaN exactly (lanes_bf16.c;
+     * `primitives` above fails without that).
+     * The gradients must match bit for bit where they are numbers and be
+     * NaN at the same places: after the float32 parts (sums, pooling) a
+     * NaN's payload depends on how the compiler ordered an addition's
+     * operands, which differs between builds. */
+    if (ok) {
+        ln_lenet net;
+        ln_error err;
+        if (!ln_lenet_init(&net, 1, 1, 1, NULL, &err)) {
+            const ln_lenet_views v = ln_lenet_views_of(&net, params);
+            v.conv2_w[777] = ln_f32_of(0x7FA12345u);
+            v.fc1_w[4321] = INFINITY;
+            v.fc2_w[1234] = -ln_f32_of(0x7F800F00u); /* a signalling NaN */
+            v.fc3_b[2] = ln_f32_of(0x7F811111u);
+            v.fc3_w[2 * 84 + 5] = ln_f32_of(0x7FB22222u);
+            ln_lenet_free(&net);
+        } else
+            ok = 0;
+        x[5 * 1024 + 300] = ln_f32_of(0xFFC0BEEFu);
+    }
+    have = 0;
+    for (int v = 0; ok && v < 4; v++) {
+        for (int threads = 1; threads <= 2; threads++) {
+            const int r = run(names[v], 1, threads, params, x, y, B, l, g, &np);
+            if (r > 0) break;
+            if (!have) {
+                memcpy(l0, l, B * 40), memcpy(g0, g, np * 4);
+                have = 1;
+                int ng = 0;
+                for (size_t i = 0; i < np; i++) ng += isnan(g[i]);
+                snprintf(what, sizeof what, "O2 with NaN and Inf: logit 2 is fc3's weight's NaN (%08x, want 7ff20000), "
+                         "%d NaN gradients", ln_bits_of(l[2]), ng);
+                CHECK(t, ln_bits_of(l[2]) == 0x7FF20000u && ng > 0 && ng < (int)np, what);
+                continue;
+            }
+            int same = !memcmp(l, l0, B * 40);
+            for (size_t i = 0; i < np; i++)
+                same &= isnan(g[i]) ? isnan(g0[i]) != 0 : ln_bits_of(g[i]) == ln_bits_of(g0[i]);
+            snprintf(what, sizeof what, "O2 with NaN and Inf, %s, %d thread(s): logits bit-identical to the first "
+                     "(NaNs too), gradients too (NaN as NaN)", names[v], threads);
+            CHECK(t, same, what);
+        }
+    }
     free(x), free(l0), free(g0), free(l), free(g), free(lf), free(gf), free(params);
 }
 
