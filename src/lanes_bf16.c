@@ -16,9 +16,8 @@
  * denormal rules spelled out, the lanes the vector form cannot decide (a
  * NaN, or a result at the smallest normal) recomputed by the scalar
  * reference, ln_bf16_dot_ref; it needs no floating-point mode. Measured on
- * a Skylake-SP Xeon (no AVX512_BF16), `lenet train --amp-level O2 --threads
- * 1`: DP alone 44 s an epoch, DPF 6.4-6.9 s (float32: 2.8-3.0 s), the
- * same bits. The float parts
+ * a Skylake-SP Xeon (no AVX512_BF16), an O2 training epoch on one thread:
+ * DP alone 44 s, DPF 6.4-6.9 s (float32: 2.8-3.0 s), the same bits. The float parts
  * (bias, ReLU, pooling) are lanes_kernels.c's, in the same order.
  */
 #include <math.h>

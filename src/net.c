@@ -668,7 +668,9 @@ ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads
     else if (kernels && !strcmp(kernels, "gemm")) net->engine = LN_ENGINE_GEMM, isa = NULL;
     ln_gemm_kernels gk;
     if (ln_gemm_select(&gk, isa) != 0)
-        return ln_fail(err, LN_E_USAGE, "kernels '%s' are unknown or not supported by this CPU",
+        return ln_fail(err, LN_E_USAGE,
+                       "kernels '%s' are unknown or not supported by this CPU (auto, avx512, avx2, generic, "
+                       "or gemm[:ISA])",
                        kernels ? kernels : "auto");
     if (!(net->eng = calloc(1, sizeof *net->eng))) return ln_fail(err, LN_E_NOMEM, "out of memory for the network");
     net->eng->gemm = gk;

@@ -405,7 +405,7 @@ static const opt OPTIONS[] = {
     {.flag = "log", .arg = "FILE.jsonl", .type = T_STR, .at = AT(log), .key = "log", .show = SHOW_CONFIG,
      .help = "append JSON lines: a config line, one per step, one per epoch"},
     {.flag = "kernels", .arg = "NAME", .type = T_STR, .at = AT(kernels), .def_str = "auto", .key = "kernels",
-     .show = SHOW_JSON, .help = "compute kernels, as lenet summary --help lists them"},
+     .show = SHOW_JSON, .help = "compute kernels: auto, avx512, avx2, generic, gemm[:ISA]"},
     {.flag = "progress", .arg = "auto|on|off", .type = T_CUSTOM, .at = AT(progress), .def = -1, .set = set_progress,
      .help = "progress bar", .def_note = "auto: when the output is a terminal"},
     {.flag = "holdout", .arg = "N", .type = T_LONG, .at = AT(holdout), .lo = 0, .hi = L31, .key = "holdout",
