@@ -75,7 +75,7 @@ _Static_assert(LN_CONV2_C % 2 == 0 && LN_CONV1_SIDE % 2 == 0 && LN_CONV2_SIDE % 
 static inline __attribute__((always_inline)) void round16(vu *out, const vf *x) {
     const vu u = (vu)*x;
     vu r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-    const vu tiny = (vu)((u & 0x7F800000u) == 0), nan = (vu)((u & 0x7FFFFFFFu) > 0x7F800000u);
+    const vu tiny = (vu)vcmpu(u & 0x7F800000u, (vu){0}, ==), nan = (vu)vcmpu(u & 0x7FFFFFFFu, (vu){0} + 0x7F800000u, >);
     r = (r & ~tiny) | ((u >> 16) & 0x8000u & tiny);
     *out = (r & ~nan) | (((u >> 16) | 0x40u) & nan);
 }
@@ -123,7 +123,7 @@ static inline int any16(const vu *m) {
 #endif
 /* Denormals (exponent bits 0) -> zero of the same sign. */
 #define daz(v) daz_((vu)(v))
-#define daz_(u) ((vf)(((u) & ~(vu)(((u) & 0x7F800000u) == 0)) | ((u) & 0x80000000u & (vu)(((u) & 0x7F800000u) == 0))))
+#define daz_(u) ((vf)(((u) & ~(vu)vcmpu((u) & 0x7F800000u, (vu){0}, ==)) | ((u) & 0x80000000u & (vu)vcmpu((u) & 0x7F800000u, (vu){0}, ==))))
 /* Inlined where AVX-512 makes it a few instructions; a call in the
  * narrower builds, whose inlined copies would make the kernels several
  * times larger (only CPUs without AVX-512 run them). */
@@ -145,7 +145,8 @@ DP_EMU_ATTR void dp_emu(vf *acc, const vu *ap, const vu *bp) {
     r = daz(r);
     /* a NaN (from a NaN operand or an invalid operation), or a result that
      * fmaf rounded to the smallest normal (the hardware may flush it) */
-    const vu odd = (vu)(ut == 0x00800000u) | (vu)(ur == 0x00800000u) | (vu)(ur > 0x7F800000u);
+    const vu odd = (vu)vcmpu(ut, (vu){0} + 0x00800000u, ==) | (vu)vcmpu(ur, (vu){0} + 0x00800000u, ==) |
+                   (vu)vcmpu(ur, (vu){0} + 0x7F800000u, >);
     if (__builtin_expect(ANY(odd), 0))
         for (int i = 0; i < L; i++)
             if (odd[i]) r[i] = ln_bf16_dot_ref(c0[i], a[i], b[i]);
@@ -177,7 +178,7 @@ DP_EMU_ATTR void dp_emu(vf *acc, const vu *ap, const vu *bp) {
 static inline __attribute__((always_inline)) int nan_rows(const vf *v, int rows, int cols, int stride) {
     vu m = {0};
     for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) m |= (vu)(v[r * stride + c] != v[r * stride + c]);
+        for (int c = 0; c < cols; c++) m |= (vu)vcmpf(v[r * stride + c], v[r * stride + c], !=);
     return ANY(m);
 }
 #else
@@ -478,7 +479,7 @@ static inline __attribute__((always_inline)) void fc_bwd_in(const uint32_t *dy, 
         fc_bwd_in_blk(dy, O, w, F, f0, nb, acc, 0);
         if (nan_rows(acc, 1, nb, 0)) fc_bwd_in_blk(dy, O, w, F, f0, nb, acc, 1);
         for (int j = 0; j < nb; j++)
-            *mvec(dx, f0 + j) = act ? vsel(*cvec(act, f0 + j) > (vf){0}, acc[j], (vf){0}) : acc[j];
+            *mvec(dx, f0 + j) = act ? vsel(vgt(*cvec(act, f0 + j), (vf){0}), acc[j], (vf){0}) : acc[j];
     }
 }
 

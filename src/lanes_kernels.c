@@ -420,7 +420,7 @@ static inline __attribute__((always_inline)) void fc_bwd_in_blk(const float *dy,
         for (int j = 0; j < NB; j++) FMA_ACC(acc[j], bcast(w[(long)o * F + f0 + j]), d);
     }
     for (int j = 0; j < NB; j++)
-        *mvec(dx, f0 + j) = act ? vsel(*cvec(act, f0 + j) > (vf){0}, acc[j], (vf){0}) : acc[j];
+        *mvec(dx, f0 + j) = act ? vsel(vgt(*cvec(act, f0 + j), (vf){0}), acc[j], (vf){0}) : acc[j];
 }
 
 /* The same sums transposed, for the lanes [l0, l0+NL) and the whole
@@ -478,7 +478,7 @@ static inline __attribute__((always_inline)) void fc_bwd_in(const float *dy, int
         transpose16(t);
         for (int k = 0; k < L; k++) {
             const long f = (long)v * L + k;
-            *mvec(dx, f) = act ? vsel(*cvec(act, f) > (vf){0}, t[k], (vf){0}) : t[k];
+            *mvec(dx, f) = act ? vsel(vgt(*cvec(act, f), (vf){0}), t[k], (vf){0}) : t[k];
         }
     }
 #define BLK(f0, NB) fc_bwd_in_blk(dy, O, w, F, dx, act, f0, NB)

@@ -24,7 +24,47 @@ typedef int32_t vi __attribute__((vector_size(64)));
  * would have a different ABI in each build. */
 #define bcast(s) ((vf){(s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s)})
 #define vsel(m, a, b) ((vf)(((vi)(a) & (m)) | ((vi)(b) & ~(m))))
-#define relu(v) vsel((v) > (vf){0}, (v), (vf){0})
+
+/* Lane-wise comparisons, -1 where true: vcmpf / vcmpi / vcmpu (a, b, op)
+ * = a op b of float / int32 / uint32 vectors; vgt = vcmpf >, veqi = vcmpi
+ * ==. Where a vf is wider than the registers
+ * (AVX2: two ymm, SSE2: four xmm), gcc 12 turns a 16-lane comparison into
+ * 16 scalar compares and branches-free setcc's (measured with AVX2 on a
+ * Skylake-SP Xeon: the 2x2 pooling took longer than conv1 itself), so
+ * there it compares register-wide parts and joins them. */
+typedef uint32_t vuv_ __attribute__((vector_size(64)));
+#if defined(__AVX512F__)
+#define vcmpf(a, b, op) ((vi)((a)op(b)))
+#define vcmpi(a, b, op) ((vi)((a)op(b)))
+#define vcmpu(a, b, op) ((vi)((a)op(b)))
+#else
+#if defined(__AVX__)
+#define LN_VPARTS 2
+#else
+#define LN_VPARTS 4
+#endif
+typedef float vfp_ __attribute__((vector_size(64 / LN_VPARTS)));
+typedef int32_t vip_ __attribute__((vector_size(64 / LN_VPARTS)));
+typedef uint32_t vup_ __attribute__((vector_size(64 / LN_VPARTS)));
+#define vcmp_(a, b, T, PT, op)                                                                               \
+    __extension__({                                                                                          \
+        const T a_ = (a), b_ = (b);                                                                          \
+        PT pa_[LN_VPARTS], pb_[LN_VPARTS];                                                                   \
+        vip_ pk_[LN_VPARTS];                                                                                 \
+        memcpy(pa_, &a_, sizeof a_);                                                                         \
+        memcpy(pb_, &b_, sizeof b_);                                                                         \
+        for (int i_ = 0; i_ < LN_VPARTS; i_++) pk_[i_] = (vip_)(pa_[i_] op pb_[i_]);                         \
+        vi k_;                                                                                               \
+        memcpy(&k_, pk_, sizeof k_);                                                                         \
+        k_;                                                                                                  \
+    })
+#define vcmpf(a, b, op) vcmp_(a, b, vf, vfp_, op)
+#define vcmpi(a, b, op) vcmp_(a, b, vi, vip_, op)
+#define vcmpu(a, b, op) vcmp_(a, b, vuv_, vup_, op)
+#endif
+#define vgt(a, b) vcmpf(a, b, >)
+#define veqi(a, b) vcmpi(a, b, ==)
+#define relu(v) vsel(vgt((v), (vf){0}), (v), (vf){0})
 
 /* FMA_HW(acc, a, b): acc = a * b + acc lane by lane, one rounding, where
  * the build has an FMA instruction (undefined otherwise: each file picks
@@ -93,11 +133,11 @@ static void pool_fwd(const float *in, int rows, int row0, int c_a, int c_b, int 
                 const vf *r0 = cvec(in, ((long)c * rows + 2 * oy - row0) * W + 2 * ox), *r1 = r0 + W;
                 vf m = r0[0];
                 vi a = (vi){0};
-                vi k = r0[1] > m;
+                vi k = vgt(r0[1], m);
                 m = vsel(k, r0[1], m), a = (a & ~k) | (k & 1);
-                k = r1[0] > m;
+                k = vgt(r1[0], m);
                 m = vsel(k, r1[0], m), a = (a & ~k) | (k & 2);
-                k = r1[1] > m;
+                k = vgt(r1[1], m);
                 m = vsel(k, r1[1], m), a = (a & ~k) | (k & 3);
                 const long o = ((long)c * OH + oy) * OW + ox;
                 *mvec(out, o) = m;
@@ -112,13 +152,13 @@ static void pool_fwd(const float *in, int rows, int row0, int c_a, int c_b, int 
  * activations. r0: the window's two positions in the top row, r1 below. */
 static inline __attribute__((always_inline)) void pool_route(const float *dout, const int32_t *arg,
                                                              const float *pooled, long o, vf *r0, vf *r1) {
-    const vf d = vsel(*cvec(pooled, o) > (vf){0}, *cvec(dout, o), (vf){0});
+    const vf d = vsel(vgt(*cvec(pooled, o), (vf){0}), *cvec(dout, o), (vf){0});
     vi a;
     memcpy(&a, arg + o * L, sizeof a);
-    r0[0] = vsel(a == 0, d, (vf){0});
-    r0[1] = vsel(a == 1, d, (vf){0});
-    r1[0] = vsel(a == 2, d, (vf){0});
-    r1[1] = vsel(a == 3, d, (vf){0});
+    r0[0] = vsel(veqi(a, (vi){0}), d, (vf){0});
+    r0[1] = vsel(veqi(a, (vi){0} + 1), d, (vf){0});
+    r1[0] = vsel(veqi(a, (vi){0} + 2), d, (vf){0});
+    r1[1] = vsel(veqi(a, (vi){0} + 3), d, (vf){0});
 }
 
 /* din (C, H, W, L): pool_route of every window (dout, arg, pooled: (C,
