@@ -54,7 +54,21 @@ _Static_assert(LN_CONV2_C % 2 == 0 && LN_CONV1_SIDE % 2 == 0 && LN_CONV2_SIDE % 
                    LN_FC1_N % 2 == 0 && LN_FC2_N % 2 == 0 && LN_CLASSES % 2 == 0,
                "every paired dimension is even");
 
+#if defined(__AVX512F__)
 #define bcastu(s) ((vu){(s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s)})
+#else
+/* Where a vu is several registers, gcc 12 builds a 16-lane splat with 16
+ * scalar stores and reloads it (a store-forwarding stall at every weight
+ * of the AVX2 kernels); a register-wide splat copied into each part is one
+ * broadcast. */
+#define bcastu(s)                                                                                            \
+    __extension__({                                                                                          \
+        const vup_ h_ = (vup_){0} + (uint32_t)(s);                                                           \
+        vu r_;                                                                                               \
+        for (int i_ = 0; i_ < LN_VPARTS; i_++) memcpy((char *)&r_ + i_ * sizeof h_, &h_, sizeof h_);         \
+        r_;                                                                                                  \
+    })
+#endif
 
 /* ---------- the two primitives ---------- */
 
