@@ -54,10 +54,10 @@ _Static_assert(LN_CONV2_C % 2 == 0 && LN_CONV1_SIDE % 2 == 0 && LN_CONV2_SIDE % 
                    LN_FC1_N % 2 == 0 && LN_FC2_N % 2 == 0 && LN_CLASSES % 2 == 0,
                "every paired dimension is even");
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || !defined(__AVX2__)
 #define bcastu(s) ((vu){(s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s)})
 #else
-/* Where a vu is several registers, gcc 12 builds a 16-lane splat with 16
+/* Where a vu is two registers (AVX2), gcc 12 builds a 16-lane splat with 16
  * scalar stores and reloads it (a store-forwarding stall at every weight
  * of the AVX2 kernels); a register-wide splat copied into each part is one
  * broadcast. */

@@ -31,18 +31,18 @@ typedef int32_t vi __attribute__((vector_size(64)));
  * (AVX2: two ymm, SSE2: four xmm), gcc 12 turns a 16-lane comparison into
  * 16 scalar compares and branches-free setcc's (measured with AVX2 on a
  * Skylake-SP Xeon: the 2x2 pooling took longer than conv1 itself), so
- * there it compares register-wide parts and joins them. */
+ * the AVX2 build compares register-wide parts and joins them (by memcpy:
+ * gcc's shuffles made lane-by-lane inserts of the same). */
 typedef uint32_t vuv_ __attribute__((vector_size(64)));
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || !defined(__AVX2__)
+/* (The SSE2 build keeps the plain operators: there the parts' copies became
+ * rep movs and the whole was slower than the scalar compares; measured
+ * with test_bf16_ref, 19 s against 73.) */
 #define vcmpf(a, b, op) ((vi)((a)op(b)))
 #define vcmpi(a, b, op) ((vi)((a)op(b)))
 #define vcmpu(a, b, op) ((vi)((a)op(b)))
 #else
-#if defined(__AVX__)
 #define LN_VPARTS 2
-#else
-#define LN_VPARTS 4
-#endif
 typedef float vfp_ __attribute__((vector_size(64 / LN_VPARTS)));
 typedef int32_t vip_ __attribute__((vector_size(64 / LN_VPARTS)));
 typedef uint32_t vup_ __attribute__((vector_size(64 / LN_VPARTS)));
