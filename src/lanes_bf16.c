@@ -29,7 +29,6 @@
 #include "kernel_suffix.h"
 #include "lanes_vec.h"
 
-typedef uint32_t vu __attribute__((vector_size(64)));
 typedef float vfu __attribute__((vector_size(64), aligned(4)));
 typedef uint32_t vuu __attribute__((vector_size(64), aligned(4)));
 
@@ -177,7 +176,6 @@ DP_EMU_ATTR void dp_emu(vf *acc, const vu *ap, const vu *bp) {
  * the top); nan_rows(v, rows, cols, stride): 1 if one of rows x cols
  * vectors (row r at v + r * stride) holds a NaN, always 0 without DPF. */
 #if !defined(__AVX512BF16__) && defined(FMA_HW) && (defined(__x86_64__) || defined(__i386__))
-#define HAVE_DPF 1
 #define DPF(acc, a, b)                                                                                       \
     do {                                                                                                     \
         const vu pa_ = (a), pb_ = (b); /* not a_, b_: FMA_HW's own names */                                \
@@ -196,7 +194,6 @@ static inline __attribute__((always_inline)) int nan_rows(const vf *v, int rows,
     return ANY(m);
 }
 #else
-#define HAVE_DPF 0
 #define DPX(acc, a, b, exact) do { (void)(exact); DP(acc, a, b); } while (0)
 #define nan_rows(v, rows, cols, stride) 0
 #endif

@@ -19,6 +19,7 @@
 
 typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
+typedef uint32_t vu __attribute__((vector_size(64)));
 
 /* Helpers are macros, not functions: a 64-byte vector passed by value
  * would have a different ABI in each build. */
@@ -33,7 +34,6 @@ typedef int32_t vi __attribute__((vector_size(64)));
  * Skylake-SP Xeon: the 2x2 pooling took longer than conv1 itself), so
  * the AVX2 build compares register-wide parts and joins them (by memcpy:
  * gcc's shuffles made lane-by-lane inserts of the same). */
-typedef uint32_t vuv_ __attribute__((vector_size(64)));
 #if defined(__AVX512F__) || !defined(__AVX2__)
 /* (The SSE2 build keeps the plain operators: there the parts' copies became
  * rep movs and the whole was slower than the scalar compares; measured
@@ -60,7 +60,7 @@ typedef uint32_t vup_ __attribute__((vector_size(64 / LN_VPARTS)));
     })
 #define vcmpf(a, b, op) vcmp_(a, b, vf, vfp_, op)
 #define vcmpi(a, b, op) vcmp_(a, b, vi, vip_, op)
-#define vcmpu(a, b, op) vcmp_(a, b, vuv_, vup_, op)
+#define vcmpu(a, b, op) vcmp_(a, b, vu, vup_, op)
 #endif
 #define vgt(a, b) vcmpf(a, b, >)
 #define veqi(a, b) vcmpi(a, b, ==)
