@@ -268,9 +268,8 @@ $(BUILD)/amx_probe: $(BUILD)/bench/amx_probe.o $(BUILD)/liblenet.a
 # bench, bench-serve and speedrun install what they need first (deps.sh
 # --bench) and build in a sub-make, which reads the Makefile after Open MPI
 # is there (see test-programs).
-BENCH_BIN := $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/core_exchange $(BUILD)/fma_peak
 bench bench-serve speedrun: DEPS_ARGS = --bench
-bench-programs: $(BENCH_BIN)
+bench-programs: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/core_exchange $(BUILD)/fma_peak
 bench: deps
 	@$(MAKE) --no-print-directory bench-programs
 	@$(MAKE) --no-print-directory data

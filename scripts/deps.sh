@@ -12,10 +12,10 @@
 # is printed and the script exits 1.
 set -euo pipefail
 pkgs=(gcc make zlib1g-dev libpng-dev libmicrohttpd-dev libjansson-dev nettle-dev)
+mpi=(openmpi-bin libopenmpi-dev)
 [ "${1:-}" = "--test" ] && pkgs+=(clang libomp-dev libclang-rt-14-dev protobuf-compiler python3-numpy python3-onnx strace pkg-config curl chromium
-    openmpi-bin libopenmpi-dev)
-[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch python3-opencv python3-numpy libopenblas0-pthread wrk
-    openmpi-bin libopenmpi-dev)
+    "${mpi[@]}")
+[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch python3-opencv python3-numpy libopenblas0-pthread wrk "${mpi[@]}")
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
