@@ -11,6 +11,9 @@
 //   - the file paths: a PNG chosen with the keyboard (Tab to the button,
 //     Enter, file chooser) and a PGM dropped on the pad, each against
 //     `lenet predict` on the same file;
+//   - a finger's sideways swipe does not navigate away (swipe back); Clear
+//     and Escape right after drawing leave an empty pad, and no answer to a
+//     picture from before appears over it;
 //   - no request leaves the server, no script error, the controls have
 //     names, and on a phone-sized screen nothing overflows sideways;
 //   - screenshots: OUTDIR/page-desktop.png and OUTDIR/page-phone.png.
@@ -45,7 +48,15 @@ function pgm(px) { return Buffer.concat([Buffer.from("P5\n28 28\n255\n"), Buffer
 function recorder() {
   window.__posts = [];
   window.__pointerTypes = [];
+  window.__encoding = 0;
   document.addEventListener("pointerdown", (e) => window.__pointerTypes.push(e.pointerType), true);
+  // Pictures of the pad the browser is still encoding (it does so when idle,
+  // up to a second after the strokes): the page has not sent them yet.
+  const toBlob = HTMLCanvasElement.prototype.toBlob;
+  HTMLCanvasElement.prototype.toBlob = function (cb, ...rest) {
+    window.__encoding++;
+    return toBlob.call(this, (b) => { window.__encoding--; cb(b); }, ...rest);
+  };
   const orig = window.fetch;
   window.fetch = function (u, init) {
     const rec = { url: String(u), done: false };
@@ -65,12 +76,15 @@ function recorder() {
 }
 
 async function settle(page, before) {
-  // Wait until the page has sent something new and every answer is in, then a little more.
+  // Wait until the page has sent something new, no picture of the pad is
+  // still being encoded and every answer is in; then a little more.
+  const state = () => page.evaluate(() =>
+    ({ n: window.__posts.length, busy: window.__encoding > 0 || window.__posts.some((q) => !q.done) }));
   for (let t = 0; t < 200; t++) {
-    const s = await page.evaluate(() => ({ n: window.__posts.length, busy: window.__posts.some((p) => !p.done) }));
+    const s = await state();
     if (s.n > before && !s.busy) {
       await new Promise((r) => setTimeout(r, 300));
-      const s2 = await page.evaluate(() => ({ n: window.__posts.length, busy: window.__posts.some((p) => !p.done) }));
+      const s2 = await state();
       if (s2.n === s.n && !s2.busy) return s2.n;
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -165,6 +179,8 @@ async function compare(page, what, file, before) {
     await page.goto(url, { waitUntil: "load" });
     const cdp = await page.createCDPSession();
     check("the page loads with its title", (await page.title()).includes("draw a digit"));
+    const left = [];
+    page.on("framenavigated", (f) => { if (f === page.mainFrame()) left.push(f.url()); });
 
     // One test image of each class, drawn with the mouse, a pen (3) and a finger (7).
     const first = {};
@@ -183,6 +199,22 @@ async function compare(page, what, file, before) {
     const types = await page.evaluate(() => [...new Set(window.__pointerTypes)].sort().join(","));
     check("the pad got mouse, pen and touch pointer events (" + types + ")", types === "mouse,pen,touch");
     await page.screenshot({ path: path.join(outdir, "page-desktop.png") });
+
+    // A finger's sideways swipe, on the page beside the pad and from the pad
+    // out past its edge: the browser must not take it for "back".
+    const pb = await (await page.$("#pad")).boundingBox();
+    const hb = await (await page.$("p.hint")).boundingBox();
+    for (const [x0, y, x1] of [[hb.x + 5, hb.y + hb.height / 2, hb.x + hb.width - 5],
+                               [pb.x + pb.width - 20, pb.y + pb.height / 2, 940]]) {
+      const ev = [["touchStart", [{ x: x0, y }]]];
+      for (let k = 1; k <= 10; k++) ev.push(["touchMove", [{ x: x0 + (x1 - x0) * k / 10, y }]]);
+      ev.push(["touchEnd", []]);
+      await Promise.all(ev.map(([type, touchPoints]) => cdp.send("Input.dispatchTouchEvent", { type, touchPoints })));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    posts = await page.evaluate(() => window.__posts.length);
+    check("sideways swipes with a finger leave the page where it is (" + (left[0] || "no navigation") + ")",
+      left.length === 0);
 
     // A PNG chosen with the keyboard only.
     const pngFile = path.join(outdir, "drawn-4.png");
@@ -211,9 +243,20 @@ async function compare(page, what, file, before) {
     const sentPgm = await page.evaluate(() => window.__posts[window.__posts.length - 1].body);
     check("the dropped file's own bytes were sent", Buffer.from(sentPgm, "base64").equals(fs.readFileSync(pgmFile)));
 
-    // Clear empties the answer; Escape too.
+    // Clear empties the answer; Escape too, and an answer to a picture from
+    // before (still encoding or on its way) does not appear over the empty pad.
     await page.click("#clear");
     check("Clear resets the shown digit", (await page.$eval("#digit", (e) => e.textContent)) === "\u2013");
+    for (const how of ["Clear", "Escape"]) {
+      await draw(page, cdp, "mouse", image(first[8]));
+      if (how === "Clear") await page.click("#clear"); else await page.keyboard.press("Escape");
+      await settle(page, -1);
+      const after = await page.evaluate(() => ({ digit: document.getElementById("digit").textContent,
+        ink: document.getElementById("pad").getContext("2d").getImageData(0, 0, 280, 280).data.some((v) => v < 255) }));
+      check(how + " right after drawing leaves an empty pad and no answer (shows " + after.digit + ")",
+        after.digit === "\u2013" && !after.ink);
+    }
+    posts = await page.evaluate(() => window.__posts.length);
 
     // Accessibility: named controls, labelled canvases, live regions.
     const a11y = await page.evaluate(() => {
