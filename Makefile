@@ -265,27 +265,33 @@ $(BUILD)/fma_peak: bench/fma_peak.c
 $(BUILD)/amx_probe: $(BUILD)/bench/amx_probe.o $(BUILD)/liblenet.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
+# The sub-makes that build programs run one job per CPU unless the caller
+# gave -j itself (a fresh `make test` compiled for 170 s on one of two cores).
+# Expanded in recipes, where MAKEFLAGS holds the caller's -j.
+NPROC      := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+BUILD_JOBS  = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
+
 # bench, bench-serve and speedrun install what they need first (deps.sh
 # --bench) and build in a sub-make, which reads the Makefile after Open MPI
 # is there (see test-programs).
 bench bench-serve speedrun: DEPS_ARGS = --bench
 bench-programs: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/core_exchange $(BUILD)/fma_peak
 bench: deps
-	@$(MAKE) --no-print-directory bench-programs
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) bench-programs
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash bench/run.sh
 	@BUILD=$(BUILD) bash bench/serve.sh
 
 # `lenet serve` under wrk beside onnxruntime-node behind node:http (bench/serve.sh).
 bench-serve: deps
-	@$(MAKE) --no-print-directory $(BUILD)/lenet
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) $(BUILD)/lenet
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash bench/serve.sh
 
 # The fastest recipe to 99% (lenet train --recipe speedrun), seeds 1-10, and
 # the same recipe in PyTorch (bench/speedrun.sh).
 speedrun: deps
-	@$(MAKE) --no-print-directory $(BUILD)/lenet $(BUILD)/fma_peak
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) $(BUILD)/lenet $(BUILD)/fma_peak
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) DATA=$(DATA_DIR) bash bench/speedrun.sh
 
@@ -296,7 +302,7 @@ data:
 	@MNIST_FROM="$(MNIST_FROM)" bash scripts/fetch_mnist.sh --dest $(DATA_DIR)
 
 run: deps
-	@$(MAKE) --no-print-directory $(BUILD)/lenet
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) $(BUILD)/lenet
 	@$(MAKE) --no-print-directory data
 	$(BUILD)/lenet train --data $(DATA_DIR) $(RUN_ARGS)
 
@@ -306,7 +312,7 @@ test: DEPS_ARGS = --test
 # the Makefile before `deps` installed mpicc on a fresh machine, so its
 # $(NOMPI_BIN) would be empty there; the sub-make reads it afresh.
 test: deps
-	@$(MAKE) --no-print-directory test-programs
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) test-programs
 	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TESTS)
 

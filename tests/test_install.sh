@@ -24,7 +24,7 @@ if [ -x "$lenet" ] && readelf -s "$lenet" 2>/dev/null | grep -qE '__(asan|ubsan)
 # A make of our own: nothing from the make that runs this test (its
 # variables reach us through the environment).
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u CC -u CFLAGS -u SANFLAGS -u OPT -u BUILD \
-    make -C "$repo" --no-print-directory BUILD="$ibuild" "$@"; }
+    make -C "$repo" --no-print-directory -j"$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)" BUILD="$ibuild" "$@"; }
 
 prefix=$tmp/prefix
 if mk install PREFIX="$prefix" >"$tmp/install.log" 2>&1; then
