@@ -275,7 +275,7 @@ BUILD_JOBS  = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 # --bench) and build in a sub-make, which reads the Makefile after Open MPI
 # is there (see test-programs).
 bench bench-serve speedrun: DEPS_ARGS = --bench
-bench-programs: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/core_latency $(BUILD)/core_exchange $(BUILD)/fma_peak
+bench-programs: $(BUILD)/lenet $(BUILD)/bench_infer $(BUILD)/bench_layers $(BUILD)/core_latency $(BUILD)/core_exchange $(BUILD)/fma_peak
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD_JOBS) bench-programs
 	@$(MAKE) --no-print-directory data

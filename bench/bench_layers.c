@@ -11,6 +11,11 @@
 
 #include "lenet/net.h"
 
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 int main(int argc, char **argv) {
     const char *kernels = argc > 1 ? argv[1] : NULL;
     const int reps = argc > 2 ? atoi(argv[2]) : 3000, B = argc > 3 ? atoi(argv[3]) : 16;
@@ -31,6 +36,8 @@ int main(int argc, char **argv) {
     double fmin[LN_PROF_LAYERS], bmin[LN_PROF_LAYERS], tmin = 1e9;
     for (int l = 0; l < LN_PROF_LAYERS; l++) fmin[l] = bmin[l] = 1e9;
     ln_lenet_profile pr;
+    double *steps = malloc(sizeof(double) * (size_t)reps);
+    if (!steps) return 1;
     for (int r = 0; r < reps; r++) {
         if (ln_lenet_set_profiling(&net, 1)) return 1;
         ln_lenet_forward(&net, x, B);
@@ -44,7 +51,9 @@ int main(int argc, char **argv) {
             t += pr.fwd_seconds[l] + pr.bwd_seconds[l];
         }
         if (t < tmin) tmin = t;
+        steps[r] = t;
     }
+    qsort(steps, (size_t)reps, sizeof(double), cmp_double);
     double sf = 0, sb = 0;
     const double S = pr.samples_bwd; /* lanes per repetition, padding included */
     printf("kernels %s, batch %d, min of %d\n%-6s %9s %9s %9s %9s\n", ln_lenet_kernels(&net), B, reps, "layer",
@@ -55,8 +64,11 @@ int main(int argc, char **argv) {
                pr.fwd_flops[l] ? pr.fwd_flops[l] * S / fmin[l] * 1e-9 : 0, bmin[l] / S * 1e6,
                pr.bwd_flops[l] ? pr.bwd_flops[l] * S / bmin[l] * 1e-9 : 0);
     }
-    printf("sum of minima %.3f us/sample (fwd %.3f, bwd %.3f); best whole step %.3f us/sample\n", (sf + sb) / S * 1e6,
-           sf / S * 1e6, sb / S * 1e6, tmin / S * 1e6);
+    printf("sum of minima %.3f us/sample (fwd %.3f, bwd %.3f); best whole step %.3f us/sample, median %.3f\n",
+           (sf + sb) / S * 1e6, sf / S * 1e6, sb / S * 1e6, tmin / S * 1e6, steps[reps / 2] / S * 1e6);
+    printf("whole step percentiles (us/sample): p10 %.2f p25 %.2f p50 %.2f p75 %.2f p90 %.2f\n", steps[reps / 10] / S * 1e6,
+           steps[reps / 4] / S * 1e6, steps[reps / 2] / S * 1e6, steps[3 * reps / 4] / S * 1e6, steps[9 * reps / 10] / S * 1e6);
+    free(steps);
     ln_lenet_free(&net);
     return 0;
 }

@@ -33,6 +33,9 @@ fi
 # The machine's FMA peak (bench/fma_peak.c), 1 thread and every CPU, before
 # the runs; the epochs and layers are reported against it.
 "$BUILD/fma_peak" > "$out/peak.json"
+# The kernels alone, one group of 16 on 1 thread, data hot in cache (the
+# best and the median step: how much the machine's state moves them).
+"$BUILD/bench_layers" auto 3000 > "$out/layers.txt"
 # What a 2-thread step's hand-over of parameters and gradients costs here.
 "$BUILD/core_exchange" > "$out/exch.json" 2>/dev/null || echo null > "$out/exch.json"
 have_mpi=0
@@ -170,12 +173,27 @@ profs = [next(json.loads(l) for l in open(f"{out}/prof_{r}.json") if '"profile"'
 flop_sample = sum(l["forward_flops"] + l["backward_flops"] for l in profs[0]["layers"])
 epoch_gflop = flop_sample * 60000 / 1e9
 p1, pn = peak["gflops_1"], peak["gflops_n"]
+lay = re.search(r"best whole step ([0-9.]+) us/sample, median ([0-9.]+)", open(f"{out}/layers.txt").read())
+lay_best, lay_med = float(lay.group(1)), float(lay.group(2))
 lines += ["", f"FMA peak (bench/fma_peak.c, {peak['isa']}, 12 independent FMA chains, best of 60 trials): "
           f"{p1:.0f} GFLOP/s on 1 thread, {pn:.0f} on {peak['threads']}. CPU: {peak['cpu']}.",
           f"A training epoch is {epoch_gflop:.1f} GFLOP ({flop_sample / 1e6:.3f} MFLOP per sample, 60,000 samples): "
           f"1 thread {epoch_gflop / ours['train1']:.0f} GFLOP/s = {100 * epoch_gflop / ours['train1'] / p1:.0f}% of "
           f"the 1-thread peak; 2 threads {epoch_gflop / ours['train2']:.0f} GFLOP/s = "
           f"{100 * epoch_gflop / ours['train2'] / pn:.0f}% of the {peak['threads']}-thread peak.", "",
+          f"Short trials on 1 thread (~0.3 ms, a step's length, 400 of each, alternating; bench/fma_peak.c): "
+          f"the FMA loop best {peak['short_fma_best']:.0f}, median {peak['short_fma_median']:.0f} GFLOP/s; "
+          f"a convolution-shaped loop (20 chains, each FMA with a broadcast weight and a vector from L1) best "
+          f"{peak['short_conv_best']:.0f}, median {peak['short_conv_median']:.0f} GFLOP/s = "
+          f"{100 * peak['short_conv_best'] / peak['short_fma_best']:.0f}% / "
+          f"{100 * peak['short_conv_median'] / peak['short_fma_best']:.0f}% of the FMA loop's best. "
+          f"On a core of its own the convolution-shaped loop runs as fast as the FMA loop; far below it, "
+          f"something outside this process shares the core (on a virtual machine, the host's other "
+          f"tenants) and slows every kernel that loads from memory, ours too. Our 1-thread epoch against "
+          f"that loop's median: {100 * epoch_gflop / ours['train1'] / peak['short_conv_median']:.0f}%.",
+          f"Our kernels alone (`bench_layers`, a group of 16 on 1 thread, data hot in cache, 3,000 steps): "
+          f"best step {lay_best:.1f} us per sample = {100 * flop_sample / lay_best / 1e3 / p1:.0f}% of the "
+          f"1-thread peak, median {lay_med:.1f} us = {100 * flop_sample / lay_med / 1e3 / p1:.0f}%.", "",
           "Per layer (`lenet train --threads 1 --profile`, medians of the runs; thread time per training sample, "
           "forward includes the evaluation's samples):", "",
           "| layer | fwd us | fwd GFLOP/s | fwd % of peak | bwd us | bwd GFLOP/s | bwd % of peak |",
