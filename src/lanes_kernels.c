@@ -25,13 +25,16 @@
 /* Register blocking per instruction set: output channels x pixels. B4_C1
  * is not a blocking: it is how many of conv1's channels make one share of
  * backward stage 4 when threads share a group (conv1_dw_pooled takes any
- * range of channels). */
+ * range of channels). AVX2's BWD_SEG = 1 (conv2's input gradient a pixel
+ * and its 5 taps at a time, 10 ymm chains) replaced 1 tap x the 10-pixel
+ * row, whose 20 ymm chains spilled: conv2 backward 27.4-27.5 -> 22.2-22.3 us
+ * a sample (bench_layers, Skylake-SP), the same bits. */
 #if defined(__AVX512F__)
-enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, B4_C1 = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, FC_FB = 8, FC_DWO = 8, FC_DWV = 3, FC_BIT = 1, FC_BIL = 8, FC_BIV = 3, BWD_KXB = 2, BWD_SEG = 5 };
+enum { C1_OCB = 6, C1_PX = 4, C2_OCB = 4, C2_PX = 5, B4_C1 = 3, DW2_OCB = 4, DW_SUM16 = 1, FC_OB = 8, FC_FB = 8, FC_DWO = 8, FC_DWV = 3, FC_BIT = 1, FC_BIL = 8, FC_BIV = 3, BWD_KXB = 2, BWD_SEG = 5, DW1_PAIRS = 1 };
 #elif defined(__AVX2__)
-enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, B4_C1 = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 4, FC_FB = 4, FC_DWO = 4, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 2, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 3, C1_PX = 2, C2_OCB = 2, C2_PX = 2, B4_C1 = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 4, FC_FB = 4, FC_DWO = 4, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 2, BWD_KXB = 1, BWD_SEG = 1, DW1_PAIRS = 0 };
 #else
-enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, B4_C1 = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 2, FC_FB = 2, FC_DWO = 2, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 1, BWD_KXB = 1, BWD_SEG = 0 };
+enum { C1_OCB = 1, C1_PX = 2, C2_OCB = 1, C2_PX = 2, B4_C1 = 1, DW2_OCB = 1, DW_SUM16 = 0, FC_OB = 2, FC_FB = 2, FC_DWO = 2, FC_DWV = 1, FC_BIT = 0, FC_BIL = 2, FC_BIV = 1, BWD_KXB = 1, BWD_SEG = 0, DW1_PAIRS = 1 };
 #endif
 #define MAX_OCB 8
 #define FC_BIPF 8 /* fc_bwd_in_tblk prefetches the weights this many rows ahead */
@@ -213,15 +216,26 @@ static inline __attribute__((always_inline)) void conv_dw(const float *dout, int
 
 /* NKY kernel rows [ky0, ky0+NKY) x 5 columns of conv1's weight-gradient
  * chains (acc, in memory between calls), continued over one row oy of
- * conv1's output gradient (grow, 28 vectors), two pixels at a time: each
- * input vector then feeds two multiply-adds, and every chain still takes
- * its pixels in (oy, ox) order. in: the input image (1, 32, 32, L). */
+ * conv1's output gradient (grow, 28 vectors), two pixels at a time where
+ * DW1_PAIRS (each input vector then feeds two multiply-adds), else one:
+ * with AVX2 the pairs' registers spilled every iteration (bench_layers,
+ * Skylake-SP: conv1 backward 13.1-13.2 -> 11.7 us a sample with one). Every
+ * chain takes its pixels in (oy, ox) order either way, so the bits are the
+ * same. in: the input image (1, 32, 32, L). */
 static inline __attribute__((always_inline)) void conv1_dw_row(const vf *grow, const float *in, int oy, vf *accm,
                                                                int ky0, int NKY) {
     vf acc[K][K];
     for (int j = 0; j < NKY; j++)
         for (int kx = 0; kx < K; kx++) acc[j][kx] = accm[(ky0 + j) * K + kx];
-    for (int ox = 0; ox < S1; ox += 2) {
+    if (!DW1_PAIRS) /* one pixel at a time: the chains and two gradient vectors do not fit 16 registers */
+        for (int ox = 0; ox < S1; ox++) {
+            const vf g = grow[ox];
+            for (int j = 0; j < NKY; j++) {
+                const vf *row = cvec(in, (long)(oy + ky0 + j) * S0 + ox);
+                for (int kx = 0; kx < K; kx++) FMA_ACC(acc[j][kx], g, row[kx]);
+            }
+        }
+    for (int ox = 0; ox < S1 && DW1_PAIRS; ox += 2) {
         const vf g0 = grow[ox], g1 = grow[ox + 1];
         for (int j = 0; j < NKY; j++) {
             const vf *row = cvec(in, (long)(oy + ky0 + j) * S0 + ox);
