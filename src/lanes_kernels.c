@@ -227,7 +227,7 @@ static inline __attribute__((always_inline)) void conv1_dw_row(const vf *grow, c
     vf acc[K][K];
     for (int j = 0; j < NKY; j++)
         for (int kx = 0; kx < K; kx++) acc[j][kx] = accm[(ky0 + j) * K + kx];
-    if (!DW1_PAIRS) /* one pixel at a time: the chains and two gradient vectors do not fit 16 registers */
+    if (!DW1_PAIRS) { /* one pixel at a time: the chains and two gradient vectors do not fit 16 registers */
         for (int ox = 0; ox < S1; ox++) {
             const vf g = grow[ox];
             for (int j = 0; j < NKY; j++) {
@@ -235,17 +235,19 @@ static inline __attribute__((always_inline)) void conv1_dw_row(const vf *grow, c
                 for (int kx = 0; kx < K; kx++) FMA_ACC(acc[j][kx], g, row[kx]);
             }
         }
-    for (int ox = 0; ox < S1 && DW1_PAIRS; ox += 2) {
-        const vf g0 = grow[ox], g1 = grow[ox + 1];
-        for (int j = 0; j < NKY; j++) {
-            const vf *row = cvec(in, (long)(oy + ky0 + j) * S0 + ox);
-            FMA_ACC(acc[j][0], g0, row[0]);
-            for (int kx = 1; kx < K; kx++) {
-                const vf v = row[kx];
-                FMA_ACC(acc[j][kx], g0, v);
-                FMA_ACC(acc[j][kx - 1], g1, v);
+    } else {
+        for (int ox = 0; ox < S1; ox += 2) {
+            const vf g0 = grow[ox], g1 = grow[ox + 1];
+            for (int j = 0; j < NKY; j++) {
+                const vf *row = cvec(in, (long)(oy + ky0 + j) * S0 + ox);
+                FMA_ACC(acc[j][0], g0, row[0]);
+                for (int kx = 1; kx < K; kx++) {
+                    const vf v = row[kx];
+                    FMA_ACC(acc[j][kx], g0, v);
+                    FMA_ACC(acc[j][kx - 1], g1, v);
+                }
+                FMA_ACC(acc[j][K - 1], g1, row[K]);
             }
-            FMA_ACC(acc[j][K - 1], g1, row[K]);
         }
     }
     for (int j = 0; j < NKY; j++)
