@@ -211,7 +211,7 @@ async function compare(page, what, file, before) {
       ev.push(["touchEnd", []]);
       await Promise.all(ev.map(([type, touchPoints]) => cdp.send("Input.dispatchTouchEvent", { type, touchPoints })));
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await settle(page, -1);
     posts = await page.evaluate(() => window.__posts.length);
     check("sideways swipes with a finger leave the page where it is (" + (left[0] || "no navigation") + ")",
       left.length === 0);
