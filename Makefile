@@ -25,7 +25,7 @@ SANFLAGS =
 # training report. The lanes and GEMM kernels are added below, once per ISA.
 LIB_SRC := src/version.c src/arch.c src/error.c src/rng.c src/idx.c src/transform.c src/pipeline.c src/stats.c src/prepare.c \
            src/gemm.c src/layers.c src/net.c src/bf16.c src/amx.c src/amx_conv2.c src/amx_conv2_bwd.c src/amx_fc.c src/loss.c src/metrics.c src/optim.c src/lr_schedule.c \
-           src/ckpt.c src/load.c src/model.c src/model_ckpt.c src/callbacks.c src/trainlog.c \
+           src/ckpt.c src/load.c src/single.c src/model.c src/model_ckpt.c src/callbacks.c src/trainlog.c \
            src/bytebuf.c src/pbwrite.c src/fileio.c \
            src/export_net.c src/export_onnx.c src/export_safetensors.c src/export_mindspore.c
 LIB_SRC += src/picture/image.c src/picture/image_png.c src/picture/image_pgm.c src/picture/font.c \
@@ -37,7 +37,7 @@ CLI_SRC := src/cli/main.c src/cli/cli.c src/cli/train_opts.c src/cli/monitor.c s
            src/cli/cmd_export.c src/cli/cmd_report.c src/cli/cmd_inspect.c src/cli/train_guard.c
 TESTS   := test_arch test_rng test_idx test_transform test_gemm test_layers test_golden test_lanes test_bf16 test_bf16_ref test_amx \
            test_ckpt test_train test_export test_report test_image test_optim test_sgd_ref test_prepare test_model \
-           test_load test_serve_decode test_serve_answer test_fpflush
+           test_load test_single test_serve_decode test_serve_answer test_fpflush
 LDLIBS  += -lpng
 
 # Data-parallel training on Open MPI: the library has the

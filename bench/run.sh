@@ -166,6 +166,10 @@ lines += [f"The speed-up run by run (each 1-thread epoch over the 2-thread epoch
 lines += ["", f"`lenet eval` as a whole process (start to exit: read and prepare the test set, load the "
           f"checkpoint, start threads, evaluate; default options): median of {len(evalproc)} runs "
           f"{med(evalproc) * 1000:.0f} ms, fastest {min(evalproc) * 1000:.0f} ms."]
+lines += ["", f"Single-image latency: one prepared image to its logits on 1 thread, median of 2,000 calls, "
+          f"through the one-image snapshot (include/lenet/single.h; what `lenet serve` runs for fewer than 12 "
+          f"images): {ours['lat']:.1f} us; through `ln_lenet_forward` of one image, which reads the weights as "
+          f"training keeps them: {med(i['latency_forward_us'] for i in inf):.1f} us. The same logits, bit for bit."]
 # Efficiency against the measured FMA peak. FLOP per training sample from
 # the profile's per-layer counts (forward + backward), times 60,000 samples.
 peak = json.load(open(f"{out}/peak.json"))

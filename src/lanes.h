@@ -134,6 +134,46 @@ typedef struct {
      LN_CONV1_C * LN_POOL1_SIDE * LN_LANES_PAD(LN_POOL1_SIDE) + 64 +                                           \
      LN_CONV2_C * LN_CONV2_SIDE * LN_LANES_PAD(LN_CONV2_SIDE) + 64 + LN_FLAT + LN_FC1_N + LN_FC2_N + 64)
 
+/* The one-image snapshot (single.h): the float32 weights packed once so
+ * that one image needs no transposes - every layer is a loop of
+ * full-width multiply-adds with a weight vector loaded whole:
+ *   conv1: weights and bias as in params (output pixels in the lanes);
+ *   conv2: weights as (ic, ky, kx, oc), the 16 output channels in the lanes;
+ *   fc:    weights transposed to (in, out), outputs padded to whole vectors
+ *          with zero weights and bias.
+ * Offsets in floats, each a multiple of 16 (64-byte aligned). */
+#define LN_SINGLE_F1V (LN_LANES_PAD(LN_FC1_N) / LN_LANES) /* fc1's output vectors */
+#define LN_SINGLE_F2V (LN_LANES_PAD(LN_FC2_N) / LN_LANES)
+#define LN_SINGLE_F3V (LN_LANES_PAD(LN_CLASSES) / LN_LANES)
+enum {
+    LN_SINGLE_C1W = 0,
+    LN_SINGLE_C1B = LN_SINGLE_C1W + LN_LANES_PAD(LN_CONV1_C * LN_IN_C * LN_KERNEL * LN_KERNEL),
+    LN_SINGLE_C2W = LN_SINGLE_C1B + LN_LANES_PAD(LN_CONV1_C),
+    LN_SINGLE_C2B = LN_SINGLE_C2W + LN_CONV1_C * LN_KERNEL * LN_KERNEL * LN_LANES,
+    LN_SINGLE_F1W = LN_SINGLE_C2B + LN_LANES,
+    LN_SINGLE_F1B = LN_SINGLE_F1W + LN_FLAT * LN_SINGLE_F1V * LN_LANES,
+    LN_SINGLE_F2W = LN_SINGLE_F1B + LN_SINGLE_F1V * LN_LANES,
+    LN_SINGLE_F2B = LN_SINGLE_F2W + LN_FC1_N * LN_SINGLE_F2V * LN_LANES,
+    LN_SINGLE_F3W = LN_SINGLE_F2B + LN_SINGLE_F2V * LN_LANES,
+    LN_SINGLE_F3B = LN_SINGLE_F3W + LN_FC2_N * LN_SINGLE_F3V * LN_LANES,
+    LN_SINGLE_FLOATS = LN_SINGLE_F3B + LN_SINGLE_F3V * LN_LANES
+};
+_Static_assert(LN_CONV2_C == LN_LANES, "the snapshot holds conv2's output channels in one vector");
+/* Its scratch, in floats: the input, conv1's map and pool1's map as in
+ * LN_LANES_SCRATCH1, then conv2's and pool2's maps as (pixel, 16 channels)
+ * and the fc outputs in whole vectors. */
+#define LN_SINGLE_SCRATCH                                                                                    \
+    (LN_IN_SIZE + 64 + LN_CONV1_C * LN_CONV1_SIDE * LN_LANES_PAD(LN_CONV1_SIDE) + 64 +                         \
+     LN_CONV1_C * LN_POOL1_SIDE * LN_LANES_PAD(LN_POOL1_SIDE) + 64 + LN_CONV2_PX * LN_LANES +                  \
+     LN_POOL2_PX * LN_LANES + (LN_SINGLE_F1V + LN_SINGLE_F2V + LN_SINGLE_F3V) * LN_LANES)
+/* One image x (LN_IN_SIZE) -> logits (LN_CLASSES) from the packed weights
+ * pk (64-byte aligned), bit-identical to `forward1` and `forward` of the
+ * kernels of the same instruction set; s: LN_SINGLE_SCRATCH floats,
+ * 64-byte aligned. */
+void ln_lanes_single_generic(const float *pk, const float *x, float *s, float *logits);
+void ln_lanes_single_avx2(const float *pk, const float *x, float *s, float *logits);
+void ln_lanes_single_avx512(const float *pk, const float *x, float *s, float *logits);
+
 void ln_lanes_forward1_generic(const ln_lenet_views *, const float *, float *, float *);
 void ln_lanes_forward1_avx2(const ln_lenet_views *, const float *, float *, float *);
 void ln_lanes_forward1_avx512(const ln_lenet_views *, const float *, float *, float *);

@@ -833,6 +833,94 @@ void KFN(ln_lanes_forward1)(const ln_lenet_views *p, const float *x, float *s, f
     fc_fwd1(h2, F2, p->fc3_w, p->fc3_b, NC, logits, 0);
 }
 
+/* ---------- one image from packed weights (the snapshot, single.h) ----------
+ * conv1 as in forward1; conv2 with its 16 output channels in the lanes (a
+ * weight vector times a broadcast input pixel: no idle lanes, where
+ * forward1's 10-pixel rows leave 6 of 16 idle); the fc layers with their
+ * outputs in the lanes from transposed weights (forward1 transposes 16 x 16
+ * tiles of the weights on every call). Every output still sums its bias,
+ * then its terms in the batch path's order, with the same multiply-adds. */
+#if defined(__AVX512F__)
+enum { SG_C1_OCB = 2, SG_C1_RB = 4, SG_C2_PX = 10, SG_F1_NB = 8, SG_F2_NB = 6 };
+#elif defined(__AVX2__)
+enum { SG_C1_OCB = 1, SG_C1_RB = 4, SG_C2_PX = 5, SG_F1_NB = 4, SG_F2_NB = 3 };
+#else
+enum { SG_C1_OCB = 1, SG_C1_RB = 2, SG_C2_PX = 2, SG_F1_NB = 2, SG_F2_NB = 2 };
+#endif
+_Static_assert(C1 % SG_C1_OCB == 0 && S1 % SG_C1_RB == 0 && SG_C1_OCB <= MAX_OCB && SG_C1_RB <= MAX_PX,
+               "the snapshot's conv1 blocking");
+_Static_assert(S2 % SG_C2_PX == 0 && LN_SINGLE_F1V % SG_F1_NB == 0 && LN_SINGLE_F2V % SG_F2_NB == 0,
+               "the snapshot's conv2 and fc blocking");
+
+/* conv2 + ReLU, output channels in the lanes: in (C1, P1, is) -> out (S2 *
+ * S2, 16); w (C1, K, K, 16), b (16). SG_C2_PX pixels of a row at once. */
+static inline __attribute__((always_inline)) void single_conv2(const float *in, int is, const float *w,
+                                                               const float *b, float *out) {
+    for (int y = 0; y < S2; y++)
+        for (int x0 = 0; x0 < S2; x0 += SG_C2_PX) {
+            vf acc[SG_C2_PX];
+            for (int p = 0; p < SG_C2_PX; p++) acc[p] = *cvec(b, 0);
+            for (int ic = 0; ic < C1; ic++)
+                for (int ky = 0; ky < K; ky++) {
+                    const float *row = in + ((long)ic * P1 + y + ky) * is + x0;
+                    const float *wr = w + ((long)ic * K + ky) * K * L;
+                    for (int kx = 0; kx < K; kx++) {
+                        const vf wv = *cvec(wr, kx);
+                        for (int p = 0; p < SG_C2_PX; p++) FMA_ACC(acc[p], wv, bcast(row[p + kx]));
+                    }
+                }
+            for (int p = 0; p < SG_C2_PX; p++) *mvec(out, (long)y * S2 + x0 + p) = relu(acc[p]);
+        }
+}
+
+/* 2x2 max pooling of (H, W, 16) -> (H/2, W/2, 16): the first maximum in
+ * the order top-left, top-right, bottom-left, bottom-right, as pool_fwd. */
+static void single_pool(const float *in, int H, int W, float *out) {
+    for (int oy = 0; oy < H / 2; oy++)
+        for (int ox = 0; ox < W / 2; ox++) {
+            const vf *r0 = cvec(in, (long)2 * oy * W + 2 * ox), *r1 = r0 + W;
+            vf m = r0[0];
+            m = vsel(vgt(r0[1], m), r0[1], m);
+            m = vsel(vgt(r1[0], m), r1[0], m);
+            m = vsel(vgt(r1[1], m), r1[1], m);
+            *mvec(out, (long)oy * (W / 2) + ox) = m;
+        }
+}
+
+/* y (NV vectors) = [relu](b + x (F) w (F, NV * 16)), feature f = i * n2 + j
+ * read at x[i * xs1 + j * xs2], in feature order; NB vectors at a time. */
+static inline __attribute__((always_inline)) void single_fc(const float *x, int n1, int xs1, int n2, int xs2,
+                                                            const float *w, const float *b, int NV, int NB, float *y,
+                                                            int do_relu) {
+    for (int v0 = 0; v0 < NV; v0 += NB) {
+        vf acc[8];
+        for (int j = 0; j < NB; j++) acc[j] = *cvec(b, v0 + j);
+        const float *wf = w + (long)v0 * L;
+        for (int i = 0; i < n1; i++)
+            for (int jf = 0; jf < n2; jf++, wf += (long)NV * L) {
+                const vf xv = bcast(x[(long)i * xs1 + (long)jf * xs2]);
+                for (int j = 0; j < NB; j++) FMA_ACC(acc[j], *cvec(wf, j), xv);
+            }
+        for (int j = 0; j < NB; j++) *mvec(y, v0 + j) = do_relu ? relu(acc[j]) : acc[j];
+    }
+}
+
+void KFN(ln_lanes_single)(const float *pk, const float *x, float *s, float *logits) {
+    enum { R1 = LN_LANES_PAD(S1), RP1 = LN_LANES_PAD(P1) };
+    float *xin = s, *a1 = xin + LN_IN_SIZE + 64, *p1 = a1 + C1 * S1 * R1 + 64, *a2 = p1 + C1 * P1 * RP1 + 64;
+    float *p2 = a2 + S2 * S2 * L, *h1 = p2 + P2 * P2 * L, *h2 = h1 + LN_SINGLE_F1V * L, *lo = h2 + LN_SINGLE_F2V * L;
+    memcpy(xin, x, sizeof(float) * LN_IN_SIZE); /* conv1's last vectors read into the slack after it */
+    conv_fwd1(xin, LN_IN_C, S0, S0, pk + LN_SINGLE_C1W, pk + LN_SINGLE_C1B, C1, S1, a1, R1, SG_C1_OCB, SG_C1_RB);
+    pool_fwd1(a1, C1, S1, S1, R1, p1, RP1);
+    single_conv2(p1, RP1, pk + LN_SINGLE_C2W, pk + LN_SINGLE_C2B, a2);
+    single_pool(a2, S2, S2, p2);
+    /* fc1's features are flattened (channel, row, column): p2 (pixel, channel) read across */
+    single_fc(p2, C2, 1, P2 * P2, L, pk + LN_SINGLE_F1W, pk + LN_SINGLE_F1B, LN_SINGLE_F1V, SG_F1_NB, h1, 1);
+    single_fc(h1, 1, 0, F1, 1, pk + LN_SINGLE_F2W, pk + LN_SINGLE_F2B, LN_SINGLE_F2V, SG_F2_NB, h2, 1);
+    single_fc(h2, 1, 0, F2, 1, pk + LN_SINGLE_F3W, pk + LN_SINGLE_F3B, LN_SINGLE_F3V, 1, lo, 0);
+    memcpy(logits, lo, sizeof(float) * NC);
+}
+
 /* ---------- a group's input ----------
  * Tiles [t0, t1) of 16 pixels of the group's input x (LN_IN_SIZE, 16) from n
  * rows (images); lanes n..15 are zero. A tile is 16 rows x 16 pixels,

@@ -2,7 +2,6 @@
  * include/lenet/load.h). */
 #include "lenet/load.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,13 +108,9 @@ void ln_lenet_predict(ln_lenet *net, const float *x, int B, float *probs) {
     for (int first = 0; first < B; first += mb) {
         const int rows = B - first < mb ? B - first : mb;
         ln_lenet_forward(net, x + (size_t)first * LN_IMG * LN_IMG, rows);
-        for (int r = 0; r < rows; r++) {
-            const float *z = ln_lenet_logits(net) + (size_t)r * LN_CLASSES;
-            double mx = z[0], e[LN_CLASSES], sum = 0.0;
-            for (int c = 1; c < LN_CLASSES; c++) if (z[c] > mx) mx = z[c];
-            for (int c = 0; c < LN_CLASSES; c++) sum += e[c] = exp((double)z[c] - mx);
-            for (int c = 0; c < LN_CLASSES; c++) probs[(size_t)(first + r) * LN_CLASSES + c] = (float)(e[c] / sum);
-        }
+        for (int r = 0; r < rows; r++)
+            ln_softmax_probs(ln_lenet_logits(net) + (size_t)r * LN_CLASSES, LN_CLASSES,
+                             probs + (size_t)(first + r) * LN_CLASSES);
     }
 }
 

@@ -59,6 +59,8 @@ ln_status serve_model_load(const char *path, int max_batch, const char *kernels,
         s = ln_fail(err, LN_E_INPUT, "the file changed while it was being loaded: %s; try again", path);
         goto fail;
     }
+    /* The worker is the one thread that runs it; the weights never change. */
+    if (m->net.engine == LN_ENGINE_LANES && (s = ln_single_new(&m->net, &m->one, err))) goto fail;
     strcpy(m->path, path);
     memcpy(m->sha256, before, sizeof m->sha256);
     m->conv_bias = m->net.conv_bias;
@@ -74,6 +76,7 @@ fail:
 
 void serve_model_free(serve_model *m) {
     if (!m) return;
+    ln_single_free(m->one);
     ln_lenet_free(&m->net);
     free(m);
 }
@@ -138,13 +141,26 @@ static int answer_jobs(serve_job *jobs, int images, int refused) {
     return n;
 }
 
+/* Batches smaller than this go image by image through the model's
+ * snapshot; larger ones through the network, 16 images in the vector lanes
+ * at a time (the same logits either way). On one thread of a Skylake-SP
+ * Xeon, a forward pass of 1-16 images took 150-200 us with AVX-512 and
+ * 380-400 with AVX2 whatever the count, the snapshot 13-15 us and 24-29 us
+ * an image: the snapshot is faster up to 11 images with AVX-512, 15 with
+ * AVX2. */
+#define SERVE_SINGLE_BELOW 12
+
 static int run_batch(serve_engine *e, serve_job *jobs, int images, long slow_ms) {
     serve_model *m = jobs->model;
     if (slow_ms > 0) {
         struct timespec ts = {slow_ms / 1000, (slow_ms % 1000) * 1000000L};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     }
-    if (!jobs->next) { /* one job: no copies */
+    if (m->one && images < SERVE_SINGLE_BELOW) { /* image by image from the snapshot */
+        for (serve_job *j = jobs; j; j = j->next)
+            for (int i = 0; i < j->n; i++)
+                ln_single_probs(m->one, j->x + (size_t)i * LN_IMG * LN_IMG, j->probs + (size_t)i * LN_CLASSES);
+    } else if (!jobs->next) { /* one job: no copies */
         ln_lenet_predict(&m->net, jobs->x, jobs->n, jobs->probs);
     } else {
         int at = 0;

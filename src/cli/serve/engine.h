@@ -31,9 +31,11 @@
 
 #include "lenet/error.h"
 #include "lenet/load.h"
+#include "lenet/single.h"
 
 typedef struct serve_model {
     ln_lenet net;         /* ln_lenet_load: weights only, one thread */
+    ln_single *one;       /* its one-image snapshot (single.h) for small batches; NULL with the gemm engine */
     char path[1024];
     char sha256[65];      /* hex digest of the checkpoint file */
     int conv_bias;
