@@ -122,11 +122,27 @@ static double prof_now(void) {
 _Static_assert(LN_POOL == 2, "pool_fwd / pool_relu_bwd are 2x2, stride 2");
 
 /* 2x2 max pooling, stride 2, of an (C, H, W, L) input; arg = position of
- * the first maximum (0..3). Channels [c_a, c_b), output rows [oy_a, oy_b).
- * `in` holds rows [row0, row0 + rows) of each channel (all: 0, H). */
-static void pool_fwd(const float *in, int rows, int row0, int c_a, int c_b, int H, int W, int oy_a, int oy_b,
-                     float *out, int32_t *arg) {
+ * the first maximum (0..3), or NULL when no backward pass will need it (an
+ * evaluation: then neither computed nor stored, half the stores of pool1).
+ * Channels [c_a, c_b), output rows [oy_a, oy_b). `in` holds rows [row0,
+ * row0 + rows) of each channel (all: 0, H). */
+static inline __attribute__((always_inline)) void pool_fwd_(const float *in, int rows, int row0, int c_a, int c_b,
+                                                            int H, int W, int oy_a, int oy_b, float *out,
+                                                            int32_t *arg, int with_arg) {
     const int OH = H / 2, OW = W / 2;
+    if (!with_arg) {
+        for (int c = c_a; c < c_b; c++)
+            for (int oy = oy_a; oy < oy_b; oy++)
+                for (int ox = 0; ox < OW; ox++) {
+                    const vf *r0 = cvec(in, ((long)c * rows + 2 * oy - row0) * W + 2 * ox), *r1 = r0 + W;
+                    vf m = r0[0];
+                    m = vsel(vgt(r0[1], m), r0[1], m);
+                    m = vsel(vgt(r1[0], m), r1[0], m);
+                    m = vsel(vgt(r1[1], m), r1[1], m);
+                    *mvec(out, ((long)c * OH + oy) * OW + ox) = m;
+                }
+        return;
+    }
     for (int c = c_a; c < c_b; c++)
         for (int oy = oy_a; oy < oy_b; oy++)
             for (int ox = 0; ox < OW; ox++) {
@@ -143,6 +159,11 @@ static void pool_fwd(const float *in, int rows, int row0, int c_a, int c_b, int 
                 *mvec(out, o) = m;
                 memcpy(arg + o * L, &a, sizeof a);
             }
+}
+static void pool_fwd(const float *in, int rows, int row0, int c_a, int c_b, int H, int W, int oy_a, int oy_b,
+                     float *out, int32_t *arg) {
+    if (arg) pool_fwd_(in, rows, row0, c_a, c_b, H, W, oy_a, oy_b, out, arg, 1);
+    else pool_fwd_(in, rows, row0, c_a, c_b, H, W, oy_a, oy_b, out, NULL, 0);
 }
 
 /* Window o's pre-pooling gradient: the pooled gradient routed to the

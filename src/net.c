@@ -406,6 +406,7 @@ static void group_forward(const lanes_job *j, int g, int slot, int part, int par
     stage_barrier(parts);
     ln_lanes_pf pf;
     ln_lane_group mine = *G; /* the stages take this thread's copy, with its own pf */
+    if (j->forward_only) mine.arg1 = mine.arg2 = NULL; /* no backward: pooling keeps no argmax */
     if (parts == 1 && g == omp_get_thread_num() && j->opt && !s->kb.forward && omp_get_num_threads() > 1)
         mine.pf = plan_forward(j->net, G, &pf);
     float lo[LN_CLASSES * LN_LANES] __attribute__((aligned(64)));
