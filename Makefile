@@ -95,13 +95,14 @@ $(BUILD)/pic/%.o: %.c $(wildcard include/lenet/*.h) $(wildcard src/*.h) $(wildca
 ISA_generic :=
 ISA_avx2    := -mavx2 -mfma
 ISA_avx512  := -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512
-# The lanes kernels (lanes_kernels.c) hold 16 floats in each vector
-# variable (lanes_vec.h). Where that is two registers (AVX2) or four
-# (SSE2), gcc 12 keeps such variables in memory: accumulators went through
-# a store and a reload on every multiply-add, and register blocks spilled.
-# clang splits them into registers. Its code does the same operations in
-# the same order (explicit FMAs, no contraction), so the results are the
-# same bits (tests/test_pinned.sh pins them per kernel set). So clang
+# The lanes kernels (lanes_kernels.c, and lanes_bf16.c for amp level O2)
+# hold 16 floats in each vector variable (lanes_vec.h). Where that is two
+# registers (AVX2) or four (SSE2), gcc 12 keeps such variables in memory:
+# accumulators went through a store and a reload on every multiply-add,
+# and register blocks spilled. clang splits them into registers. Its code
+# does the same operations in the same order (explicit FMAs, no
+# contraction), so the results are the same bits (tests/test_pinned.sh pins
+# them per kernel set; O2 checkpoints compared byte for byte). So clang
 # compiles them where it is installed; gcc otherwise. bench_layers avx2,
 # Skylake-SP, minima of 1,500 steps (us a sample, gcc -> clang): conv1
 # 7.8 / 9.1 -> 4.4 / 5.7 (forward / backward), conv2 12.4 / 22.6 -> 7.4 /
@@ -131,7 +132,7 @@ $(1)/src/lanes_%.o: src/lanes_kernels.c src/lanes_vec.h src/lanes.h src/kernel_s
 	$$(LANES_CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
 $(1)/src/bf16k_%.o: src/lanes_bf16.c src/lanes_bf16.h src/lanes_vec.h src/lanes.h src/kernel_suffix.h include/lenet/net.h include/lenet/arch.h
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) $$(BF16_OPT_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
+	$$(LANES_CC) $$(CFLAGS) $$(SANFLAGS) $(2) -O3 $$(ISA_$$*) $$(BF16_OPT_$$*) -DLN_KSUFFIX=$$* -c $$< -o $$@
 endef
 $(eval $(call kernel_rules,$(BUILD),))
 $(eval $(call kernel_rules,$(BUILD)/pic,-fPIC))
