@@ -103,11 +103,18 @@ ISA_avx512  := -mavx512f -mavx512vl -mavx2 -mfma -mprefer-vector-width=512
 # does the same operations in the same order (explicit FMAs, no
 # contraction), so the results are the same bits (tests/test_pinned.sh pins
 # them per kernel set; O2 checkpoints compared byte for byte). So clang
-# compiles them where it is installed; gcc otherwise. bench_layers avx2,
+# compiles them where it is installed and the build uses the default
+# compiler without LTO; otherwise CC does (`make LANES_CC=gcc` to choose). bench_layers avx2,
 # Skylake-SP, minima of 1,500 steps (us a sample, gcc -> clang): conv1
 # 7.8 / 9.1 -> 4.4 / 5.7 (forward / backward), conv2 12.4 / 22.6 -> 7.4 /
 # 18.7, fc1 2.5 / 6.7 -> 1.9 / 4.5; avx512 within 4%.
-LANES_CC ?= $(if $(shell command -v clang 2>/dev/null),clang,$(CC))
+ifeq ($(origin LANES_CC),undefined)
+ifeq ($(origin CC)$(filter -flto%,$(CFLAGS)),default)
+LANES_CC := $(if $(shell command -v clang 2>/dev/null),clang,$(CC))
+else
+LANES_CC := $(CC)
+endif
+endif
 # the bf16 kernels only (lanes_bf16.c): vdpbf16ps
 ISA_avx512bf16 := $(ISA_avx512) -mavx512bw -mavx512bf16
 # The bf16 emulation for CPUs without AVX-512 is optimised for size: its

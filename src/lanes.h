@@ -64,10 +64,11 @@ typedef struct {
 typedef struct {
     float *x;        /* (32, 32, L) input */
     float *a1;       /* (6, 28, 28, L) conv1 + ReLU (amp level O2; float32: see above) */
-    int32_t *arg1;   /* (6, 14, 14, L) pool1 argmax 0..3 */
+    int32_t *arg1;   /* (6, 14, 14, L) pool1 argmax 0..3; NULL in an evaluation's forward
+                      * stages (no backward pass follows: net.c), which then skip it */
     float *p1;       /* (6, 14, 14, L) */
     float *a2;       /* (16, 10, 10, L) conv2 + ReLU (likewise) */
-    int32_t *arg2;   /* (16, 5, 5, L) */
+    int32_t *arg2;   /* (16, 5, 5, L); NULL likewise */
     float *p2;       /* (16, 5, 5, L) = flattened (400, L) */
     float *h1;       /* (120, L) fc1 + ReLU */
     float *h2;       /* (84, L) fc2 + ReLU */

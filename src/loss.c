@@ -43,9 +43,10 @@ double ln_softmax_xent_mean(const double *per_sample, int B) {
 }
 
 void ln_softmax_probs(const float *z, int C, float *probs) {
-    double mx = z[0], e[64], sum = 0.0;
+    if (C < 1) return;
+    double mx = z[0], sum = 0.0;
     for (int c = 1; c < C; c++)
         if (z[c] > mx) mx = z[c];
-    for (int c = 0; c < C; c++) sum += e[c] = exp((double)z[c] - mx);
-    for (int c = 0; c < C; c++) probs[c] = (float)(e[c] / sum);
+    for (int c = 0; c < C; c++) sum += exp((double)z[c] - mx);
+    for (int c = 0; c < C; c++) probs[c] = (float)(exp((double)z[c] - mx) / sum); /* the same exp as summed */
 }

@@ -1,5 +1,5 @@
 /* test_single.c - the one-image snapshot (single.h): bit-identical logits
- * to ln_lenet_forward, in a batch and alone, for every instruction set the
+ * to ln_lenet_forward, in a batch on 2 threads and alone, for every instruction set the
  * CPU has and both conv-bias variants; probabilities identical to
  * ln_lenet_predict's; a snapshot that later weight changes do not reach;
  * clear refusals for the engines it does not cover. */
@@ -55,7 +55,7 @@ int main(void) {
             ln_lenet batch, alone;
             ln_error err;
             ln_single *one = NULL;
-            if (ln_lenet_init(&batch, cb, NB, 1, isas[v], &err) || ln_lenet_init(&alone, cb, 1, 1, isas[v], &err)) {
+            if (ln_lenet_init(&batch, cb, NB, 2, isas[v], &err) || ln_lenet_init(&alone, cb, 1, 1, isas[v], &err)) {
                 CHECK(&t, 0, "init");
                 return test_finish(&t);
             }
@@ -68,7 +68,8 @@ int main(void) {
             CHECK(&t, made && !strcmp(ln_single_kernels(one), ln_lenet_kernels(&batch)), what);
             if (!made) continue;
             snprintf(what, sizeof what,
-                     "[%s conv_bias=%d] all %d images' logits bit-identical to ln_lenet_forward in a batch and alone",
+                     "[%s conv_bias=%d] all %d images' logits bit-identical to ln_lenet_forward in a batch on 2 threads and "
+                     "alone",
                      isas[v], cb, NB);
             CHECK(&t, mismatches(&batch, &alone, one, x) == 0, what);
 

@@ -21,7 +21,7 @@ void ln_softmax_xent_rows(const float *logits, const int32_t *labels, int first,
                           float *dlogits, double *per_sample);
 double ln_softmax_xent_mean(const double *per_sample, int B);
 
-/* Softmax of one row of C <= 64 logits (max subtracted, exp and sum in
+/* Softmax of one row of C >= 1 logits (max subtracted, exp and sum in
  * double), rounded to float: what prediction reports. */
 void ln_softmax_probs(const float *z, int C, float *probs);
 

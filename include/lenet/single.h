@@ -26,7 +26,8 @@
 typedef struct ln_single ln_single;
 
 /* A snapshot of net's weights, with net's kernels (net: the lanes engine,
- * the default, at amp level O0; otherwise LN_E_USAGE). */
+ * the default, at amp level O0; otherwise LN_E_USAGE; LN_E_NOMEM if its
+ * 270 KB cannot be had). *out is NULL on failure. */
 ln_status ln_single_new(const ln_lenet *net, ln_single **out, ln_error *err);
 
 /* Logits (LN_CLASSES) of one prepared image (LN_IN_SIZE floats). */

@@ -60,7 +60,10 @@ ln_status serve_model_load(const char *path, int max_batch, const char *kernels,
         goto fail;
     }
     /* The worker is the one thread that runs it; the weights never change. */
-    if (m->net.engine == LN_ENGINE_LANES && (s = ln_single_new(&m->net, &m->one, err))) goto fail;
+    if (m->net.engine == LN_ENGINE_LANES && ln_single_new(&m->net, &m->one, err)) {
+        s = ln_fail(err, LN_E_NOMEM, "out of memory for the one-image snapshot of %s", path);
+        goto fail;
+    }
     strcpy(m->path, path);
     memcpy(m->sha256, before, sizeof m->sha256);
     m->conv_bias = m->net.conv_bias;
@@ -144,8 +147,9 @@ static int answer_jobs(serve_job *jobs, int images, int refused) {
 /* Batches smaller than this go image by image through the model's
  * snapshot; larger ones through the network, 16 images in the vector lanes
  * at a time (the same logits either way). On one thread of a Skylake-SP
- * Xeon, a forward pass of 1-16 images took 150-200 us with AVX-512 and
- * 380-400 with AVX2 whatever the count, the snapshot 13-15 us and 24-29 us
+ * Xeon, a forward pass of 4-16 images took 150-200 us with AVX-512 and
+ * 380-410 with AVX2 whatever the count (1-3 images: 33-52 us and 184-369,
+ * image by image without the snapshot), the snapshot 13-15 us and 24-29 us
  * an image: the snapshot is faster up to 11 images with AVX-512, 15 with
  * AVX2. */
 #define SERVE_SINGLE_BELOW 12
