@@ -873,20 +873,6 @@ static inline __attribute__((always_inline)) void single_conv2(const float *in, 
         }
 }
 
-/* 2x2 max pooling of (H, W, 16) -> (H/2, W/2, 16): the first maximum in
- * the order top-left, top-right, bottom-left, bottom-right, as pool_fwd. */
-static void single_pool(const float *in, int H, int W, float *out) {
-    for (int oy = 0; oy < H / 2; oy++)
-        for (int ox = 0; ox < W / 2; ox++) {
-            const vf *r0 = cvec(in, (long)2 * oy * W + 2 * ox), *r1 = r0 + W;
-            vf m = r0[0];
-            m = vsel(vgt(r0[1], m), r0[1], m);
-            m = vsel(vgt(r1[0], m), r1[0], m);
-            m = vsel(vgt(r1[1], m), r1[1], m);
-            *mvec(out, (long)oy * (W / 2) + ox) = m;
-        }
-}
-
 /* y (NV vectors) = [relu](b + x (F) w (F, NV * 16)), feature f = i * n2 + j
  * read at x[i * xs1 + j * xs2], in feature order; NB vectors at a time. */
 static inline __attribute__((always_inline)) void single_fc(const float *x, int n1, int xs1, int n2, int xs2,
@@ -913,7 +899,7 @@ void KFN(ln_lanes_single)(const float *pk, const float *x, float *s, float *logi
     conv_fwd1(xin, LN_IN_C, S0, S0, pk + LN_SINGLE_C1W, pk + LN_SINGLE_C1B, C1, S1, a1, R1, SG_C1_OCB, SG_C1_RB);
     pool_fwd1(a1, C1, S1, S1, R1, p1, RP1);
     single_conv2(p1, RP1, pk + LN_SINGLE_C2W, pk + LN_SINGLE_C2B, a2);
-    single_pool(a2, S2, S2, p2);
+    pool_fwd(a2, S2, 0, 0, 1, S2, S2, 0, P2, p2, NULL); /* (S2, S2, 16): one "channel", the 16 in the lanes */
     /* fc1's features are flattened (channel, row, column): p2 (pixel, channel) read across */
     single_fc(p2, C2, 1, P2 * P2, L, pk + LN_SINGLE_F1W, pk + LN_SINGLE_F1B, LN_SINGLE_F1V, SG_F1_NB, h1, 1);
     single_fc(h1, 1, 0, F1, 1, pk + LN_SINGLE_F2W, pk + LN_SINGLE_F2B, LN_SINGLE_F2V, SG_F2_NB, h2, 1);

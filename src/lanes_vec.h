@@ -130,19 +130,6 @@ static inline __attribute__((always_inline)) void pool_fwd_(const float *in, int
                                                             int H, int W, int oy_a, int oy_b, float *out,
                                                             int32_t *arg, int with_arg) {
     const int OH = H / 2, OW = W / 2;
-    if (!with_arg) {
-        for (int c = c_a; c < c_b; c++)
-            for (int oy = oy_a; oy < oy_b; oy++)
-                for (int ox = 0; ox < OW; ox++) {
-                    const vf *r0 = cvec(in, ((long)c * rows + 2 * oy - row0) * W + 2 * ox), *r1 = r0 + W;
-                    vf m = r0[0];
-                    m = vsel(vgt(r0[1], m), r0[1], m);
-                    m = vsel(vgt(r1[0], m), r1[0], m);
-                    m = vsel(vgt(r1[1], m), r1[1], m);
-                    *mvec(out, ((long)c * OH + oy) * OW + ox) = m;
-                }
-        return;
-    }
     for (int c = c_a; c < c_b; c++)
         for (int oy = oy_a; oy < oy_b; oy++)
             for (int ox = 0; ox < OW; ox++) {
@@ -157,7 +144,7 @@ static inline __attribute__((always_inline)) void pool_fwd_(const float *in, int
                 m = vsel(k, r1[1], m), a = (a & ~k) | (k & 3);
                 const long o = ((long)c * OH + oy) * OW + ox;
                 *mvec(out, o) = m;
-                memcpy(arg + o * L, &a, sizeof a);
+                if (with_arg) memcpy(arg + o * L, &a, sizeof a); /* (else a is dead code) */
             }
 }
 static void pool_fwd(const float *in, int rows, int row0, int c_a, int c_b, int H, int W, int oy_a, int oy_b,
