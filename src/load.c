@@ -123,10 +123,11 @@ void ln_lenet_eval_into(ln_lenet *net, const ln_dataset *ds, long limit, ln_metr
 
 /* ln_lenet_eval_range on the lanes engine, straight from the uint8 images:
  * a batch is one parallel region from the pixels to the losses. Images not
- * yet 32x32 are resized a batch at a time into a buffer that stays in
- * cache (one more region a batch, instead of a resized 10 MB copy of the
- * whole set written out and read back). Returns -1, having done nothing,
- * where that does not apply. */
+ * yet 32x32 are resized there, a group at a time, by the thread that runs
+ * the group, into a buffer on its stack (rather than a batch at a time in
+ * a region of its own, or a resized 10 MB copy of the whole set written
+ * out and read back). Returns -1, having done nothing, where that does not
+ * apply. */
 static int eval_lanes(ln_lenet *net, const ln_dataset *ds, long lo, long hi, ln_metrics *out, int32_t *y,
                       double *loss) {
     const ln_idx_images *im = &ds->images;
@@ -134,25 +135,28 @@ static int eval_lanes(ln_lenet *net, const ln_dataset *ds, long lo, long hi, ln_
     const int have32 = im->rows == LN_IMG && im->cols == LN_IMG;
     if (net->engine != LN_ENGINE_LANES || im->rows > LN_RESIZE_MAX || im->cols > LN_RESIZE_MAX) return -1;
     const uint8_t **px = malloc(sizeof *px * (size_t)B);
-    uint8_t *buf = have32 ? NULL : malloc((size_t)B * LN_IMG * LN_IMG);
     ln_resize_plan *pl = have32 ? NULL : malloc(sizeof *pl);
-    if (!px || (!have32 && (!buf || !pl))) {
-        free(px), free(buf), free(pl);
+    if (!px || (!have32 && !pl)) {
+        free(px), free(pl);
         return -1;
     }
     const size_t ssz = (size_t)im->rows * im->cols;
     if (pl) ln_resize_plan_init(pl, (int)im->rows, (int)im->cols, LN_IMG, LN_IMG);
+    if (pl && !pl->ok) { /* (sizes are checked above: not expected) */
+        free(px), free(pl);
+        return -1;
+    }
     for (long first = lo; first < hi; first += B) {
         const int rows = (int)(hi - first < B ? hi - first : B);
-        if (pl) ln_resize_plan_apply_rows(pl, im->pixels + (size_t)first * ssz, rows, buf, net->threads);
         for (int i = 0; i < rows; i++) {
-            px[i] = pl ? buf + (size_t)i * LN_IMG * LN_IMG : im->pixels + (size_t)(first + i) * LN_IMG * LN_IMG;
+            px[i] = im->pixels + (size_t)(first + i) * ssz;
             y[i] = (int32_t)ds->labels.labels[first + i];
         }
-        ln_lenet_eval_step(net, px, y, rows, loss);
+        if (pl) ln_lenet_eval_step_resized(net, pl, px, y, rows, loss);
+        else ln_lenet_eval_step(net, px, y, rows, loss);
         ln_metrics_update(out, ln_lenet_logits(net), y, rows, loss);
     }
-    free(px), free(buf), free(pl);
+    free(px), free(pl);
     return 0;
 }
 

@@ -141,6 +141,7 @@ typedef struct {
      * waits on them. */
     long *progress;
     long job;             /* flagged jobs so far */
+    int claimed;          /* an evaluation job's groups taken so far (lanes_run) */
     int stage_of[LN_MAX_TENSORS]; /* the backward stage after which each tensor may be updated */
 } lanes_state;
 
@@ -228,6 +229,7 @@ typedef struct {
     ln_lenet *net;
     const float *x;          /* forward from these rows (or px); NULL: the groups hold the forward already */
     const uint8_t *const *px; /* the rows as uint8 images, normalised on the way in */
+    const ln_resize_plan *plan; /* px are images of the plan's source size, resized on the way in */
     int B;
     const int32_t *labels;   /* the loss (a training step): per-row losses and act.dlogits, or NULL */
     double *per_sample;
@@ -401,7 +403,15 @@ static void group_forward(const lanes_job *j, int g, int slot, int part, int par
     _Static_assert(LN_IN_SIZE % 16 == 0, "the input transposes in 16 x 16 tiles");
     int a, b;
     ln_lanes_share(LN_IN_SIZE / 16, part, parts, &a, &b);
-    if (j->px) s->k.load_u8(j->px + (long)g * LN_LANES, n, G->x, a, b);
+    if (j->plan) { /* each part resizes all n rows: only a batch's last group is shared */
+        uint8_t img[LN_LANES][LN_IN_SIZE] __attribute__((aligned(64)));
+        const uint8_t *rows[LN_LANES];
+        for (int r = 0; r < n; r++) {
+            ln_resize_plan_apply(j->plan, j->px[(long)g * LN_LANES + r], img[r]);
+            rows[r] = img[r];
+        }
+        s->k.load_u8(rows, n, G->x, a, b);
+    } else if (j->px) s->k.load_u8(j->px + (long)g * LN_LANES, n, G->x, a, b);
     else s->k.load_f32(j->x + (long)g * LN_LANES * LN_IN_SIZE, n, G->x, a, b);
     stage_barrier(parts);
     ln_lanes_pf pf;
@@ -507,8 +517,21 @@ static void lanes_run(const lanes_job *j) {
          * MB, cold every time; measured: 7.8 us per image on 1 thread
          * against 5.3). A shared group g >= solo keeps its own, which no
          * thread uses for its groups (g >= nt, or no thread has any). */
-        for (int g = t; g < solo; g += nt) {
-            group_forward(j, g, j->forward_only ? t : g, 0, 1, prof);
+        /* An evaluation's groups are independent and nothing follows them
+         * in the job, so each thread takes the next group not yet taken:
+         * a thread slowed by another process on its core does fewer, and
+         * the other does not wait for it at the end of the batch. Which
+         * thread runs a group changes nothing in its results. */
+        if (j->forward_only) {
+            for (;;) {
+                int g;
+                #pragma omp atomic capture
+                g = s->claimed++;
+                if (g >= solo) break;
+                group_forward(j, g, t, 0, 1, prof);
+            }
+        } else for (int g = t; g < solo; g += nt) {
+            group_forward(j, g, g, 0, 1, prof);
             if (j->base) publish(s, g, j->base + 1);
             if (fused) group_backward(j, g, 0, 1, prof);
         }
@@ -605,6 +628,7 @@ static void lanes_go(ln_lenet *net, const lanes_job *j, int kind) {
         j = &flagged;
     }
     const double t0 = net->threads > 1 ? now_seconds() : 0.0;
+    s->claimed = 0;
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const unsigned fp = ln_fpflush_enter(); /* each thread: fpflush.h */
@@ -649,15 +673,21 @@ int ln_lenet_train_step(ln_lenet *net, const uint8_t *const *images, const int32
     return 0;
 }
 
-int ln_lenet_eval_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B,
-                       double *per_sample) {
+int ln_lenet_eval_step_resized(ln_lenet *net, const ln_resize_plan *plan, const uint8_t *const *images,
+                               const int32_t *labels, int B, double *per_sample) {
     lanes_state *s = net->eng->lanes;
-    if (!s) return -1;
+    if (!s || (plan && (!plan->ok || plan->dh != LN_IN_SIDE || plan->dw != LN_IN_SIDE))) return -1;
     s->pending = 0;
-    lanes_go(net, &(lanes_job){.net = net, .px = images, .B = B, .labels = labels, .per_sample = per_sample,
-                               .loss_scale = 1.0f, .dlogits = net->eng->act.dlogits, .forward_only = 1},
+    lanes_go(net, &(lanes_job){.net = net, .px = images, .plan = plan, .B = B, .labels = labels,
+                               .per_sample = per_sample, .loss_scale = 1.0f, .dlogits = net->eng->act.dlogits,
+                               .forward_only = 1},
              JOB_FORWARD);
     return 0;
+}
+
+int ln_lenet_eval_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B,
+                       double *per_sample) {
+    return ln_lenet_eval_step_resized(net, NULL, images, labels, B, per_sample);
 }
 
 ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads, const char *kernels,

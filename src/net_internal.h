@@ -9,6 +9,7 @@
 #include "lenet/gemm.h"
 #include "lenet/net.h"
 #include "lenet/optim.h"
+#include "lenet/transform.h"
 
 /* Activations of the GEMM engine, allocated for max_batch rows; the lanes
  * engine uses only logits and dlogits. */
@@ -70,5 +71,12 @@ int ln_lenet_train_step(ln_lenet *net, const uint8_t *const *images, const int32
  * done) for the GEMM engine. */
 int ln_lenet_eval_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B,
                        double *per_sample);
+/* The same from images of another size: each is first resized by plan
+ * (transform.h; 32x32 out) inside the region, by the thread that then runs
+ * its group, into a buffer on its stack; the same bits as
+ * ln_resize_plan_apply and ln_lenet_eval_step. plan NULL: ln_lenet_eval_step.
+ * Returns -1 (nothing done) also for a plan that is not ok or not to 32x32. */
+int ln_lenet_eval_step_resized(ln_lenet *net, const ln_resize_plan *plan, const uint8_t *const *images,
+                               const int32_t *labels, int B, double *per_sample);
 
 #endif
