@@ -8,24 +8,25 @@
 
 #define BOX_THRESHOLD 32
 
-static int cmp_u8(const void *a, const void *b) { return (int)*(const uint8_t *)a - (int)*(const uint8_t *)b; }
-
-static int border_median(const uint8_t *g, int w, int h) {
-    const size_t n = (h == 1 || w == 1) ? (size_t)w * (size_t)h : 2 * (size_t)w + 2 * (size_t)(h - 2);
-    uint8_t *b = malloc(n ? n : 1);
-    if (!b) return -1;
-    size_t k = 0;
-    if (h == 1 || w == 1) {
-        memcpy(b, g, n);
-        k = n;
-    } else {
-        for (int x = 0; x < w; x++) b[k++] = g[x], b[k++] = g[(size_t)(h - 1) * (size_t)w + (size_t)x];
-        for (int y = 1; y < h - 1; y++) b[k++] = g[(size_t)y * (size_t)w], b[k++] = g[(size_t)y * (size_t)w + (size_t)w - 1];
+/* The median of the border pixels of a w x h picture in rows `stride`
+ * apart (all of its pixels if `all`), by a histogram: the value at index
+ * k / 2 of its k values in order. */
+static int median_u8(const uint8_t *g, size_t stride, int w, int h, int all) {
+    size_t hist[256] = {0}, k = 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = g + (size_t)y * stride;
+        if (all || y == 0 || y == h - 1) {
+            for (int x = 0; x < w; x++) hist[row[x]]++;
+            k += (size_t)w;
+        } else {
+            hist[row[0]]++, k++;
+            if (w > 1) hist[row[w - 1]]++, k++;
+        }
     }
-    qsort(b, k, 1, cmp_u8);
-    int med = b[k / 2];
-    free(b);
-    return med;
+    size_t c = 0;
+    int v = 0;
+    while ((c += hist[v]) <= k / 2) v++;
+    return v;
 }
 
 /* Resample src (sw x sh floats) to dst (dw x dh): area averaging when an
@@ -59,17 +60,102 @@ static void resample_axis(const float *src, int sn, int stride_s, float *dst, in
     }
 }
 
+/* Step 2a (prepare.h): in lv (w x h levels, ink >= BOX_THRESHOLD), a
+ * rectangle whose four sides are unbroken ink, at least a quarter of the
+ * picture each way and 8 pixels, at least 60% ink inside, page around it: a picture
+ * placed on a page (the one `lenet inspect --png` writes, a screenshot of
+ * an MNIST digit), not a stroke. Its top side is the first longest
+ * horizontal run of ink, its sides the columns under that run's ends
+ * while both are ink, its bottom the lowest full row above their end.
+ * Returns 1 and the rectangle, or 0. */
+static int find_frame(const uint8_t *lv, int w, int h, int *fx, int *fy, int *fw, int *fh) {
+#define INK(x, y) (lv[(size_t)(y) * (size_t)w + (size_t)(x)] >= BOX_THRESHOLD)
+    const int min_w = w / 4 > 8 ? w / 4 : 8, min_h = h / 4 > 8 ? h / 4 : 8;
+    int best = 0, by = 0, bx = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0, run = 0; x < w; x++) {
+            run = INK(x, y) ? run + 1 : 0;
+            if (run > best) best = run, by = y, bx = x - run + 1;
+        }
+    if (best < min_w) return 0;
+    const int x0 = bx, x1 = bx + best - 1;
+    int y1 = by;
+    while (y1 + 1 < h && INK(x0, y1 + 1) && INK(x1, y1 + 1)) y1++;
+    for (;; y1--) { /* the lowest row of unbroken ink between the sides */
+        if (y1 - by + 1 < min_h) return 0;
+        int x = x0;
+        while (x <= x1 && INK(x, y1)) x++;
+        if (x > x1) break;
+    }
+    size_t ink = 0;
+    for (int y = by; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) ink += INK(x, y);
+    if (ink * 10 < (size_t)best * (size_t)(y1 - by + 1) * 6) return 0;
+    /* Page all round it: at most 1 in 10 ink pixels on the ring just
+     * outside (within the picture). A block inside a bold stroke has the
+     * stroke going on past its sides. */
+    size_t ring = 0, ring_ink = 0;
+    for (int x = x0 - 1; x <= x1 + 1; x++)
+        for (int k = 0; k < 2; k++) {
+            const int y = k ? y1 + 1 : by - 1;
+            if (x >= 0 && x < w && y >= 0 && y < h) ring++, ring_ink += INK(x, y);
+        }
+    for (int y = by; y <= y1; y++)
+        for (int k = 0; k < 2; k++) {
+            const int x = k ? x1 + 1 : x0 - 1;
+            if (x >= 0 && x < w) ring++, ring_ink += INK(x, y);
+        }
+    if (ring_ink * 10 > ring) return 0;
+    *fx = x0, *fy = by, *fw = best, *fh = y1 - by + 1;
+    return 1;
+#undef INK
+}
+
+/* framed: -1 for a whole picture; for the inside of a frame, whether to
+ * invert it. */
+static ln_status prepare(const uint8_t *gray, int w, int h, const char *name, uint8_t out[28 * 28],
+                         ln_prepare_info *info, ln_error *err, int framed);
+
+/* The digit inside a frame (find_frame), prepared as a picture of its own;
+ * LN_E_INPUT if it holds none (a solid block). A line drawn around the
+ * picture (unlike its background) is peeled off first, ring by ring, up to
+ * an eighth of the frame's side. */
+static ln_status prepare_framed(const uint8_t *gray, int w, int fx, int fy, int fw, int fh, int inverted,
+                                const char *name, uint8_t out[28 * 28], ln_prepare_info *inf, ln_error *err) {
+    const uint8_t *at = gray + (size_t)fy * (size_t)w + (size_t)fx;
+    const int bg = median_u8(at, (size_t)w, fw, fh, 1);
+    for (int k = 0; k < (fw < fh ? fw : fh) / 8; k++) {
+        const int ring = median_u8(at, (size_t)w, fw, fh, 0);
+        if (abs(ring - bg) <= 32) break;
+        at += (size_t)w + 1, fx++, fy++, fw -= 2, fh -= 2;
+    }
+    uint8_t *sub = malloc((size_t)fw * (size_t)fh);
+    if (!sub) return ln_fail(err, LN_E_NOMEM, "out of memory: %s", name);
+    for (int y = 0; y < fh; y++) memcpy(sub + (size_t)y * (size_t)fw, at + (size_t)y * (size_t)w, (size_t)fw);
+    const ln_status s = prepare(sub, fw, fh, name, out, inf, err, !inverted);
+    free(sub);
+    if (s) return s;
+    inf->box_x += fx, inf->box_y += fy;
+    inf->frame_x = fx, inf->frame_y = fy, inf->frame_w = fw, inf->frame_h = fh;
+    return LN_OK;
+}
+
 ln_status ln_prepare_digit(const uint8_t *gray, int w, int h, const char *name, uint8_t out[28 * 28],
                            ln_prepare_info *info, ln_error *err) {
+    return prepare(gray, w, h, name, out, info, err, -1);
+}
+
+static ln_status prepare(const uint8_t *gray, int w, int h, const char *name, uint8_t out[28 * 28],
+                         ln_prepare_info *info, ln_error *err, int framed) {
     ln_prepare_info inf;
     memset(&inf, 0, sizeof inf);
     memset(out, 0, LN_PREP_SIDE * LN_PREP_SIDE);
     if (w < 1 || h < 1) return ln_fail(err, LN_E_INPUT, "empty image: %s", name);
     const size_t n = (size_t)w * (size_t)h;
-    /* 1. polarity */
-    int bg = border_median(gray, w, h);
-    if (bg < 0) return ln_fail(err, LN_E_NOMEM, "out of memory: %s", name);
-    inf.inverted = bg > 127;
+    /* 1. polarity (in a frame, step 2a: the opposite of the page's, and
+     * the background is the median of all its pixels) */
+    int bg = median_u8(gray, (size_t)w, w, h, framed >= 0);
+    inf.inverted = framed >= 0 ? framed : bg > 127;
     if (inf.inverted) bg = 255 - bg;
     inf.background = bg;
     int hi = 0;
@@ -98,6 +184,17 @@ ln_status ln_prepare_digit(const uint8_t *gray, int w, int h, const char *name, 
                 if (y > y1) y1 = y;
             }
         }
+    int fx, fy, fw, fh;
+    if (framed < 0 && find_frame(lv, w, h, &fx, &fy, &fw, &fh)) {
+        ln_prepare_info fin;
+        const ln_status fs = prepare_framed(gray, w, fx, fy, fw, fh, inf.inverted, name, out, &fin, err);
+        if (fs != LN_E_INPUT) { /* a digit in the frame (or out of memory) */
+            free(lv);
+            if (!fs && info) *info = fin;
+            return fs;
+        }
+        memset(out, 0, LN_PREP_SIDE * LN_PREP_SIDE); /* a solid block: the picture as a whole */
+    }
     const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
     inf.box_x = x0, inf.box_y = y0, inf.box_w = bw, inf.box_h = bh;
     /* 4. scale the longer side to 20 */

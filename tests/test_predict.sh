@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/test_predict.sh - `lenet predict` on pictures of MNIST test digits
-# (as they are, inverted, enlarged) must give the digits `lenet eval` gives;
+# (as they are, inverted, enlarged, as `inspect --png` draws them) must give
+# the digits `lenet eval` gives;
 # its output formats and errors. Trains a small model on a subset of MNIST.
 #
 # Uses $BUILD/lenet (BUILD defaults to build) and MNIST in $MNIST_DIR
@@ -55,11 +56,14 @@ print([c for r in m for c in range(10) if r[c]][0])' "$tmp/e$i.json")"
         pgm "$i" 1 0 >"$tmp/p$i.pgm"
         pgm "$i" 1 1 >"$tmp/n$i.pgm"
         pgm "$i" 3 1 >"$tmp/b$i.pgm"
+        "$lenet" inspect --data "$tmp/one$i" --split test --png "$tmp/t$i.png" >/dev/null
     done
-    for kind in p n b; do
-        run predict --ckpt "$ckA" --threads 1 --json $(for i in $(seq 0 19); do echo "$tmp/$kind$i.pgm"; done)
+    for kind in p n b t; do
+        ext=pgm; [ $kind = t ] && ext=png
+        run predict --ckpt "$ckA" --threads 1 --json $(for i in $(seq 0 19); do echo "$tmp/$kind$i.$ext"; done)
         got=$(python3 -c 'import json,sys; print(" ".join(str(json.loads(l)["digit"]) for l in sys.stdin))' <"$tmp/out")
-        case $kind in p) what="as they are (28x28)" ;; n) what="inverted (dark on light)" ;; b) what="enlarged x3 (84x84), inverted" ;; esac
+        case $kind in p) what="as they are (28x28)" ;; n) what="inverted (dark on light)" ;; b) what="enlarged x3 (84x84), inverted" ;;
+            t) what="as \`lenet inspect --png\` draws them (x8, framed, under a title)" ;; esac
         check "predict on 20 test images $what: the digits eval gives ($want )" \
             eval '[ "$rc" -eq 0 ] && [ " $got" = "$want" ] && [ "$(echo $want | tr " " "\n" | sort -u | wc -l)" -ge 8 ]'
         [ " $got" = "$want" ] || echo "    predict: $got"

@@ -3,7 +3,9 @@
  * the no-contrast error), MNIST test digits that must come back where they
  * are, and the same digits written as PNG files (image.h's writer) -
  * inverted and enlarged - that must prepare to exactly the same 28x28 as
- * the originals, and give the same model.predict output. */
+ * the originals, and give the same model.predict output; the picture
+ * `lenet inspect --png` writes (a digit framed under its title) and a
+ * solid block on a page (step 2a). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "lenet/image.h"
 #include "lenet/model.h"
 #include "lenet/prepare.h"
+#include "lenet/samples.h"
 #include "lenet/transform.h"
 
 static void test_hand(test_ctx *t) {
@@ -51,6 +54,19 @@ static void test_hand(test_ctx *t) {
                  cnt == 400 && all && inf.offset_x == 5 && inf.offset_y == 5,
           "light on gray: levels stretched to 0/255, a 2x2 dot enlarged to 20x20 at (5, 5)");
 
+    /* A solid black 40x40 block on a white 100x100 page: a frame with
+     * nothing inside, so the picture is prepared as a whole: the block is
+     * the ink, scaled to 20x20 and centred. */
+    static uint8_t blk[100 * 100];
+    memset(blk, 255, sizeof blk);
+    for (int y = 30; y < 70; y++)
+        for (int x = 20; x < 60; x++) blk[y * 100 + x] = 0;
+    s = ln_prepare_digit(blk, 100, 100, "block", out, &inf, &err);
+    cnt = 0;
+    for (int i = 0; i < 784; i++) cnt += out[i] == 255;
+    CHECK(t, s == LN_OK && inf.frame_w == 0 && inf.box_x == 20 && inf.box_w == 40 && cnt == 400,
+          "a solid block on a page: no digit in it as a frame, prepared as a whole (a 20x20 square)");
+
     /* No contrast. */
     uint8_t flat[16];
     memset(flat, 128, sizeof flat);
@@ -82,6 +98,21 @@ static void test_mnist(test_ctx *t) {
         moved += inf.offset_x != inf.box_x || inf.offset_y != inf.box_y;
     }
     printf("    first %d MNIST test digits: %d unchanged byte for byte, %d moved\n", N, same, moved);
+    /* ... and none is taken for a picture on a page (step 2a), as it is or
+     * any of the 10,000 enlarged x3: a bold stroke's solid part has the
+     * stroke going on past it (without that rule, 30 of them were). */
+    int framed = 0;
+    static uint8_t big[84 * 84];
+    for (int i = 0; i < (int)d.images.count; i++) {
+        uint8_t out[784];
+        ln_prepare_info inf;
+        const uint8_t *src = d.images.pixels + (size_t)i * 784;
+        if (i < N) framed += !ln_prepare_digit(src, 28, 28, "mnist", out, &inf, &err) && inf.frame_w;
+        for (int y = 0; y < 84; y++)
+            for (int x = 0; x < 84; x++) big[y * 84 + x] = src[(y / 3) * 28 + x / 3];
+        framed += !ln_prepare_digit(big, 84, 84, "mnist x3", out, &inf, &err) && inf.frame_w;
+    }
+    CHECK(t, framed == 0, "no MNIST test digit is taken for a framed picture (1000 as they are, all 10,000 x3)");
     CHECK(t, moved <= N / 100 && same >= N * 6 / 10,
           "MNIST digits come back in place (<= 1% moved, >= 60% byte-identical)");
 
@@ -117,7 +148,33 @@ static void test_mnist(test_ctx *t) {
             unlink(path);
         }
     }
+    /* The picture `lenet inspect --png` writes: the digit enlarged x8 in a
+     * gray 1-pixel frame under its title, black on white. Read back as
+     * `lenet predict` reads it, it must prepare to the digit's own 28x28. */
+    int titled_ok = 1, titled_exact = 1, titled_frame = 1;
+    for (int i = 0; i < 50; i++) {
+        const uint8_t *src = d.images.pixels + (size_t)i * 784;
+        uint8_t ref[784], got[784];
+        ln_prepare_info inf;
+        ln_prepare_digit(src, 28, 28, "mnist", ref, NULL, &err);
+        ln_image im = {.width = 28, .height = 28, .channels = 1, .data = (uint8_t *)src}, pic, back;
+        char path[128], title[32];
+        snprintf(path, sizeof path, "%s/titled%d.png", dir, i);
+        snprintf(title, sizeof title, "number: %d", d.labels.labels[i]);
+        if (ln_sample_picture(&im, title, 224, &pic, &err)) { titled_ok = 0; continue; }
+        const int ok = !ln_image_write_png(path, &pic, &err) && !ln_image_read_gray(path, &back, &err);
+        ln_image_free(&pic);
+        unlink(path);
+        if (!ok) { titled_ok = 0; continue; }
+        const int prep = !ln_prepare_digit(back.data, back.width, back.height, path, got, &inf, &err);
+        titled_exact &= prep && !memcmp(got, ref, 784);
+        titled_frame &= prep && inf.frame_w == 224 && inf.frame_h == 224 && inf.frame_y > 20;
+        ln_image_free(&back);
+    }
     rmdir(dir);
+    CHECK(t, titled_ok, "50 test digits drawn as `inspect --png` draws them, written and read back");
+    CHECK(t, titled_frame, "... each found as a 224x224 picture below its title");
+    CHECK(t, titled_exact, "... and prepared to exactly the 28x28 of the original digit");
     CHECK(t, read_ok, "20 test digits written as PNG (inverted, and inverted x3 = 84x84) and read back");
     CHECK(t, exact, "... each prepares to exactly the 28x28 of the original digit");
     if (ln_model_init(&m, &mc, &err) == LN_OK) {

@@ -11,6 +11,14 @@
  *      0..255 (identity for an MNIST image: background 0, max 255). A
  *      picture with less than 16 levels of contrast is LN_E_INPUT ("no
  *      digit found").
+ *   2a. A picture on a page: if the ink holds a rectangle whose four sides
+ *      are unbroken ink, at least a quarter of the picture each way (and 8
+ *      pixels) and at least 60% ink inside (a dark picture on a light page,
+ *      as `lenet inspect --png` writes it under its title), the digit is
+ *      what that rectangle holds: it is prepared from step 1 as a picture
+ *      of its own (once: not again inside it), and step 3's box is given
+ *      in the whole picture's coordinates. If the rectangle holds no digit
+ *      (a solid block), the picture is prepared as a whole.
  *   3. Crop to the bounding box of the pixels with v' >= 32 (faint noise
  *      and antialiasing fringe do not widen the box; pixels inside the box
  *      keep their values).
@@ -39,6 +47,7 @@ typedef struct {
     int box_x, box_y, box_w, box_h; /* step 3's crop, in the input */
     int scaled_w, scaled_h;         /* after step 4 */
     int offset_x, offset_y;         /* where step 5 put the scaled crop */
+    int frame_x, frame_y, frame_w, frame_h; /* step 2a's frame in the input (frame_w 0: none) */
 } ln_prepare_info;
 
 /* gray: h rows of w pixels (w, h >= 1). out: 28*28 bytes. `name` is used in

@@ -21,10 +21,11 @@ static void usage(void) {
          "  --threads T         worker threads (default: all CPUs)\n"
          "  --preview           also draw each prepared 28x28 image in the terminal\n"
          "  --json              one JSON object per image: {\"file\", \"digit\", \"probabilities\": [10]}\n"
-         "IMAGE: PNG or PGM of any size, a dark digit on a light background or the reverse. Each is\n"
-         "prepared as MNIST was (inverted if light, cropped to the digit, scaled to fit 20x20, centred\n"
-         "by mass in 28x28), then resized to 32x32 and normalised as in training. Prints the digit\n"
-         "and the three most probable classes.");
+         "IMAGE: PNG or PGM of any size, a dark digit on a light background or the reverse, or a\n"
+         "picture of one placed on a page (as `lenet inspect --png` draws it: only the framed picture\n"
+         "counts). Each is prepared as MNIST was (inverted if light, cropped to the digit, scaled to\n"
+         "fit 20x20, centred by mass in 28x28), then resized to 32x32 and normalised as in training.\n"
+         "Prints the digit and the three most probable classes.");
 }
 
 int cmd_predict(int argc, char **argv) {
