@@ -62,9 +62,9 @@ static void resample_axis(const float *src, int sn, int stride_s, float *dst, in
 
 /* Step 2a (prepare.h): in lv (w x h levels, ink >= BOX_THRESHOLD), a
  * rectangle whose four sides are unbroken ink, at least a quarter of the
- * picture each way and 8 pixels, at least 60% ink inside, page around it: a picture
- * placed on a page (the one `lenet inspect --png` writes, a screenshot of
- * an MNIST digit), not a stroke. Its top side is the first longest
+ * picture each way and 8 pixels, at least 60% ink inside, page around it:
+ * a picture placed on a page (the titled sample picture samples.h draws, a
+ * screenshot of an MNIST digit), not a stroke. Its top side is the first longest
  * horizontal run of ink, its sides the columns under that run's ends
  * while both are ink, its bottom the lowest full row above their end.
  * Returns 1 and the rectangle, or 0. */

@@ -12,13 +12,19 @@
  *      picture with less than 16 levels of contrast is LN_E_INPUT ("no
  *      digit found").
  *   2a. A picture on a page: if the ink holds a rectangle whose four sides
- *      are unbroken ink, at least a quarter of the picture each way (and 8
- *      pixels) and at least 60% ink inside (a dark picture on a light page,
- *      as `lenet inspect --png` writes it under its title), the digit is
- *      what that rectangle holds: it is prepared from step 1 as a picture
- *      of its own (once: not again inside it), and step 3's box is given
- *      in the whole picture's coordinates. If the rectangle holds no digit
- *      (a solid block), the picture is prepared as a whole.
+ *      are unbroken ink, at least a quarter of the picture each way and 8
+ *      pixels, at least 60% ink inside and with page all round it (at most
+ *      1 in 10 ink pixels just outside: a bold stroke goes on past its
+ *      solid parts), e.g. a dark picture on a light page as samples.h
+ *      draws it under its title, the digit is what that rectangle holds:
+ *      a line drawn round it is peeled off (rings whose median differs
+ *      from the inside's by more than 32 levels, up to an eighth of the
+ *      side), and the inside is prepared from step 1 as a picture of its
+ *      own, once (no frame is looked for again in it), with the page's
+ *      opposite polarity and the median of all its pixels as background.
+ *      Step 3's box is then given in the whole picture's
+ *      coordinates, the rectangle in frame_*. If it holds no digit (a
+ *      solid block), the picture is prepared as a whole.
  *   3. Crop to the bounding box of the pixels with v' >= 32 (faint noise
  *      and antialiasing fringe do not widen the box; pixels inside the box
  *      keep their values).
