@@ -11,6 +11,7 @@
 
 #define IDX_MAGIC_IMAGES 2051u
 #define IDX_MAGIC_LABELS 2049u
+#define IDX_IMAGES_HDR 16
 
 static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -97,12 +98,29 @@ fail:
     return err ? err->status : LN_E_INPUT;
 }
 
-/* Read exactly `len` payload bytes into a buffer grown as data arrives. */
-static ln_status idx_read_payload(idx_file *fh, const char *path, size_t hdr_len, size_t len,
-                                  uint8_t **out, ln_error *err) {
+/* The file must end after the `len` payload bytes read. */
+static ln_status idx_at_end(idx_file *fh, const char *path, size_t len, ln_error *err) {
+    uint8_t extra;
+    long long n = gz_read_full(fh->f, path, &extra, 1, err);
+    if (n < 0) return err ? err->status : LN_E_INPUT;
+    if (n > 0)
+        return ln_fail(err, LN_E_INPUT, "more data than its header says (%zu bytes): %s; corrupt file", len, path);
+    return LN_OK;
+}
+
+/* A raw file's size must be the header's; checked before reading. */
+static ln_status idx_raw_size(const idx_file *fh, const char *path, size_t hdr_len, size_t len, ln_error *err) {
     if (fh->is_raw && (unsigned long long)fh->raw_size != hdr_len + len)
         return ln_fail(err, LN_E_INPUT, "file is %lld bytes but its header says %zu: %s; the file is truncated or "
                        "corrupt, fetch it again", fh->raw_size, hdr_len + len, path);
+    return LN_OK;
+}
+
+/* Read exactly `len` payload bytes into a buffer grown as data arrives. */
+static ln_status idx_read_payload(idx_file *fh, const char *path, size_t hdr_len, size_t len,
+                                  uint8_t **out, ln_error *err) {
+    const ln_status rs = idx_raw_size(fh, path, hdr_len, len, err);
+    if (rs) return rs;
     /* Start small and double: memory follows the data that really arrives.
      * A raw file's size was checked against the header just above, so it
      * gets its whole buffer at once. */
@@ -125,36 +143,107 @@ static ln_status idx_read_payload(idx_file *fh, const char *path, size_t hdr_len
         }
         got += (size_t)n;
     }
-    uint8_t extra;
-    long long n = gz_read_full(fh->f, path, &extra, 1, err);
-    if (n != 0) {
+    const ln_status s = idx_at_end(fh, path, len, err);
+    if (s) {
         free(buf);
-        if (n < 0) return err ? err->status : LN_E_INPUT;
-        return ln_fail(err, LN_E_INPUT, "more data than its header says (%zu bytes): %s; corrupt file", len,
-                       path);
+        return s;
     }
     *out = buf;
     return LN_OK;
 }
 
-ln_status ln_idx_read_images(const char *path, ln_idx_images *out, ln_error *err) {
-    memset(out, 0, sizeof *out);
-    idx_file fh;
-    uint8_t hdr[16];
-    ln_status s = idx_open(path, &fh, hdr, sizeof hdr, IDX_MAGIC_IMAGES, "images", err);
+/* Open an image file and check its header: the shape in *shape (pixels
+ * NULL); on failure nothing is left open. */
+static ln_status images_open(const char *path, idx_file *fh, ln_idx_images *shape, ln_error *err) {
+    memset(shape, 0, sizeof *shape);
+    uint8_t hdr[IDX_IMAGES_HDR];
+    ln_status s = idx_open(path, fh, hdr, sizeof hdr, IDX_MAGIC_IMAGES, "images", err);
     if (s) return s;
     uint32_t count = be32(hdr + 4), rows = be32(hdr + 8), cols = be32(hdr + 12);
     if (count == 0 || count > LN_IDX_MAX_COUNT || rows == 0 || rows > LN_IDX_MAX_DIM || cols == 0 ||
         cols > LN_IDX_MAX_DIM || (unsigned long long)count * rows * cols > (1ull << 34)) {
-        gzclose(fh.f);
+        gzclose(fh->f);
         return ln_fail(err, LN_E_INPUT, "implausible header (count %u, %u x %u): %s; the file is corrupt", count,
                        rows, cols, path);
     }
-    s = idx_read_payload(&fh, path, sizeof hdr, (size_t)count * rows * cols, &out->pixels, err);
+    shape->count = count, shape->rows = rows, shape->cols = cols;
+    return LN_OK;
+}
+
+ln_status ln_idx_read_images(const char *path, ln_idx_images *out, ln_error *err) {
+    idx_file fh;
+    ln_idx_images shape;
+    ln_status s = images_open(path, &fh, &shape, err);
+    memset(out, 0, sizeof *out);
+    if (s) return s;
+    s = idx_read_payload(&fh, path, IDX_IMAGES_HDR, (size_t)shape.count * shape.rows * shape.cols, &out->pixels, err);
     gzclose(fh.f);
     if (s) return s;
-    out->count = count, out->rows = rows, out->cols = cols;
+    out->count = shape.count, out->rows = shape.rows, out->cols = shape.cols;
     return LN_OK;
+}
+
+struct ln_idx_stream {
+    idx_file fh;
+    ln_idx_images shape;
+    uint32_t next; /* images read so far */
+    char path[1024];
+};
+
+ln_status ln_idx_stream_open(const char *path, ln_idx_stream **out, ln_idx_images *shape, ln_error *err) {
+    *out = NULL;
+    ln_idx_stream *st = calloc(1, sizeof *st);
+    if (!st) return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path);
+    ln_status s = images_open(path, &st->fh, &st->shape, err);
+    if (!s) {
+        s = idx_raw_size(&st->fh, path, IDX_IMAGES_HDR,
+                         (size_t)st->shape.count * st->shape.rows * st->shape.cols, err);
+        if (s) gzclose(st->fh.f);
+    }
+    if (s) {
+        free(st);
+        return s;
+    }
+    snprintf(st->path, sizeof st->path, "%s", path);
+    *shape = st->shape;
+    *out = st;
+    return LN_OK;
+}
+
+ln_status ln_idx_stream_read(ln_idx_stream *st, uint32_t n, uint8_t *dst, ln_error *err) {
+    const size_t isz = (size_t)st->shape.rows * st->shape.cols;
+    if (n > st->shape.count - st->next)
+        return ln_fail(err, LN_E_USAGE, "reading images %u..%u of %u: %s", st->next, st->next + n, st->shape.count,
+                       st->path);
+    const long long got = gz_read_full(st->fh.f, st->path, dst, isz * n, err);
+    if (got < 0) return err ? err->status : LN_E_INPUT;
+    if ((size_t)got < isz * n)
+        return ln_fail(err, LN_E_INPUT, "truncated file (%zu data bytes, header says %zu): %s; fetch the file again",
+                       isz * st->next + (size_t)got, isz * st->shape.count, st->path);
+    st->next += n;
+    return LN_OK;
+}
+
+ln_status ln_idx_stream_finish(ln_idx_stream *st, ln_error *err) {
+    uint8_t buf[1 << 14];
+    const size_t isz = (size_t)st->shape.rows * st->shape.cols, total = isz * st->shape.count;
+    for (size_t done = isz * st->next; done < total;) { /* the rest, unused, read to check it is all there */
+        const size_t k = total - done < sizeof buf ? total - done : sizeof buf;
+        const long long got = gz_read_full(st->fh.f, st->path, buf, k, err);
+        if (got < 0) return err ? err->status : LN_E_INPUT;
+        if ((size_t)got < k)
+            return ln_fail(err, LN_E_INPUT, "truncated file (%zu data bytes, header says %zu): %s; fetch the file again",
+                           done + (size_t)got, total, st->path);
+        done += k;
+    }
+    st->next = st->shape.count;
+    return idx_at_end(&st->fh, st->path, total, err);
+}
+
+void ln_idx_stream_close(ln_idx_stream *st) {
+    if (!st) return;
+    gzclose(st->fh.f);
+    free(st);
 }
 
 ln_status ln_idx_read_labels(const char *path, ln_idx_labels *out, ln_error *err) {
@@ -205,7 +294,8 @@ static int find_idx(const char *dir, const char *prefix, const char *kind, int n
     return 0;
 }
 
-ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, ln_error *err) {
+/* Find split's pair of files under root (ln_dataset_load) into ds's paths. */
+static ln_status dataset_find(const char *root, const char *split, ln_dataset *ds, ln_error *err) {
     memset(ds, 0, sizeof *ds);
     int train = strcmp(split, "train") == 0;
     if (!train && strcmp(split, "test") != 0)
@@ -224,12 +314,37 @@ ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, l
     if (!found)
         return ln_fail(err, LN_E_INPUT, "no %s-images-idx3-ubyte / %s-labels-idx1-ubyte pair in the data folder (or its "
                        "%s/): %s; give `data=DIR`, a folder holding MNIST", prefix, prefix, split, root);
-    ln_status s = ln_idx_read_images(ds->images_path, &ds->images, err);
+    return LN_OK;
+}
+
+static ln_status counts_agree(const ln_dataset *ds, ln_error *err) {
+    if (ds->images.count == ds->labels.count) return LN_OK;
+    return ln_fail(err, LN_E_INPUT, "image and label counts differ (%u images, %u labels in %s): %s; the files do not "
+                   "belong together", ds->images.count, ds->labels.count, ds->labels_path, ds->images_path);
+}
+
+ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, ln_error *err) {
+    ln_status s = dataset_find(root, split, ds, err);
+    if (s) return s;
+    s = ln_idx_read_images(ds->images_path, &ds->images, err);
     if (!s) s = ln_idx_read_labels(ds->labels_path, &ds->labels, err);
-    if (!s && ds->images.count != ds->labels.count)
-        s = ln_fail(err, LN_E_INPUT, "image and label counts differ (%u images, %u labels in %s): %s; the files do not "
-                    "belong together", ds->images.count, ds->labels.count, ds->labels_path, ds->images_path);
+    if (!s) s = counts_agree(ds, err);
     if (s) ln_dataset_free(ds);
+    return s;
+}
+
+ln_status ln_dataset_open(const char *root, const char *split, ln_dataset *ds, ln_idx_stream **st, ln_error *err) {
+    *st = NULL;
+    ln_status s = dataset_find(root, split, ds, err);
+    if (s) return s;
+    s = ln_idx_stream_open(ds->images_path, st, &ds->images, err);
+    if (!s) s = ln_idx_read_labels(ds->labels_path, &ds->labels, err);
+    if (!s) s = counts_agree(ds, err);
+    if (s) {
+        ln_idx_stream_close(*st);
+        *st = NULL;
+        ln_dataset_free(ds);
+    }
     return s;
 }
 

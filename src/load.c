@@ -121,67 +121,124 @@ void ln_lenet_eval_into(ln_lenet *net, const ln_dataset *ds, long limit, ln_metr
     ln_lenet_eval_range(net, ds, 0, n, out, x, y, loss);
 }
 
-/* ln_lenet_eval_range on the lanes engine, straight from the uint8 images:
- * a batch is one parallel region from the pixels to the losses. Images not
- * yet 32x32 are resized there, a group at a time, by the thread that runs
- * the group, into a buffer on its stack (rather than a batch at a time in
- * a region of its own, or a resized 10 MB copy of the whole set written
- * out and read back). Returns -1, having done nothing, where that does not
- * apply. */
-static int eval_lanes(ln_lenet *net, const ln_dataset *ds, long lo, long hi, ln_metrics *out, int32_t *y,
-                      double *loss) {
-    const ln_idx_images *im = &ds->images;
-    const int B = net->max_batch;
+/* An evaluation's batches. On the lanes engine a batch goes straight from
+ * the uint8 images: one parallel region from the pixels to the losses;
+ * images not yet 32x32 are resized there, a group at a time, by the thread
+ * that runs the group, into a buffer on its stack (rather than a batch at a
+ * time in a region of its own, or a resized 10 MB copy of the whole set
+ * written out and read back). Otherwise (the GEMM engine, or images larger
+ * than a resize plan takes) through the float pipeline. */
+typedef struct {
+    ln_lenet *net;
+    const uint8_t **px; /* lanes: the batch's rows */
+    ln_resize_plan *pl; /* lanes, images not 32x32 */
+    int lanes;
+} eval_ctx;
+
+/* -1 if out of memory (then e->lanes is 0: the float path needs nothing). */
+static int eval_ctx_init(eval_ctx *e, ln_lenet *net, const ln_idx_images *im) {
+    memset(e, 0, sizeof *e);
+    e->net = net;
+    if (net->engine != LN_ENGINE_LANES || im->rows > LN_RESIZE_MAX || im->cols > LN_RESIZE_MAX) return 0;
     const int have32 = im->rows == LN_IMG && im->cols == LN_IMG;
-    if (net->engine != LN_ENGINE_LANES || im->rows > LN_RESIZE_MAX || im->cols > LN_RESIZE_MAX) return -1;
-    const uint8_t **px = malloc(sizeof *px * (size_t)B);
-    ln_resize_plan *pl = have32 ? NULL : malloc(sizeof *pl);
-    if (!px || (!have32 && !pl)) {
-        free(px), free(pl);
-        return -1;
-    }
-    const size_t ssz = (size_t)im->rows * im->cols;
-    if (pl) ln_resize_plan_init(pl, (int)im->rows, (int)im->cols, LN_IMG, LN_IMG);
-    if (pl && !pl->ok) { /* (sizes are checked above: not expected) */
-        free(px), free(pl);
-        return -1;
-    }
-    for (long first = lo; first < hi; first += B) {
-        const int rows = (int)(hi - first < B ? hi - first : B);
+    e->px = malloc(sizeof *e->px * (size_t)net->max_batch);
+    e->pl = have32 ? NULL : malloc(sizeof *e->pl);
+    if (!e->px || (!have32 && !e->pl)) return -1;
+    if (e->pl) ln_resize_plan_init(e->pl, (int)im->rows, (int)im->cols, LN_IMG, LN_IMG);
+    e->lanes = !e->pl || e->pl->ok;
+    return 0;
+}
+
+static void eval_ctx_free(eval_ctx *e) { free(e->px), free(e->pl); }
+
+/* Rows [first, first + rows) of ds (rows <= max_batch) into out. */
+static void eval_batch(eval_ctx *e, const ln_dataset *ds, long first, int rows, ln_metrics *out, float *x,
+                       int32_t *y, double *loss) {
+    ln_lenet *net = e->net;
+    if (e->lanes) {
+        const size_t ssz = (size_t)ds->images.rows * ds->images.cols;
         for (int i = 0; i < rows; i++) {
-            px[i] = im->pixels + (size_t)(first + i) * ssz;
+            e->px[i] = ds->images.pixels + (size_t)(first + i) * ssz;
             y[i] = (int32_t)ds->labels.labels[first + i];
         }
-        if (pl) ln_lenet_eval_step_resized(net, pl, px, y, rows, loss);
-        else ln_lenet_eval_step(net, px, y, rows, loss);
-        ln_metrics_update(out, ln_lenet_logits(net), y, rows, loss);
+        ln_lenet_eval_step_resized(net, e->pl, e->px, y, rows, loss);
+    } else {
+        ln_pipeline_rows(ds, (uint32_t)first, rows, net->threads, x, y);
+        ln_lenet_forward(net, x, rows);
+        ln_softmax_xent(ln_lenet_logits(net), y, rows, LN_CLASSES, NULL, loss);
     }
-    free(px), free(pl);
-    return 0;
+    ln_metrics_update(out, ln_lenet_logits(net), y, rows, loss);
 }
 
 void ln_lenet_eval_range(ln_lenet *net, const ln_dataset *ds, long lo, long hi, ln_metrics *out, float *x,
                          int32_t *y, double *loss) {
     ln_metrics_reset(out);
-    if (!eval_lanes(net, ds, lo, hi, out, y, loss)) return;
+    eval_ctx e;
+    eval_ctx_init(&e, net, &ds->images);
     const int B = net->max_batch;
-    for (long first = lo; first < hi; first += B) {
-        const int rows = (int)(hi - first < B ? hi - first : B);
-        ln_pipeline_rows(ds, (uint32_t)first, rows, net->threads, x, y);
-        ln_lenet_forward(net, x, rows);
-        ln_softmax_xent(ln_lenet_logits(net), y, rows, LN_CLASSES, NULL, loss);
-        ln_metrics_update(out, ln_lenet_logits(net), y, rows, loss);
-    }
+    for (long first = lo; first < hi; first += B)
+        eval_batch(&e, ds, first, (int)(hi - first < B ? hi - first : B), out, x, y, loss);
+    eval_ctx_free(&e);
 }
 
-ln_status ln_lenet_eval(ln_lenet *net, const ln_dataset *ds, long limit, ln_metrics *out, ln_error *err) {
+/* Buffers for max_batch rows: x (B,1,32,32), y (B), loss (B). */
+typedef struct {
+    float *x;
+    int32_t *y;
+    double *loss;
+} eval_bufs;
+
+static ln_status eval_bufs_new(eval_bufs *b, const ln_lenet *net, ln_error *err) {
     const size_t B = (size_t)net->max_batch;
-    float *x = malloc(sizeof(float) * B * LN_IMG * LN_IMG);
-    int32_t *y = malloc(sizeof(int32_t) * B);
-    double *loss = malloc(sizeof(double) * B);
-    ln_status s = LN_OK;
-    if (!x || !y || !loss) s = ln_fail(err, LN_E_NOMEM, "out of memory for evaluation buffers (batch %zu)", B);
-    else ln_lenet_eval_into(net, ds, limit, out, x, y, loss);
-    free(x), free(y), free(loss);
+    b->x = malloc(sizeof(float) * B * LN_IMG * LN_IMG);
+    b->y = malloc(sizeof(int32_t) * B);
+    b->loss = malloc(sizeof(double) * B);
+    if (b->x && b->y && b->loss) return LN_OK;
+    free(b->x), free(b->y), free(b->loss);
+    return ln_fail(err, LN_E_NOMEM, "out of memory for evaluation buffers (batch %zu)", B);
+}
+
+static void eval_bufs_free(eval_bufs *b) { free(b->x), free(b->y), free(b->loss); }
+
+ln_status ln_lenet_eval(ln_lenet *net, const ln_dataset *ds, long limit, ln_metrics *out, ln_error *err) {
+    eval_bufs b;
+    const ln_status s = eval_bufs_new(&b, net, err);
+    if (s) return s;
+    ln_lenet_eval_into(net, ds, limit, out, b.x, b.y, b.loss);
+    eval_bufs_free(&b);
+    return LN_OK;
+}
+
+ln_status ln_lenet_eval_stream(ln_lenet *net, ln_idx_stream *st, const ln_dataset *ds, long limit, ln_metrics *out,
+                               ln_error *err) {
+    ln_metrics_reset(out);
+    long n = ds->images.count;
+    if (limit > 0 && limit < n) n = limit;
+    const int B = net->max_batch;
+    eval_bufs b;
+    ln_status s = eval_bufs_new(&b, net, err);
+    if (s) return s;
+    eval_ctx e;
+    uint8_t *chunk = malloc((size_t)ds->images.rows * ds->images.cols * (size_t)B);
+    if (!chunk) {
+        eval_bufs_free(&b);
+        return ln_fail(err, LN_E_NOMEM, "out of memory for the evaluation (batch %d): %s", B, ds->images_path);
+    }
+    eval_ctx_init(&e, net, &ds->images);
+    /* Each batch is a data set of its own: its images in chunk, its labels
+     * ds's; the same batches, in the same order, as ln_lenet_eval. */
+    ln_dataset win = *ds;
+    win.images.pixels = chunk;
+    for (long first = 0; first < n; first += B) {
+        const int rows = (int)(n - first < B ? n - first : B);
+        if ((s = ln_idx_stream_read(st, (uint32_t)rows, chunk, err))) break;
+        win.labels.labels = ds->labels.labels + first;
+        win.images.count = win.labels.count = (uint32_t)rows;
+        eval_batch(&e, &win, 0, rows, out, b.x, b.y, b.loss);
+    }
+    if (!s) s = ln_idx_stream_finish(st, err);
+    eval_ctx_free(&e);
+    free(chunk);
+    eval_bufs_free(&b);
     return s;
 }

@@ -86,6 +86,27 @@ static int rejected_ok(ln_status s, const ln_error *err, const char *path) {
            strstr(err->msg, path) != NULL;
 }
 
+/* Stream all of an image file (ln_idx_stream_*), `per` images a read, then
+ * finish; into *all (malloc'd, count images) when all is not NULL. */
+static ln_status stream_all(const char *path, uint32_t per, ln_idx_images *all, ln_error *err) {
+    ln_idx_stream *st;
+    ln_idx_images shape;
+    if (all) memset(all, 0, sizeof *all);
+    ln_status s = ln_idx_stream_open(path, &st, &shape, err);
+    if (s) return st == NULL ? s : LN_E_SYSTEM; /* (a failed open must leave nothing open) */
+    const size_t isz = (size_t)shape.rows * shape.cols;
+    uint8_t *buf = malloc(isz * shape.count);
+    for (uint32_t i = 0; i < shape.count && !s; i += per)
+        s = ln_idx_stream_read(st, shape.count - i < per ? shape.count - i : per, buf + isz * i, err);
+    if (!s) s = ln_idx_stream_finish(st, err);
+    ln_idx_stream_close(st);
+    if (!s && all) *all = shape, all->pixels = buf;
+    else free(buf);
+    return s;
+}
+
+/* Rejected by ln_idx_read_images, and by the stream (its open, a read or its
+ * finish) with a message that names the file too. */
 static int reject_images(const char *path) {
     ln_idx_images im;
     ln_error err = {0};
@@ -94,6 +115,12 @@ static int reject_images(const char *path) {
     if (getenv("TEST_VERBOSE")) printf("  [images] %s\n", err.msg);
     if (!ok) printf("  images %s: status %d, message '%s'\n", path, (int)s, err.msg);
     if (s == LN_OK) ln_idx_images_free(&im);
+    ln_error serr = {0};
+    s = stream_all(path, 2, NULL, &serr);
+    if (!rejected_ok(s, &serr, path)) {
+        printf("  images %s, streamed: status %d, message '%s'\n", path, (int)s, serr.msg);
+        ok = 0;
+    }
     return ok;
 }
 
@@ -455,6 +482,53 @@ static int dataset_matches(const ln_dataset *ds, uint32_t count) {
     return ok;
 }
 
+/* Valid files, raw and gzip, stream to the bytes ln_idx_read_images gives,
+ * whatever the reads' sizes; a read past the end is refused; a stream
+ * closed early leaves nothing behind. */
+static void test_stream(test_ctx *t) {
+    size_t len;
+    uint8_t *im = make_images_ok(11, 4, 5, &len);
+    int ok = 1;
+    for (int gz = 0; gz < 2; gz++) {
+        char p[512];
+        tpath(p, sizeof p, gz ? "stream.gz" : "stream");
+        if (gz) write_gz(p, im, len); else write_file(p, im, len);
+        static const uint32_t pers[] = {1, 3, 11, 64};
+        for (size_t k = 0; k < sizeof pers / sizeof pers[0]; k++) {
+            ln_idx_images all;
+            ln_error err = {0};
+            const ln_status s = stream_all(p, pers[k], &all, &err);
+            ok &= s == LN_OK && all.count == 11 && all.rows == 4 && all.cols == 5 && !memcmp(all.pixels, im + 16, 220);
+            if (!s) free(all.pixels);
+        }
+        ln_idx_stream *st;
+        ln_idx_images shape;
+        ln_error err = {0};
+        uint8_t buf[12 * 20];
+        ok &= ln_idx_stream_open(p, &st, &shape, &err) == LN_OK && shape.pixels == NULL;
+        ok &= ln_idx_stream_read(st, 4, buf, &err) == LN_OK && !memcmp(buf, im + 16, 80);
+        ok &= ln_idx_stream_read(st, 8, buf, &err) == LN_E_USAGE && strstr(err.msg, p); /* 4 + 8 > 11 */
+        ok &= ln_idx_stream_finish(st, &err) == LN_OK; /* reads the 7 left, checks the end */
+        ln_idx_stream_close(st);
+        ok &= ln_idx_stream_open(p, &st, &shape, &err) == LN_OK;
+        ln_idx_stream_close(st); /* closed without a read */
+    }
+    free(im);
+    CHECK(t, ok, "stream: raw and gzip read 1, 3, 11 or 64 images at a time = the whole file; past the end refused");
+}
+
+/* ln_dataset_open of root's train split is rejected naming `path` and
+ * leaves nothing open or allocated. */
+static int open_rejected(const char *root, const char *path) {
+    ln_dataset ds;
+    ln_idx_stream *st = (ln_idx_stream *)&ds; /* (must come back NULL) */
+    ln_error err = {0};
+    const ln_status s = ln_dataset_open(root, "train", &ds, &st, &err);
+    const int ok = rejected_ok(s, &err, path) && st == NULL && ds.images.pixels == NULL && ds.labels.labels == NULL;
+    if (!ok) printf("  ln_dataset_open %s: status %d, message '%s'\n", root, (int)s, err.msg);
+    return ok;
+}
+
 static void test_datasets(test_ctx *t) {
     char root[512], dir[600], p[700];
     ln_dataset ds;
@@ -466,6 +540,22 @@ static void test_datasets(test_ctx *t) {
     ln_status s = ln_dataset_load(root, "train", &ds, &err);
     CHECK(t, s == LN_OK && dataset_matches(&ds, 7), "flat folder, raw train-images-idx3-ubyte: loads, content exact");
     if (!s) ln_dataset_free(&ds);
+    {
+        ln_idx_stream *st;
+        uint8_t px[7 * 20];
+        s = ln_dataset_open(root, "train", &ds, &st, &err);
+        int ok = s == LN_OK && ds.images.pixels == NULL && ds.images.count == 7 && ds.images.rows == 4 &&
+                 ds.images.cols == 5 && ds.labels.count == 7 && !ln_idx_stream_read(st, 7, px, &err) &&
+                 !ln_idx_stream_finish(st, &err);
+        if (!s) {
+            ds.images.pixels = px;
+            ok &= dataset_matches(&ds, 7);
+            ds.images.pixels = NULL;
+            ln_idx_stream_close(st);
+            ln_dataset_free(&ds);
+        }
+        CHECK(t, ok, "... ln_dataset_open: the labels, the images' shape, and a stream of the same images");
+    }
     snprintf(root, sizeof root, "%s/ds-gz", g_tmp);
     write_split(root, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", 7, 1);
     s = ln_dataset_load(root, "train", &ds, &err);
@@ -539,6 +629,7 @@ static void test_datasets(test_ctx *t) {
     snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte", root);
     CHECK(t, rejected_ok(s, &err, root) && strstr(err.msg, p) && ds.images.pixels == NULL && ds.labels.labels == NULL,
           "5 images vs 6 labels: rejected, both files named, nothing kept");
+    CHECK(t, open_rejected(root, p), "... and by ln_dataset_open");
     if (!rejected_ok(s, &err, root)) printf("  message: %s\n", err.msg);
 
     /* a malformed file inside a data set is reported with its path */
@@ -554,6 +645,7 @@ static void test_datasets(test_ctx *t) {
     memset(&err, 0, sizeof err);
     s = ln_dataset_load(root, "train", &ds, &err);
     CHECK(t, rejected_ok(s, &err, p), "truncated images file in a data set: rejected naming that file");
+    CHECK(t, open_rejected(root, p), "... and by ln_dataset_open (a raw file's length, before any read)");
     snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte", root);
     {
         size_t len;
@@ -570,6 +662,7 @@ static void test_datasets(test_ctx *t) {
     memset(&err, 0, sizeof err);
     s = ln_dataset_load(root, "train", &ds, &err);
     CHECK(t, rejected_ok(s, &err, p), "label 200 in a data set: rejected naming the labels file");
+    CHECK(t, open_rejected(root, p), "... and by ln_dataset_open");
 
     /* folders without data, a missing root, a file as root, a bad split */
     snprintf(root, sizeof root, "%s/ds-empty", g_tmp);
@@ -642,6 +735,7 @@ int main(void) {
     test_counts_dims(&t);
     test_corrupt_gzip(&t);
     test_not_a_file(&t);
+    test_stream(&t);
     test_datasets(&t);
     test_real_mnist(&t);
     test_rm_tmpdir(g_tmp);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "harness.h"
 #include "lenet/export.h"
@@ -211,6 +213,98 @@ static void test_mismatches(test_ctx *t) {
     ln_model_free(&m);
 }
 
+/* d written as t10k-images / t10k-labels IDX files (gzip if gz, the images
+ * file cut `cut` bytes short) in a folder of its own: its path in dir. */
+static int write_test_split(const ln_dataset *d, const char *name, int gz, size_t cut, char *dir, size_t n) {
+    snprintf(dir, n, "%s/%s", g_dir, name);
+    if (mkdir(dir, 0700)) return -1;
+    const uint32_t cnt = d->images.count;
+    const size_t isz = (size_t)cnt * 784;
+    uint8_t hdr[16] = {0, 0, 8, 3, (uint8_t)(cnt >> 24), (uint8_t)(cnt >> 16), (uint8_t)(cnt >> 8), (uint8_t)cnt,
+                       0, 0, 0, 28, 0, 0, 0, 28};
+    char p[600];
+    int ok = 1;
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/t10k-%s-idx%d-ubyte%s", dir, k ? "labels" : "images", k ? 1 : 3, gz ? ".gz" : "");
+        gzFile f = gzopen(p, gz ? "wb6" : "wbT"); /* T: plain, no gzip */
+        if (!f) return -1;
+        if (k) hdr[3] = 1; /* labels: magic 2049, the same count */
+        ok &= gzwrite(f, hdr, k ? 8 : 16) == (k ? 8 : 16);
+        if (k) ok &= gzwrite(f, d->labels.labels, cnt) == (int)cnt;
+        else ok &= gzwrite(f, d->images.pixels, (unsigned)(isz - cut)) == (int)(isz - cut);
+        ok &= gzclose(f) == Z_OK;
+    }
+    return ok ? 0 : -1;
+}
+
+static int same_metrics(const ln_metrics *a, const ln_metrics *b) {
+    return a->total == b->total && a->correct == b->correct && a->loss_sum == b->loss_sum &&
+           !memcmp(a->confusion, b->confusion, sizeof a->confusion);
+}
+
+/* ln_lenet_eval_stream from the files = ln_lenet_eval of the data set in
+ * memory, bit for bit (raw and gzip; batches of 256, 3 and 16; 1 and 2
+ * threads; a limit; the GEMM engine); a file that turns out truncated on
+ * the way is LN_E_INPUT naming it. */
+static void test_stream(test_ctx *t, const ln_dataset *d) {
+    char ck[300], dir[300];
+    ln_error err;
+    ln_model m;
+    ln_model_config c = cfg(1, 8);
+    tpath(ck, sizeof ck, "stream.ckpt");
+    if (ln_model_init(&m, &c, &err) || ln_model_save(&m, ck, &err)) { CHECK(t, 0, "model and checkpoint"); return; }
+    ln_model_free(&m);
+    static const ln_load_opts how[4] = {{.conv_bias = -1, .max_batch = 256, .threads = 1},
+                                        {.conv_bias = -1, .max_batch = 3, .threads = 2},
+                                        {.conv_bias = -1, .max_batch = 16, .threads = 2},
+                                        {.conv_bias = -1, .max_batch = 16, .threads = 2, .kernels = "gemm:auto"}};
+    int ok = 1;
+    for (int gz = 0; gz < 2; gz++) {
+        if (write_test_split(d, gz ? "stream-gz" : "stream-raw", gz, 0, dir, sizeof dir)) { ok = 0; continue; }
+        for (int h = 0; h < 4; h++) {
+            const long limit = h == 2 ? 37 : 0;
+            ln_lenet net;
+            ln_dataset ds;
+            ln_idx_stream *st;
+            ln_metrics ma, mb;
+            if (ln_lenet_load(&net, ck, &how[h], &err)) { ok = 0; continue; }
+            ln_status s = ln_lenet_eval(&net, d, limit, &ma, &err);
+            if (!s) s = ln_dataset_open(dir, "test", &ds, &st, &err);
+            if (!s) {
+                s = ln_lenet_eval_stream(&net, st, &ds, limit, &mb, &err);
+                ln_idx_stream_close(st);
+                ln_dataset_free(&ds);
+            }
+            const int same = s == LN_OK && same_metrics(&ma, &mb) && mb.total == (limit ? limit : 40);
+            if (!same) printf("  %s, batch %d, threads %d: status %d (%s)\n", gz ? "gzip" : "raw", how[h].max_batch,
+                              how[h].threads, (int)s, err.msg);
+            ok &= same;
+            ln_lenet_free(&net);
+        }
+    }
+    CHECK(t, ok, "ln_lenet_eval_stream from raw and gzip files = ln_lenet_eval in memory, bit for bit (4 set-ups)");
+    /* A gzip file cut inside its images: the header and the labels are
+     * fine, so the stream opens; a read finds the end. */
+    ln_lenet net;
+    ln_dataset ds;
+    ln_idx_stream *st;
+    ln_metrics mb;
+    ln_status s = write_test_split(d, "stream-cut", 1, 784 * 30 + 5, dir, sizeof dir) ? LN_E_SYSTEM
+                  : ln_lenet_load(&net, ck, &how[1], &err);
+    if (!s) {
+        s = ln_dataset_open(dir, "test", &ds, &st, &err);
+        if (!s) {
+            s = ln_lenet_eval_stream(&net, st, &ds, 0, &mb, &err);
+            ln_idx_stream_close(st);
+            ln_dataset_free(&ds);
+        } else s = LN_E_SYSTEM; /* (the open was expected to pass) */
+        ln_lenet_free(&net);
+    }
+    CHECK(t, s == LN_E_INPUT && strstr(err.msg, "truncated") && strstr(err.msg, "t10k-images-idx3-ubyte.gz") &&
+                 !strchr(err.msg, '\n'),
+          "a gzip images file cut short: LN_E_INPUT on the way, naming it");
+}
+
 int main(void) {
     test_ctx t = {"test_load", 0, 0};
     snprintf(g_dir, sizeof g_dir, "/tmp/lenet_load_XXXXXX");
@@ -219,6 +313,7 @@ int main(void) {
     test_dataset(&d, 40, hashed_pixel);
     test_roundtrip(&t, &d);
     test_mismatches(&t);
+    test_stream(&t, &d);
     ln_dataset_free(&d);
     test_rm_tmpdir(g_dir);
     return test_finish(&t);

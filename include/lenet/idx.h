@@ -34,6 +34,19 @@ typedef struct {
 ln_status ln_idx_read_images(const char *path, ln_idx_images *out, ln_error *err);
 ln_status ln_idx_read_labels(const char *path, ln_idx_labels *out, ln_error *err);
 void ln_idx_images_free(ln_idx_images *im);
+
+/* An image file read a few images at a time, for a pass that needs each
+ * image once (an evaluation) and no copy of the whole file. Open checks the
+ * header as ln_idx_read_images does, and a raw file's length, and gives the
+ * shape (*shape: count, rows, cols; pixels NULL). Read gives the next n
+ * images (LN_E_INPUT if the file ends before them). Finish reads what is
+ * left and checks the file ends there: the same checks as
+ * ln_idx_read_images, only later. Close any time. */
+typedef struct ln_idx_stream ln_idx_stream;
+ln_status ln_idx_stream_open(const char *path, ln_idx_stream **st, ln_idx_images *shape, ln_error *err);
+ln_status ln_idx_stream_read(ln_idx_stream *st, uint32_t n, uint8_t *dst, ln_error *err);
+ln_status ln_idx_stream_finish(ln_idx_stream *st, ln_error *err);
+void ln_idx_stream_close(ln_idx_stream *st);
 void ln_idx_labels_free(ln_idx_labels *lb);
 
 /* One split of a data set: images and labels of equal count. */
@@ -48,6 +61,9 @@ typedef struct {
  * Accepts `train-images-idx3-ubyte` and `train-images.idx3-ubyte`, each with
  * or without `.gz`; a raw file is preferred to a .gz one. */
 ln_status ln_dataset_load(const char *root, const char *split, ln_dataset *ds, ln_error *err);
+/* The same files, the labels read and the images opened as a stream (*st;
+ * close it with ln_idx_stream_close): ds->images holds the shape only. */
+ln_status ln_dataset_open(const char *root, const char *split, ln_dataset *ds, ln_idx_stream **st, ln_error *err);
 void ln_dataset_free(ln_dataset *ds);
 
 /* Move the last `n` rows of `ds` into `tail` (a copy; `ds` keeps the first

@@ -50,6 +50,14 @@ void ln_lenet_predict(ln_lenet *net, const float *x, int B, float *probs);
  * first `limit`), in file order, max_batch rows per forward pass. */
 ln_status ln_lenet_eval(ln_lenet *net, const ln_dataset *ds, long limit, ln_metrics *out, ln_error *err);
 
+/* The same reading the images from st as it goes (ds from ln_dataset_open:
+ * the labels and the images' shape), max_batch images in memory at a time,
+ * the rest of the file then read to check it (ln_idx_stream_finish): the
+ * same results as ln_lenet_eval of the whole file. LN_E_INPUT for a file
+ * that turns out truncated or corrupt on the way. */
+ln_status ln_lenet_eval_stream(ln_lenet *net, ln_idx_stream *st, const ln_dataset *ds, long limit, ln_metrics *out,
+                               ln_error *err);
+
 /* ---- the checkpoint check (also used by ln_model_load_* and export.h) ---- */
 
 /* The variant the checkpoint holds: *conv_bias = 1 with both conv biases,

@@ -135,24 +135,36 @@ int cmd_eval(int argc, char **argv) {
     if (!(ckpt = cli_ckpt_or_newest(ckpt, newest, sizeof newest))) return 2;
     ln_error err;
     ln_dataset test;
-    if (ln_dataset_load(data, "test", &test, &err)) return cli_fail_data(&err);
+    /* The summary reads the images as it evaluates them (a batch at a time,
+     * no copy of the whole file: at 10,000 images its pages cost ~6 ms of
+     * a ~60 ms process here); --per-image reads them first. */
+    ln_idx_stream *st = NULL;
+    if (per_image ? ln_dataset_load(data, "test", &test, &err) : ln_dataset_open(data, "test", &test, &st, &err))
+        return cli_fail_data(&err);
     if (test.images.rows != 28 || test.images.cols != 28) {
         cli_error("images are %ux%u, not 28x28: %s; LeNet-5 here needs 28x28 input", test.images.rows,
                   test.images.cols, test.images_path);
+        ln_idx_stream_close(st);
         ln_dataset_free(&test);
         return 2;
     }
     if (limit < 0) limit = test.images.count / 32 * 32;
     ln_load_opts lo = {.conv_bias = conv_bias, .max_batch = (int)batch, .threads = (int)threads, .kernels = kernels};
     ln_lenet net;
-    if (ln_lenet_load(&net, ckpt, &lo, &err)) { ln_dataset_free(&test); return cli_fail(&err); }
+    if (ln_lenet_load(&net, ckpt, &lo, &err)) {
+        ln_idx_stream_close(st);
+        ln_dataset_free(&test);
+        return cli_fail(&err);
+    }
     ln_metrics met;
     int rc = 0;
     if (per_image) rc = print_per_image(&net, &test, limit, (int)threads);
-    else if (ln_lenet_eval(&net, &test, limit, &met, &err)) rc = cli_fail(&err);
+    else if (ln_lenet_eval_stream(&net, st, &test, limit, &met, &err))
+        rc = err.status == LN_E_INPUT ? cli_fail_data(&err) : cli_fail(&err); /* (a file gone bad on the way) */
     else if (json) print_json(&met);
     else print_text(ckpt, &met);
     ln_lenet_free(&net);
+    ln_idx_stream_close(st);
     ln_dataset_free(&test);
     return rc;
 }
