@@ -375,7 +375,7 @@ rc=$?
 check "serve without libmicrohttpd: exit 1, one line naming it and what to install" \
     eval '[ "$rc" -eq 1 ] && err_names libmicrohttpd.so.12 "apt-get install libmicrohttpd12"'
 inject dlopen 1 0 libmicrohttpd eval --data "$data" --ckpt "$ck" --threads 2
-check "eval (which re-executes itself) opens no libmicrohttpd: it runs, the shim counted nothing" \
+check "eval (which may re-execute itself: src/cli/main.c) opens no libmicrohttpd: it runs, the shim counted nothing" \
     eval '[ "$rc" -eq 0 ] && [ "$(cat "$tmp/count")" = 0 ]'
 check "lenet is not linked against libmicrohttpd (nor GnuTLS): only serve loads it" \
     eval '! ldd "$lenet" | grep -q -e libmicrohttpd -e libgnutls'

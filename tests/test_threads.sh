@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_threads.sh - without --threads, train, eval and predict use every CPU
-# the process may use. The CLI re-executes itself to set how OpenMP threads
-# wait; with OMP_PROC_BIND set (by a user) the runtime pins the initial
+# the process may use. The CLI sets how OpenMP threads wait (before the
+# runtime starts, or by re-executing itself: src/cli/main.c), checked by
+# what the runtime prints; with OMP_PROC_BIND set (by a user) the runtime pins the initial
 # thread before main, and the count must be read from the runtime's places,
 # not the narrowed affinity mask. Checked by what
 # train echoes and, for all three commands, by the threads each one creates
@@ -21,6 +22,23 @@ OMP_PROC_BIND=true OMP_PLACES=cores run train --data "$tmp/d" --max-steps 4 --ck
 check "train without --threads, threads bound by the user (OMP_PROC_BIND): threads=$ncpu" \
     grep -q "threads=$ncpu " "$tmp/out"
 ck=$(ls "$tmp"/ck/*.ckpt | head -1)
+
+# How the threads wait (src/cli/main.c): with more than one thread and none
+# of the OpenMP variables set, the runtime gets the bounded spin (what the
+# runtime itself prints with OMP_DISPLAY_ENV=verbose, in its last block);
+# with --threads 1, its default. A CLI with the runtime linked in (no shared
+# libgomp / libomp) sets it before the runtime starts: one start, one block.
+spin() { # ARGS... -> the last spin setting the runtime printed, and how many times it started
+    OMP_DISPLAY_ENV=verbose "$lenet" "$@" 2>&1 >/dev/null |
+        awk '/GOMP_SPINCOUNT|KMP_BLOCKTIME/ { v = $0 } /DISPLAY ENVIRONMENT BEGIN/ { n++ } END { gsub(/[^0-9]/, "", v); print v, n }'
+}
+read -r v n <<<"$(spin eval --data "$tmp/d" --ckpt "$ck")"
+if ldd "$lenet" | grep -qE 'libgomp|libomp'; then want_n=2; else want_n=1; fi
+check "eval on $ncpu threads: the runtime's spin bounded (GOMP_SPINCOUNT 3000 or KMP_BLOCKTIME 1: got $v), started $want_n time(s) (got $n)" \
+    eval '{ [ "$v" = 3000 ] || [ "$v" = 1 ]; } && [ "$n" = "$want_n" ]'
+read -r v n <<<"$(spin eval --data "$tmp/d" --ckpt "$ck" --threads 1)"
+check "eval --threads 1: the runtime's own default spin (got $v), started once (got $n)" \
+    eval '[ "$v" != 3000 ] && [ "$v" != 1 ] && [ -n "$v" ] && [ "$n" = 1 ]'
 imgs=()
 for i in $(seq 0 39); do
     $lenet inspect --data "$tmp/d" --split test --index "$i" --png "$tmp/d$i.png" >/dev/null 2>&1

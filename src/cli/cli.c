@@ -192,6 +192,10 @@ int cli_ncpus(void) {
         for (int p = 0; p < places; p++) n += omp_get_place_num_procs(p);
         if (n > 0) return n;
     }
+    return cli_ncpus_mask();
+}
+
+int cli_ncpus_mask(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
         int n = CPU_COUNT(&set);

@@ -54,6 +54,9 @@ void cli_json_prediction(FILE *f, const float *p, int n);
 
 /* Number of CPUs available to this process (>= 1). */
 int cli_ncpus(void);
+/* The same from the affinity mask alone, without asking the OpenMP runtime
+ * (for code that runs before the runtime has started: src/cli/main.c). */
+int cli_ncpus_mask(void);
 
 /* The checkpoint a command reads: `ckpt` if given; else the newest *.ckpt
  * in checkpoints/ (where `lenet train` saves by default), named on stderr;

@@ -23,37 +23,59 @@
  * for a bounded spin (GOMP_SPINCOUNT for GCC's libgomp, about 25 ns a
  * spin here; KMP_BLOCKTIME in ms for LLVM's libomp) and leaves placement
  * to the kernel; the lanes engine then runs 1 or all threads, whichever it
- * measures faster (src/net.c). The runtime reads these when it loads,
- * before main, so `train`, `eval` and `predict` set them and re-execute
- * themselves once - only when they will run more than one thread and the
- * user has set none of them. For `eval` too (10,000 images, whole process,
- * 2 threads): the runtime's default long spin without the re-execution
- * took 56-60 ms here against 61-63 ms, but 140-240 ms against 85-98 ms
- * with one other busy process on the machine. */
+ * measures faster (src/net.c). The runtime reads these when it starts,
+ * before main, so `train`, `eval` and `predict` set them - only when they
+ * will run more than one thread and the user has set none of them - in a
+ * constructor that runs before the runtime's own: the Makefile links GCC's
+ * libgomp statically into the CLI where it can (LN_STATIC_GOMP), and a
+ * constructor of priority 101 runs before the unprioritised ones of the
+ * same executable, libgomp's included. Otherwise (a shared runtime, which
+ * starts before anything in this file: clang's libomp in the sanitizer
+ * build) main re-executes the program once with them set, as it always
+ * did before (~1.7 ms a start here). For `eval` too (10,000 images, whole
+ * process, 2 threads): the runtime's default long spin took 56-60 ms here
+ * against 61-63 ms, but 140-240 ms against 85-98 ms with one other busy
+ * process on the machine. */
 #define SPIN_COUNT "3000"
 
-static void set_thread_waiting(int argc, char **argv) {
+/* Whether this command line wants the bounded spin set (see above). */
+static int wants_waiting(int argc, char **argv) {
+    if (argc < 2 || (strcmp(argv[1], "train") && strcmp(argv[1], "eval") && strcmp(argv[1], "predict"))) return 0;
     static const char *const knobs[] = {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "OMP_PROC_BIND",
                                         "OMP_PLACES"};
     for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
-        if (getenv(knobs[i])) return;
+        if (getenv(knobs[i])) return 0;
     /* Several processes of an mpirun on this machine share its cores. */
     const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-    if (local && atoi(local) > 1) return;
-    long threads = cli_ncpus();
+    if (local && atoi(local) > 1) return 0;
+    long threads = cli_ncpus_mask();
     for (int i = 2; i < argc; i++) {
         /* --threads N, --threads=N, or an abbreviation getopt_long takes
-         * for it (--thr 1); a wrong guess costs only a re-execution */
+         * for it (--thr 1); a wrong guess costs only the runtime's default */
         const char *eq = strchr(argv[i], '=');
         const size_t len = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
         if (len < 4 || len > 9 || strncmp(argv[i], "--threads", len)) continue;
         if (eq) threads = strtol(eq + 1, NULL, 10);
         else if (i + 1 < argc) threads = strtol(argv[i + 1], NULL, 10);
     }
-    if (threads < 2) return;
-    if (setenv("GOMP_SPINCOUNT", SPIN_COUNT, 1) || setenv("KMP_BLOCKTIME", "1", 1)) return;
+    return threads >= 2;
+}
+
+static int set_waiting(void) { return setenv("GOMP_SPINCOUNT", SPIN_COUNT, 1) || setenv("KMP_BLOCKTIME", "1", 1); }
+
+#ifdef LN_STATIC_GOMP
+/* (glibc passes the program's arguments to an executable's constructors.) */
+__attribute__((constructor(101))) static void set_thread_waiting_early(int argc, char **argv, char **envp) {
+    (void)envp;
+    if (wants_waiting(argc, argv)) (void)set_waiting(); /* if it fails, the runtime's default */
+}
+static void set_thread_waiting(int argc, char **argv) { (void)argc, (void)argv; }
+#else
+static void set_thread_waiting(int argc, char **argv) {
+    if (!wants_waiting(argc, argv) || set_waiting()) return;
     execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
 }
+#endif
 
 static void usage(FILE *f) {
     fputs("usage: lenet <command> [options]   (lenet <command> --help for its options; lenet --version)\n"
@@ -91,8 +113,7 @@ static int run(int argc, char **argv) {
         printf("lenet %s\n", ln_version());
         return 0;
     }
-    if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "predict"))
-        set_thread_waiting(argc, argv);
+    set_thread_waiting(argc, argv);
     if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "summary")) return cmd_summary(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
