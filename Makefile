@@ -157,11 +157,13 @@ $(BUILD)/src/dist_mpi.o: src/dist_mpi.c $(wildcard include/lenet/*.h) src/split.
 # and has libgomp.a: a constructor in src/cli/main.c then sets how threads
 # wait before the runtime starts, instead of re-executing the program with
 # it set (~1.7 ms a start). Elsewhere (clang: libomp) the shared runtime and
-# the re-execution, as before. `make STATIC_GOMP=` links it shared.
-STATIC_GOMP ?= $(if $(shell echo | $(CC) -dM -E - 2>/dev/null | grep -q __clang__ || echo gcc),$(filter /%,$(wildcard $(shell $(CC) -print-file-name=libgomp.a 2>/dev/null))))
+# the re-execution, as before; main.c finds out which at run time, so any
+# mix of objects works. `make STATIC_GOMP=` links it shared.
+ifeq ($(origin STATIC_GOMP),undefined)
+STATIC_GOMP := $(if $(shell echo | $(CC) -dM -E - 2>/dev/null | grep -q __clang__ || echo gcc),$(filter /%,$(wildcard $(shell $(CC) -print-file-name=libgomp.a 2>/dev/null))))
+endif
 CLI_LINK = $(if $(STATIC_GOMP),$(filter-out -fopenmp,$(CFLAGS)),$(CFLAGS)) $(SANFLAGS) -o $@ $^ \
-           $(if $(STATIC_GOMP),$(filter-out -fopenmp,$(LDLIBS)) $(STATIC_GOMP) -ldl,$(LDLIBS)) $(CLI_LIBS)
-$(BUILD)/src/cli/main.o: CFLAGS += $(if $(STATIC_GOMP),-DLN_STATIC_GOMP)
+           $(if $(STATIC_GOMP),$(filter-out -fopenmp,$(LDLIBS)) $(STATIC_GOMP),$(LDLIBS)) -ldl $(CLI_LIBS)
 
 $(BUILD)/lenet: $(CLI_OBJ) $(DIST_OBJ) $(BUILD)/liblenet.a
 	$(CC) $(CLI_LINK)

@@ -187,13 +187,16 @@ struct ln_idx_stream {
     idx_file fh;
     ln_idx_images shape;
     uint32_t next; /* images read so far */
-    char path[1024];
+    char *path;
 };
 
 ln_status ln_idx_stream_open(const char *path, ln_idx_stream **out, ln_idx_images *shape, ln_error *err) {
     *out = NULL;
     ln_idx_stream *st = calloc(1, sizeof *st);
-    if (!st) return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path);
+    if (!st || !(st->path = strdup(path))) {
+        free(st);
+        return ln_fail(err, LN_E_NOMEM, "out of memory: %s", path);
+    }
     ln_status s = images_open(path, &st->fh, &st->shape, err);
     if (!s) {
         s = idx_raw_size(&st->fh, path, IDX_IMAGES_HDR,
@@ -201,10 +204,10 @@ ln_status ln_idx_stream_open(const char *path, ln_idx_stream **out, ln_idx_image
         if (s) gzclose(st->fh.f);
     }
     if (s) {
+        free(st->path);
         free(st);
         return s;
     }
-    snprintf(st->path, sizeof st->path, "%s", path);
     *shape = st->shape;
     *out = st;
     return LN_OK;
@@ -240,9 +243,12 @@ ln_status ln_idx_stream_finish(ln_idx_stream *st, ln_error *err) {
     return idx_at_end(&st->fh, st->path, total, err);
 }
 
+void ln_idx_stream_shape(const ln_idx_stream *st, ln_idx_images *shape) { *shape = st->shape; }
+
 void ln_idx_stream_close(ln_idx_stream *st) {
     if (!st) return;
     gzclose(st->fh.f);
+    free(st->path);
     free(st);
 }
 

@@ -214,12 +214,19 @@ ln_status ln_lenet_eval_stream(ln_lenet *net, ln_idx_stream *st, const ln_datase
     ln_metrics_reset(out);
     long n = ds->images.count;
     if (limit > 0 && limit < n) n = limit;
-    const int B = net->max_batch;
+    ln_idx_images shape;
+    ln_idx_stream_shape(st, &shape);
+    if (shape.count != ds->images.count || shape.rows != ds->images.rows || shape.cols != ds->images.cols ||
+        ds->labels.count != shape.count)
+        return ln_fail(err, LN_E_USAGE, "the data set (%u images of %ux%u, %u labels) is not the stream's (%u of %ux%u): %s",
+                       ds->images.count, ds->images.rows, ds->images.cols, ds->labels.count, shape.count, shape.rows,
+                       shape.cols, ds->images_path);
+    const int B = n < net->max_batch ? (int)n : net->max_batch; /* (a batch of images in memory, no more) */
     eval_bufs b;
     ln_status s = eval_bufs_new(&b, net, err);
     if (s) return s;
     eval_ctx e;
-    uint8_t *chunk = malloc((size_t)ds->images.rows * ds->images.cols * (size_t)B);
+    uint8_t *chunk = malloc((size_t)ds->images.rows * ds->images.cols * (size_t)(B > 0 ? B : 1));
     if (!chunk) {
         eval_bufs_free(&b);
         return ln_fail(err, LN_E_NOMEM, "out of memory for the evaluation (batch %d): %s", B, ds->images_path);

@@ -403,7 +403,7 @@ static void group_forward(const lanes_job *j, int g, int slot, int part, int par
     _Static_assert(LN_IN_SIZE % 16 == 0, "the input transposes in 16 x 16 tiles");
     int a, b;
     ln_lanes_share(LN_IN_SIZE / 16, part, parts, &a, &b);
-    if (j->plan) { /* each part resizes all n rows: only a batch's last group is shared */
+    if (j->plan) { /* each part resizes all n rows (a shared group: a batch's last, fewer than the threads) */
         uint8_t img[LN_LANES][LN_IN_SIZE] __attribute__((aligned(64)));
         const uint8_t *rows[LN_LANES];
         for (int r = 0; r < n; r++) {

@@ -112,16 +112,23 @@ static int find_frame(const uint8_t *lv, int w, int h, int *fx, int *fy, int *fw
 }
 
 /* framed: -1 for a whole picture; for the inside of a frame, whether to
- * invert it. */
+ * invert it. frame (may be NULL): where step 2a took the digit from, w = 0
+ * if it did not. */
 static ln_status prepare(const uint8_t *gray, int w, int h, const char *name, uint8_t out[28 * 28],
-                         ln_prepare_info *info, ln_error *err, int framed);
+                         ln_prepare_info *info, int frame[4], ln_error *err, int framed);
 
-/* The digit inside a frame (find_frame), prepared as a picture of its own;
- * LN_E_INPUT if it holds none (a solid block). A line drawn around the
- * picture (unlike its background) is peeled off first, ring by ring, up to
- * an eighth of the frame's side. */
+/* The digit inside a frame (find_frame), prepared as a picture of its own.
+ * A line drawn around the picture (unlike its background) is peeled off
+ * first, ring by ring, up to an eighth of the frame's side. The inside must
+ * hold a digit as a picture does: contrast at least half the page's
+ * (`contrast`), and its box clear, by a 28th of the side (an MNIST pixel),
+ * of three of the four sides at least (an MNIST digit may touch one edge
+ * of its field); otherwise LN_E_INPUT, and the picture is prepared as a
+ * whole (a solid block, or a bold stroke taken for a frame: what its
+ * texture gives spans the whole inside). */
 static ln_status prepare_framed(const uint8_t *gray, int w, int fx, int fy, int fw, int fh, int inverted,
-                                const char *name, uint8_t out[28 * 28], ln_prepare_info *inf, ln_error *err) {
+                                int contrast, const char *name, uint8_t out[28 * 28], ln_prepare_info *inf,
+                                int frame[4], ln_error *err) {
     const uint8_t *at = gray + (size_t)fy * (size_t)w + (size_t)fx;
     const int bg = median_u8(at, (size_t)w, fw, fh, 1);
     for (int k = 0; k < (fw < fh ? fw : fh) / 8; k++) {
@@ -129,24 +136,42 @@ static ln_status prepare_framed(const uint8_t *gray, int w, int fx, int fy, int 
         if (abs(ring - bg) <= 32) break;
         at += (size_t)w + 1, fx++, fy++, fw -= 2, fh -= 2;
     }
+    int lo = 255, hi = 0; /* the inside's range: its digit is the other way from the page's */
+    for (int y = 0; y < fh; y++)
+        for (int x = 0; x < fw; x++) {
+            const int v = at[(size_t)y * (size_t)w + (size_t)x];
+            lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+        }
+    if ((inverted ? hi - bg : bg - lo) * 2 < contrast) return LN_E_INPUT;
     uint8_t *sub = malloc((size_t)fw * (size_t)fh);
     if (!sub) return ln_fail(err, LN_E_NOMEM, "out of memory: %s", name);
     for (int y = 0; y < fh; y++) memcpy(sub + (size_t)y * (size_t)fw, at + (size_t)y * (size_t)w, (size_t)fw);
-    const ln_status s = prepare(sub, fw, fh, name, out, inf, err, !inverted);
+    ln_error inner;
+    const ln_status s = prepare(sub, fw, fh, name, out, inf, NULL, &inner, !inverted);
     free(sub);
-    if (s) return s;
+    if (s == LN_E_NOMEM) return ln_fail(err, s, "%s", inner.msg);
+    const int m = (fw < fh ? fw : fh) / 28 > 1 ? (fw < fh ? fw : fh) / 28 : 1;
+    const int touching = (inf->box_x < m) + (inf->box_y < m) + (inf->box_x + inf->box_w > fw - m) +
+                         (inf->box_y + inf->box_h > fh - m);
+    if (s || touching > 1) return LN_E_INPUT;
     inf->box_x += fx, inf->box_y += fy;
-    inf->frame_x = fx, inf->frame_y = fy, inf->frame_w = fw, inf->frame_h = fh;
+    if (frame) frame[0] = fx, frame[1] = fy, frame[2] = fw, frame[3] = fh;
     return LN_OK;
 }
 
 ln_status ln_prepare_digit(const uint8_t *gray, int w, int h, const char *name, uint8_t out[28 * 28],
                            ln_prepare_info *info, ln_error *err) {
-    return prepare(gray, w, h, name, out, info, err, -1);
+    return prepare(gray, w, h, name, out, info, NULL, err, -1);
+}
+
+ln_status ln_prepare_digit_framed(const uint8_t *gray, int w, int h, const char *name, uint8_t out[28 * 28],
+                                  ln_prepare_info *info, int frame[4], ln_error *err) {
+    return prepare(gray, w, h, name, out, info, frame, err, -1);
 }
 
 static ln_status prepare(const uint8_t *gray, int w, int h, const char *name, uint8_t out[28 * 28],
-                         ln_prepare_info *info, ln_error *err, int framed) {
+                         ln_prepare_info *info, int frame[4], ln_error *err, int framed) {
+    if (frame) memset(frame, 0, 4 * sizeof *frame);
     ln_prepare_info inf;
     memset(&inf, 0, sizeof inf);
     memset(out, 0, LN_PREP_SIDE * LN_PREP_SIDE);
@@ -187,13 +212,14 @@ static ln_status prepare(const uint8_t *gray, int w, int h, const char *name, ui
     int fx, fy, fw, fh;
     if (framed < 0 && find_frame(lv, w, h, &fx, &fy, &fw, &fh)) {
         ln_prepare_info fin;
-        const ln_status fs = prepare_framed(gray, w, fx, fy, fw, fh, inf.inverted, name, out, &fin, err);
+        const ln_status fs =
+            prepare_framed(gray, w, fx, fy, fw, fh, inf.inverted, hi - bg, name, out, &fin, frame, err);
         if (fs != LN_E_INPUT) { /* a digit in the frame (or out of memory) */
             free(lv);
             if (!fs && info) *info = fin;
             return fs;
         }
-        memset(out, 0, LN_PREP_SIDE * LN_PREP_SIDE); /* a solid block: the picture as a whole */
+        memset(out, 0, LN_PREP_SIDE * LN_PREP_SIDE); /* no digit in it: the picture as a whole */
     }
     const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
     inf.box_x = x0, inf.box_y = y0, inf.box_w = bw, inf.box_h = bh;

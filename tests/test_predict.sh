@@ -85,6 +85,18 @@ for d in ls:
         predict --ckpt "$ckA" "$tmp/flat.pgm"
     printf 'P5\n4 4\n255\n' >"$tmp/short.pgm"
     expect_error "predict on a truncated PGM: exit 2, names it" 2 "$tmp/short.pgm" -- predict --ckpt "$ckA" "$tmp/short.pgm"
+    # eval reads the test images as it evaluates them (ln_lenet_eval_stream):
+    # a gzip file cut short inside its images is found on the way; exit 2,
+    # one line naming it, and no result printed.
+    mkdir -p "$tmp/cut/test"
+    gzip -c "$data/test/t10k-images-idx3-ubyte" >"$tmp/whole.gz"
+    head -c $(($(wc -c <"$tmp/whole.gz") / 2)) "$tmp/whole.gz" >"$tmp/cut/test/t10k-images-idx3-ubyte.gz"
+    cp "$data/test/t10k-labels-idx1-ubyte" "$tmp/cut/test/"
+    expect_error "eval on a gzip test set cut short: exit 2, names it" 2 "t10k-images-idx3-ubyte.gz" -- \
+        eval --data "$tmp/cut" --ckpt "$ckA" --threads 1
+    check "... and prints no result" eval '[ ! -s "$tmp/out" ]'
+    run eval --data "$tmp/cut" --ckpt "$ckA" --threads 1 --json
+    check "... nor with --json" eval '[ "$rc" -eq 2 ] && [ ! -s "$tmp/out" ]'
 else
     echo "skip: predict vs eval (perl or python3 not found)"
 fi

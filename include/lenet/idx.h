@@ -46,6 +46,7 @@ typedef struct ln_idx_stream ln_idx_stream;
 ln_status ln_idx_stream_open(const char *path, ln_idx_stream **st, ln_idx_images *shape, ln_error *err);
 ln_status ln_idx_stream_read(ln_idx_stream *st, uint32_t n, uint8_t *dst, ln_error *err);
 ln_status ln_idx_stream_finish(ln_idx_stream *st, ln_error *err);
+void ln_idx_stream_shape(const ln_idx_stream *st, ln_idx_images *shape); /* as open gave it */
 void ln_idx_stream_close(ln_idx_stream *st);
 void ln_idx_labels_free(ln_idx_labels *lb);
 

@@ -15,16 +15,20 @@
  *      are unbroken ink, at least a quarter of the picture each way and 8
  *      pixels, at least 60% ink inside and with page all round it (at most
  *      1 in 10 ink pixels just outside: a bold stroke goes on past its
- *      solid parts), e.g. a dark picture on a light page as samples.h
- *      draws it under its title, the digit is what that rectangle holds:
- *      a line drawn round it is peeled off (rings whose median differs
- *      from the inside's by more than 32 levels, up to an eighth of the
- *      side), and the inside is prepared from step 1 as a picture of its
- *      own, once (no frame is looked for again in it), with the page's
- *      opposite polarity and the median of all its pixels as background.
- *      Step 3's box is then given in the whole picture's
- *      coordinates, the rectangle in frame_*. If it holds no digit (a
- *      solid block), the picture is prepared as a whole.
+ *      solid parts), e.g. a picture placed on a page as samples.h draws it
+ *      under its title, the digit may be what that rectangle holds: a line
+ *      drawn round it is peeled off (rings whose median differs from the
+ *      inside's by more than 32 levels, up to an eighth of the side), and
+ *      the inside is prepared from step 1 as a picture of its own, once
+ *      (no frame is looked for in it), with the page's opposite polarity
+ *      and the median of all its pixels as background. It is taken if it
+ *      holds a digit as a picture does: contrast at least half the page's,
+ *      and step 3's box clear of three of its sides by a 28th of the side
+ *      (an MNIST digit may touch one edge of its field). Step 3's
+ *      box is then given in the whole picture's coordinates
+ *      (ln_prepare_digit_framed also gives the rectangle). Otherwise (a
+ *      solid block, a bold stroke's texture) the picture is prepared as a
+ *      whole.
  *   3. Crop to the bounding box of the pixels with v' >= 32 (faint noise
  *      and antialiasing fringe do not widen the box; pixels inside the box
  *      keep their values).
@@ -53,12 +57,17 @@ typedef struct {
     int box_x, box_y, box_w, box_h; /* step 3's crop, in the input */
     int scaled_w, scaled_h;         /* after step 4 */
     int offset_x, offset_y;         /* where step 5 put the scaled crop */
-    int frame_x, frame_y, frame_w, frame_h; /* step 2a's frame in the input (frame_w 0: none) */
 } ln_prepare_info;
 
 /* gray: h rows of w pixels (w, h >= 1). out: 28*28 bytes. `name` is used in
  * the error message. info may be NULL. */
 ln_status ln_prepare_digit(const uint8_t *gray, int w, int h, const char *name, uint8_t out[28 * 28],
                            ln_prepare_info *info, ln_error *err);
+
+/* The same, and where step 2a took the digit from: frame = {x, y, w, h} in
+ * the input (after the line round it is peeled off), or w = 0 where the
+ * picture was prepared as a whole. */
+ln_status ln_prepare_digit_framed(const uint8_t *gray, int w, int h, const char *name, uint8_t out[28 * 28],
+                                  ln_prepare_info *info, int frame[4], ln_error *err);
 
 #endif

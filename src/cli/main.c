@@ -1,5 +1,8 @@
 /* main.c - `lenet`, the command-line tool: dispatch to subcommands. */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
 #include <errno.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,21 +29,24 @@
  * measures faster (src/net.c). The runtime reads these when it starts,
  * before main, so `train`, `eval` and `predict` set them - only when they
  * will run more than one thread and the user has set none of them - in a
- * constructor that runs before the runtime's own: the Makefile links GCC's
- * libgomp statically into the CLI where it can (LN_STATIC_GOMP), and a
- * constructor of priority 101 runs before the unprioritised ones of the
- * same executable, libgomp's included. Otherwise (a shared runtime, which
- * starts before anything in this file: clang's libomp in the sanitizer
- * build) main re-executes the program once with them set, as it always
- * did before (~1.7 ms a start here). For `eval` too (10,000 images, whole
- * process, 2 threads): the runtime's default long spin took 56-60 ms here
- * against 61-63 ms, but 140-240 ms against 85-98 ms with one other busy
- * process on the machine. */
+ * constructor that runs before the runtime's own where it can: with GCC's
+ * libgomp linked in statically (the Makefile's STATIC_GOMP), a constructor
+ * of priority 101 runs before the unprioritised ones of the executable,
+ * libgomp's included. Where the runtime is a shared library (clang's libomp
+ * in the sanitizer build, or a build with STATIC_GOMP empty) it started
+ * before anything here, so main re-executes the program once with them set
+ * (~1.7 ms a start). Which of the two holds is read at run time (where the
+ * runtime's code is), not assumed from the build. For `eval` too (10,000
+ * images, whole process, 2 threads): the runtime's default long spin took
+ * 56-60 ms here against 61-63 ms, but 140-240 ms against 85-98 ms with one
+ * other busy process on the machine. */
 #define SPIN_COUNT "3000"
 
 /* Whether this command line wants the bounded spin set (see above). */
 static int wants_waiting(int argc, char **argv) {
-    if (argc < 2 || (strcmp(argv[1], "train") && strcmp(argv[1], "eval") && strcmp(argv[1], "predict"))) return 0;
+    if (argc < 2 || !argv || !argv[1] ||
+        (strcmp(argv[1], "train") && strcmp(argv[1], "eval") && strcmp(argv[1], "predict")))
+        return 0;
     static const char *const knobs[] = {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "OMP_PROC_BIND",
                                         "OMP_PLACES"};
     for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
@@ -63,19 +69,34 @@ static int wants_waiting(int argc, char **argv) {
 
 static int set_waiting(void) { return setenv("GOMP_SPINCOUNT", SPIN_COUNT, 1) || setenv("KMP_BLOCKTIME", "1", 1); }
 
-#ifdef LN_STATIC_GOMP
-/* (glibc passes the program's arguments to an executable's constructors.) */
+/* Set by the constructor below when it set the variables (the one mutable
+ * file-scope variable of the CLI: a constructor has nowhere else to say). */
+static int waiting_set_early;
+
+#ifdef __GLIBC__ /* (glibc passes the program's arguments to an executable's constructors) */
 __attribute__((constructor(101))) static void set_thread_waiting_early(int argc, char **argv, char **envp) {
     (void)envp;
-    if (wants_waiting(argc, argv)) (void)set_waiting(); /* if it fails, the runtime's default */
-}
-static void set_thread_waiting(int argc, char **argv) { (void)argc, (void)argv; }
-#else
-static void set_thread_waiting(int argc, char **argv) {
-    if (!wants_waiting(argc, argv) || set_waiting()) return;
-    execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
+    waiting_set_early = wants_waiting(argc, argv) && !set_waiting();
 }
 #endif
+
+/* Whether the OpenMP runtime's code is in this executable (linked in
+ * statically: it started after the constructor above) rather than in a
+ * shared library (it started before). */
+static int runtime_linked_in(void) {
+    Dl_info rt, self;
+    return dladdr((void *)omp_get_max_threads, &rt) && dladdr((void *)wants_waiting, &self) &&
+           rt.dli_fbase == self.dli_fbase;
+}
+
+static void set_thread_waiting(int argc, char **argv) {
+    if (waiting_set_early) {
+        if (runtime_linked_in()) return;
+    } else if (!wants_waiting(argc, argv) || set_waiting()) {
+        return;
+    }
+    execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
+}
 
 static void usage(FILE *f) {
     fputs("usage: lenet <command> [options]   (lenet <command> --help for its options; lenet --version)\n"
