@@ -98,6 +98,12 @@ fail:
     return err ? err->status : LN_E_INPUT;
 }
 
+/* The file ended after `got` of the `len` payload bytes its header says. */
+static ln_status idx_truncated(ln_error *err, size_t got, size_t len, const char *path) {
+    return ln_fail(err, LN_E_INPUT, "truncated file (%zu data bytes, header says %zu): %s; fetch the file again", got,
+                   len, path);
+}
+
 /* The file must end after the `len` payload bytes read. */
 static ln_status idx_at_end(idx_file *fh, const char *path, size_t len, ln_error *err) {
     uint8_t extra;
@@ -138,8 +144,7 @@ static ln_status idx_read_payload(idx_file *fh, const char *path, size_t hdr_len
         if (n < 0) { free(buf); return err ? err->status : LN_E_INPUT; }
         if (n == 0) {
             free(buf);
-            return ln_fail(err, LN_E_INPUT, "truncated file (%zu data bytes, header says %zu): %s; fetch the file again",
-                           got, len, path);
+            return idx_truncated(err, got, len, path);
         }
         got += (size_t)n;
     }
@@ -213,18 +218,24 @@ ln_status ln_idx_stream_open(const char *path, ln_idx_stream **out, ln_idx_image
     return LN_OK;
 }
 
+/* The stream's next k payload bytes into dst, `done` having been read. */
+static ln_status stream_bytes(ln_idx_stream *st, uint8_t *dst, size_t k, size_t done, ln_error *err) {
+    const long long got = gz_read_full(st->fh.f, st->path, dst, k, err);
+    if (got < 0) return err ? err->status : LN_E_INPUT;
+    if ((size_t)got < k)
+        return idx_truncated(err, done + (size_t)got, (size_t)st->shape.rows * st->shape.cols * st->shape.count,
+                             st->path);
+    return LN_OK;
+}
+
 ln_status ln_idx_stream_read(ln_idx_stream *st, uint32_t n, uint8_t *dst, ln_error *err) {
     const size_t isz = (size_t)st->shape.rows * st->shape.cols;
     if (n > st->shape.count - st->next)
         return ln_fail(err, LN_E_USAGE, "reading images %u..%u of %u: %s", st->next, st->next + n, st->shape.count,
                        st->path);
-    const long long got = gz_read_full(st->fh.f, st->path, dst, isz * n, err);
-    if (got < 0) return err ? err->status : LN_E_INPUT;
-    if ((size_t)got < isz * n)
-        return ln_fail(err, LN_E_INPUT, "truncated file (%zu data bytes, header says %zu): %s; fetch the file again",
-                       isz * st->next + (size_t)got, isz * st->shape.count, st->path);
-    st->next += n;
-    return LN_OK;
+    const ln_status s = stream_bytes(st, dst, isz * n, isz * st->next, err);
+    if (!s) st->next += n;
+    return s;
 }
 
 ln_status ln_idx_stream_finish(ln_idx_stream *st, ln_error *err) {
@@ -232,11 +243,8 @@ ln_status ln_idx_stream_finish(ln_idx_stream *st, ln_error *err) {
     const size_t isz = (size_t)st->shape.rows * st->shape.cols, total = isz * st->shape.count;
     for (size_t done = isz * st->next; done < total;) { /* the rest, unused, read to check it is all there */
         const size_t k = total - done < sizeof buf ? total - done : sizeof buf;
-        const long long got = gz_read_full(st->fh.f, st->path, buf, k, err);
-        if (got < 0) return err ? err->status : LN_E_INPUT;
-        if ((size_t)got < k)
-            return ln_fail(err, LN_E_INPUT, "truncated file (%zu data bytes, header says %zu): %s; fetch the file again",
-                           done + (size_t)got, total, st->path);
+        const ln_status s = stream_bytes(st, buf, k, done, err);
+        if (s) return s;
         done += k;
     }
     st->next = st->shape.count;
