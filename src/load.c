@@ -135,18 +135,17 @@ typedef struct {
     int lanes;
 } eval_ctx;
 
-/* -1 if out of memory (then e->lanes is 0: the float path needs nothing). */
-static int eval_ctx_init(eval_ctx *e, ln_lenet *net, const ln_idx_images *im) {
+/* Out of memory, e->lanes is 0: the float path needs nothing more. */
+static void eval_ctx_init(eval_ctx *e, ln_lenet *net, const ln_idx_images *im) {
     memset(e, 0, sizeof *e);
     e->net = net;
-    if (net->engine != LN_ENGINE_LANES || im->rows > LN_RESIZE_MAX || im->cols > LN_RESIZE_MAX) return 0;
+    if (net->engine != LN_ENGINE_LANES || im->rows > LN_RESIZE_MAX || im->cols > LN_RESIZE_MAX) return;
     const int have32 = im->rows == LN_IMG && im->cols == LN_IMG;
     e->px = malloc(sizeof *e->px * (size_t)net->max_batch);
     e->pl = have32 ? NULL : malloc(sizeof *e->pl);
-    if (!e->px || (!have32 && !e->pl)) return -1;
+    if (!e->px || (!have32 && !e->pl)) return;
     if (e->pl) ln_resize_plan_init(e->pl, (int)im->rows, (int)im->cols, LN_IMG, LN_IMG);
     e->lanes = !e->pl || e->pl->ok;
-    return 0;
 }
 
 static void eval_ctx_free(eval_ctx *e) { free(e->px), free(e->pl); }
@@ -161,7 +160,7 @@ static void eval_batch(eval_ctx *e, const ln_dataset *ds, long first, int rows, 
             e->px[i] = ds->images.pixels + (size_t)(first + i) * ssz;
             y[i] = (int32_t)ds->labels.labels[first + i];
         }
-        ln_lenet_eval_step_resized(net, e->pl, e->px, y, rows, loss);
+        ln_lenet_eval_step(net, e->pl, e->px, y, rows, loss);
     } else {
         ln_pipeline_rows(ds, (uint32_t)first, rows, net->threads, x, y);
         ln_lenet_forward(net, x, rows);
@@ -226,7 +225,7 @@ ln_status ln_lenet_eval_stream(ln_lenet *net, ln_idx_stream *st, const ln_datase
     ln_status s = eval_bufs_new(&b, net, err);
     if (s) return s;
     eval_ctx e;
-    uint8_t *chunk = malloc((size_t)ds->images.rows * ds->images.cols * (size_t)(B > 0 ? B : 1));
+    uint8_t *chunk = malloc((size_t)ds->images.rows * ds->images.cols * (size_t)B); /* (n >= 1: the stream's count) */
     if (!chunk) {
         eval_bufs_free(&b);
         return ln_fail(err, LN_E_NOMEM, "out of memory for the evaluation (batch %d): %s", B, ds->images_path);

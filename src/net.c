@@ -673,8 +673,8 @@ int ln_lenet_train_step(ln_lenet *net, const uint8_t *const *images, const int32
     return 0;
 }
 
-int ln_lenet_eval_step_resized(ln_lenet *net, const ln_resize_plan *plan, const uint8_t *const *images,
-                               const int32_t *labels, int B, double *per_sample) {
+int ln_lenet_eval_step(ln_lenet *net, const ln_resize_plan *plan, const uint8_t *const *images,
+                       const int32_t *labels, int B, double *per_sample) {
     lanes_state *s = net->eng->lanes;
     if (!s || (plan && (!plan->ok || plan->dh != LN_IN_SIDE || plan->dw != LN_IN_SIDE))) return -1;
     s->pending = 0;
@@ -683,11 +683,6 @@ int ln_lenet_eval_step_resized(ln_lenet *net, const ln_resize_plan *plan, const 
                                .forward_only = 1},
              JOB_FORWARD);
     return 0;
-}
-
-int ln_lenet_eval_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B,
-                       double *per_sample) {
-    return ln_lenet_eval_step_resized(net, NULL, images, labels, B, per_sample);
 }
 
 ln_status ln_lenet_init(ln_lenet *net, int conv_bias, int max_batch, int threads, const char *kernels,

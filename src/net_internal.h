@@ -64,19 +64,15 @@ static inline ln_lenet_acts *ln_lenet_acts_of(ln_lenet *net) { return &net->eng-
 int ln_lenet_train_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B, float loss_scale,
                         ln_momentum *opt, double *per_sample, double *loss);
 
-/* Evaluation of B rows in one parallel region: the images (32x32 uint8,
+/* Evaluation of B rows in one parallel region: the images (uint8,
  * normalised on the way in), forward, each row's loss into per_sample (B);
- * logits in ln_lenet_logits. The same bits as ln_pipeline_rows,
- * ln_lenet_forward and ln_softmax_xent in turn. Returns 0; -1 (nothing
- * done) for the GEMM engine. */
-int ln_lenet_eval_step(ln_lenet *net, const uint8_t *const *images, const int32_t *labels, int B,
-                       double *per_sample);
-/* The same from images of another size: each is first resized by plan
- * (transform.h; 32x32 out) inside the region, by the thread that then runs
- * its group, into a buffer on its stack; the same bits as
- * ln_resize_plan_apply and ln_lenet_eval_step. plan NULL: ln_lenet_eval_step.
- * Returns -1 (nothing done) also for a plan that is not ok or not to 32x32. */
-int ln_lenet_eval_step_resized(ln_lenet *net, const ln_resize_plan *plan, const uint8_t *const *images,
-                               const int32_t *labels, int B, double *per_sample);
+ * logits in ln_lenet_logits. Images of 32x32 when plan is NULL; otherwise
+ * of plan's source size, each resized by plan (transform.h; 32x32 out) by
+ * the thread that then runs its group, into a buffer on its stack. The same
+ * bits as ln_pipeline_rows, ln_lenet_forward and ln_softmax_xent in turn.
+ * Returns 0; -1 (nothing done) for the GEMM engine, or a plan that is not
+ * ok or not to 32x32. */
+int ln_lenet_eval_step(ln_lenet *net, const ln_resize_plan *plan, const uint8_t *const *images,
+                       const int32_t *labels, int B, double *per_sample);
 
 #endif
